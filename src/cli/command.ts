@@ -1,0 +1,16 @@
+import type { Writable } from 'node:stream';
+
+/** What a command gets: its own arguments (after the command name) and the streams it writes to. */
+export interface CommandContext {
+  argv: string[];
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** A CLI command module exports `run`; it resolves to the process exit code. */
+export type CommandRun = (ctx: CommandContext) => Promise<number>;
+
+export function writeJson(out: Writable, value: unknown): void {
+  out.write(`${JSON.stringify(value, null, 2)}\n`);
+}

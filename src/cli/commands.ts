@@ -1,0 +1,14 @@
+import type { CommandRun } from './command.ts';
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ run: CommandRun }>;
+}
+
+/** The command table (DESIGN.md §7). Each command lives in its own file and is loaded only when used. */
+export const COMMANDS: Record<string, CommandEntry> = {
+  analyze: { summary: 'faces, landmarks, pose, eyes, quality and anti-spoof per image', load: () => import('./analyze.ts') },
+  match: { summary: '1:1 similarity of two photos', load: () => import('./match.ts') },
+  eval: { summary: 'eval verify --pairs CSV | eval antispoof --labels CSV: threshold calibration', load: () => import('./eval.ts') },
+  bench: { summary: 'per-model and per-frame latency, peak RSS', load: () => import('./bench.ts') },
+};

@@ -1,0 +1,35 @@
+import { COMMANDS } from './cli/commands.ts';
+import { EXIT, errorMessage, isRegtermError } from './errors.ts';
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`);
+  return `usage: regterm <command> [options]\n\ncommands:\n${rows.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`regterm: unknown command '${name}'\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  const command = await entry.load();
+  return command.run({ argv: rest, stdout: process.stdout, stderr: process.stderr, env: process.env });
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e: unknown) {
+  // Expected failures (bad input, missing models) print one clear line; anything else is a bug and keeps its stack.
+  if (isRegtermError(e)) {
+    process.stderr.write(`regterm: ${errorMessage(e)}\n`);
+    process.exitCode = e.exitCode;
+  } else {
+    process.stderr.write(`regterm: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = EXIT.failure;
+  }
+}

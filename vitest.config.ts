@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// One runner config; the folder says the kind: test/unit (fast, isolated), test/integration (real broker,
+// real child processes, files), test/hil (recorded sessions on real faces from ../shared/data).
+export default defineConfig({
+  test: {
+    include: ['test/**/*.spec.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ['default'],
+  },
+});
