@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema: every key has a type, a default and a doc string (`.describe`). Unknown keys are
+ * errors (strict objects), so a typo in a field engineer's file is reported instead of silently ignored.
+ * Environment overrides are derived from the path: `mqtt.url` ↔ `REGTERM_MQTT_URL` (see load.ts).
+ */
+const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({});
+
+const BCM_PIN = z.number().int().min(0).max(27);
+
+export const configSchema = z.strictObject({
+  deviceId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (it is an MQTT topic level)')
+    .default('regterm-dev')
+    .describe('Device id: the MQTT topic level under regterm/v1/ and the clientId. Set by provisioning.'),
+  stateDir: z
+    .string()
+    .default('/var/lib/regterm')
+    .describe('Durable state: outbox database, result sequence, seen nonces. systemd StateDirectory.'),
+  log: section({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  }),
+  models: section({
+    dir: z.string().optional().describe('Override the directory model files are loaded from (default: models/ and the source npm packages)'),
+    intraOpThreads: z.number().int().min(1).max(8).default(1).describe('onnxruntime threads per model session'),
+  }),
+  camera: section({
+    backend: z.enum(['rpicam', 'ffmpeg', 'replay']).default('replay').describe('Frame source: rpicam (CSI camera via rpicam-vid), ffmpeg (USB/V4L2 or a video file), replay (a recording)'),
+    width: z.number().int().min(64).max(4096).default(640).describe('Capture width in pixels'),
+    height: z.number().int().min(64).max(4096).default(480).describe('Capture height in pixels'),
+    fps: z.number().min(1).max(120).default(15).describe('Capture frame rate'),
+    rpicamBin: z.string().default('rpicam-vid').describe('rpicam-vid executable (a stand-in in tests)'),
+    device: z.string().default('/dev/video0').describe('ffmpeg backend: V4L2 device or video file'),
+    recording: z.string().optional().describe('replay backend: recording directory or video file'),
+    stallMs: z.number().int().min(100).default(3000).describe('No frame for this long counts as a stall and restarts the camera'),
+  }),
+  panel: section({
+    backend: z.enum(['onoff', 'sim']).default('sim').describe('LEDs and buttons: onoff (sysfs GPIO) or sim (simulated)'),
+    gpioRoot: z.string().default('/sys/class/gpio').describe('sysfs GPIO root (a fixture tree in tests)'),
+    leds: z.record(z.string(), BCM_PIN).default({ look: 17, blink: 27, left: 22, right: 23, busy: 24, pass: 25, fail: 5 }).describe('LED name → BCM pin'),
+    buttons: z.record(z.string(), BCM_PIN).default({ start: 6, cancel: 13, assist: 19 }).describe('Button name → BCM pin'),
+    buttonsActiveLow: z.boolean().default(true).describe('Buttons pull the line low when pressed'),
+    debounceMs: z.number().int().min(0).max(1000).default(30).describe('Button debounce time'),
+  }),
+  mqtt: section({
+    url: z.string().default('mqtts://127.0.0.1:8883').describe('Broker URL (mqtts:// for TLS)'),
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5).describe('MQTT protocol: 5, or 4 for 3.1.1'),
+    caFile: z.string().optional().describe('CA certificate(s) the broker certificate must chain to (pinning)'),
+    certFile: z.string().optional().describe('Device TLS client certificate'),
+    keyFile: z.string().optional().describe('Device TLS client key'),
+    keepaliveS: z.number().int().min(5).max(1200).default(30).describe('MQTT keepalive'),
+    sessionExpiryS: z.number().int().min(0).default(86_400).describe('MQTT 5 session expiry (clean session false)'),
+    reconnectMinMs: z.number().int().min(100).default(1000).describe('First reconnect delay (full jitter applied)'),
+    reconnectMaxMs: z.number().int().min(1000).default(60_000).describe('Reconnect delay cap'),
+  }),
+  carrier: section({
+    keysDir: z.string().default('/etc/regterm/carrier-keys').describe('Pinned carrier public keys (PEM, one per kid) for session requests'),
+    maxRequestBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1_048_576).describe('Largest accepted session request'),
+    drainBudgetMs: z.number().int().min(0).default(10_000).describe('On stop, time allowed to publish queued results'),
+    outboxMaxResults: z.number().int().min(1).default(1000).describe('Outbox cap: above it new sessions are refused, results are never dropped'),
+  }),
+  identity: section({
+    signingKeyFile: z.string().default('/etc/regterm/device-key.pem').describe('Device Ed25519 private key (0600, service user)'),
+  }),
+  telemetry: section({
+    intervalS: z.number().int().min(5).default(60).describe('Telemetry publish interval'),
+    sysRoot: z.string().default('/sys').describe('sysfs root for temperature and throttling reads'),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;
