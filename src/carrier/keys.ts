@@ -1,0 +1,37 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { UsageError, errorMessage } from '../errors.ts';
+
+/**
+ * Key ids are the RFC 7638 JWK thumbprint (sha256, base64url) of the Ed25519 public key: derived, never chosen,
+ * so the carrier can compute a device's kid from its public key alone.
+ */
+export async function keyId(publicKey: KeyObject): Promise<string> {
+  return calculateJwkThumbprint(publicKey.export({ format: 'jwk' }) as JWK, 'sha256');
+}
+
+/** Reads an Ed25519 public key (SPKI PEM, or a private key PEM whose public half is taken). */
+export function readPublicKey(path: string): KeyObject {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (e: unknown) {
+    throw new UsageError(`cannot read key ${path}: ${errorMessage(e)}`, { cause: e });
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (e: unknown) {
+    throw new UsageError(`${path} is not a PEM public key: ${errorMessage(e)}`, { cause: e });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new UsageError(`${path} is a ${key.asymmetricKeyType} key, expected ed25519`);
+  return key;
+}
+
+/** Pinned carrier keys by kid; rotation = pin the new key next to the old one, then remove the old one. */
+export async function pinKeys(keys: KeyObject[]): Promise<Map<string, KeyObject>> {
+  const pinned = new Map<string, KeyObject>();
+  for (const key of keys) pinned.set(await keyId(key), key);
+  return pinned;
+}

@@ -1,0 +1,366 @@
+import { readFileSync } from 'node:fs';
+import { format } from 'node:util';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../device/logger.ts';
+import { errorMessage } from '../errors.ts';
+import { Backoff, REAL_TIMER, type Timer } from './backoff.ts';
+import type { ResultOutbox } from './outbox.ts';
+import { Topics, assertPublishTopic, type RejectReason, type ResultDecision, type SessionRequest } from './protocol.ts';
+import type { RequestValidator } from './request-validator.ts';
+import type { OutboxEntry } from './store.ts';
+
+/**
+ * CarrierLink: the terminal's only connection to the carrier (MQTT 5 by default, 3.1.1 selectable; the protocol uses
+ * no 5-only feature). What the rest of the agent uses:
+ *   start(signal) / stop()              connect in the background; stop publishes `offline` and closes everything
+ *   onSessionRequest(listener)          validated, carrier-signed requests (the session engine subscribes)
+ *   submitResult(decision)              signs, commits (fsync) and resolves once durable; delivery is in the background
+ *   publishProgress(sessionId, event)   QoS 0, dropped while offline (staff screens only)
+ *   publishTelemetry(obj)               QoS 0, dropped while offline
+ *   health()                            connected, last broker activity, last ack, outbox depth, reconnects
+ *
+ * INVARIANTS:
+ * - Results are published only from the outbox and removed only on the carrier's `session/<id>/ack`; they are
+ *   republished on every connect and every `resendAfterMs` until then. Re-delivery sends the stored bytes.
+ * - Reconnects are ours, not mqtt.js's (reconnectPeriod 0): capped exponential backoff with full jitter on an
+ *   injected timer, reset on CONNACK. Each attempt uses a fresh mqtt.js client with the same clientId and
+ *   clean=false (session expiry set on MQTT 5), so the broker keeps our subscriptions.
+ * - Subscriptions and publishes stay under `regterm/v1/<deviceId>/`; wildcard publishes throw.
+ * - Every inbound request gets exactly one answer: a session start, or a signed `rejected` result with a reason.
+ *   Requests are handled one at a time, in arrival order; a throwing listener is logged, never crashes the link.
+ */
+export interface TlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** expected server name when it differs from the URL host */
+  servername?: string;
+}
+
+export interface CarrierLinkOptions {
+  deviceId: string;
+  url: string;
+  protocolVersion: 4 | 5;
+  tls?: TlsFiles;
+  clientId?: string;
+  keepaliveS: number;
+  sessionExpiryS: number;
+  connectTimeoutMs: number;
+  backoff: { initialMs: number; maxMs: number };
+  resendAfterMs: number;
+  /** status payload fields published retained on every connect */
+  version: string;
+  modelsHash: string;
+  validator: RequestValidator;
+  outbox: ResultOutbox;
+  /** the session engine's answer to "can a session start now?" */
+  isBusy?: () => boolean;
+  logger: Logger;
+  timer?: Timer;
+  random?: () => number;
+  now?: () => number;
+  /** mqtt.connect; injectable so tests can count attempts without a broker */
+  connect?: (url: string, options: IClientOptions) => MqttClient;
+}
+
+export interface LinkHealth {
+  connected: boolean;
+  lastActivityAt?: number;
+  lastAckAt?: number;
+  outboxDepth: number;
+  reconnects: number;
+}
+
+export type SessionRequestListener = (request: SessionRequest) => void;
+
+const MAX_PENDING_REQUESTS = 1000;
+
+export class CarrierLink {
+  readonly topics: Topics;
+  private readonly log: Logger;
+  private readonly timer: Timer;
+  private readonly now: () => number;
+  private readonly backoff: Backoff;
+  private readonly listeners = new Set<SessionRequestListener>();
+  private readonly sentAt = new Map<string, number>();
+  private client?: MqttClient;
+  private connected = false;
+  private stopping = false;
+  private reconnectHandle?: unknown;
+  private resendHandle?: unknown;
+  private inbound: Promise<void> = Promise.resolve();
+  private pendingRequests = 0;
+  private depth = 0;
+  private reconnects = 0;
+  private lastActivityAt?: number;
+  private lastAckAt?: number;
+  private abortListener?: () => void;
+  private signal?: AbortSignal;
+
+  constructor(private readonly options: CarrierLinkOptions) {
+    this.topics = new Topics(options.deviceId);
+    this.log = options.logger.child({ component: 'carrier-link' });
+    this.timer = options.timer ?? REAL_TIMER;
+    this.now = options.now ?? Date.now;
+    this.backoff = new Backoff({ ...options.backoff, random: options.random });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
+    this.abortListener = () => void this.stop();
+    signal.addEventListener('abort', this.abortListener, { once: true });
+    this.depth = await this.options.outbox.depth();
+    this.connectOnce();
+    this.scheduleResend();
+  }
+
+  /** Publishes `offline` (retained) when connected, then releases the client and every timer. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.abortListener) this.signal?.removeEventListener('abort', this.abortListener);
+    if (this.reconnectHandle !== undefined) this.timer.clear(this.reconnectHandle);
+    if (this.resendHandle !== undefined) this.timer.clear(this.resendHandle);
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (this.connected) {
+      await this.publish(client, this.topics.status, this.statusPayload('offline'), { qos: 1, retain: true }, 1000)
+        .catch(() => undefined);
+    }
+    this.connected = false;
+    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    this.log.info('link stopped');
+  }
+
+  onSessionRequest(listener: SessionRequestListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Signs and commits the result; resolves once durable. Publishing happens in the background until acked. */
+  async submitResult(decision: ResultDecision): Promise<OutboxEntry> {
+    const entry = await this.options.outbox.submit(decision);
+    this.depth = await this.options.outbox.depth();
+    this.log.info({ sessionId: entry.sessionId, seq: entry.seq, decision: decision.decision, outboxDepth: this.depth },
+      'result committed');
+    if (this.client && this.connected) this.publishEntry(this.client, entry);
+    return entry;
+  }
+
+  publishProgress(sessionId: string, event: Record<string, unknown>): boolean {
+    return this.publishVolatile(this.topics.progress(sessionId), event);
+  }
+
+  publishTelemetry(telemetry: Record<string, unknown>): boolean {
+    return this.publishVolatile(this.topics.telemetry, telemetry);
+  }
+
+  health(): LinkHealth {
+    return {
+      connected: this.connected, lastActivityAt: this.lastActivityAt, lastAckAt: this.lastAckAt,
+      outboxDepth: this.depth, reconnects: this.reconnects,
+    };
+  }
+
+  private connectOnce(): void {
+    if (this.stopping) return;
+    const o = this.options;
+    const client = (o.connect ?? mqtt.connect)(o.url, this.clientOptions());
+    this.client = client;
+    client.on('connect', () => this.onConnect(client));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('packetreceive', () => { this.lastActivityAt = this.now(); });
+    client.on('error', (e: unknown) => this.log.warn({ err: errorMessage(e) }, 'mqtt error'));
+    client.on('close', () => this.onClose(client));
+  }
+
+  private clientOptions(): IClientOptions {
+    const o = this.options;
+    const base: IClientOptions = {
+      clientId: o.clientId ?? `regterm-${o.deviceId}`,
+      protocolVersion: o.protocolVersion,
+      clean: false,
+      keepalive: o.keepaliveS,
+      connectTimeout: o.connectTimeoutMs,
+      reconnectPeriod: 0,
+      resubscribe: false,
+      queueQoSZero: false,
+      will: { topic: this.topics.status, payload: Buffer.from(this.statusPayload('offline')), qos: 1, retain: true },
+      log: (...args: unknown[]) => {
+        if (this.log.isLevelEnabled('trace')) this.log.trace({ mqtt: format(...args) }, 'mqtt.js');
+      },
+    };
+    if (o.protocolVersion === 5) base.properties = { sessionExpiryInterval: o.sessionExpiryS };
+    if (o.tls) {
+      Object.assign(base, {
+        ca: readFileSync(o.tls.caFile), cert: readFileSync(o.tls.certFile), key: readFileSync(o.tls.keyFile),
+        rejectUnauthorized: true, servername: o.tls.servername,
+      });
+    }
+    return base;
+  }
+
+  private onConnect(client: MqttClient): void {
+    if (client !== this.client) return;
+    this.connected = true;
+    this.backoff.reset();
+    this.sentAt.clear();
+    this.lastActivityAt = this.now();
+    this.log.info({ clientId: client.options.clientId }, 'connected');
+    client.subscribe([this.topics.request, this.topics.ackFilter], { qos: 1 }, (e: unknown) => {
+      if (e) this.log.warn({ err: errorMessage(e) }, 'subscribe failed');
+    });
+    this.publish(client, this.topics.status, this.statusPayload('online'), { qos: 1, retain: true })
+      .catch(() => undefined);
+    void this.drain(client);
+  }
+
+  private onClose(client: MqttClient): void {
+    if (client !== this.client) return;
+    if (this.connected) this.log.warn('disconnected');
+    this.connected = false;
+    this.client = undefined;
+    client.removeAllListeners('close');
+    client.end(true);
+    if (this.stopping) return;
+    const delay = this.backoff.next();
+    this.reconnects++;
+    this.log.info({ delayMs: delay, attempt: this.backoff.attempts }, 'reconnect scheduled');
+    this.reconnectHandle = this.timer.set(() => {
+      this.reconnectHandle = undefined;
+      this.connectOnce();
+    }, delay);
+  }
+
+  private async drain(client: MqttClient): Promise<void> {
+    try {
+      for await (const entry of this.options.outbox.store.stream()) {
+        if (client !== this.client || !this.connected) return;
+        this.publishEntry(client, entry);
+      }
+    } catch (e: unknown) {
+      this.log.error({ err: errorMessage(e) }, 'outbox drain failed');
+    }
+  }
+
+  private publishEntry(client: MqttClient, entry: OutboxEntry): void {
+    this.sentAt.set(entry.sessionId, this.now());
+    this.publish(client, this.topics.result(entry.sessionId), entry.jws, { qos: 1 }).catch(() => undefined);
+  }
+
+  /** Republishes results not acked within resendAfterMs (the carrier may have been offline when we sent them). */
+  private scheduleResend(): void {
+    if (this.stopping) return;
+    this.resendHandle = this.timer.set(() => {
+      void this.resendStale().finally(() => this.scheduleResend());
+    }, this.options.resendAfterMs);
+  }
+
+  private async resendStale(): Promise<void> {
+    const client = this.client;
+    if (!client || !this.connected) return;
+    const cutoff = this.now() - this.options.resendAfterMs;
+    try {
+      for await (const entry of this.options.outbox.store.stream()) {
+        if ((this.sentAt.get(entry.sessionId) ?? 0) <= cutoff && client === this.client) this.publishEntry(client, entry);
+      }
+    } catch (e: unknown) {
+      this.log.error({ err: errorMessage(e) }, 'outbox resend failed');
+    }
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.topics.request) {
+      if (this.pendingRequests >= MAX_PENDING_REQUESTS) {
+        this.log.warn({ pending: this.pendingRequests }, 'request queue full; request dropped');
+        return;
+      }
+      this.pendingRequests++;
+      this.inbound = this.inbound.then(() => this.handleRequest(payload)).finally(() => { this.pendingRequests--; });
+      return;
+    }
+    const sessionId = this.topics.parseAck(topic);
+    if (sessionId) void this.handleAck(sessionId);
+  }
+
+  private async handleAck(sessionId: string): Promise<void> {
+    try {
+      const removed = await this.options.outbox.store.del(sessionId);
+      this.sentAt.delete(sessionId);
+      this.lastAckAt = this.now();
+      if (removed) {
+        this.depth = await this.options.outbox.depth();
+        this.log.info({ sessionId, outboxDepth: this.depth }, 'result acknowledged');
+      }
+    } catch (e: unknown) {
+      this.log.error({ err: errorMessage(e), sessionId }, 'ack handling failed');
+    }
+  }
+
+  private async handleRequest(raw: Buffer): Promise<void> {
+    try {
+      const v = await this.options.validator.validate(raw);
+      if (!v.ok) {
+        this.log.warn({ reason: v.reason, detail: v.detail, sessionId: v.sessionId }, 'session request rejected');
+        return await this.reject(v.sessionId, v.nonce, v.reason);
+      }
+      const { sessionId, nonce } = v.request;
+      if (!(await this.options.outbox.hasRoom())) {
+        this.log.warn({ sessionId, outboxDepth: this.depth }, 'session request rejected: outbox full');
+        return await this.reject(sessionId, nonce, 'outbox_full');
+      }
+      if (this.options.isBusy?.() || this.listeners.size === 0) {
+        this.log.warn({ sessionId }, 'session request rejected: busy');
+        return await this.reject(sessionId, nonce, 'busy');
+      }
+      this.log.info({ sessionId }, 'session request accepted');
+      for (const listener of this.listeners) {
+        try {
+          listener(v.request);
+        } catch (e: unknown) {
+          this.log.error({ err: errorMessage(e), sessionId }, 'session request listener threw');
+        }
+      }
+    } catch (e: unknown) {
+      this.log.error({ err: errorMessage(e) }, 'session request handling failed');
+    }
+  }
+
+  /** A signed `rejected` result on the session's result topic; answered once, not kept in the outbox. */
+  private async reject(sessionId: string, nonce: string, reason: RejectReason): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    const { jws } = await this.options.outbox.sign({
+      sessionId, nonce, decision: 'rejected', decidedBy: 'request', reason, scores: {}, thresholds: {}, challenges: [],
+      startedAt: at, finishedAt: at,
+    });
+    const client = this.client;
+    if (client && this.connected) await this.publish(client, this.topics.result(sessionId), jws, { qos: 1 }).catch(() => undefined);
+  }
+
+  private publishVolatile(topic: string, value: Record<string, unknown>): boolean {
+    const client = this.client;
+    if (!client || !this.connected) return false;
+    this.publish(client, topic, JSON.stringify(value), { qos: 0 }).catch(() => undefined);
+    return true;
+  }
+
+  /** Rejects when the publish fails or (with timeoutMs) takes too long; never publishes outside the own prefix. */
+  private publish(client: MqttClient, topic: string, payload: string, opts: IClientPublishOptions, timeoutMs?: number): Promise<void> {
+    assertPublishTopic(topic, this.topics.prefix);
+    return new Promise<void>((resolve, reject) => {
+      const handle = timeoutMs === undefined ? undefined
+        : this.timer.set(() => reject(new Error(`publish to ${topic} timed out`)), timeoutMs);
+      client.publish(topic, payload, opts, (e?: unknown) => {
+        if (handle !== undefined) this.timer.clear(handle);
+        if (e) reject(e instanceof Error ? e : new Error(String(e)));
+        else resolve();
+      });
+    });
+  }
+
+  private statusPayload(state: 'online' | 'offline'): string {
+    return JSON.stringify({ state, deviceId: this.options.deviceId, version: this.options.version,
+      models: this.options.modelsHash, at: new Date(this.now()).toISOString() });
+  }
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+/**
+ * The carrier protocol (DESIGN.md §5): topics, the result payload the device signs, and the session request the
+ * carrier signs. Both schemas are strict: unknown fields are rejected, so a payload means exactly what it says.
+ *
+ * Seam for the session engine: it builds a `ResultDecision` (everything the session decided) and hands it to
+ * `CarrierLink.submitResult()`; the link adds deviceId, seq, models and agent, signs and persists it.
+ * No image, crop or embedding is ever part of a payload: the schema has no field that could carry one.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const TOPIC_ROOT = 'regterm/v1';
+
+/** Device and session ids are used as topic levels, so they may contain no `/`, `+`, `#` or spaces. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Rejections of requests whose sessionId cannot be read go to this level; it can never be a real sessionId. */
+export const INVALID_SESSION = '_invalid';
+
+export const DECISIONS = [
+  'match', 'no_match', 'spoof', 'liveness_failed', 'no_face', 'quality_failed', 'timeout', 'cancelled', 'error',
+  'rejected',
+] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+/** Why a session request was rejected; published in the signed `rejected` result and logged. */
+export const REJECT_REASONS = [
+  'too_large', 'malformed', 'bad_signature', 'unknown_key', 'schema', 'wrong_device', 'not_yet_valid', 'expired',
+  'ttl_too_long', 'replayed', 'busy', 'outbox_full',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export const CHALLENGE_TYPES = ['blink', 'turn_left', 'turn_right', 'light'] as const;
+
+const id = z.string().regex(ID_PATTERN);
+const isoTime = z.iso.datetime({ offset: true });
+
+export const challengeResultSchema = z.strictObject({
+  type: z.enum(CHALLENGE_TYPES),
+  passed: z.boolean(),
+  ms: z.number().int().nonnegative(),
+});
+
+/** What the session engine decided. Scores and thresholds are plain numbers keyed by check name. */
+export const resultDecisionSchema = z.strictObject({
+  sessionId: id,
+  /** the request's nonce; empty only in a rejection of a request whose nonce could not be read */
+  nonce: z.string().max(256),
+  decision: z.enum(DECISIONS),
+  /** the check that decided it, e.g. `matcher`, `antispoof`, `challenge:blink`, `request` */
+  decidedBy: z.string().min(1).max(64),
+  reason: z.enum(REJECT_REASONS).optional(),
+  scores: z.record(z.string().max(64), z.number().finite()),
+  thresholds: z.record(z.string().max(64), z.number().finite()),
+  challenges: z.array(challengeResultSchema).max(16),
+  startedAt: isoTime,
+  finishedAt: isoTime,
+});
+export type ResultDecision = z.infer<typeof resultDecisionSchema>;
+
+/** The signed result payload (JWS compact, alg EdDSA, kid = device key id). */
+export const resultPayloadSchema = resultDecisionSchema.extend({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  seq: z.number().int().positive(),
+  /** sha256 of the model manifest */
+  models: z.string().max(128),
+  /** agent version */
+  agent: z.string().max(64),
+});
+export type ResultPayload = z.infer<typeof resultPayloadSchema>;
+
+export const sessionPolicySchema = z.strictObject({
+  challenges: z.number().int().min(1).max(8).optional(),
+  types: z.array(z.enum(CHALLENGE_TYPES)).min(1).max(CHALLENGE_TYPES.length).optional(),
+  timeoutS: z.number().int().min(5).max(600).optional(),
+});
+
+/** A carrier-signed session request (the JWS payload). */
+export const sessionRequestSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  sessionId: id,
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/),
+  issuedAt: isoTime,
+  expiresAt: isoTime,
+  reference: z.strictObject({
+    format: z.enum(['jpeg', 'png']),
+    /** base64 of the photo; the overall message size limit bounds it */
+    data: z.base64().min(4),
+  }),
+  policy: sessionPolicySchema.default({}),
+});
+export type SessionRequest = z.infer<typeof sessionRequestSchema>;
+
+/** Topic names under the device's own prefix; the only topics the link ever publishes or subscribes to. */
+export class Topics {
+  readonly prefix: string;
+  constructor(deviceId: string) {
+    this.prefix = `${TOPIC_ROOT}/${deviceId}`;
+  }
+  get status(): string { return `${this.prefix}/status`; }
+  get telemetry(): string { return `${this.prefix}/telemetry`; }
+  get request(): string { return `${this.prefix}/session/request`; }
+  get ackFilter(): string { return `${this.prefix}/session/+/ack`; }
+  result(sessionId: string): string { return `${this.prefix}/session/${sessionId}/result`; }
+  progress(sessionId: string): string { return `${this.prefix}/session/${sessionId}/progress`; }
+  ack(sessionId: string): string { return `${this.prefix}/session/${sessionId}/ack`; }
+
+  /** The sessionId of an ack topic under this prefix, or undefined for anything else. */
+  parseAck(topic: string): string | undefined {
+    const head = `${this.prefix}/session/`;
+    if (!topic.startsWith(head) || !topic.endsWith('/ack')) return undefined;
+    const sessionId = topic.slice(head.length, -'/ack'.length);
+    return ID_PATTERN.test(sessionId) ? sessionId : undefined;
+  }
+}
+
+/** Publishing to a wildcard or outside the own prefix is a programming error (z2m lib/mqtt.ts refuses them too). */
+export function assertPublishTopic(topic: string, prefix: string): void {
+  if (/[+#\u0000]/.test(topic)) throw new Error(`refusing to publish to wildcard topic ${topic}`);
+  if (!topic.startsWith(`${prefix}/`)) throw new Error(`refusing to publish outside ${prefix}/: ${topic}`);
+}

@@ -1,0 +1,55 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RegtermError, errorMessage } from '../errors.ts';
+import { keyId } from '../carrier/keys.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+
+/**
+ * The device signing identity: an Ed25519 key pair generated once at provisioning. The private key file is 0600
+ * (written atomically); a key readable by group or others is refused, because anyone who can read it can forge
+ * verdicts. `kid` is derived from the public key (RFC 7638 thumbprint).
+ */
+export interface DeviceIdentity {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  kid: string;
+}
+
+export const PRIVATE_KEY_FILE = 'device.key.pem';
+export const PUBLIC_KEY_FILE = 'device.pub.pem';
+
+/** Generates and writes a key pair into `dir`; refuses to overwrite an existing key. */
+export async function createIdentity(dir: string): Promise<DeviceIdentity> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const keyPath = join(dir, PRIVATE_KEY_FILE);
+  if (existsSync(keyPath)) throw new RegtermError(`refusing to overwrite existing device key ${keyPath}`);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  writeFileAtomic(keyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  writeFileAtomic(join(dir, PUBLIC_KEY_FILE), publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
+  return { privateKey, publicKey, kid: await keyId(publicKey) };
+}
+
+export async function loadIdentity(dir: string): Promise<DeviceIdentity> {
+  const keyPath = join(dir, PRIVATE_KEY_FILE);
+  let pem: string;
+  try {
+    const mode = statSync(keyPath).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new RegtermError(`device key ${keyPath} has mode ${mode.toString(8)}; it must be 0600`);
+    }
+    pem = readFileSync(keyPath, 'utf8');
+  } catch (e: unknown) {
+    if (e instanceof RegtermError) throw e;
+    throw new RegtermError(`cannot read device key ${keyPath}: ${errorMessage(e)}`, undefined, { cause: e });
+  }
+  const privateKey = createPrivateKey(pem);
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new RegtermError(`device key ${keyPath} is not ed25519`);
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, kid: await keyId(publicKey) };
+}
+
+/** Loads the identity in `dir`, creating it on first start (provisioning normally does this). */
+export async function loadOrCreateIdentity(dir: string): Promise<DeviceIdentity> {
+  return existsSync(join(dir, PRIVATE_KEY_FILE)) ? loadIdentity(dir) : createIdentity(dir);
+}

@@ -1,0 +1,56 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { SqliteState, StateCorruptError } from '../../../src/carrier/sqlite-store.ts';
+import { storeContract } from '../../unit/carrier/outbox-store-contract.ts';
+
+let dir = '';
+storeContract('sqlite', {
+  open: async () => {
+    dir = mkdtempSync(join(tmpdir(), 'regterm-store-'));
+    return SqliteState.open({ path: join(dir, 'state.db') });
+  },
+  reopen: async () => SqliteState.open({ path: join(dir, 'state.db') }),
+  cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+});
+
+describe('sqlite state database', () => {
+  it('uses WAL with synchronous FULL', () => {
+    const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
+    const s = SqliteState.open({ path: join(d, 'state.db') });
+    s.close();
+    const db = new Database(join(d, 'state.db'), { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  it('moves a corrupt database aside with a clear error instead of resetting it, then starts fresh', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
+    const path = join(d, 'state.db');
+    writeFileSync(path, Buffer.alloc(8192, 0x5a));
+    expect(() => SqliteState.open({ path, now: () => Date.UTC(2026, 0, 2) })).toThrow(StateCorruptError);
+    const aside = readdirSync(d).filter((f) => f.startsWith('state.db.corrupt-'));
+    expect(aside).toContain('state.db.corrupt-2026-01-02T00-00-00-000Z');
+    const fresh = SqliteState.open({ path });
+    expect(await fresh.outbox.size()).toBe(0);
+    fresh.close();
+    expect(existsSync(join(d, aside[0]!))).toBe(true);
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  it('reports a full disk as a one-line storage error', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
+    const s = SqliteState.open({ path: join(d, 'state.db') });
+    // max_page_count caps the file like a full filesystem would: SQLite raises SQLITE_FULL.
+    (s as unknown as { outbox: { db: Database.Database } }).outbox.db.pragma('max_page_count = 8');
+    const big = 'x'.repeat(4000);
+    await expect((async () => {
+      for (let i = 0; i < 100; i++) await s.outbox.put({ sessionId: `s${i}`, seq: i + 1, jws: big, createdAt: 0 });
+    })()).rejects.toThrow(/disk full/);
+    s.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+});
