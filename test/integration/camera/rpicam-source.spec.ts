@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRpicamSource } from '../../../src/camera/rpicam-source.ts';
+import type { Frame, FrameSource } from '../../../src/camera/frame-source.ts';
+import { tightLayout } from '../../../src/camera/i420.ts';
+import { isRegtermError } from '../../../src/errors.ts';
+import { CLIP, FAKE_RPICAM, fakeRpicamSpawn, childPids, isAlive, logSink, referenceFrames, waitFor } from './helpers.ts';
+
+// The real child-process path: src/camera spawns scripts/fake-rpicam-vid, which writes padded I420 from a real clip.
+const FPS = 10;
+const running: FrameSource[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop()));
+});
+
+function source(width: number, height: number, env: { align?: number } = {}, extra: { stallMs?: number } = {}) {
+  const sink = logSink();
+  const src = createRpicamSource({
+    width, height, fps: FPS, strideAlign: env.align ?? 64, bin: FAKE_RPICAM, logger: sink.logger,
+    spawn: fakeRpicamSpawn({ FAKE_RPICAM_VIDEO: CLIP, FAKE_RPICAM_STRIDE_ALIGN: String(env.align ?? 64) }),
+    backoff: { initialMs: 50, maxMs: 200 }, stallMs: extra.stallMs ?? 3000,
+  });
+  running.push(src);
+  return { src, ...sink };
+}
+
+async function take(src: FrameSource, n: number): Promise<Frame[]> {
+  const out: Frame[] = [];
+  for await (const f of src.frames()) {
+    out.push(f);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+describe('rpicam backend with the fake rpicam-vid', () => {
+  it.each([
+    [640, 480, 64],
+    [650, 360, 64],
+    [322, 242, 64],
+    [650, 362, 128],
+  ])('delivers intact tight frames at %ix%i (stride align %i)', async (w, h, align) => {
+    const { src } = source(w, h, { align });
+    await src.start();
+    const frames = await take(src, 4);
+    const ref = referenceFrames(CLIP, w, h, FPS, frames[3].seq + 1);
+    const size = tightLayout(w, h).frameBytes;
+    for (const f of frames) {
+      expect(f).toMatchObject({ width: w, height: h, format: 'i420' });
+      expect(f.data.length).toBe(size);
+      expect(Buffer.from(f.data).equals(Buffer.from(ref.subarray(f.seq * size, (f.seq + 1) * size)))).toBe(true);
+    }
+    expect(frames.map((f) => f.seq)).toEqual([...frames.map((f) => f.seq)].sort((a, b) => a - b));
+  });
+
+  it('logs the child stderr lines and leaves no process after stop()', async () => {
+    const { src, lines } = source(320, 240);
+    await src.start();
+    await take(src, 2);
+    const [pid] = childPids(lines());
+    expect(isAlive(pid)).toBe(true);
+    await src.stop();
+    expect(isAlive(pid)).toBe(false);
+    expect(lines().some((l) => l.stream === 'stderr' && String(l.line).includes('stride 320'))).toBe(true);
+    await src.stop(); // idempotent
+  });
+
+  it('restarts a killed child, reports camera_unavailable meanwhile, and frames resume', async () => {
+    const { src, lines } = source(320, 240);
+    await src.start();
+    await take(src, 2);
+    const [first] = childPids(lines());
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => src.health().status === 'camera_unavailable', 2000, 'unavailable');
+    const after = await take(src, 2);
+    expect(src.health().status).toBe('ok');
+    expect(src.stats().restarts).toBe(1);
+    const pids = childPids(lines());
+    expect(pids).toHaveLength(2);
+    expect(after[0].seq).toBeGreaterThan(1);
+    expect(lines().some((l) => l.msg === 'camera child exited' && l.signal === 'SIGKILL')).toBe(true);
+    await src.stop();
+    expect(pids.some(isAlive)).toBe(false);
+  });
+
+  it('kills and restarts a stalled child (no frame within stallMs)', async () => {
+    const { src, lines } = source(320, 240, {}, { stallMs: 600 });
+    await src.start();
+    await take(src, 1);
+    const [first] = childPids(lines());
+    process.kill(first, 'SIGSTOP');
+    await waitFor(() => lines().some((l) => l.msg === 'camera stalled; killing child'), 3000, 'stall');
+    expect(src.health()).toMatchObject({ status: 'camera_unavailable', reason: 'no frame for 600 ms' });
+    await take(src, 1);
+    expect(isAlive(first)).toBe(false);
+    expect(childPids(lines())).toHaveLength(2);
+  });
+
+  it('a slow consumer sees the newest frame and a drop count', async () => {
+    const { src } = source(320, 240);
+    await src.start();
+    const seqs: number[] = [];
+    for await (const f of src.frames()) {
+      seqs.push(f.seq);
+      if (seqs.length === 3) break;
+      await new Promise((r) => setTimeout(r, 450)); // ~4 frames arrive meanwhile at 10 fps
+    }
+    expect(seqs[2] - seqs[1]).toBeGreaterThan(1);
+    expect(src.stats().drops).toBeGreaterThan(0);
+    expect(src.stats().frames).toBeGreaterThanOrEqual(seqs[2] + 1);
+  });
+
+  it('a missing binary rejects start() with a camera error', async () => {
+    const { logger } = logSink();
+    const src = createRpicamSource({ width: 320, height: 240, fps: 10, bin: '/nonexistent/rpicam-vid', logger });
+    const err = await src.start().then(() => undefined, (e: unknown) => e);
+    expect(isRegtermError(err) && err.exitCode).toBe(4);
+    expect(String(err)).toMatch(/cannot run \/nonexistent\/rpicam-vid/);
+  });
+});

@@ -1,0 +1,109 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { i420ToGray, i420ToRgb, paddedLayout, tightLayout, toTightI420 } from '../../../src/camera/i420.ts';
+
+/** Build a padded buffer from a tight one by hand, with 0xEE in every padding byte, so leaks are visible. */
+function pad(tight: Uint8Array, w: number, h: number, align: number): Uint8Array {
+  const t = tightLayout(w, h);
+  const p = paddedLayout(w, h, align);
+  const out = new Uint8Array(p.frameBytes).fill(0xee);
+  for (let r = 0; r < h; r++) out.set(tight.subarray(r * w, r * w + w), r * p.yStride);
+  const cw = t.uvStride;
+  for (let r = 0; r < (h + 1) >> 1; r++) {
+    out.set(tight.subarray(t.uOffset + r * cw, t.uOffset + r * cw + cw), p.uOffset + r * p.uvStride);
+    out.set(tight.subarray(t.vOffset + r * cw, t.vOffset + r * cw + cw), p.vOffset + r * p.uvStride);
+  }
+  return out;
+}
+
+describe('I420 layouts', () => {
+  it('rounds the luma stride up to the alignment and puts chroma at padded offsets (Pi 4, 650x360)', () => {
+    const l = paddedLayout(650, 360, 64);
+    expect(l).toMatchObject({ yStride: 704, uvStride: 352, uOffset: 704 * 360, vOffset: 704 * 360 + 352 * 180 });
+    expect(l.frameBytes).toBe((704 * 360 * 3) / 2);
+  });
+
+  it('leaves aligned widths unpadded and handles 128-byte alignment', () => {
+    expect(paddedLayout(640, 480, 64).yStride).toBe(640);
+    expect(paddedLayout(640, 480, 128).yStride).toBe(640);
+    expect(paddedLayout(1296, 972, 128).yStride).toBe(1408);
+  });
+
+  it('rejects nonsense sizes and alignments', () => {
+    expect(() => tightLayout(0, 480)).toThrow(RangeError);
+    expect(() => paddedLayout(640, 480, 3)).toThrow(RangeError);
+  });
+
+  it('toTightI420 recovers the exact tight frame from any padded layout', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }).map((n) => n * 2),
+        fc.integer({ min: 1, max: 40 }).map((n) => n * 2),
+        fc.constantFrom(16, 32, 64, 128),
+        fc.integer(),
+        (w, h, align, seed) => {
+          const tight = new Uint8Array(tightLayout(w, h).frameBytes).map((_, i) => (i * 31 + seed) & 0xff);
+          expect(toTightI420(pad(tight, w, h, align), paddedLayout(w, h, align))).toEqual(tight);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('I420 → RGB / gray (full-range BT.601)', () => {
+  function solid(w: number, h: number, y: number, u: number, v: number): Uint8Array {
+    const l = tightLayout(w, h);
+    const f = new Uint8Array(l.frameBytes);
+    f.fill(y, 0, l.uOffset);
+    f.fill(u, l.uOffset, l.vOffset);
+    f.fill(v, l.vOffset);
+    return f;
+  }
+
+  it.each([
+    ['black', 0, 128, 128, [0, 0, 0]],
+    ['white', 255, 128, 128, [255, 255, 255]],
+    // full-range JFIF values of pure primaries (rounded)
+    ['red', 76, 85, 255, [254, 0, 0]],
+    ['green', 150, 44, 21, [0, 255, 1]],
+    ['blue', 29, 255, 107, [0, 0, 254]],
+  ])('converts %s', (_name, y, u, v, rgb) => {
+    const out = i420ToRgb(6, 4, solid(6, 4, y, u, v));
+    for (let i = 0; i < 6 * 4; i++) {
+      for (let c = 0; c < 3; c++) expect(Math.abs(out[i * 3 + c] - rgb[c])).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('clamps out-of-gamut values instead of wrapping', () => {
+    const out = i420ToRgb(2, 2, solid(2, 2, 250, 255, 255));
+    expect(out[0]).toBe(255);
+    expect(out[2]).toBe(255);
+  });
+
+  it('uses each chroma sample for its 2x2 block, odd sizes included', () => {
+    const w = 3;
+    const h = 3;
+    const l = tightLayout(w, h);
+    const f = new Uint8Array(l.frameBytes).fill(128);
+    f.fill(100, 0, l.uOffset);
+    f[l.vOffset + 1] = 255; // right column block (x=2) is reddish
+    const out = i420ToRgb(w, h, f);
+    expect(out[0]).toBe(100); // x=0,y=0 neutral
+    expect(out[2 * 3]).toBeGreaterThan(200); // x=2,y=0 red boosted
+  });
+
+  it('gray is the luma plane; with `out` it is a copy', () => {
+    const f = solid(4, 2, 77, 10, 20);
+    const view = i420ToGray(4, 2, f);
+    expect(Array.from(view)).toEqual(Array(8).fill(77));
+    const copy = i420ToGray(4, 2, f, new Uint8Array(8));
+    f.fill(0);
+    expect(view[0]).toBe(0);
+    expect(copy[0]).toBe(77);
+  });
+
+  it('rejects short buffers', () => {
+    expect(() => i420ToRgb(4, 4, new Uint8Array(10))).toThrow(RangeError);
+  });
+});
