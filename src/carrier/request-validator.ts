@@ -42,6 +42,11 @@ export class RequestValidator {
     const text = Buffer.from(raw).toString('latin1').trim();
     if (!COMPACT_JWS.test(text)) return reject('malformed', 'not a compact JWS');
     const ids = peekIds(text);
+    // Non-canonical base64url (stray low bits in the last character) would let one signed request have many
+    // spellings; accept only the canonical one.
+    if (text.split('.').some((seg) => Buffer.from(seg, 'base64url').toString('base64url') !== seg)) {
+      return reject('malformed', 'non-canonical base64url', ids);
+    }
 
     let kid: unknown;
     let alg: unknown;
