@@ -1,0 +1,182 @@
+/**
+ * The face engine: the per-frame tracker (`analyzeFrame`) and the matcher side (`embed`, `compare`).
+ *
+ * Lifecycle: the constructor only assigns; `start()` verifies and opens the models; `stop()` releases them.
+ * Calls are sequential per engine (models keep one reusable input buffer each): await one call before the next.
+ * Biometric data (images, landmarks, templates) is returned to the caller and never logged or stored here.
+ */
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { CanceledError, RegtermError } from '../errors.ts';
+import { type Point, fivePoints } from './align.ts';
+import { AntispoofModel } from './antispoof.ts';
+import { type Detection, Detector, boxArea } from './detector.ts';
+import { type Embedder, TemplateEmbedder } from './embedder.ts';
+import { type EyeState, EyeModel } from './eyes.ts';
+import type { RgbImage } from './image.ts';
+import { LandmarkModel } from './landmarks.ts';
+import { DEFAULT_MANIFEST_PATH, type Manifest, loadManifest } from './manifest.ts';
+import { type FaceTemplate, type FusionConfig, type MatchScore, fuse } from './matcher.ts';
+import { ModelRegistry, type SessionTuning } from './model-registry.ts';
+import { type Pose, PoseModel } from './pose.ts';
+import { type Quality, measureQuality } from './quality.ts';
+import type { Box } from './warp.ts';
+import { createHash } from 'node:crypto';
+
+export interface FaceAnalysis {
+  box: Box;
+  /** detector confidence 0–1 */
+  score: number;
+  /** 68 iBUG points, interleaved x,y in image pixels */
+  landmarks68: Float32Array;
+  /** 5 alignment points (subject's right eye, left eye, nose, right and left mouth corner) */
+  points5: Point[];
+  pose: Pose;
+  eyes: EyeState;
+  quality: Quality;
+  /** passive anti-spoof: probability the face is live, 0–1 */
+  antispoof: number;
+}
+
+export interface FaceEngineOptions {
+  manifestPath?: string;
+  modelsDir?: string;
+  tuning?: Partial<SessionTuning>;
+  logger?: Logger;
+  /** crop scale for the anti-spoof model (default: manifest) */
+  antispoofCropScale?: number;
+}
+
+interface Loaded {
+  manifest: Manifest;
+  manifestSha256: string;
+  registry: ModelRegistry;
+  detector: Detector;
+  landmarks: LandmarkModel;
+  eyes: EyeModel;
+  pose: PoseModel;
+  antispoof: AntispoofModel;
+  embedders: Embedder[];
+  fusion: FusionConfig;
+}
+
+export class FaceEngine {
+  private readonly opts: FaceEngineOptions;
+  private state: Loaded | undefined;
+
+  constructor(opts: FaceEngineOptions = {}) {
+    this.opts = opts;
+  }
+
+  async start(): Promise<void> {
+    if (this.state) return;
+    const manifestPath = this.opts.manifestPath ?? DEFAULT_MANIFEST_PATH;
+    const { manifest, bytes } = await loadManifest(manifestPath);
+    const registry = new ModelRegistry({
+      manifest,
+      manifestDir: dirname(manifestPath),
+      modelsDir: this.opts.modelsDir,
+      tuning: this.opts.tuning,
+      logger: this.opts.logger,
+    });
+    try {
+      const fusion = fusionFrom(manifest);
+      const embedders: Embedder[] = [];
+      for (const name of Object.keys(fusion.weights)) embedders.push(new TemplateEmbedder(await registry.load(name)));
+      this.state = {
+        manifest,
+        manifestSha256: createHash('sha256').update(bytes).digest('hex'),
+        registry,
+        detector: new Detector(await registry.load('detect')),
+        landmarks: new LandmarkModel(await registry.load('landmark')),
+        eyes: new EyeModel(await registry.load('eye')),
+        pose: new PoseModel(await registry.load('pose')),
+        antispoof: new AntispoofModel(await registry.load('liveness'), this.opts.antispoofCropScale),
+        embedders,
+        fusion,
+      };
+    } catch (e: unknown) {
+      await registry.close();
+      throw e;
+    }
+    this.opts.logger?.info({ models: Object.keys(manifest.models).length }, 'face engine started');
+  }
+
+  async stop(): Promise<void> {
+    const s = this.state;
+    this.state = undefined;
+    if (s) await s.registry.close();
+  }
+
+  /** sha256 of the manifest in use (the `models` field of a signed result). */
+  get manifestSha256(): string {
+    return this.loaded().manifestSha256;
+  }
+
+  get fusion(): FusionConfig {
+    return this.loaded().fusion;
+  }
+
+  /** Detector pass only: faces, best score first. */
+  async detect(img: RgbImage): Promise<Detection[]> {
+    return this.loaded().detector.detect(img);
+  }
+
+  /**
+   * Every face in the frame, largest first, with landmarks, pose, eyes, quality and anti-spoof score.
+   * `maxFaces` limits the per-face work to the largest N (the session only needs to know there is a second face).
+   */
+  async analyzeFrame(img: RgbImage, opts: { maxFaces?: number; signal?: AbortSignal } = {}): Promise<FaceAnalysis[]> {
+    const s = this.loaded();
+    const dets = (await s.detector.detect(img)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
+    const faces: FaceAnalysis[] = [];
+    for (const d of dets.slice(0, opts.maxFaces ?? dets.length)) {
+      if (opts.signal?.aborted) throw new CanceledError('analyzeFrame canceled');
+      const landmarks68 = await s.landmarks.predict(img, d.box);
+      faces.push({
+        box: d.box,
+        score: d.score,
+        landmarks68,
+        points5: fivePoints(landmarks68),
+        pose: await s.pose.predict(img, d.box),
+        eyes: await s.eyes.predict(img, landmarks68),
+        quality: measureQuality(img, d.box, landmarks68),
+        antispoof: await s.antispoof.score(img, d.box),
+      });
+    }
+    return faces;
+  }
+
+  /** Landmarks → 5 points for a detection (the minimum `embed` needs). */
+  async locate(img: RgbImage, d: Detection): Promise<Point[]> {
+    return fivePoints(await this.loaded().landmarks.predict(img, d.box));
+  }
+
+  /** The template of one face: a unit vector per embedder. Run only on selected frames. */
+  async embed(img: RgbImage, face: { points5: readonly Point[] }): Promise<FaceTemplate> {
+    const t: FaceTemplate = {};
+    for (const e of this.loaded().embedders) t[e.name] = await e.embed(img, face.points5);
+    return t;
+  }
+
+  compare(a: FaceTemplate, b: FaceTemplate): MatchScore {
+    return fuse(a, b, this.loaded().fusion.weights);
+  }
+
+  /** The registry, for benchmarks that time single models. */
+  get registry(): ModelRegistry {
+    return this.loaded().registry;
+  }
+
+  private loaded(): Loaded {
+    if (!this.state) throw new RegtermError('face engine used before start()');
+    return this.state;
+  }
+}
+
+/** Fusion weights and threshold from manifest thresholds.match (fr_feature alone when absent). */
+function fusionFrom(manifest: Manifest): FusionConfig {
+  const m = manifest.thresholds.match;
+  const weights = (m?.weights as Record<string, number> | undefined) ?? { feature: 1 };
+  return { weights, threshold: m?.value ?? 0.3 };
+}

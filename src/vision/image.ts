@@ -1,0 +1,108 @@
+/**
+ * Images as plain typed arrays. Everything downstream (detector, landmarks, embedders) reads these views; no browser
+ * APIs, no opencv. Pixels are interleaved, row-major, no padding (stride = width * channels).
+ *
+ * Biometric contract: an image holds a face; callers zero `data` (`wipeImage`) when a session ends. Nothing here
+ * writes pixels to disk or logs.
+ */
+import sharp from 'sharp';
+import { ImageDecodeError } from '../errors.ts';
+
+/** 8-bit RGB, interleaved. */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** 8-bit luma, one byte per pixel. */
+export interface GrayImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** Decoded input limit: a reference photo or camera frame larger than this is refused rather than decoded. */
+const MAX_PIXELS = 40_000_000;
+
+/**
+ * Decode JPEG/PNG/WebP bytes to RGB with EXIF orientation applied (sharp `.rotate()`), alpha dropped.
+ * Throws ImageDecodeError for anything that is not a decodable image.
+ */
+export async function decodeImage(bytes: Uint8Array, label = 'image'): Promise<RgbImage> {
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (e: unknown) {
+    throw new ImageDecodeError(`${label}: not a decodable image (${e instanceof Error ? e.message : String(e)})`, {
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Camera I420 (planar Y, then U and V at half resolution) to RGB, BT.601 limited range as rpicam/V4L2 deliver it.
+ * `out` may be passed to reuse a buffer across frames (length width*height*3).
+ */
+export function i420ToRgb(width: number, height: number, yuv: Uint8Array, out?: Uint8Array): RgbImage {
+  const cw = (width + 1) >> 1;
+  const ch = (height + 1) >> 1;
+  const ySize = width * height;
+  if (yuv.length < ySize + 2 * cw * ch) throw new ImageDecodeError(`i420 frame too short for ${width}x${height}`);
+  const rgb = out ?? new Uint8Array(ySize * 3);
+  const uOff = ySize;
+  const vOff = ySize + cw * ch;
+  for (let y = 0; y < height; y++) {
+    const cRow = (y >> 1) * cw;
+    for (let x = 0; x < width; x++) {
+      const c = 1.164 * (yuv[y * width + x] - 16);
+      const u = yuv[uOff + cRow + (x >> 1)] - 128;
+      const v = yuv[vOff + cRow + (x >> 1)] - 128;
+      const o = (y * width + x) * 3;
+      rgb[o] = clamp255(c + 1.596 * v);
+      rgb[o + 1] = clamp255(c - 0.392 * u - 0.813 * v);
+      rgb[o + 2] = clamp255(c + 2.017 * u);
+    }
+  }
+  return { width, height, data: rgb };
+}
+
+/** Luma (BT.601 weights) of an RGB image. */
+export function toGray(img: RgbImage, out?: Uint8Array): GrayImage {
+  const n = img.width * img.height;
+  const g = out ?? new Uint8Array(n);
+  const d = img.data;
+  for (let i = 0, o = 0; i < n; i++, o += 3) g[i] = (d[o] * 77 + d[o + 1] * 150 + d[o + 2] * 29 + 128) >> 8;
+  return { width: img.width, height: img.height, data: g };
+}
+
+/** Left-right mirror (a new image). */
+export function mirror(img: RgbImage): RgbImage {
+  const { width, height, data } = img;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const s = (y * width + x) * 3;
+      const d = (y * width + (width - 1 - x)) * 3;
+      out[d] = data[s];
+      out[d + 1] = data[s + 1];
+      out[d + 2] = data[s + 2];
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** Zero an image's pixels in place (end of session). */
+export function wipeImage(img: { data: Uint8Array }): void {
+  img.data.fill(0);
+}
+
+function clamp255(v: number): number {
+  return v < 0 ? 0 : v > 255 ? 255 : v + 0.5;
+}

@@ -1,0 +1,121 @@
+/**
+ * Loads the ONNX models named in the manifest, verifying each file's sha256 before a session is created from the
+ * verified bytes (no check-then-open race). One thread per session and no spinning by default: the terminal is a
+ * 4-core Pi shared with the camera pipeline, and spinning threads burn a core while idle.
+ *
+ * INVARIANTS: a session exists only for bytes whose sha256 matched the manifest; a mismatching or missing file throws
+ * ModelIntegrityError naming the model and the path.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+import { ModelIntegrityError } from '../errors.ts';
+import type { Manifest, ModelEntry } from './manifest.ts';
+
+export interface SessionTuning {
+  intraOpThreads: number;
+  interOpThreads: number;
+  graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
+  allowSpinning: boolean;
+}
+
+export const DEFAULT_TUNING: SessionTuning = {
+  intraOpThreads: 1,
+  interOpThreads: 1,
+  graphOptimization: 'all',
+  allowSpinning: false,
+};
+
+export interface LoadedModel {
+  readonly name: string;
+  readonly entry: ModelEntry;
+  readonly session: ort.InferenceSession;
+}
+
+export interface ModelRegistryOptions {
+  manifest: Manifest;
+  /** Directory of manifest.json; `source.file` entries are relative to it. */
+  manifestDir: string;
+  /** Load every model from `<modelsDir>/<basename>` instead of its source (tests, offline images). */
+  modelsDir?: string;
+  tuning?: Partial<SessionTuning>;
+  logger?: Logger;
+}
+
+export class ModelRegistry {
+  private readonly opts: ModelRegistryOptions;
+  private readonly loaded = new Map<string, LoadedModel>();
+
+  constructor(opts: ModelRegistryOptions) {
+    this.opts = opts;
+  }
+
+  /** The file a model is read from (after the models-dir override). */
+  pathOf(name: string): string {
+    const entry = this.entry(name);
+    const src = entry.source;
+    const rel = 'package' in src ? src.path : src.file;
+    if (this.opts.modelsDir) return join(this.opts.modelsDir, basename(rel));
+    if ('file' in src) return resolve(this.opts.manifestDir, src.file);
+    const require = createRequire(join(this.opts.manifestDir, 'noop.js'));
+    let pkgJson: string;
+    try {
+      pkgJson = require.resolve(`${src.package}/package.json`);
+    } catch (e: unknown) {
+      throw new ModelIntegrityError(`model ${name}: package ${src.package} is not installed`, { cause: e });
+    }
+    return join(dirname(pkgJson), src.path);
+  }
+
+  entry(name: string): ModelEntry {
+    const entry = this.opts.manifest.models[name];
+    if (!entry) throw new ModelIntegrityError(`model ${name} is not in the manifest`);
+    return entry;
+  }
+
+  has(name: string): boolean {
+    return name in this.opts.manifest.models;
+  }
+
+  /** Verify and open one model (once; later calls return the same session). */
+  async load(name: string): Promise<LoadedModel> {
+    const cached = this.loaded.get(name);
+    if (cached) return cached;
+    const entry = this.entry(name);
+    const path = this.pathOf(name);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (e: unknown) {
+      throw new ModelIntegrityError(`model ${name}: ${path} cannot be read`, { cause: e });
+    }
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (digest !== entry.sha256) {
+      throw new ModelIntegrityError(
+        `model ${name}: ${path} has sha256 ${digest}, manifest expects ${entry.sha256}; refusing to load`,
+      );
+    }
+    const t = { ...DEFAULT_TUNING, ...this.opts.tuning };
+    const spin = t.allowSpinning ? '1' : '0';
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: t.intraOpThreads,
+      interOpNumThreads: t.interOpThreads,
+      graphOptimizationLevel: t.graphOptimization,
+      executionMode: 'sequential',
+      extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+    });
+    const model = { name, entry, session };
+    this.loaded.set(name, model);
+    this.opts.logger?.debug({ model: name, sha256: digest, bytes: bytes.length }, 'model loaded');
+    return model;
+  }
+
+  async close(): Promise<void> {
+    const models = [...this.loaded.values()];
+    this.loaded.clear();
+    for (const m of models) await m.session.release();
+  }
+}
