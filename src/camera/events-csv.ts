@@ -1,0 +1,66 @@
+import { UsageError } from '../errors.ts';
+
+/**
+ * Ground-truth event annotations as CSV: a header with at least `start_s,end_s,event`, any further columns
+ * (confidence, note, ...) kept as strings. Fields may be double-quoted ("" is a quote), as in
+ * ../shared/data/<set>/<clip>.events.csv. Intervals are [start, end) in seconds from the first frame.
+ */
+export interface GroundTruthEvent {
+  startMs: number;
+  endMs: number;
+  event: string;
+  extra?: Record<string, string>;
+}
+
+/** Split CSV text into rows of fields (RFC 4180 quoting; newlines inside quotes are kept). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      if (row.some((f) => f !== '')) rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  row.push(field);
+  if (row.some((f) => f !== '')) rows.push(row);
+  if (quoted) throw new UsageError('events CSV: unterminated quoted field');
+  return rows;
+}
+
+export function parseEventsCsv(text: string, label = 'events CSV'): GroundTruthEvent[] {
+  const [header, ...rows] = parseCsv(text);
+  if (!header) throw new UsageError(`${label}: empty`);
+  const col = (name: string): number => header.indexOf(name);
+  const [si, ei, ni] = [col('start_s'), col('end_s'), col('event')];
+  if (si < 0 || ei < 0 || ni < 0) throw new UsageError(`${label}: header must have start_s,end_s,event (got ${header.join(',')})`);
+  return rows.map((r, k) => {
+    const start = Number(r[si]);
+    const end = Number(r[ei]);
+    const event = r[ni]?.trim() ?? '';
+    if (!Number.isFinite(start) || !Number.isFinite(end) || end < start || start < 0 || !event) {
+      throw new UsageError(`${label}: line ${k + 2}: need start_s <= end_s (seconds) and an event name`);
+    }
+    const extra: Record<string, string> = {};
+    header.forEach((h, i) => {
+      if (i !== si && i !== ei && i !== ni && r[i] !== undefined && r[i] !== '') extra[h] = r[i];
+    });
+    return { startMs: Math.round(start * 1000), endMs: Math.round(end * 1000), event, ...(Object.keys(extra).length ? { extra } : {}) };
+  });
+}
