@@ -1,5 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { keyId } from '../../../src/carrier/keys.ts';
+import type { ResultDecision } from '../../../src/carrier/protocol.ts';
 
 export interface TestKeys {
   privateKey: KeyObject;
@@ -14,3 +15,11 @@ export async function testKeys(): Promise<TestKeys> {
 
 /** A tiny valid base64 "photo": the validator only checks the envelope, never decodes images. */
 export const REFERENCE = { format: 'jpeg' as const, data: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]) };
+
+/** A decided result as the session engine would hand it over. */
+export const decision = (sessionId: string): ResultDecision => ({
+  sessionId, nonce: 'nonce-0123456789abcdef', decision: 'match', decidedBy: 'matcher',
+  scores: { match: 0.71, antispoof: 0.93 }, thresholds: { match: 0.42, antispoof: 0.5 },
+  challenges: [{ type: 'blink', passed: true, ms: 812 }],
+  startedAt: '2026-11-28T12:00:00.000Z', finishedAt: '2026-11-28T12:00:09.000Z',
+});

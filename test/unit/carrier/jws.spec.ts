@@ -3,17 +3,11 @@ import { verifyResult, SignatureError, headerKid } from '../../../src/carrier/jw
 import { ResultOutbox } from '../../../src/carrier/outbox.ts';
 import { MemoryOutboxStore, MemoryStateStore } from '../../../src/carrier/store.ts';
 import type { ResultDecision } from '../../../src/carrier/protocol.ts';
-import { testKeys } from './helpers.ts';
+import { decision, testKeys } from './helpers.ts';
 
 const device = await testKeys();
 const other = await testKeys();
 
-export const decision = (sessionId: string): ResultDecision => ({
-  sessionId, nonce: 'nonce-0123456789abcdef', decision: 'match', decidedBy: 'matcher',
-  scores: { match: 0.71, antispoof: 0.93 }, thresholds: { match: 0.42, antispoof: 0.5 },
-  challenges: [{ type: 'blink', passed: true, ms: 812 }],
-  startedAt: '2026-11-28T12:00:00.000Z', finishedAt: '2026-11-28T12:00:09.000Z',
-});
 
 function outbox(maxEntries = 10) {
   return new ResultOutbox({

@@ -30,16 +30,16 @@ describe('RequestValidator', () => {
   });
 
   it.each([
-    ['too_large', async () => 'x'.repeat(2000), 1000],
-    ['malformed', async () => 'not a jws'],
-    ['unknown_key', async () => signSessionRequest(draft(), stranger.privateKey, stranger.kid)],
-    ['bad_signature', async () => signSessionRequest(draft(), stranger.privateKey, carrier.kid)],
-    ['schema', async () => signSessionRequest({ ...draft(), extra: 1 }, carrier.privateKey, carrier.kid)],
-    ['schema', async () => signSessionRequest({ ...draft(), reference: { format: 'gif', data: 'AAAA' } }, carrier.privateKey, carrier.kid)],
-    ['wrong_device', async () => signSessionRequest(draft({ deviceId: 'dev-2' }), carrier.privateKey, carrier.kid)],
-    ['expired', async () => signSessionRequest(draft({ now: NOW - 600_000, ttlS: 60 }), carrier.privateKey, carrier.kid)],
-    ['not_yet_valid', async () => signSessionRequest(draft({ now: NOW + 600_000 }), carrier.privateKey, carrier.kid)],
-    ['ttl_too_long', async () => signSessionRequest(draft({ ttlS: 3600 }), carrier.privateKey, carrier.kid)],
+    ['too_large', async (): Promise<string> => 'x'.repeat(2000), 1000],
+    ['malformed', async (): Promise<string> => 'not a jws'],
+    ['unknown_key', async (): Promise<string> => signSessionRequest(draft(), stranger.privateKey, stranger.kid)],
+    ['bad_signature', async (): Promise<string> => signSessionRequest(draft(), stranger.privateKey, carrier.kid)],
+    ['schema', async (): Promise<string> => signSessionRequest({ ...draft(), extra: 1 }, carrier.privateKey, carrier.kid)],
+    ['schema', async (): Promise<string> => signSessionRequest({ ...draft(), reference: { format: 'gif', data: 'AAAA' } }, carrier.privateKey, carrier.kid)],
+    ['wrong_device', async (): Promise<string> => signSessionRequest(draft({ deviceId: 'dev-2' }), carrier.privateKey, carrier.kid)],
+    ['expired', async (): Promise<string> => signSessionRequest(draft({ now: NOW - 600_000, ttlS: 60 }), carrier.privateKey, carrier.kid)],
+    ['not_yet_valid', async (): Promise<string> => signSessionRequest(draft({ now: NOW + 600_000 }), carrier.privateKey, carrier.kid)],
+    ['ttl_too_long', async (): Promise<string> => signSessionRequest(draft({ ttlS: 3600 }), carrier.privateKey, carrier.kid)],
   ] as const)('rejects with %s', async (reason, make, maxBytes?: number) => {
     const v = await validator(maxBytes).validate(bytes(await make()));
     expect(v.ok).toBe(false);

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import type { Logger } from '../device/logger.ts';
+import { loadOrCreateIdentity } from '../device/identity.ts';
+import type { Timer } from './backoff.ts';
+import type { CarrierConfig } from './config.ts';
+import { pinKeys, readPublicKey } from './keys.ts';
+import { CarrierLink } from './link.ts';
+import { ResultOutbox } from './outbox.ts';
+import { RequestValidator } from './request-validator.ts';
+import { SqliteState } from './sqlite-store.ts';
+
+/**
+ * Composition of the carrier part from a validated config: identity, SQLite state, validator, outbox, link.
+ * `close()` stops the link and then closes the database (the order matters: the link may still be deleting acks).
+ */
+export interface CarrierDeps {
+  logger: Logger;
+  version: string;
+  modelsHash: string;
+  isBusy?: () => boolean;
+  timer?: Timer;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface OpenCarrier {
+  link: CarrierLink;
+  outbox: ResultOutbox;
+  kid: string;
+  close(): Promise<void>;
+}
+
+export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Promise<OpenCarrier> {
+  const now = deps.now ?? Date.now;
+  const identity = await loadOrCreateIdentity(config.identityDir);
+  const carrierKeys = await pinKeys(config.carrierKeyFiles.map(readPublicKey));
+  const db = SqliteState.open({ path: join(config.stateDir, 'state.db'), now });
+  const outbox = new ResultOutbox({
+    deviceId: config.deviceId, identity, store: db.outbox, state: db.state, agentVersion: deps.version,
+    modelsHash: deps.modelsHash, maxEntries: config.outbox.maxEntries, now,
+  });
+  const validator = new RequestValidator({
+    deviceId: config.deviceId, carrierKeys, state: db.state, maxBytes: config.requests.maxBytes,
+    maxTtlMs: config.requests.maxTtlS * 1000, clockSkewMs: config.requests.clockSkewS * 1000, now,
+  });
+  const m = config.mqtt;
+  const link = new CarrierLink({
+    deviceId: config.deviceId, url: m.url, protocolVersion: m.protocolVersion, clientId: m.clientId,
+    tls: m.caFile && m.certFile && m.keyFile
+      ? { caFile: m.caFile, certFile: m.certFile, keyFile: m.keyFile, servername: m.servername } : undefined,
+    keepaliveS: m.keepaliveS, sessionExpiryS: m.sessionExpiryS, connectTimeoutMs: m.connectTimeoutMs,
+    backoff: { initialMs: m.backoffInitialMs, maxMs: m.backoffMaxMs }, resendAfterMs: m.resendAfterMs,
+    version: deps.version, modelsHash: deps.modelsHash, validator, outbox, isBusy: deps.isBusy,
+    logger: deps.logger, timer: deps.timer, random: deps.random, now,
+  });
+  return {
+    link, outbox, kid: identity.kid,
+    close: async () => {
+      await link.stop();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A throwaway test PKI made with openssl at test time (EC P-256): a CA, a server certificate for 127.0.0.1 and
+ * client certificates whose CN is the MQTT username (mosquitto `use_identity_as_username`).
+ */
+export interface ClientCert {
+  cert: string;
+  key: string;
+}
+
+export interface TestPki {
+  dir: string;
+  ca: string;
+  server: ClientCert;
+  client(cn: string): ClientCert;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export function createPki(dir: string): TestPki {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=regterm-test-ca', '-days', '2'], dir);
+  const sign = (name: string, cn: string, ext?: string) => {
+    openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+    const args = ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-out', `${name}.crt`,
+      '-days', '2', '-set_serial', `0x${randomBytes(8).toString('hex')}`];
+    if (ext) {
+      writeFileSync(join(dir, `${name}.ext`), ext);
+      args.push('-extfile', `${name}.ext`);
+    }
+    openssl(args, dir);
+    return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  };
+  const server = sign('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  const issued = new Map<string, ClientCert>();
+  return {
+    dir, ca: join(dir, 'ca.crt'), server,
+    client(cn: string): ClientCert {
+      let c = issued.get(cn);
+      if (!c) {
+        c = sign(`client-${cn}`, cn);
+        issued.set(cn, c);
+      }
+      return c;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import mqtt from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
+import { verifyResult } from '../../../src/carrier/jws.ts';
+import { readPublicKey } from '../../../src/carrier/keys.ts';
+import { openCarrier, type OpenCarrier } from '../../../src/carrier/open.ts';
+import type { SessionRequest } from '../../../src/carrier/protocol.ts';
+import { createLogger } from '../../../src/device/logger.ts';
+import { REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
+import { CarrierClient } from './helpers/carrier-client.ts';
+import { LogSink, deviceConfig } from './helpers/device.ts';
+import { Mosquitto, freePort } from './helpers/mosquitto.ts';
+import { createPki, type TestPki } from './helpers/pki.ts';
+
+const carrierKeys = await testKeys();
+let root = '';
+let pki: TestPki;
+let broker: Mosquitto;
+let carrier: CarrierClient;
+const open: OpenCarrier[] = [];
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'regterm-link-'));
+  pki = createPki(root);
+  broker = new Mosquitto(root, await freePort(), pki);
+  await broker.start();
+  carrier = new CarrierClient(broker.url, pki.ca, pki.client('carrier'));
+  await carrier.start();
+});
+
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close();
+});
+
+afterAll(async () => {
+  await carrier?.stop();
+  await broker?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function device(deviceId: string, over: Parameters<typeof deviceConfig>[5] = {}, busy = false) {
+  const sink = new LogSink();
+  const c = await openCarrier(deviceConfig(root, deviceId, pki, broker.url, carrierKeys.publicKey, over), {
+    logger: createLogger({ destination: sink, level: 'debug' }), version: '0.1.0', modelsHash: 'm1', isBusy: () => busy,
+  });
+  open.push(c);
+  const requests: SessionRequest[] = [];
+  c.link.onSessionRequest((r) => requests.push(r));
+  await c.link.start(new AbortController().signal);
+  await carrier.until(() => c.link.health().connected, 10_000, 'device connected');
+  return { ...c, sink, requests };
+}
+
+const pub = (deviceId: string) => join(root, deviceId, 'identity', 'device.pub.pem');
+const statusOf = (deviceId: string) =>
+  carrier.messages.filter((m) => m.topic === `regterm/v1/${deviceId}/status`).map((m) => JSON.parse(m.payload) as { state: string });
+
+describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () => {
+  it('publishes retained online status, delivers a signed result, and deletes it on ack', async () => {
+    const d = await device('dev-a');
+    await carrier.until(() => statusOf('dev-a').some((s) => s.state === 'online'), 5000, 'online');
+    const entry = await d.link.submitResult(decision('s-1'));
+    await carrier.until(() => (carrier.results.get('s-1')?.length ?? 0) > 0, 5000, 'result');
+    expect(carrier.results.get('s-1')![0]).toBe(entry.jws);
+    const { payload } = await verifyResult(entry.jws, readPublicKey(pub('dev-a')));
+    expect(payload).toMatchObject({ deviceId: 'dev-a', sessionId: 's-1', decision: 'match', models: 'm1' });
+    await carrier.until(() => d.link.health().outboxDepth === 0, 5000, 'ack removes the entry');
+    expect(await d.outbox.depth()).toBe(0);
+    await d.close();
+    await carrier.until(() => statusOf('dev-a').at(-1)?.state === 'offline', 5000, 'offline on stop');
+  });
+
+  it('works over MQTT 3.1.1 too', async () => {
+    const d = await device('dev-v4', { protocolVersion: 4 });
+    await d.link.submitResult(decision('s-v4'));
+    await carrier.until(() => carrier.results.has('s-v4'), 5000, 'v4 result');
+    await carrier.until(() => d.link.health().outboxDepth === 0, 5000, 'ack');
+  });
+
+  it('results produced while the broker is down arrive after it returns', async () => {
+    const d = await device('dev-down');
+    await broker.stop();
+    await carrier.until(() => !d.link.health().connected, 5000, 'link notices');
+    const entries = [];
+    for (let i = 0; i < 5; i++) entries.push(await d.link.submitResult(decision(`down-${i}`)));
+    await broker.start();
+    await carrier.until(() => entries.every((e) => carrier.results.get(e.sessionId)?.includes(e.jws)), 20_000, 'all 5');
+    await carrier.until(() => d.link.health().outboxDepth === 0, 10_000, 'acks');
+    expect(d.link.health().reconnects).toBeGreaterThan(0);
+  });
+
+  it('a second device certificate can neither read nor write the first device\'s topics', async () => {
+    const d = await device('dev-victim');
+    const cert = pki.client('dev-evil');
+    const evil = mqtt.connect(broker.url, {
+      clientId: 'evil', protocolVersion: 5, reconnectPeriod: 0, ca: readFileSync(pki.ca),
+      cert: readFileSync(cert.cert), key: readFileSync(cert.key),
+    });
+    await new Promise<void>((r) => evil.once('connect', () => r()));
+    const got: string[] = [];
+    evil.on('message', (t) => got.push(t));
+    // mosquitto 2 grants the SUBACK and enforces the ACL per message: what counts is that nothing arrives.
+    await evil.subscribeAsync('regterm/v1/dev-victim/#', { qos: 1 });
+    const req = await signSessionRequest(buildSessionRequest({ deviceId: 'dev-victim', reference: REFERENCE, ttlS: 60 }),
+      carrierKeys.privateKey, carrierKeys.kid);
+    await evil.publishAsync('regterm/v1/dev-victim/session/request', req, { qos: 1 }).catch(() => undefined);
+    await evil.publishAsync('regterm/v1/dev-victim/session/x/ack', '', { qos: 1 }).catch(() => undefined);
+    await d.link.submitResult(decision('victim-1'));
+    await carrier.until(() => carrier.results.has('victim-1'), 5000, 'carrier sees result');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual([]);
+    expect(d.requests).toEqual([]);
+    await evil.endAsync();
+  });
+
+  it('hands a valid request to the session engine and answers invalid ones with signed rejections', async () => {
+    const d = await device('dev-req');
+    const good = buildSessionRequest({ deviceId: 'dev-req', reference: REFERENCE, ttlS: 60, sessionId: 'good-1' });
+    await carrier.publish('regterm/v1/dev-req/session/request', await signSessionRequest(good, carrierKeys.privateKey, carrierKeys.kid));
+    await carrier.until(() => d.requests.length === 1, 5000, 'request delivered');
+    expect(d.requests[0]).toEqual(good);
+    // the same request again is a replay
+    await carrier.publish('regterm/v1/dev-req/session/request', await signSessionRequest(good, carrierKeys.privateKey, carrierKeys.kid));
+    await carrier.until(() => carrier.results.has('good-1'), 5000, 'rejection');
+    const { payload } = await verifyResult(carrier.results.get('good-1')![0]!, readPublicKey(pub('dev-req')));
+    expect(payload).toMatchObject({ decision: 'rejected', reason: 'replayed', sessionId: 'good-1', nonce: good.nonce });
+    expect(d.requests).toHaveLength(1);
+    expect(d.sink.lines.some((l) => l.msg === 'session request rejected' && l.reason === 'replayed')).toBe(true);
+  });
+
+  it('rejects with busy while a session runs', async () => {
+    const d = await device('dev-busy', {}, true);
+    const req = buildSessionRequest({ deviceId: 'dev-busy', reference: REFERENCE, ttlS: 60, sessionId: 'busy-1' });
+    await carrier.publish('regterm/v1/dev-busy/session/request', await signSessionRequest(req, carrierKeys.privateKey, carrierKeys.kid));
+    await carrier.until(() => carrier.results.has('busy-1'), 5000, 'busy rejection');
+    const { payload } = await verifyResult(carrier.results.get('busy-1')![0]!, readPublicKey(pub('dev-busy')));
+    expect(payload.reason).toBe('busy');
+    expect(d.requests).toHaveLength(0);
+  });
+});
