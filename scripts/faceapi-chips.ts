@@ -1,0 +1,61 @@
+/**
+ * Helpers shared by the verification script and the HIL test: read 150x150 face chips as RGB (HWC uint8) and get
+ * face-api's tfjs descriptors for them from a child process (scripts/faceapi-tfjs-reference.ts), chips piped over
+ * stdin. Face data stays in memory.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DATA_DIR = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+
+export interface LabelledFile {
+  readonly file: string;
+  readonly identity: string;
+}
+
+/** `labels.csv` (file,identity) of a data folder, paths made absolute. */
+export function readLabels(folder: string): LabelledFile[] {
+  const dir = join(DATA_DIR, folder);
+  const lines = readFileSync(join(dir, 'labels.csv'), 'utf8').trim().split('\n').slice(1);
+  return lines.map((line) => {
+    const [file, identity] = line.split(',');
+    return { file: join(dir, file), identity };
+  });
+}
+
+/** Decode an image as 8-bit sRGB HWC (gray images expanded to 3 equal channels); must already be `size`×`size`. */
+export async function readChip(file: string, size = 150): Promise<Uint8Array> {
+  const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== size || info.height !== size || info.channels !== 3) {
+    throw new Error(`${file}: expected a ${size}x${size} RGB chip, got ${info.width}x${info.height}x${info.channels}`);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** face-api's own descriptors (tfjs cpu backend) for the given chips, in order. */
+export function tfjsDescriptors(chips: readonly Uint8Array[]): Promise<Float32Array[]> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'faceapi-tfjs-reference.ts')], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`tfjs reference exited ${code}: ${Buffer.concat(err).toString('utf8').slice(-2000)}`));
+        return;
+      }
+      const rows = JSON.parse(Buffer.concat(out).toString('utf8')) as number[][];
+      resolvePromise(rows.map((r) => Float32Array.from(r)));
+    });
+    child.stdin.end(Buffer.concat(chips));
+  });
+}
