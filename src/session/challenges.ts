@@ -1,0 +1,96 @@
+import { BlinkDetector } from './detectors/blink.ts';
+import { TurnDetector } from './detectors/turn.ts';
+import { evaluateLight, lightChips, scheduleEndMs, type LightResult, type LightSchedule, type LumaSample } from './light.ts';
+import type { ChallengeType, SessionPolicy } from './policy.ts';
+import { randomBetween, shuffle, type RandomSource } from './random.ts';
+import type { FrameSignals } from './signals.ts';
+
+export interface PlannedChallenge {
+  type: ChallengeType;
+  /** pause before the prompt, drawn from the CSPRNG */
+  pauseMs: number;
+}
+
+export interface ChallengePlan {
+  challenges: PlannedChallenge[];
+  /** per-session salt mixed into the light sequence (light.ts) */
+  lightSalt: Uint8Array;
+}
+
+/**
+ * Draw the session's challenges: every `required` type, then distinct types from the rest of `set` up to `count`,
+ * in CSPRNG order, each with a CSPRNG pause. Same random source (seed) → same plan.
+ */
+export function planChallenges(p: SessionPolicy, random: RandomSource): ChallengePlan {
+  const required = [...new Set(p.challenges.required)];
+  const optional = shuffle(random, [...new Set(p.challenges.set)].filter((t) => !required.includes(t)));
+  const chosen = [...required, ...optional].slice(0, Math.max(p.challenges.count, required.length));
+  const challenges = shuffle(random, chosen).map((type) => ({
+    type,
+    pauseMs: randomBetween(random, p.challenges.pauseMinMs, p.challenges.pauseMaxMs),
+  }));
+  return { challenges, lightSalt: random.bytes(16) };
+}
+
+export type ChallengeStatus =
+  | { status: 'pending' }
+  | { status: 'passed'; light?: LightResult }
+  | { status: 'failed'; light?: LightResult };
+
+/**
+ * One running challenge, fed frames and clock ticks. Motion challenges only accept evidence that STARTED after the
+ * prompt (a blink or turn already under way does not count); turns must start from a frontal pose.
+ * The light challenge records face luminance while its sequence plays and decides once the sequence plus the
+ * maximum camera lag is over; it never fails on its own deadline before that.
+ */
+export class ActiveChallenge {
+  readonly deadlineMs: number;
+  private readonly blink: BlinkDetector | undefined;
+  private readonly turn: TurnDetector | undefined;
+  private readonly luma: LumaSample[] = [];
+
+  constructor(
+    readonly type: ChallengeType,
+    readonly promptMs: number,
+    private readonly p: SessionPolicy,
+    readonly light: LightSchedule | undefined,
+  ) {
+    this.blink = type === 'blink' ? new BlinkDetector(p.blink) : undefined;
+    this.turn = type === 'turn_left' || type === 'turn_right' ? new TurnDetector(p.turn, p.mirrored) : undefined;
+    this.deadlineMs = light ? scheduleEndMs(light) + p.light.maxLagMs : promptMs + p.challenges.timeoutMs;
+  }
+
+  static start(type: ChallengeType, nowMs: number, p: SessionPolicy, nonce: string, salt: Uint8Array): ActiveChallenge {
+    const light = type === 'light'
+      ? { startMs: nowMs + p.light.leadMs, chipMs: p.light.chipMs, chips: lightChips(nonce, salt, p.light.dataBits) }
+      : undefined;
+    return new ActiveChallenge(type, nowMs, p, light);
+  }
+
+  frame(f: FrameSignals): ChallengeStatus {
+    const face = f.faceCount > 0 ? f.face : undefined;
+    if (this.blink) {
+      const b = this.blink.push(f.tsMs, face);
+      if (b && b.startMs >= this.promptMs) return { status: 'passed' };
+    }
+    if (this.turn) {
+      const want = this.type === 'turn_left' ? 'left' : 'right';
+      for (const t of this.turn.push(f.tsMs, face)) {
+        if (t.type === 'turn_onset' && t.direction === want && t.fromFrontal && t.startMs >= this.promptMs) {
+          return { status: 'passed' };
+        }
+      }
+    }
+    if (this.light && face && f.tsMs >= this.light.startMs) this.luma.push({ tsMs: f.tsMs, luma: face.faceLuma });
+    return this.tick(f.tsMs);
+  }
+
+  /** Decide on time alone: the light challenge evaluates at its deadline, the others fail at theirs. */
+  tick(nowMs: number): ChallengeStatus {
+    if (nowMs < this.deadlineMs) return { status: 'pending' };
+    if (!this.light) return { status: 'failed' };
+    const light = evaluateLight(this.light, this.luma, this.p.light);
+    this.luma.length = 0;
+    return light.passed ? { status: 'passed', light } : { status: 'failed', light };
+  }
+}

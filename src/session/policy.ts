@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * Session policy: every threshold and deadline the liveness logic uses, with its default and why. The carrier may
+ * send a partial policy in the session request; `resolvePolicy` fills the rest from these defaults and rejects
+ * out-of-range values (every error at once, zod). Times are milliseconds on the session clock.
+ */
+export const CHALLENGE_TYPES = ['blink', 'turn_left', 'turn_right', 'light'] as const;
+export type ChallengeType = (typeof CHALLENGE_TYPES)[number];
+
+const ms = z.number().int().nonnegative();
+const unit = z.number().min(0).max(1);
+const deg = z.number().min(0).max(90);
+
+export const policySchema = z.object({
+  /** true when the camera pipeline mirrors the image (selfie view); flips left/right (signals.ts) */
+  mirrored: z.boolean().default(false),
+  challenges: z.object({
+    /** challenge types the session may draw from */
+    set: z.array(z.enum(CHALLENGE_TYPES)).min(1).default(['blink', 'turn_left', 'turn_right', 'light']),
+    /** always included (the light challenge is the one a replayed video cannot answer) */
+    required: z.array(z.enum(CHALLENGE_TYPES)).default(['light']),
+    /** how many challenges per session: 3 = light + two motions, ~15 s for a cooperative customer */
+    count: z.number().int().min(1).max(8).default(3),
+    /** per motion challenge; blinks and turns take 1-2 s when prompted, 7 s leaves room for a slow customer */
+    timeoutMs: ms.default(7000),
+    /** random pause before each prompt, so a pre-recorded answer cannot be timed */
+    pauseMinMs: ms.default(300),
+    pauseMaxMs: ms.default(1200),
+  }).prefault({}),
+  blink: z.object({
+    /** both eyes count as closed when the MORE open eye is below this */
+    closedBelow: unit.default(0.3),
+    /** eyes count as open above this; the gap to closedBelow is the hysteresis that rejects partial blinks/noise */
+    openAbove: unit.default(0.6),
+    /** a closure longer than this is eyes_closed, not a blink (human blinks are 100-400 ms) */
+    maxDurationMs: ms.default(700),
+    /** a hole in the timestamps longer than this aborts a blink in progress: we did not see it happen */
+    maxGapMs: ms.default(250),
+  }).prefault({}),
+  turn: z.object({
+    /** a turn counts once |yaw| reaches this; clips label a turn from ~20 deg */
+    enterDeg: deg.default(20),
+    /** ...and ends when |yaw| falls below this (hysteresis; also 'frontal' for the start of a turn) */
+    exitDeg: deg.default(12),
+    /** yaw must stay past exitDeg for this long after reaching enterDeg (rejects single-frame pose glitches) */
+    holdMs: ms.default(150),
+    maxGapMs: ms.default(400),
+  }).prefault({}),
+  light: z.object({
+    /**
+     * nonce-derived data bits, Manchester-coded into 2x chips (balanced on/off, one transition per bit). A face
+     * following some OTHER sequence agrees on m of n bits and correlates (2m - n) / n: with 12 bits and
+     * minCorrelation 0.6 it needs >= 10 of 12 bits, chance 79/4096 = 1.9% per attempt (before the lag search).
+     */
+    dataBits: z.number().int().min(4).max(32).default(12),
+    /** one LED on/off chip; 200 ms spans 6 frames at 30 fps and 3 at 15 fps; 24 chips = 4.8 s */
+    chipMs: ms.min(50).default(200),
+    /** LEDs start this long after the prompt (the shell needs time to schedule them) */
+    leadMs: ms.default(500),
+    /** camera + LED latency searched for the best alignment: 0..maxLagMs */
+    maxLagMs: ms.default(600),
+    lagStepMs: ms.min(1).default(20),
+    /** Pearson correlation of detrended face luminance with the chips; noise alone stays below ~0.35 */
+    minCorrelation: z.number().min(0).max(1).default(0.6),
+    /** fraction of chips that must have at least one frame (dropped frames) */
+    minCoverage: unit.default(0.7),
+    /** minimum mean luminance difference LED on vs off (0..255): rejects correlation on pure noise */
+    minDeltaLuma: z.number().min(0).default(1.5),
+  }).prefault({}),
+  quality: z.object({
+    /** face box width / frame width; 0.2 of 640 px = 128 px, enough for a 112 px aligned crop */
+    minFaceWidthFrac: unit.default(0.2),
+    maxFaceWidthFrac: unit.default(0.75),
+    /** face centre distance from frame centre, as a fraction of frame size, per axis */
+    maxCenterOffsetFrac: unit.default(0.2),
+    maxYawDeg: deg.default(15),
+    maxPitchDeg: deg.default(15),
+    maxRollDeg: deg.default(15),
+    minSharpness: unit.default(0.35),
+    minLuma: z.number().min(0).max(255).default(60),
+    maxLuma: z.number().min(0).max(255).default(200),
+    minEyeOpen: unit.default(0.5),
+    /** the gate passes after this long of continuously good frames */
+    holdMs: ms.default(500),
+    /** a timestamp hole longer than this restarts the hold (we did not see those frames) */
+    maxGapMs: ms.default(250),
+    /** quality_failed (or no_face) when the gate has not passed by then */
+    timeoutMs: ms.default(15000),
+  }).prefault({}),
+  antispoof: z.object({
+    /** trimmed mean of per-frame scores must reach this */
+    threshold: unit.default(0.5),
+    /** at least this many quality-passing frames: one frame is never enough evidence */
+    minFrames: z.number().int().min(1).default(8),
+    /** fraction dropped at EACH end before averaging (robust to a few outlier frames) */
+    trimFraction: z.number().min(0).max(0.45).default(0.2),
+  }).prefault({}),
+  match: z.object({
+    /** cosine similarity to the reference template; calibrate with `regterm eval verify` per model */
+    threshold: z.number().min(-1).max(1).default(0.45),
+    /** best frames (by quality) averaged into the probe embedding */
+    topK: z.number().int().min(1).max(16).default(3),
+    /** frames with embeddings must be at least this similar to the first gate frame (same person throughout) */
+    continuityThreshold: z.number().min(-1).max(1).default(0.4),
+    /** after the challenges, how long we wait for enough embedded good frames */
+    timeoutMs: ms.default(5000),
+  }).prefault({}),
+  presence: z.object({
+    /** no face for this long after the gate passed ends the session as no_face */
+    faceLostMs: ms.default(1500),
+    /** a second face for this long fails continuity (someone else stepping in) */
+    multiFaceMs: ms.default(500),
+  }).prefault({}),
+  /** hard cap on the whole session, reference to decision */
+  sessionTimeoutMs: ms.default(60000),
+});
+
+export type SessionPolicy = z.infer<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+
+/** Defaults filled in, out-of-range values rejected (throws a zod error listing every problem). */
+export function resolvePolicy(input: PolicyInput = {}): SessionPolicy {
+  const policy = policySchema.parse(input);
+  if (policy.blink.closedBelow >= policy.blink.openAbove) throw new RangeError('blink.closedBelow must be < openAbove');
+  if (policy.turn.exitDeg >= policy.turn.enterDeg) throw new RangeError('turn.exitDeg must be < enterDeg');
+  if (policy.challenges.pauseMinMs > policy.challenges.pauseMaxMs) throw new RangeError('pauseMinMs > pauseMaxMs');
+  for (const t of policy.challenges.required) {
+    if (!policy.challenges.set.includes(t)) throw new RangeError(`required challenge ${t} is not in challenges.set`);
+  }
+  return policy;
+}

@@ -1,0 +1,306 @@
+import { ActiveChallenge, planChallenges, type ChallengePlan, type ChallengeStatus } from './challenges.ts';
+import type { Clock } from './clock.ts';
+import {
+  decideFinal, thresholdsOf, type ChallengeOutcome, type Decision, type DecidedBy, type SessionResult, type SessionScores,
+} from './decision.ts';
+import { AntispoofAggregator, BestFrames, ContinuityTracker, cosine } from './evidence.ts';
+import type { SessionPolicy } from './policy.ts';
+import { ASSIST_LEDS, ISSUE_PROMPT, promptLeds, type LedFrame, type PromptId } from './prompts.ts';
+import { assessQuality, type QualityAssessment, type QualityIssue } from './quality.ts';
+import type { RandomSource } from './random.ts';
+import type { FrameSignals } from './signals.ts';
+
+export type SessionState = 'idle' | 'reference' | 'quality' | 'challenges' | 'match' | 'decided';
+
+export type SessionInput =
+  | { type: 'start' }
+  | { type: 'reference'; template: Float32Array }
+  | { type: 'reference_unusable'; reason: string }
+  | { type: 'frame'; frame: FrameSignals }
+  | { type: 'button'; button: 'cancel' | 'assist' }
+  | { type: 'tick' }
+  | { type: 'cancel' }
+  | { type: 'error'; message: string };
+
+export type SessionOutput =
+  | { type: 'prompt'; prompt: PromptId; leds: LedFrame; atMs: number }
+  | { type: 'progress'; state: SessionState; event: string; atMs: number; detail?: Record<string, string | number | boolean> }
+  | { type: 'decided'; result: SessionResult };
+
+export interface SessionOptions {
+  sessionId: string;
+  nonce: string;
+  policy: SessionPolicy;
+  clock: Clock;
+  random: RandomSource;
+}
+
+/**
+ * The registration session: idle → reference → quality → challenges → match → decided (README state diagram).
+ * A pure core: `handle(input)` → outputs, no I/O, time only from the injected clock and frame timestamps. The shell
+ * feeds frames, button presses and periodic ticks, shows prompts on the LEDs and publishes progress.
+ *
+ * INVARIANTS:
+ * - Exactly one `decided` output per session; after it every input is ignored.
+ * - Cancel (button or agent) and errors are honoured in every state; the session deadline too.
+ * - On the way to `decided` the reference template, every held embedding and the continuity anchor are zeroed.
+ * - Frames passed to `handle` are not retained, except their embeddings, which the session owns from then on
+ *   (kept ones are zeroed at the end, others at once).
+ */
+export class RegistrationSession {
+  private st: SessionState = 'idle';
+  private startedAt = 0;
+  private stateAt = 0;
+  private readonly timings: SessionResult['timings'] = { total: 0 };
+  private template: Float32Array | undefined;
+  private plan: ChallengePlan | undefined;
+  private next = 0;
+  private active: ActiveChallenge | undefined;
+  private pauseUntil = 0;
+  private readonly outcomes: ChallengeOutcome[] = [];
+  private readonly scores: SessionScores = { antispoofFrames: 0 };
+  private readonly antispoof: AntispoofAggregator;
+  private readonly best: BestFrames;
+  private readonly continuity = new ContinuityTracker();
+  private okSince: number | undefined;
+  private sawFace = false;
+  private lastIssue: QualityIssue = 'no_face';
+  private lastFaceAt = 0;
+  private multiSince: number | undefined;
+  private prompt: PromptId | undefined;
+  private assist = false;
+  private lastFrameTs: number | undefined;
+  private out: SessionOutput[] = [];
+  private res: SessionResult | undefined;
+
+  constructor(private readonly o: SessionOptions) {
+    this.antispoof = new AntispoofAggregator(o.policy.antispoof);
+    this.best = new BestFrames(o.policy.match.topK);
+  }
+
+  get state(): SessionState {
+    return this.st;
+  }
+
+  get result(): SessionResult | undefined {
+    return this.res;
+  }
+
+  handle(input: SessionInput): SessionOutput[] {
+    this.out = [];
+    if (this.st === 'decided') return this.out;
+    const now = this.o.clock.now();
+    if (input.type === 'start') this.start(now);
+    else if (this.st === 'idle') return this.out;
+    else if (input.type === 'cancel') this.decide('cancelled', 'agent');
+    else if (input.type === 'error') this.decide('error', 'agent', input.message);
+    else if (input.type === 'button' && input.button === 'cancel') this.decide('cancelled', 'customer');
+    else if (input.type === 'button') this.requestAssist(now);
+    else if (now - this.startedAt >= this.o.policy.sessionTimeoutMs) this.decide('timeout', 'session');
+    else if (input.type === 'reference') this.onReference(input.template);
+    else if (input.type === 'reference_unusable') this.onReferenceUnusable(input.reason);
+    else if (input.type === 'frame') this.onFrame(input.frame, now);
+    else this.onTime(now);
+    return this.out;
+  }
+
+  private start(now: number): void {
+    if (this.st !== 'idle') return;
+    this.startedAt = now;
+    this.plan = planChallenges(this.o.policy, this.o.random);
+    this.enter('reference', now);
+    this.show('please_wait', now);
+  }
+
+  private onReference(template: Float32Array): void {
+    if (this.st !== 'reference') {
+      template.fill(0);
+      return;
+    }
+    this.template = template;
+    const now = this.o.clock.now();
+    this.enter('quality', now);
+    this.show('look_at_camera', now);
+  }
+
+  private onReferenceUnusable(reason: string): void {
+    if (this.st === 'reference') this.decide('error', 'reference', `reference_unusable: ${reason}`);
+  }
+
+  private onFrame(f: FrameSignals, now: number): void {
+    const embedding = f.face?.embedding;
+    const q = assessQuality(f, this.o.policy.quality);
+    const owned = this.observe(f, q, now);
+    if (embedding && !owned) embedding.fill(0);
+    if (this.st === 'decided') return;
+    if (this.st === 'quality') this.qualityStep(f, q, now);
+    else if (this.st === 'challenges') this.challengeStep(this.active?.frame(f), now);
+    this.onTime(now);
+  }
+
+  /** Evidence common to every state after the reference: presence, continuity, anti-spoof, best frames. */
+  private observe(f: FrameSignals, q: QualityAssessment, now: number): boolean {
+    if (this.st === 'reference') return false;
+    if (f.faceCount > 0) {
+      this.sawFace = true;
+      this.lastFaceAt = now;
+    }
+    this.multiSince = f.faceCount > 1 ? (this.multiSince ?? now) : undefined;
+    const live = this.st === 'challenges' || this.st === 'match';
+    if (live && this.multiSince !== undefined && now - this.multiSince >= this.o.policy.presence.multiFaceMs) {
+      this.decide('liveness_failed', 'continuity', 'second_face');
+      return false;
+    }
+    if (q.ok && f.face) this.antispoof.add(f.face.antispoof);
+    const emb = f.face?.embedding;
+    if (emb === undefined || (!q.ok && !this.continuityStarted())) return false;
+    const sim = this.continuity.check(emb);
+    if (sim < this.o.policy.match.continuityThreshold) {
+      this.decide('liveness_failed', 'continuity', 'different_person');
+      return false;
+    }
+    if (!q.ok) return false;
+    this.best.offer(f.tsMs, q.score, emb);
+    return true;
+  }
+
+  private continuityStarted(): boolean {
+    return this.best.size > 0;
+  }
+
+  private qualityStep(f: FrameSignals, q: QualityAssessment, now: number): void {
+    const gap = this.lastFrameTs !== undefined && f.tsMs - this.lastFrameTs > this.o.policy.quality.maxGapMs;
+    this.lastFrameTs = f.tsMs;
+    if (gap) this.okSince = undefined;
+    if (!q.ok) {
+      this.okSince = undefined;
+      this.lastIssue = q.issues[0];
+      this.show(ISSUE_PROMPT[q.issues[0]], now);
+      return;
+    }
+    this.okSince ??= f.tsMs;
+    this.show('look_at_camera', now);
+    if (f.tsMs - this.okSince >= this.o.policy.quality.holdMs) {
+      this.enter('challenges', now);
+      this.pauseUntil = now + (this.plan?.challenges[0]?.pauseMs ?? 0);
+    }
+  }
+
+  private challengeStep(status: ChallengeStatus | undefined, now: number): void {
+    const a = this.active;
+    if (a === undefined || status === undefined || status.status === 'pending') return;
+    if (status.light) {
+      this.scores.light = status.light.correlation;
+      this.scores.lightLagMs = status.light.lagMs;
+    }
+    const passed = status.status === 'passed';
+    this.outcomes.push({ type: a.type, passed, ms: now - a.promptMs });
+    this.emitProgress(passed ? 'challenge_passed' : 'challenge_failed', { challenge: a.type });
+    this.active = undefined;
+    if (!passed) {
+      this.decide('liveness_failed', `challenge:${a.type}`);
+      return;
+    }
+    this.next++;
+    const upcoming = this.plan?.challenges[this.next];
+    if (upcoming === undefined) {
+      this.enter('match', now);
+      this.show('look_at_camera', now);
+    } else {
+      this.pauseUntil = now + upcoming.pauseMs;
+      this.show('look_at_camera', now);
+    }
+  }
+
+  private matchStep(now: number): void {
+    const spoof = this.antispoof.summary();
+    const enough = spoof.enough && this.best.size >= this.o.policy.match.topK;
+    if (!enough && now - this.stateAt < this.o.policy.match.timeoutMs) return;
+    this.scores.antispoof = spoof.score;
+    this.scores.antispoofFrames = spoof.frames;
+    const probe = this.best.probe();
+    const similarity = probe && this.template ? cosine(probe, this.template) : undefined;
+    probe?.fill(0);
+    if (spoof.live) this.scores.match = similarity;
+    const d = decideFinal({ antispoof: spoof, similarity }, this.o.policy);
+    this.decide(d.decision, d.decidedBy, d.reason);
+  }
+
+  /** Deadlines and scheduled steps that depend on time alone (called on frames and on ticks). */
+  private onTime(now: number): void {
+    if (this.st === 'decided') return;
+    const p = this.o.policy;
+    if (now - this.startedAt >= p.sessionTimeoutMs) return this.decide('timeout', 'session');
+    if (this.st === 'quality' && now - this.stateAt >= p.quality.timeoutMs) {
+      return this.sawFace ? this.decide('quality_failed', 'quality_gate', this.lastIssue) : this.decide('no_face', 'quality_gate');
+    }
+    const live = this.st === 'challenges' || this.st === 'match';
+    if (live && now - this.lastFaceAt >= p.presence.faceLostMs) return this.decide('no_face', 'presence');
+    if (this.st === 'challenges') {
+      if (this.active) this.challengeStep(this.active.tick(now), now);
+      else if (now >= this.pauseUntil) this.startChallenge(now);
+    }
+    if (this.st === 'match') this.matchStep(now);
+  }
+
+  private startChallenge(now: number): void {
+    const planned = this.plan?.challenges[this.next];
+    if (planned === undefined || this.plan === undefined) return;
+    this.active = ActiveChallenge.start(planned.type, now, this.o.policy, this.o.nonce, this.plan.lightSalt);
+    const prompt: PromptId = planned.type === 'light' ? 'watch_light' : planned.type;
+    this.show(prompt, now);
+    this.emitProgress('challenge_started', { challenge: planned.type, index: this.next });
+  }
+
+  private enter(state: SessionState, now: number): void {
+    const prev = this.st;
+    if (prev === 'reference' || prev === 'quality' || prev === 'challenges' || prev === 'match') {
+      this.timings[prev] = now - this.stateAt;
+    }
+    this.st = state;
+    this.stateAt = now;
+    this.emitProgress('state', { from: prev });
+  }
+
+  private show(prompt: PromptId, now: number, force = false): void {
+    if (prompt === this.prompt && !force) return;
+    this.prompt = prompt;
+    const leds = promptLeds(prompt, this.active?.light);
+    this.out.push({ type: 'prompt', prompt, leds: this.assist ? { ...leds, ...ASSIST_LEDS } : leds, atMs: now });
+  }
+
+  /** Staff assist: the session goes on (staff may cancel it); the assist LED joins whatever prompt is shown. */
+  private requestAssist(now: number): void {
+    this.emitProgress('assist_requested');
+    if (this.assist) return;
+    this.assist = true;
+    if (this.prompt) this.show(this.prompt, now, true);
+  }
+
+  private emitProgress(event: string, detail?: Record<string, string | number | boolean>): void {
+    this.out.push({ type: 'progress', state: this.st, event, atMs: this.o.clock.now(), ...(detail ? { detail } : {}) });
+  }
+
+  private decide(decision: Decision, decidedBy: DecidedBy, reason?: string): void {
+    if (this.st === 'decided') return;
+    const now = this.o.clock.now();
+    if (this.active) this.outcomes.push({ type: this.active.type, passed: false, ms: now - this.active.promptMs });
+    this.active = undefined;
+    const spoof = this.antispoof.summary();
+    this.scores.antispoof ??= spoof.frames > 0 ? spoof.score : undefined;
+    this.scores.antispoofFrames = spoof.frames;
+    this.scores.continuity = this.continuity.minSimilarity;
+    this.enter('decided', now);
+    this.timings.total = now - this.startedAt;
+    this.template?.fill(0);
+    this.template = undefined;
+    this.best.clear();
+    this.continuity.clear();
+    this.res = {
+      sessionId: this.o.sessionId, decision, decidedBy, ...(reason ? { reason } : {}),
+      scores: this.scores, thresholds: thresholdsOf(this.o.policy), challenges: this.outcomes,
+      timings: this.timings, startedAtMs: this.startedAt, finishedAtMs: now,
+    };
+    this.out.push({ type: 'decided', result: this.res });
+  }
+}

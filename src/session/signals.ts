@@ -1,0 +1,73 @@
+/**
+ * The narrow input the session logic consumes: one record per analysed camera frame. The vision adapter fills it;
+ * nothing here knows about models or pixels.
+ *
+ * CLOCK: `tsMs` is the frame's capture time on the same monotonic millisecond clock as the session's `Clock`.
+ * Detectors reason on timestamps, never on frame counts, so dropped frames shorten evidence but never fake it.
+ *
+ * YAW SIGN CONVENTION (the one place it is defined): `FaceSignals.yawDeg` is measured in the image as delivered by
+ * the camera: POSITIVE = the face turns toward the IMAGE RIGHT. For an unmirrored camera (the CSI/USB sensor as-is,
+ * which is also how the data set's clips are labelled) a face turning toward the image right is turning to the
+ * subject's OWN LEFT. If the camera pipeline mirrors the image (selfie view), set `mirrored: true` and the sign
+ * flips. Every left/right decision goes through `subjectYawDeg`.
+ */
+export interface FaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface FaceQuality {
+  /** focus measure normalised to 0..1 by the vision adapter (1 = sharp) */
+  sharpness: number;
+}
+
+/** Measurements of the primary (largest) face. */
+export interface FaceSignals {
+  box: FaceBox;
+  /** degrees; + = toward the image right (see YAW SIGN CONVENTION) */
+  yawDeg: number;
+  /** degrees; + = chin up */
+  pitchDeg: number;
+  /** degrees; + = head top toward the image right */
+  rollDeg: number;
+  /** open probability 0..1 of the subject's own left / right eye */
+  leftEyeOpen: number;
+  rightEyeOpen: number;
+  /** mean luminance 0..255 of the face region (the light challenge reads it) */
+  faceLuma: number;
+  /** passive anti-spoof score 0..1, higher = live */
+  antispoof: number;
+  quality: FaceQuality;
+  /**
+   * Identity embedding, present on frames the shell chose to embed. The session takes ownership: it zeroes every
+   * embedding it holds when it drops it or when the session ends.
+   */
+  embedding?: Float32Array;
+}
+
+export interface FrameSignals {
+  seq?: number;
+  tsMs: number;
+  frameWidth: number;
+  frameHeight: number;
+  /** number of faces detected in the frame */
+  faceCount: number;
+  /** the primary face; absent when faceCount is 0 */
+  face?: FaceSignals;
+}
+
+export type TurnDirection = 'left' | 'right';
+
+/**
+ * Yaw in the subject's frame of reference: POSITIVE = the subject turned to their OWN LEFT.
+ * Unmirrored camera: subject's left = image right = positive image yaw. Mirrored camera: the opposite.
+ */
+export function subjectYawDeg(imageYawDeg: number, mirrored: boolean): number {
+  return mirrored ? -imageYawDeg : imageYawDeg;
+}
+
+export function directionOf(subjectYaw: number): TurnDirection {
+  return subjectYaw >= 0 ? 'left' : 'right';
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { BlinkDetector, type BlinkEvent } from '../../../src/session/detectors/blink.ts';
+import { resolvePolicy } from '../../../src/session/policy.ts';
+import type { FrameSignals } from '../../../src/session/signals.ts';
+import { blinkEyes, clip, withEyes } from './synth.ts';
+
+const policy = resolvePolicy();
+
+function run(frames: FrameSignals[]): BlinkEvent[] {
+  const d = new BlinkDetector(policy.blink);
+  const out: BlinkEvent[] = [];
+  for (const f of frames) {
+    const e = d.push(f.tsMs, f.faceCount > 0 ? f.face : undefined);
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+/** Blinks (start ms, duration ms, depth) on a noisy open-eyed face. */
+function blinks(list: Array<[number, number, number?]>, extra: Partial<Parameters<typeof clip>[0]> = {}): FrameSignals[] {
+  return clip({
+    durationMs: 4000,
+    jitterMs: 3,
+    ...extra,
+    face: (t, base, rand) => {
+      for (const [t0, dur, depth] of list) {
+        const v = blinkEyes(t, t0, dur, depth);
+        if (v !== undefined) return withEyes(base, v, rand);
+      }
+      return base;
+    },
+  });
+}
+
+describe('BlinkDetector', () => {
+  it('detects natural blinks with their timing', () => {
+    const events = run(blinks([[500, 200], [1800, 300], [3000, 150]]));
+    expect(events).toHaveLength(3);
+    const starts = events.map((e) => e.startMs);
+    expect(starts[0]).toBeGreaterThanOrEqual(500);
+    expect(starts[0]).toBeLessThan(600);
+    expect(events[1].endMs - events[1].startMs).toBeLessThan(300);
+    expect(events[2].startMs).toBeGreaterThanOrEqual(3000);
+  });
+
+  it('detects blinks at 15 fps and with 20% of the frames dropped', () => {
+    expect(run(blinks([[500, 250], [2000, 250]], { fps: 15 }))).toHaveLength(2);
+    for (const seed of [1, 2, 3, 4, 5]) {
+      expect(run(blinks([[500, 300], [2000, 300]], { dropRate: 0.2, seed })).length).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('counts a single fully closed frame between open frames (fast blink at 30 fps)', () => {
+    const frames = clip({ durationMs: 1000, face: (t, base, rand) => (Math.abs(t - 500) < 10 ? withEyes(base, 0.05, rand) : base) });
+    expect(run(frames)).toHaveLength(1);
+  });
+
+  it('ignores noise, partial blinks, winks and long closures', () => {
+    expect(run(clip({ durationMs: 20_000, seed: 7 }))).toEqual([]);
+    expect(run(blinks([[500, 250, 0.45], [2000, 300, 0.4]]))).toEqual([]);
+    const wink = clip({ durationMs: 2000, face: (t, base) => (t > 500 && t < 800 ? { ...base, leftEyeOpen: 0.02 } : base) });
+    expect(run(wink)).toEqual([]);
+    expect(run(blinks([[500, 2000]]))).toEqual([]);
+  });
+
+  it('hysteresis: eyes fluttering between the thresholds never count, however often', () => {
+    const flutter = clip({ durationMs: 3000, face: (t, base, rand) => (t > 300 ? withEyes(base, t % 200 < 100 ? 0.35 : 0.55, rand) : base) });
+    expect(run(flutter)).toEqual([]);
+  });
+
+  it('a blink must start from open eyes: starting closed then opening is not a blink', () => {
+    const frames = clip({ durationMs: 1500, face: (t, base, rand) => (t < 200 ? withEyes(base, 0.05, rand) : base) });
+    expect(run(frames)).toEqual([]);
+  });
+
+  it('forgets a blink in progress across a hole in the timestamps or a lost face', () => {
+    const hole = blinks([[500, 250]]).filter((f) => f.tsMs < 520 || f.tsMs > 820);
+    expect(run(hole)).toEqual([]);
+    const lost = blinks([[500, 250]]).map((f) => (f.tsMs > 560 && f.tsMs < 640 ? { ...f, faceCount: 0, face: undefined } : f));
+    expect(run(lost)).toEqual([]);
+  });
+});
