@@ -152,6 +152,17 @@ export class FaceEngine {
     return fivePoints(await this.loaded().landmarks.predict(img, d.box));
   }
 
+  /**
+   * The largest face and its 5 points, or null when there is none: the reference-photo path. Largest, not
+   * best-scoring: on photos the detector often scores a small background face highest.
+   */
+  async largestFace(img: RgbImage): Promise<{ detection: Detection; points5: Point[]; faces: number } | null> {
+    const dets = await this.loaded().detector.detect(img);
+    if (dets.length === 0) return null;
+    const detection = dets.reduce((a, b) => (boxArea(b.box) > boxArea(a.box) ? b : a));
+    return { detection, points5: await this.locate(img, detection), faces: dets.length };
+  }
+
   /** The template of one face: a unit vector per embedder. Run only on selected frames. */
   async embed(img: RgbImage, face: { points5: readonly Point[] }): Promise<FaceTemplate> {
     const t: FaceTemplate = {};

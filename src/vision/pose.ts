@@ -5,7 +5,7 @@
  * Sign convention (ours, measured on mirrored photos and on clips with annotated turns, see test/hil/vision):
  *   yaw   > 0: the subject turns to THEIR left (the face points toward the image's right in an unmirrored frame)
  *   pitch > 0: the subject looks up
- *   roll  > 0: the head tilts toward the subject's left shoulder... as the model reports it (params.signs)
+ *   roll  > 0: the head tilts toward the subject's left shoulder (top of the head toward the image's right)
  * `params.signs` holds the per-axis factor that maps the model's raw angles onto this convention.
  */
 import type { RgbImage } from './image.ts';

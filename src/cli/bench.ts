@@ -1,0 +1,104 @@
+/**
+ * regterm bench [--json] [--image FILE] [--iterations N] [--models-dir DIR]
+ *
+ * Per-model latency (median, p90 over N runs after one warm-up) on a real photo scaled and centre-cropped to 640×480
+ * (default: the face-api demo photo sample1.jpg, resolved from the installed package), the whole per-frame tracking
+ * latency (detect + landmarks + pose + eyes + quality + anti-spoof for the largest face), the embed latency, and
+ * the process's peak RSS. Runs on the engine's default session tuning (1 thread, no spinning).
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { UsageError } from '../errors.ts';
+import { FaceEngine } from '../vision/engine.ts';
+import type { RgbImage } from '../vision/image.ts';
+import { readImageFile } from '../vision/image-file.ts';
+import { runModel } from '../vision/run-model.ts';
+import { type CommandContext, writeJson } from './command.ts';
+
+const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature'];
+
+export async function run(ctx: CommandContext): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: ctx.argv,
+      options: {
+        json: { type: 'boolean', default: false },
+        image: { type: 'string' },
+        iterations: { type: 'string', default: '30' },
+        'models-dir': { type: 'string' },
+      },
+    });
+  } catch (e: unknown) {
+    throw new UsageError(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const iterations = Number(parsed.values.iterations);
+  if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError('--iterations must be a positive integer');
+  const source = parsed.values.image ?? defaultPhoto();
+  const img = await to640x480(await readImageFile(source));
+  const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });
+  await engine.start();
+  try {
+    const models: Record<string, { medianMs: number; p90Ms: number }> = {};
+    for (const name of BENCH_MODELS) {
+      if (!engine.registry.has(name)) continue;
+      const m = await engine.registry.load(name);
+      const input = new Float32Array(m.entry.input.shape.reduce((a, b) => a * b, 1)).fill(0.1);
+      models[name] = stats(await time(iterations, () => runModel(m, input)));
+    }
+    const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
+    if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
+    const tracking = stats(await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1 })));
+    const embed = stats(await time(iterations, () => engine.embed(img, face)));
+    const report = {
+      image: source,
+      width: img.width,
+      height: img.height,
+      iterations,
+      models,
+      frame: { trackingMs: tracking.medianMs, trackingP90Ms: tracking.p90Ms, embedMs: embed.medianMs, embedP90Ms: embed.p90Ms },
+      peakRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+    };
+    if (parsed.values.json) writeJson(ctx.stdout, report);
+    else {
+      for (const [n, s] of Object.entries(models)) ctx.stdout.write(`${n.padEnd(10)} median ${s.medianMs} ms  p90 ${s.p90Ms} ms\n`);
+      ctx.stdout.write(`frame tracking ${report.frame.trackingMs} ms, embed ${report.frame.embedMs} ms, peak RSS ${report.peakRssMb} MB\n`);
+    }
+    return 0;
+  } finally {
+    await engine.stop();
+  }
+}
+
+function defaultPhoto(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
+}
+
+/** Scale to cover 640×480 and centre-crop, as a VGA camera frame would frame it. */
+async function to640x480(img: RgbImage): Promise<RgbImage> {
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(640, 480, { fit: 'cover' })
+    .raw()
+    .toBuffer();
+  return { width: 640, height: 480, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  await fn();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+function stats(ms: number[]): { medianMs: number; p90Ms: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (p: number): number => Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))] * 100) / 100;
+  return { medianMs: q(0.5), p90Ms: q(0.9) };
+}

@@ -1,0 +1,150 @@
+/**
+ * regterm eval verify --pairs CSV [--root DIR] [--json]     (file_a,file_b,same)
+ * regterm eval antispoof --labels CSV [--root DIR] [--json] (file,label real|spoof,attack_type)
+ *
+ * Threshold calibration on a carrier's own data. Paths in the CSV are relative to --root (default: the CSV's folder).
+ * verify: every distinct image is embedded once (largest face; cached in memory by path). A pair with an image where
+ * no face was found scores -1 (a reject), so accuracy and TAR are end to end. `threshold` is the calibrated threshold
+ * for FAR 1e-3; `accuracy` is the best accuracy over thresholds (LFW convention) at `accuracyThreshold`.
+ * antispoof: the largest face's live score per image; `threshold` is the EER threshold; APCER per attack type and
+ * BPCER are at that threshold, and again at the manifest's configured threshold if it has one.
+ */
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError, isRegtermError } from '../errors.ts';
+import { readCsv } from '../vision/csv.ts';
+import { FaceEngine } from '../vision/engine.ts';
+import { readImageFile } from '../vision/image-file.ts';
+import type { FaceTemplate } from '../vision/matcher.ts';
+import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
+import { type CommandContext, writeJson } from './command.ts';
+
+const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: ctx.argv,
+      allowPositionals: true,
+      options: {
+        pairs: { type: 'string' },
+        labels: { type: 'string' },
+        root: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'models-dir': { type: 'string' },
+        'antispoof-crop': { type: 'string' },
+      },
+    });
+  } catch (e: unknown) {
+    throw new UsageError(`eval: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const [sub] = parsed.positionals;
+  const v = parsed.values;
+  const csv = sub === 'verify' ? v.pairs : sub === 'antispoof' ? v.labels : undefined;
+  if (!csv) throw new UsageError(USAGE);
+  const root = v.root ?? dirname(resolve(csv));
+  const crop = v['antispoof-crop'] === undefined ? undefined : Number(v['antispoof-crop']);
+  if (crop !== undefined && !(crop > 0)) throw new UsageError('--antispoof-crop must be a positive number');
+  const engine = new FaceEngine({ modelsDir: v['models-dir'], antispoofCropScale: crop });
+  await engine.start();
+  try {
+    const report = sub === 'verify' ? await verify(engine, csv, root, ctx) : await antispoof(engine, csv, root, ctx);
+    if (v.json) writeJson(ctx.stdout, report);
+    else ctx.stdout.write(`${JSON.stringify(report)}\n`);
+    return 0;
+  } finally {
+    await engine.stop();
+  }
+}
+
+async function verify(engine: FaceEngine, csv: string, root: string, ctx: CommandContext): Promise<object> {
+  const rows = await readCsv(csv, ['file_a', 'file_b', 'same']);
+  const cache = new Map<string, FaceTemplate | null>();
+  const embedMs: number[] = [];
+  const started = performance.now();
+  const template = async (file: string): Promise<FaceTemplate | null> => {
+    const hit = cache.get(file);
+    if (hit !== undefined) return hit;
+    const t0 = performance.now();
+    const img = await readImageFile(resolve(root, file));
+    const face = await engine.largestFace(img);
+    const t = face ? await engine.embed(img, face) : null;
+    embedMs.push(performance.now() - t0);
+    cache.set(file, t);
+    if (cache.size % 250 === 0) ctx.stderr.write(`eval: ${cache.size} images\n`);
+    return t;
+  };
+  const pos: number[] = [];
+  const neg: number[] = [];
+  const failed = new Set<string>();
+  let failedPairs = 0;
+  for (const row of rows) {
+    const a = await template(row.file_a);
+    const b = await template(row.file_b);
+    if (!a) failed.add(row.file_a);
+    if (!b) failed.add(row.file_b);
+    const score = a && b ? engine.compare(a, b).similarity : -1;
+    if (!a || !b) failedPairs++;
+    (row.same === '1' ? pos : neg).push(score);
+  }
+  const totalMs = performance.now() - started;
+  const best = bestAccuracy(pos, neg);
+  const at2 = tarAtFar(pos, neg, 1e-2);
+  const at3 = tarAtFar(pos, neg, 1e-3);
+  const configured = engine.fusion.threshold;
+  return {
+    pairs: rows.length,
+    accuracy: best.accuracy,
+    accuracyThreshold: best.threshold,
+    eer: equalErrorRate(pos, neg).eer,
+    threshold: at3.threshold,
+    tarAtFar: { '1e-2': at2.tar, '1e-3': at3.tar },
+    thresholdAtFar: { '1e-2': at2.threshold, '1e-3': at3.threshold },
+    failedToDetect: failed.size,
+    failedPairs,
+    configured: { threshold: configured, accuracy: accuracyAt(pos, neg, configured) },
+    timing: {
+      images: cache.size,
+      embedMedianMs: quantile(embedMs, 0.5),
+      embedP90Ms: quantile(embedMs, 0.9),
+      perPairMs: totalMs / Math.max(1, rows.length),
+      totalMs,
+    },
+  };
+}
+
+async function antispoof(engine: FaceEngine, csv: string, root: string, ctx: CommandContext): Promise<object> {
+  const rows = await readCsv(csv, ['file', 'label', 'attack_type']);
+  const real: number[] = [];
+  const attacks: Record<string, number[]> = {};
+  let failedToDetect = 0;
+  for (const [i, row] of rows.entries()) {
+    if (row.label !== 'real' && row.label !== 'spoof') throw new UsageError(`${csv}: row ${i + 2}: label must be real|spoof`);
+    let score = 0;
+    try {
+      const img = await readImageFile(resolve(root, row.file));
+      const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
+      if (face) score = face.antispoof;
+      else failedToDetect++;
+    } catch (e: unknown) {
+      if (!isRegtermError(e)) throw e;
+      ctx.stderr.write(`eval: ${e.message}\n`);
+      failedToDetect++;
+    }
+    // no face = treated as an attack (score 0): a rejected bona fide counts against BPCER, honestly
+    if (row.label === 'real') real.push(score);
+    else (attacks[row.attack_type || 'unknown'] ??= []).push(score);
+    if ((i + 1) % 100 === 0) ctx.stderr.write(`eval: ${i + 1} images\n`);
+  }
+  const allAttacks = Object.values(attacks).flat();
+  const { eer, threshold } = equalErrorRate(real, allAttacks);
+  const at = pad(real, attacks, threshold);
+  return { images: rows.length, ...at, threshold, eer, failedToDetect };
+}
+
+function quantile(values: number[], q: number): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}

@@ -1,0 +1,50 @@
+/** regterm match A B [--json] [--single] [--models-dir DIR]: `{ similarity, threshold, same }` of the largest faces. */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.ts';
+import { FaceEngine } from '../vision/engine.ts';
+import { readImageFile } from '../vision/image-file.ts';
+import { type CommandContext, writeJson } from './command.ts';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: ctx.argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        // refuse a photo with more than one face instead of taking the largest (reference photos)
+        single: { type: 'boolean', default: false },
+        'models-dir': { type: 'string' },
+      },
+    });
+  } catch (e: unknown) {
+    throw new UsageError(`match: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (parsed.positionals.length !== 2) throw new UsageError('usage: regterm match A B [--json] [--single]');
+  const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });
+  await engine.start();
+  try {
+    const templates = [];
+    for (const file of parsed.positionals) {
+      const img = await readImageFile(file);
+      const faces = await engine.analyzeFrame(img, { maxFaces: parsed.values.single ? 2 : 1 });
+      if (faces.length === 0) throw new UsageError(`${file}: no face found`);
+      if (faces.length > 1) {
+        throw new UsageError(`${file}: more than one face; exactly one is required`);
+      }
+      templates.push(await engine.embed(img, faces[0]));
+    }
+    const { similarity, perEmbedder } = engine.compare(templates[0], templates[1]);
+    const threshold = engine.fusion.threshold;
+    const same = similarity >= threshold;
+    if (parsed.values.json) {
+      writeJson(ctx.stdout, { similarity, threshold, same, perEmbedder });
+    } else {
+      ctx.stdout.write(`similarity ${similarity.toFixed(4)} threshold ${threshold} -> ${same ? 'same' : 'different'}\n`);
+    }
+    return 0;
+  } finally {
+    await engine.stop();
+  }
+}
