@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/session/clock.ts';
+import { lightChips } from '../../../src/session/light.ts';
+import { resolvePolicy } from '../../../src/session/policy.ts';
+import { seededRandom } from '../../../src/session/random.ts';
+import { RegistrationSession } from '../../../src/session/session.ts';
+import { planChallenges } from '../../../src/session/challenges.ts';
+import { OTHER_PERSON, PERSON, runSession } from './customer.ts';
+import { noisyCopy, prng } from './synth.ts';
+
+const decided = (r: ReturnType<typeof runSession>) => r.session.result;
+
+describe('RegistrationSession: a cooperative customer', () => {
+  it('goes idle → reference → quality → challenges → match → decided and matches', () => {
+    const r = runSession();
+    const result = decided(r);
+    expect(result).toMatchObject({ decision: 'match', decidedBy: 'match', sessionId: 's-1' });
+    const states = r.outputs.filter((o) => o.type === 'progress' && o.event === 'state').map((o) => o.type === 'progress' && o.state);
+    expect(states).toEqual(['reference', 'quality', 'challenges', 'match', 'decided']);
+    expect(result?.challenges).toHaveLength(3);
+    expect(result?.challenges.every((c) => c.passed)).toBe(true);
+    expect(result?.scores.match).toBeGreaterThan(0.8);
+    expect(result?.scores.antispoof).toBeGreaterThan(0.7);
+    expect(result?.scores.antispoofFrames).toBeGreaterThanOrEqual(8);
+    expect(result?.scores.light).toBeGreaterThan(0.6);
+    expect(result?.scores.continuity).toBeGreaterThan(0.7);
+    expect(result?.timings.total).toBe((result?.finishedAtMs ?? 0) - (result?.startedAtMs ?? 0));
+    expect(result?.thresholds.match).toBe(0.45);
+  });
+
+  it('shows the prompts in order: wait, look, then each planned challenge with its LEDs', () => {
+    const r = runSession();
+    const names = r.prompts.map((p) => p.prompt);
+    expect(names.slice(0, 2)).toEqual(['please_wait', 'look_at_camera']);
+    const challengePrompts = names.filter((n) => ['blink', 'turn_left', 'turn_right', 'watch_light'].includes(n));
+    const planned = decided(r)?.challenges.map((c) => (c.type === 'light' ? 'watch_light' : c.type));
+    expect(challengePrompts).toEqual(planned);
+    const light = r.outputs.find((o) => o.type === 'prompt' && o.prompt === 'watch_light');
+    expect(light?.type === 'prompt' && light.leds.light?.kind).toBe('sequence');
+    // The session draws its plan first from its random source, so the same seed gives the same light salt.
+    const salt = planChallenges(resolvePolicy(), seededRandom('seed-1')).lightSalt;
+    expect(light?.type === 'prompt' && light.leds.light?.kind === 'sequence' && light.leds.light.schedule.chips)
+      .toEqual(lightChips('nonce-1', salt, 12));
+    const times = r.prompts.map((p) => p.atMs);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it('passes with 20% dropped frames', () => {
+    for (const seed of [3, 4, 5]) expect(decided(runSession({ dropRate: 0.2, seed }))?.decision).toBe('match');
+  });
+
+  it('left/right follow the mirroring convention: a mirrored camera needs policy.mirrored', () => {
+    const set = { set: ['turn_left' as const, 'turn_right' as const, 'light' as const], count: 3 };
+    expect(decided(runSession({ mirroredCamera: true }, { policy: { mirrored: true, challenges: set } }))?.decision).toBe('match');
+    const wrong = decided(runSession({ mirroredCamera: true }, { policy: { challenges: set } }));
+    expect(wrong?.decision).toBe('liveness_failed');
+    expect(wrong?.decidedBy).toMatch(/^challenge:turn_/);
+  });
+
+  it('waits in match for enough embedded good frames, then decides with what it has at the deadline', () => {
+    const r = runSession({ embedEveryMs: 2000 }, { policy: { match: { topK: 16 } } });
+    const res = decided(r);
+    expect(res?.decision).toBe('match');
+    expect(res?.timings.match).toBeGreaterThanOrEqual(5000);
+    const thin = decided(runSession({}, { policy: { antispoof: { minFrames: 100_000 } } }));
+    expect(thin).toMatchObject({ decision: 'quality_failed', decidedBy: 'antispoof', reason: 'insufficient_frames' });
+  });
+
+  it('a fixed seed reproduces the session; other seeds change the order or timing', () => {
+    const key = (seed: string) => JSON.stringify(runSession({}, { seed }).prompts);
+    expect(key('a')).toBe(key('a'));
+    const variants = new Set(['a', 'b', 'c', 'd', 'e', 'f'].map(key));
+    expect(variants.size).toBeGreaterThan(3);
+  });
+
+  it('prompts what is wrong at the quality gate until the customer fixes it', () => {
+    const r = runSession({ initialProblem: { box: { x: 290, y: 210, width: 60, height: 66 } } });
+    expect(r.prompts.map((p) => p.prompt).slice(0, 3)).toEqual(['please_wait', 'look_at_camera', 'move_closer']);
+    expect(decided(r)?.decision).toBe('match');
+  });
+});
+
+describe('RegistrationSession: failures', () => {
+  it('quality_failed with the last issue when the gate never passes; no_face when no face was ever seen', () => {
+    const far = decided(runSession({ persistentProblem: { faceLuma: 30 } }));
+    expect(far).toMatchObject({ decision: 'quality_failed', decidedBy: 'quality_gate', reason: 'too_dark' });
+    expect(far?.timings.quality).toBeGreaterThanOrEqual(15_000);
+    expect(decided(runSession({ faceCount: () => 0 }))).toMatchObject({ decision: 'no_face', decidedBy: 'quality_gate' });
+  });
+
+  it('liveness_failed by the challenge the customer ignores, at its deadline', () => {
+    for (const ignored of ['blink', 'turn_left', 'turn_right'] as const) {
+      const r = runSession({ ignores: [ignored] }, { policy: { challenges: { set: [ignored, 'light'], count: 2 } } });
+      const res = decided(r);
+      expect(res).toMatchObject({ decision: 'liveness_failed', decidedBy: `challenge:${ignored}` });
+      const failed = res?.challenges.find((c) => !c.passed);
+      expect(failed?.ms).toBeGreaterThanOrEqual(7000);
+    }
+  });
+
+  it('a photo (constant luminance) or a replay following another sequence fails the light challenge', () => {
+    const photo = decided(runSession({ luma: 'constant' }));
+    expect(photo).toMatchObject({ decision: 'liveness_failed', decidedBy: 'challenge:light' });
+    expect(photo?.scores.light).toBeLessThan(0.6);
+    const other = { startMs: 0, chipMs: 200, chips: lightChips('someone-else', new Uint8Array(16), 12) };
+    const replay = decided(runSession({ luma: { other: { ...other, startMs: 10_000 } } }));
+    expect(replay?.decidedBy).toBe('challenge:light');
+  });
+
+  it('spoof when the aggregated passive anti-spoof score is low, with no match score reported', () => {
+    const res = decided(runSession({ antispoof: 0.2 }));
+    expect(res).toMatchObject({ decision: 'spoof', decidedBy: 'antispoof' });
+    expect(res?.scores.match).toBeUndefined();
+  });
+
+  it('no_match against another person\'s reference photo', () => {
+    const res = decided(runSession({}, { template: noisyCopy(OTHER_PERSON, prng(9)) }));
+    expect(res).toMatchObject({ decision: 'no_match', decidedBy: 'match' });
+    expect(res?.scores.match).toBeLessThan(0.45);
+  });
+
+  it('continuity: another person taking over mid-session, or a second face, fails', () => {
+    const swap = decided(runSession({ identity: (t) => (t < 4000 ? PERSON : OTHER_PERSON) }));
+    expect(swap).toMatchObject({ decision: 'liveness_failed', decidedBy: 'continuity', reason: 'different_person' });
+    const two = decided(runSession({ faceCount: (t) => (t > 5000 ? 2 : 1) }));
+    expect(two).toMatchObject({ decision: 'liveness_failed', decidedBy: 'continuity', reason: 'second_face' });
+  });
+
+  it('no_face when the customer walks away during the challenges', () => {
+    const res = decided(runSession({ faceCount: (t) => (t > 4000 ? 0 : 1) }));
+    expect(res).toMatchObject({ decision: 'no_face', decidedBy: 'presence' });
+  });
+
+  it('reference_unusable ends the session before any prompt to the customer beyond "please wait"', () => {
+    const r = runSession({}, { referenceUnusable: true });
+    expect(decided(r)).toMatchObject({ decision: 'error', decidedBy: 'reference' });
+    expect(decided(r)?.reason).toMatch(/^reference_unusable/);
+    expect(r.prompts.map((p) => p.prompt)).toEqual(['please_wait']);
+  });
+
+  it('timeout when the whole session exceeds its deadline, even while the customer keeps fixing things', () => {
+    const res = decided(runSession({ persistentProblem: { faceLuma: 30 } }, { policy: { sessionTimeoutMs: 8000 } }));
+    expect(res).toMatchObject({ decision: 'timeout', decidedBy: 'session' });
+  });
+});
+
+describe('RegistrationSession: cancel, assist, errors, hygiene', () => {
+  it('cancel works at any point: reference, quality gate, each challenge, match', () => {
+    const clock = new ManualClock();
+    const s = new RegistrationSession({ sessionId: 'x', nonce: 'n', policy: resolvePolicy(), clock, random: seededRandom('c') });
+    s.handle({ type: 'start' });
+    expect(s.state).toBe('reference');
+    const out = s.handle({ type: 'button', button: 'cancel' });
+    expect(out.at(-1)).toMatchObject({ type: 'decided', result: { decision: 'cancelled', decidedBy: 'customer' } });
+    expect(s.handle({ type: 'tick' })).toEqual([]);
+    // Cancel 100 ms into every state and every challenge of a baseline run (match made slow by a large topK).
+    const slow = { embedEveryMs: 2000 };
+    const policy = { match: { topK: 16 } };
+    const baseline = runSession(slow, { policy });
+    const marks = baseline.outputs.flatMap((o) =>
+      o.type === 'progress' && (o.event === 'challenge_started' || (o.event === 'state' && o.state !== 'decided'))
+        ? [{ what: `${o.state}/${o.detail?.challenge ?? ''}`, atMs: o.atMs - 10_000 + 100 }] : []);
+    expect(marks.map((m) => m.what)).toEqual(expect.arrayContaining(['quality/', 'challenges/light', 'match/']));
+    expect(marks.length).toBe(7);
+    for (const m of marks) {
+      const r = runSession(slow, { policy, at: [{ atMs: m.atMs, input: { type: 'button', button: 'cancel' } }] });
+      expect(decided(r), `cancel in ${m.what}`).toMatchObject({ decision: 'cancelled', decidedBy: 'customer' });
+    }
+    const agent = runSession({}, { at: [{ atMs: 2000, input: { type: 'cancel' } }] });
+    expect(decided(agent)?.decidedBy).toBe('agent');
+  });
+
+  it('staff assist lights the assist LED on top of the prompt and the session continues', () => {
+    const r = runSession({}, { at: [{ atMs: 1500, input: { type: 'button', button: 'assist' } }] });
+    expect(r.outputs.some((o) => o.type === 'progress' && o.event === 'assist_requested')).toBe(true);
+    const after = r.outputs.filter((o) => o.type === 'prompt' && o.atMs >= 1500 + 10_000);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((o) => o.type === 'prompt' && o.leds.assist?.kind === 'blink')).toBe(true);
+    expect(decided(r)?.decision).toBe('match');
+  });
+
+  it('an error from the shell decides error; exactly one decided output per session', () => {
+    const r = runSession({}, { at: [{ atMs: 3000, input: { type: 'error', message: 'camera_unavailable' } }] });
+    expect(decided(r)).toMatchObject({ decision: 'error', decidedBy: 'agent', reason: 'camera_unavailable' });
+    expect(r.outputs.filter((o) => o.type === 'decided')).toHaveLength(1);
+  });
+
+  it('zeroes the reference template and every embedding it was given, whatever the outcome', () => {
+    for (const extra of [{}, { at: [{ atMs: 6000, input: { type: 'button' as const, button: 'cancel' as const } }] }]) {
+      const keep: Float32Array[] = [];
+      const r = runSession({}, { ...extra, keep });
+      expect(r.session.state).toBe('decided');
+      expect(keep.length).toBeGreaterThan(20);
+      expect(keep.every((e) => e.every((v) => v === 0))).toBe(true);
+    }
+  });
+});
