@@ -90,10 +90,11 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
   o.keep?.push(template);
   feed(o.referenceUnusable ? { type: 'reference_unusable', reason: 'no face in photo' } : { type: 'reference', template });
   let lastEmbed = -Infinity;
-  for (let t = 100; t < (o.untilMs ?? 70_000) && session.state !== 'decided'; t += 33) {
+  const over = (): boolean => session.result !== undefined;
+  for (let t = 100; t < (o.untilMs ?? 70_000) && !over(); t += 33) {
     clock.set(t0 + t);
     while (pending.length > 0 && pending[0].atMs <= t) feed(pending.shift()!.input);
-    if (session.state === 'decided') break;
+    if (over()) break;
     if (rand() < (c.dropRate ?? 0)) {
       if (t % 330 < 33) feed({ type: 'tick' });
       continue;
@@ -112,8 +113,10 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
     }
     if (obeys && (current.prompt === 'turn_left' || current.prompt === 'turn_right')) {
       const y = turnYaw(since, 0, 400, 400, 30);
-      const ownLeft = current.prompt === 'turn_left' ? y : -(y ?? 0);
-      if (y !== undefined) face = { ...face, yawDeg: c.mirroredCamera ? -ownLeft : ownLeft };
+      if (y !== undefined) {
+        const ownLeft = current.prompt === 'turn_left' ? y : -y;
+        face = { ...face, yawDeg: c.mirroredCamera ? -ownLeft : ownLeft };
+      }
     }
     const follow = c.luma ?? 'follow';
     const seq = follow === 'follow' ? current.light : follow === 'constant' ? undefined : follow.other;
