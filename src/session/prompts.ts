@@ -2,22 +2,21 @@ import type { LightSchedule } from './light.ts';
 import type { QualityIssue } from './quality.ts';
 
 /**
- * What the customer is asked to do, and which LEDs show it. LED patterns are declared data (DESIGN.md §3); the panel
- * shell maps LED names to pins from config. Prompts carry no biometrics and also go to staff screens as progress.
- *
- * LED names: look (ring "look at the camera"), blink, left, right (arrows in the CUSTOMER'S own direction), light
- * (the white illuminator used by the light challenge), assist (staff called), busy (please wait).
+ * What the customer is asked to do, and the LED pattern that shows it. Patterns are declared data (DESIGN.md §3),
+ * shaped like the panel's `Pattern` (src/panel/patterns.ts: steady / blink / sequence of steps naming LEDs) so the
+ * shell hands them to the pattern player unchanged. LED names: look, blink, left, right (arrows in the CUSTOMER'S
+ * own direction), busy, and light (the white illuminator the light challenge flashes; give it a pin in config).
+ * Prompts carry no biometrics; they also go to staff screens as progress.
  */
-export type LedName = 'look' | 'blink' | 'left' | 'right' | 'light' | 'assist' | 'busy';
+export interface LedStep {
+  readonly on: readonly string[];
+  readonly ms: number;
+}
 
 export type LedPattern =
-  | { kind: 'off' }
-  | { kind: 'steady' }
-  | { kind: 'blink'; hz: number }
-  | { kind: 'sequence'; schedule: LightSchedule };
-
-/** The full LED state for a prompt: LEDs not listed are off. */
-export type LedFrame = Partial<Record<LedName, LedPattern>>;
+  | { readonly kind: 'steady'; readonly on: readonly string[] }
+  | { readonly kind: 'blink'; readonly on: readonly string[]; readonly hz: number }
+  | { readonly kind: 'sequence'; readonly steps: readonly LedStep[] };
 
 export type PromptId =
   | 'please_wait'
@@ -35,12 +34,7 @@ export type PromptId =
   | 'blink'
   | 'turn_left'
   | 'turn_right'
-  | 'watch_light'
-  | 'done';
-
-const STEADY: LedPattern = { kind: 'steady' };
-const SLOW: LedPattern = { kind: 'blink', hz: 1 };
-const FAST: LedPattern = { kind: 'blink', hz: 3 };
+  | 'watch_light';
 
 export const ISSUE_PROMPT: Record<QualityIssue, PromptId> = {
   no_face: 'look_at_camera',
@@ -56,33 +50,39 @@ export const ISSUE_PROMPT: Record<QualityIssue, PromptId> = {
   eyes_closed: 'open_eyes',
 };
 
-/** LEDs for every prompt except watch_light, whose sequence depends on the session (see `promptLeds`). */
-const LEDS: Record<Exclude<PromptId, 'watch_light'>, LedFrame> = {
-  please_wait: { busy: SLOW },
-  look_at_camera: { look: STEADY },
-  one_person_only: { look: FAST },
-  move_closer: { look: SLOW },
-  move_back: { look: SLOW },
-  center_face: { look: SLOW },
-  face_camera: { look: SLOW },
-  straighten_head: { look: SLOW },
-  more_light: { look: SLOW, light: STEADY },
-  less_light: { look: SLOW },
-  hold_still: { look: SLOW },
-  open_eyes: { look: SLOW },
-  blink: { look: STEADY, blink: STEADY },
-  turn_left: { left: STEADY },
-  turn_right: { right: STEADY },
-  done: { busy: STEADY },
+const steady = (...on: string[]): LedPattern => ({ kind: 'steady', on });
+const blinking = (hz: number, ...on: string[]): LedPattern => ({ kind: 'blink', on, hz });
+
+/**
+ * A terminal with LEDs only cannot say "move closer": every fix-it prompt blinks the look ring slowly (staff screens
+ * get the exact prompt as progress); a second person blinks it fast; too dark turns the illuminator on.
+ */
+const PATTERNS: Record<Exclude<PromptId, 'watch_light'>, LedPattern> = {
+  please_wait: blinking(1, 'busy'),
+  look_at_camera: steady('look'),
+  one_person_only: blinking(3, 'look'),
+  move_closer: blinking(1, 'look'),
+  move_back: blinking(1, 'look'),
+  center_face: blinking(1, 'look'),
+  face_camera: blinking(1, 'look'),
+  straighten_head: blinking(1, 'look'),
+  more_light: steady('look', 'light'),
+  less_light: blinking(1, 'look'),
+  hold_still: blinking(1, 'look'),
+  open_eyes: blinking(1, 'look'),
+  blink: blinking(2, 'blink'),
+  turn_left: blinking(2, 'left'),
+  turn_right: blinking(2, 'right'),
 };
 
-/** Added to whatever prompt is shown once the customer pressed the staff-assist button. */
-export const ASSIST_LEDS: LedFrame = { assist: FAST };
-
-export function promptLeds(prompt: PromptId, light?: LightSchedule): LedFrame {
-  if (prompt === 'watch_light') {
-    if (light === undefined) throw new RangeError('watch_light needs a light schedule');
-    return { look: STEADY, light: { kind: 'sequence', schedule: light } };
-  }
-  return LEDS[prompt];
+/**
+ * The pattern for a prompt. watch_light: the look ring steady for the lead time, then the illuminator follows the
+ * chips; the shell starts it when it receives the prompt, which is the schedule's time base (startMs - leadMs).
+ */
+export function promptPattern(prompt: PromptId, light?: LightSchedule, promptAtMs?: number): LedPattern {
+  if (prompt !== 'watch_light') return PATTERNS[prompt];
+  if (light === undefined || promptAtMs === undefined) throw new RangeError('watch_light needs a light schedule');
+  const steps: LedStep[] = [{ on: ['look'], ms: light.startMs - promptAtMs }];
+  for (const chip of light.chips) steps.push({ on: chip === 1 ? ['look', 'light'] : ['look'], ms: light.chipMs });
+  return { kind: 'sequence', steps };
 }

@@ -1,3 +1,4 @@
+import type { LightSchedule } from './light.ts';
 import { ActiveChallenge, planChallenges, type ChallengePlan, type ChallengeStatus } from './challenges.ts';
 import type { Clock } from './clock.ts';
 import {
@@ -5,7 +6,7 @@ import {
 } from './decision.ts';
 import { AntispoofAggregator, BestFrames, ContinuityTracker, cosine } from './evidence.ts';
 import type { SessionPolicy } from './policy.ts';
-import { ASSIST_LEDS, ISSUE_PROMPT, promptLeds, type LedFrame, type PromptId } from './prompts.ts';
+import { ISSUE_PROMPT, promptPattern, type LedPattern, type PromptId } from './prompts.ts';
 import { assessQuality, type QualityAssessment, type QualityIssue } from './quality.ts';
 import type { RandomSource } from './random.ts';
 import type { FrameSignals } from './signals.ts';
@@ -23,7 +24,11 @@ export type SessionInput =
   | { type: 'error'; message: string };
 
 export type SessionOutput =
-  | { type: 'prompt'; prompt: PromptId; leds: LedFrame; atMs: number }
+  /**
+   * Show `pattern` on the LEDs. `assist` = the customer asked for staff (light an assist indicator if there is one);
+   * `light` = the light challenge's schedule, for the replay report and the simulated panel.
+   */
+  | { type: 'prompt'; prompt: PromptId; pattern: LedPattern; assist: boolean; atMs: number; light?: LightSchedule }
   | { type: 'progress'; state: SessionState; event: string; atMs: number; detail?: Record<string, string | number | boolean> }
   | { type: 'decided'; result: SessionResult };
 
@@ -265,11 +270,12 @@ export class RegistrationSession {
   private show(prompt: PromptId, now: number, force = false): void {
     if (prompt === this.prompt && !force) return;
     this.prompt = prompt;
-    const leds = promptLeds(prompt, this.active?.light);
-    this.out.push({ type: 'prompt', prompt, leds: this.assist ? { ...leds, ...ASSIST_LEDS } : leds, atMs: now });
+    const light = prompt === 'watch_light' ? this.active?.light : undefined;
+    const pattern = promptPattern(prompt, light, this.active?.promptMs);
+    this.out.push({ type: 'prompt', prompt, pattern, assist: this.assist, atMs: now, ...(light ? { light } : {}) });
   }
 
-  /** Staff assist: the session goes on (staff may cancel it); the assist LED joins whatever prompt is shown. */
+  /** Staff assist: the session goes on (staff may cancel it); the current prompt is re-sent with `assist: true`. */
   private requestAssist(now: number): void {
     this.emitProgress('assist_requested');
     if (this.assist) return;

@@ -76,8 +76,7 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
       if (out.type !== 'prompt') continue;
       prompts.push({ prompt: out.prompt, atMs: out.atMs });
       if (out.prompt !== current.prompt) {
-        const seq = out.leds.light;
-        current = { prompt: out.prompt, atMs: out.atMs, light: seq?.kind === 'sequence' ? seq.schedule : undefined };
+        current = { prompt: out.prompt, atMs: out.atMs, light: out.light };
       }
     }
   };

@@ -36,11 +36,18 @@ describe('RegistrationSession: a cooperative customer', () => {
     const planned = decided(r)?.challenges.map((c) => (c.type === 'light' ? 'watch_light' : c.type));
     expect(challengePrompts).toEqual(planned);
     const light = r.outputs.find((o) => o.type === 'prompt' && o.prompt === 'watch_light');
-    expect(light?.type === 'prompt' && light.leds.light?.kind).toBe('sequence');
+    if (light?.type !== 'prompt' || light.pattern.kind !== 'sequence') throw new Error('no light sequence shown');
     // The session draws its plan first from its random source, so the same seed gives the same light salt.
     const salt = planChallenges(resolvePolicy(), seededRandom('seed-1')).lightSalt;
-    expect(light?.type === 'prompt' && light.leds.light?.kind === 'sequence' && light.leds.light.schedule.chips)
-      .toEqual(lightChips('nonce-1', salt, 12));
+    const chips = lightChips('nonce-1', salt, 12);
+    expect(light.light?.chips).toEqual(chips);
+    // LED steps: the lead (look ring only), then the illuminator on exactly for the 1-chips.
+    const steps = light.pattern.steps;
+    expect(steps[0]).toEqual({ on: ['look'], ms: 500 });
+    expect(steps.slice(1).map((s) => (s.on.includes('light') ? 1 : 0))).toEqual(chips);
+    expect(steps.slice(1).every((s) => s.ms === 200)).toBe(true);
+    const blink = r.outputs.find((o) => o.type === 'prompt' && o.prompt === 'blink');
+    if (blink?.type === 'prompt') expect(blink.pattern).toEqual({ kind: 'blink', on: ['blink'], hz: 2 });
     const times = r.prompts.map((p) => p.atMs);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
@@ -175,7 +182,9 @@ describe('RegistrationSession: cancel, assist, errors, hygiene', () => {
     expect(r.outputs.some((o) => o.type === 'progress' && o.event === 'assist_requested')).toBe(true);
     const after = r.outputs.filter((o) => o.type === 'prompt' && o.atMs >= 1500 + 10_000);
     expect(after.length).toBeGreaterThan(0);
-    expect(after.every((o) => o.type === 'prompt' && o.leds.assist?.kind === 'blink')).toBe(true);
+    expect(after.every((o) => o.type === 'prompt' && o.assist)).toBe(true);
+    const before = r.outputs.filter((o) => o.type === 'prompt' && o.atMs < 1500 + 10_000);
+    expect(before.every((o) => o.type === 'prompt' && !o.assist)).toBe(true);
     expect(decided(r)?.decision).toBe('match');
   });
 
