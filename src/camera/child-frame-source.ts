@@ -5,7 +5,8 @@ import { CanceledError, EXIT, RegtermError, errorMessage } from '../errors.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { FrameRate } from './frame-rate.ts';
 import { FrameSplitter } from './frame-splitter.ts';
-import { SYSTEM_CLOCK, type CameraHealth, type Clock, type Frame, type FrameSource, type FrameSourceStats } from './frame-source.ts';
+import { SYSTEM_CLOCK, type Clock } from './clock.ts';
+import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from './frame-source.ts';
 import { isTight, toTightI420, type I420Layout } from './i420.ts';
 import { NewestFrameMailbox } from './newest-frame-mailbox.ts';
 

@@ -51,16 +51,3 @@ export interface FrameSource {
   stats(): FrameSourceStats;
   health(): CameraHealth;
 }
-
-/** Injected time, so tests can drive timers (STYLE.md §12). */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const SYSTEM_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
