@@ -11,4 +11,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   match: { summary: '1:1 similarity of two photos', load: () => import('./match.ts') },
   eval: { summary: 'eval verify --pairs CSV | eval antispoof --labels CSV: threshold calibration', load: () => import('./eval.ts') },
   bench: { summary: 'per-model and per-frame latency, peak RSS', load: () => import('./bench.ts') },
+  'verify-result': { summary: 'verify a signed result with the device public key (carrier side)', load: () => import('./verify-result.ts') },
+  carrier: { summary: 'carrier keygen --out DIR | carrier request ...: carrier-side keys and signed requests', load: () => import('./carrier.ts') },
 };

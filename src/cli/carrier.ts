@@ -1,0 +1,78 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildSessionRequest, signSessionRequest } from '../carrier/carrier-side.ts';
+import { keyId } from '../carrier/keys.ts';
+import { ID_PATTERN } from '../carrier/protocol.ts';
+import { writeFileAtomic } from '../device/atomic-write.ts';
+import { EXIT, UsageError, errorMessage } from '../errors.ts';
+import type { CommandContext } from './command.ts';
+
+const USAGE = `usage:
+  regterm carrier keygen --out DIR
+      writes carrier.key.pem (0600) and carrier.pub.pem (pin it on terminals); prints the kid
+  regterm carrier request --key CARRIER_KEY.pem --device ID --reference IMG [--ttl S] [--session ID] [--policy JSON]
+      prints a signed session request; publish it to regterm/v1/<ID>/session/request`;
+
+/** Carrier-side helpers, so a carrier can drive a terminal with nothing but mosquitto_pub / mosquitto_sub. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const [sub, ...rest] = ctx.argv;
+  if (sub === 'keygen') return keygen(ctx, rest);
+  if (sub === 'request') return request(ctx, rest);
+  throw new UsageError(USAGE);
+}
+
+/** Flags as strings; an unknown flag or a missing value is a usage error. */
+function parse(args: string[], names: string[]): Record<string, string | undefined> {
+  try {
+    const options = Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
+    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<string, string | undefined>;
+  } catch (e: unknown) {
+    throw new UsageError(`${errorMessage(e)}\n${USAGE}`);
+  }
+}
+
+async function keygen(ctx: CommandContext, args: string[]): Promise<number> {
+  const { out } = parse(args, ['out']);
+  if (!out) throw new UsageError(USAGE);
+  const keyPath = join(out, 'carrier.key.pem');
+  if (existsSync(keyPath)) throw new UsageError(`refusing to overwrite ${keyPath}`);
+  mkdirSync(out, { recursive: true });
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  writeFileAtomic(keyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  writeFileAtomic(join(out, 'carrier.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
+  ctx.stdout.write(`${await keyId(publicKey)}\n`);
+  return EXIT.ok;
+}
+
+async function request(ctx: CommandContext, args: string[]): Promise<number> {
+  const { key, device, reference, ttl, session, policy } =
+    parse(args, ['key', 'device', 'reference', 'ttl', 'session', 'policy']);
+  if (!key || !device || !reference) throw new UsageError(USAGE);
+  if (!ID_PATTERN.test(device)) throw new UsageError(`--device ${device} is not a valid device id`);
+  if (session !== undefined && !ID_PATTERN.test(session)) throw new UsageError(`--session ${session} is not a valid session id`);
+  const ttlS = Number(ttl ?? 120);
+  if (!Number.isInteger(ttlS) || ttlS <= 0) throw new UsageError('--ttl must be a positive whole number of seconds');
+  const ext = extname(reference).toLowerCase();
+  const format = ext === '.png' ? 'png' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : undefined;
+  if (!format) throw new UsageError(`--reference must be a .jpg/.jpeg or .png file: ${reference}`);
+  let privateKey;
+  let data: Buffer;
+  try {
+    privateKey = createPrivateKey(readFileSync(key, 'utf8'));
+    data = readFileSync(reference);
+  } catch (e: unknown) {
+    throw new UsageError(errorMessage(e));
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new UsageError(`${key} is not an ed25519 private key`);
+  let parsedPolicy;
+  try {
+    parsedPolicy = policy === undefined ? undefined : (JSON.parse(policy) as Record<string, never>);
+  } catch {
+    throw new UsageError('--policy must be JSON');
+  }
+  const req = buildSessionRequest({ deviceId: device, reference: { format, data }, ttlS, sessionId: session, policy: parsedPolicy });
+  ctx.stdout.write(`${await signSessionRequest(req, privateKey, await keyId(createPublicKey(privateKey)))}\n`);
+  return EXIT.ok;
+}
