@@ -40,9 +40,9 @@ export async function decodeImage(bytes: Uint8Array, label = 'image'): Promise<R
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (e: unknown) {
-    throw new ImageDecodeError(`${label}: not a decodable image (${e instanceof Error ? e.message : String(e)})`, {
-      cause: e,
-    });
+    // libvips appends one warning line per decoder complaint; the first line says what is wrong
+    const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/:\s*$/, '');
+    throw new ImageDecodeError(`${label}: not a decodable image (${reason})`, { cause: e });
   }
 }
 

@@ -1,0 +1,144 @@
+/**
+ * The face engine on real photos and clips from the shared data (read in place) and the face-api demo photos.
+ * Thresholds in these assertions sit well below the measured values (see the report) so they catch regressions
+ * — a wrong colour order, a broken alignment, a flipped sign — rather than noise.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaceEngine } from '../../../src/vision/engine.ts';
+import { mirror } from '../../../src/vision/image.ts';
+import { readImageFile } from '../../../src/vision/image-file.ts';
+import type { FaceTemplate } from '../../../src/vision/matcher.ts';
+import { bestAccuracy } from '../../../src/vision/metrics.ts';
+import { csvRows, DATA, FACEAPI_DEMO, videoFrame } from './helpers.ts';
+
+const engine = new FaceEngine();
+beforeAll(() => engine.start());
+afterAll(() => engine.stop());
+
+async function templatesOf(root: string, files: string[]): Promise<Map<string, FaceTemplate | null>> {
+  const out = new Map<string, FaceTemplate | null>();
+  for (const f of new Set(files)) {
+    const img = await readImageFile(join(root, f));
+    const face = await engine.largestFace(img);
+    out.set(f, face ? await engine.embed(img, face) : null);
+  }
+  return out;
+}
+
+function scorePairs(pairs: string[][], t: Map<string, FaceTemplate | null>): { pos: number[]; neg: number[] } {
+  const pos: number[] = [];
+  const neg: number[] = [];
+  for (const [a, b, same] of pairs) {
+    const ta = t.get(a);
+    const tb = t.get(b);
+    const s = ta && tb ? engine.compare(ta, tb).similarity : -1;
+    (same === '1' ? pos : neg).push(s);
+  }
+  return { pos, neg };
+}
+
+const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+
+describe('detection', () => {
+  it('finds the three faces of the face-api demo photo sample1.jpg, boxes inside the image', async () => {
+    const img = await readImageFile(join(FACEAPI_DEMO, 'sample1.jpg'));
+    const faces = await engine.analyzeFrame(img);
+    expect(faces.length).toBe(3);
+    for (const f of faces) {
+      expect(f.score).toBeGreaterThan(0.9);
+      expect(f.box.x1).toBeGreaterThanOrEqual(-5);
+      expect(f.box.x2).toBeLessThanOrEqual(img.width + 5);
+      expect(f.quality.faceHeight).toBeGreaterThan(100);
+    }
+  });
+
+  it('finds a face on every deepface verification photo', async () => {
+    const rows = await csvRows(join(DATA, 'deepface_unit_tests/labels.csv'));
+    let found = 0;
+    for (const [file] of rows) if (await engine.largestFace(await readImageFile(join(DATA, 'deepface_unit_tests', file)))) found++;
+    expect(found).toBe(rows.length);
+  });
+
+  it('finds no face on a face-free gradient', async () => {
+    const img = await readImageFile(new URL('../../fixtures/vision/no-face.png', import.meta.url).pathname);
+    expect(await engine.analyzeFrame(img)).toEqual([]);
+  });
+});
+
+describe('verification', () => {
+  it('deepface pairs: same-person pairs score above different-person pairs (accuracy >= 0.9)', async () => {
+    const root = join(DATA, 'deepface_unit_tests');
+    const pairs = await csvRows(join(root, 'pairs_source_labelled.csv'));
+    const t = await templatesOf(root, pairs.flatMap((p) => [p[0], p[1]]));
+    const { pos, neg } = scorePairs(pairs, t);
+    expect(mean(pos)).toBeGreaterThan(mean(neg) + 0.3);
+    expect(bestAccuracy(pos, neg).accuracy).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('LFW view 1: a fixed 200-pair subset (every 11th pair) reaches accuracy >= 0.95', async () => {
+    const root = join(DATA, 'lfw_view1');
+    const pairs = (await csvRows(join(root, 'pairs.csv'))).filter((_, i) => i % 11 === 0);
+    expect(pairs.length).toBe(200);
+    const t = await templatesOf(root, pairs.flatMap((p) => [p[0], p[1]]));
+    const { pos, neg } = scorePairs(pairs, t);
+    expect(bestAccuracy(pos, neg).accuracy).toBeGreaterThanOrEqual(0.95);
+  });
+});
+
+describe('pose', () => {
+  it('mirroring a photo flips the sign of yaw for clearly turned faces', async () => {
+    const rows = (await csvRows(join(DATA, 'lfw_view1/labels.csv'))).filter((_, i) => i % 23 === 0).slice(0, 60);
+    let turned = 0;
+    let flipped = 0;
+    for (const [file] of rows) {
+      const img = await readImageFile(join(DATA, 'lfw_view1', file));
+      const [a] = await engine.analyzeFrame(img, { maxFaces: 1 });
+      const [b] = await engine.analyzeFrame(mirror(img), { maxFaces: 1 });
+      if (!a || !b || Math.abs(a.pose.yaw) < 12) continue;
+      turned++;
+      if (Math.sign(a.pose.yaw) === -Math.sign(b.pose.yaw)) flipped++;
+    }
+    expect(turned).toBeGreaterThanOrEqual(5);
+    expect(flipped / turned).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('a turn to the subject\'s left gives positive yaw (DaGAN clip, annotated turn at 2.32–3.12 s)', async () => {
+    const clip = join(DATA, 'dagan_driving_video/driving.mp4');
+    const [front] = await engine.analyzeFrame(await videoFrame(clip, 3.8, 256, 256), { maxFaces: 1 });
+    const [left] = await engine.analyzeFrame(await videoFrame(clip, 2.72, 256, 256), { maxFaces: 1 });
+    expect(left.pose.yaw).toBeGreaterThan(12);
+    expect(left.pose.yaw - front.pose.yaw).toBeGreaterThan(10);
+  });
+});
+
+describe('eyes', () => {
+  it('open eyes read open and a blink reads closed (SadTalker clip, blinks at 0.40–0.48 s and 2.24–2.32 s)', async () => {
+    const clip = join(DATA, 'sadtalker_hdtf_ref_videos/WDA_AlexandriaOcasioCortez_000.mp4');
+    for (const t of [0.2, 2.0]) {
+      const [f] = await engine.analyzeFrame(await videoFrame(clip, t, 512, 512), { maxFaces: 1 });
+      expect(Math.min(f.eyes.left, f.eyes.right)).toBeGreaterThan(0.5);
+    }
+    for (const t of [0.44, 2.28]) {
+      const [f] = await engine.analyzeFrame(await videoFrame(clip, t, 512, 512), { maxFaces: 1 });
+      expect(Math.max(f.eyes.left, f.eyes.right)).toBeLessThan(0.5);
+    }
+  });
+});
+
+describe('passive anti-spoof', () => {
+  it('real NUAA photos score higher than printed-photo attacks on average (every 10th image)', async () => {
+    const root = join(DATA, 'nuaa_imposter_subset');
+    const rows = (await csvRows(join(root, 'labels.csv'))).filter((_, i) => i % 10 === 0);
+    const real: number[] = [];
+    const spoof: number[] = [];
+    for (const [file, label] of rows) {
+      const [f] = await engine.analyzeFrame(await readImageFile(join(root, file)), { maxFaces: 1 });
+      if (f) (label === 'real' ? real : spoof).push(f.antispoof);
+    }
+    expect(real.length).toBeGreaterThan(10);
+    expect(spoof.length).toBeGreaterThan(10);
+    expect(bestAccuracy(real, spoof).accuracy).toBeGreaterThan(0.7);
+    expect(mean(real)).toBeGreaterThan(mean(spoof));
+  });
+});

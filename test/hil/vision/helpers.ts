@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import type { RgbImage } from '../../../src/vision/image.ts';
+
+/** The read-only shared face data (never copied into the repo). */
+export const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+
+export const FACEAPI_DEMO = join(
+  dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
+  'demo',
+);
+
+export async function csvRows(path: string): Promise<string[][]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .trim()
+    .split(/\r?\n/)
+    .slice(1)
+    .map((l) => l.split(','));
+}
+
+/** One video frame at time `t` seconds, decoded by ffmpeg straight into memory (no file written). */
+export async function videoFrame(path: string, t: number, width: number, height: number): Promise<RgbImage> {
+  const { stdout } = await promisify(execFile)(
+    'ffmpeg',
+    ['-loglevel', 'error', '-ss', String(t), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  if (stdout.length !== width * height * 3) throw new Error(`ffmpeg gave ${stdout.length} bytes for ${width}x${height}`);
+  return { width, height, data: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length) };
+}

@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { ImageDecodeError, UsageError } from '../../../src/errors.ts';
+import { decodeImage, i420ToRgb, mirror, toGray } from '../../../src/vision/image.ts';
+import { readImageFile } from '../../../src/vision/image-file.ts';
+
+const FIX = new URL('../../fixtures/vision/', import.meta.url).pathname;
+
+describe('decodeImage', () => {
+  it('rejects bytes that are not an image with ImageDecodeError', async () => {
+    await expect(decodeImage(await readFile(`${FIX}corrupt.jpg`), 'corrupt.jpg')).rejects.toBeInstanceOf(ImageDecodeError);
+    await expect(decodeImage(new Uint8Array(0))).rejects.toBeInstanceOf(ImageDecodeError);
+  });
+
+  it('honours EXIF orientation: a landscape JPEG tagged "rotate 90" decodes as portrait', async () => {
+    const w = 40;
+    const h = 20;
+    const raw = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < w * h; i++) raw[i * 3] = i % w < w / 2 ? 255 : 0; // left half red
+    const jpeg = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const img = await decodeImage(jpeg);
+    expect([img.width, img.height]).toEqual([h, w]);
+    // orientation 6 = rotate 90° clockwise: the left (red) half ends up on top
+    expect(img.data[(2 * h + 10) * 3]).toBeGreaterThan(200);
+    expect(img.data[((w - 3) * h + 10) * 3]).toBeLessThan(50);
+  });
+
+  it('decodes PNG to interleaved RGB', async () => {
+    const img = await decodeImage(await readFile(`${FIX}no-face.png`));
+    expect(img.data.length).toBe(img.width * img.height * 3);
+  });
+});
+
+describe('readImageFile', () => {
+  it('a missing file is a one-line UsageError', async () => {
+    const err = await readImageFile('/nonexistent/x.jpg').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe('/nonexistent/x.jpg: no such file');
+  });
+});
+
+describe('pixel views', () => {
+  it('I420 grey (Y=126, U=V=128) converts to equal RGB channels; a red-ish V raises R', () => {
+    const w = 4;
+    const h = 2;
+    const frame = new Uint8Array(w * h + 2 * 2 * 1).fill(128);
+    frame.fill(126, 0, w * h);
+    const g = i420ToRgb(w, h, frame);
+    expect(g.data[0]).toBe(g.data[1]);
+    expect(g.data[1]).toBe(g.data[2]);
+    frame.fill(200, w * h + 2, w * h + 4);
+    const r = i420ToRgb(w, h, frame);
+    expect(r.data[0]).toBeGreaterThan(r.data[2]);
+    expect(() => i420ToRgb(w, h, frame.subarray(0, 5))).toThrow(ImageDecodeError);
+  });
+
+  it('mirror flips columns and toGray uses luma weights', () => {
+    const img = { width: 2, height: 1, data: Uint8Array.from([255, 0, 0, 0, 0, 255]) };
+    expect([...mirror(img).data]).toEqual([0, 0, 255, 255, 0, 0]);
+    const g = toGray(img).data;
+    expect(g[0]).toBeGreaterThan(g[1]);
+  });
+});

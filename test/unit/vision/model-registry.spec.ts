@@ -1,0 +1,61 @@
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelIntegrityError } from '../../../src/errors.ts';
+import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../../src/vision/manifest.ts';
+import { ModelRegistry } from '../../../src/vision/model-registry.ts';
+
+describe('ModelRegistry', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'regterm-models-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function registry(modelsDir?: string): Promise<ModelRegistry> {
+    const { manifest } = await loadManifest();
+    return new ModelRegistry({ manifest, manifestDir: dirname(DEFAULT_MANIFEST_PATH), modelsDir });
+  }
+
+  it('resolves each model from its npm package and loads it after the sha256 check', async () => {
+    const reg = await registry();
+    expect(reg.pathOf('eye')).toMatch(/faceplugin-face-recognition-js\/model\/fr_eye\.onnx$/);
+    const m = await reg.load('eye');
+    expect(m.session.inputNames).toEqual(['input']);
+    await reg.close();
+  });
+
+  it('refuses a file with one altered byte (models-dir override) with ModelIntegrityError', async () => {
+    const reg = await registry(tmp);
+    const good = (await registry()).pathOf('eye');
+    await copyFile(good, join(tmp, 'fr_eye.onnx'));
+    const bytes = await readFile(join(tmp, 'fr_eye.onnx'));
+    bytes[bytes.length - 10] ^= 0xff;
+    await writeFile(join(tmp, 'fr_eye.onnx'), bytes);
+    const err = await reg.load('eye').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelIntegrityError);
+    expect((err as Error).message).toMatch(/model eye: .*fr_eye\.onnx has sha256 [0-9a-f]{64}, manifest expects/);
+  });
+
+  it('an unaltered copy in the models dir loads', async () => {
+    const reg = await registry(tmp);
+    await copyFile((await registry()).pathOf('landmark'), join(tmp, 'fr_landmark.onnx'));
+    await expect(reg.load('landmark')).resolves.toMatchObject({ name: 'landmark' });
+    await reg.close();
+  });
+
+  it('a missing model file and an unknown model name are ModelIntegrityErrors', async () => {
+    const reg = await registry(tmp);
+    await expect(reg.load('pose')).rejects.toBeInstanceOf(ModelIntegrityError);
+    await expect(reg.load('nope')).rejects.toBeInstanceOf(ModelIntegrityError);
+  });
+
+  it('an invalid manifest is refused with the offending path named', async () => {
+    const bad = join(tmp, 'manifest.json');
+    await writeFile(bad, JSON.stringify({ version: 1, models: { x: { sha256: 'zz' } }, thresholds: {} }));
+    await expect(loadManifest(bad)).rejects.toThrow(/models\.x\.sha256/);
+  });
+});
