@@ -9,6 +9,7 @@ import { verifyResult } from '../../../src/carrier/jws.ts';
 import { readPublicKey } from '../../../src/carrier/keys.ts';
 import { openCarrier, type OpenCarrier } from '../../../src/carrier/open.ts';
 import type { SessionRequest } from '../../../src/carrier/protocol.ts';
+import type { OutboxEntry } from '../../../src/carrier/store.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
 import { CarrierClient } from './helpers/carrier-client.ts';
@@ -85,7 +86,7 @@ describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () 
     const d = await device('dev-down');
     await broker.stop();
     await carrier.until(() => !d.link.health().connected, 5000, 'link notices');
-    const entries = [];
+    const entries: OutboxEntry[] = [];
     for (let i = 0; i < 5; i++) entries.push(await d.link.submitResult(decision(`down-${i}`)));
     await broker.start();
     await carrier.until(() => entries.every((e) => carrier.results.get(e.sessionId)?.includes(e.jws)), 20_000, 'all 5');

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { keyId } from '../../../src/carrier/keys.ts';
 import type { ResultDecision } from '../../../src/carrier/protocol.ts';
 
@@ -23,3 +24,12 @@ export const decision = (sessionId: string): ResultDecision => ({
   challenges: [{ type: 'blink', passed: true, ms: 812 }],
   startedAt: '2026-11-28T12:00:00.000Z', finishedAt: '2026-11-28T12:00:09.000Z',
 });
+
+/** A pino destination that keeps parsed JSON lines, so tests assert on logs (pino test/helper.js `sink()`). */
+export class LogSink extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    for (const line of chunk.toString().split('\n')) if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    cb();
+  }
+}

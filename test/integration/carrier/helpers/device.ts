@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { KeyObject } from 'node:crypto';
 import { carrierConfigSchema, type CarrierConfig, type CarrierConfigInput } from '../../../../src/carrier/config.ts';
 import type { TestPki } from './pki.ts';
@@ -20,11 +19,4 @@ export function deviceConfig(root: string, deviceId: string, pki: TestPki, url: 
   });
 }
 
-/** A pino destination that keeps parsed JSON lines, so tests assert on logs (pino test/helper.js `sink()`). */
-export class LogSink extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    for (const line of chunk.toString().split('\n')) if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    cb();
-  }
-}
+export { LogSink } from '../../../unit/carrier/helpers.ts';
