@@ -29,7 +29,7 @@ export const recordingSchema = z
     format: z.literal('regterm-recording'),
     version: z.literal(1),
     createdAt: z.string(),
-    camera: z.object({ backend: z.enum(['rpicam', 'ffmpeg', 'import']), device: z.string().optional() }),
+    camera: z.object({ backend: z.enum(['rpicam', 'ffmpeg', 'replay', 'import']), device: z.string().optional() }),
     width: z.number().int().min(2).max(8192),
     height: z.number().int().min(2).max(8192),
     fps: z.number().positive(),

@@ -13,4 +13,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   bench: { summary: 'per-model and per-frame latency, peak RSS', load: () => import('./bench.ts') },
   'verify-result': { summary: 'verify a signed result with the device public key (carrier side)', load: () => import('./verify-result.ts') },
   carrier: { summary: 'carrier keygen --out DIR | carrier request ...: carrier-side keys and signed requests', load: () => import('./carrier.ts') },
+  record: { summary: 'record camera frames, LED prompts and button events (or --import a video + events CSV)', load: () => import('./record.ts') },
+  doctor: { summary: 'self-test: camera, LEDs/buttons, models, clock, disk (pass/fail table)', load: () => import('./doctor.ts') },
 };

@@ -45,8 +45,11 @@ export interface Buttons {
 /** Pin map from config: name → BCM GPIO number. */
 export type PinMap = Readonly<Record<string, number>>;
 
-export const DEFAULT_LED_PINS: PinMap = { look: 17, blink: 27, left: 22, right: 23, busy: 24, pass: 25, fail: 5 };
+export const DEFAULT_LED_PINS: PinMap = { look: 17, blink: 27, left: 22, right: 23, busy: 24, pass: 25, fail: 5, light: 26 };
 export const DEFAULT_BUTTON_PINS: PinMap = { start: 6, cancel: 13, assist: 19 };
+
+/** Names in a flat pin map that are buttons; every other name is an LED. */
+export const BUTTON_NAMES: readonly string[] = ['start', 'cancel', 'assist'];
 
 export function checkName(names: readonly string[], name: string, what: string): void {
   if (!names.includes(name)) throw new RangeError(`unknown ${what} '${name}' (configured: ${names.join(', ') || 'none'})`);

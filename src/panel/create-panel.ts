@@ -1,0 +1,61 @@
+import type { Logger } from '../device/logger.ts';
+import { UsageError, errorMessage } from '../errors.ts';
+import { DEFAULT_GPIO_DIR } from './gpio-chips.ts';
+import { OnoffButtons, OnoffLeds, type GpioCtor } from './onoff-panel.ts';
+import { BUTTON_NAMES, DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS, type Buttons, type Leds, type PinMap } from './panel.ts';
+import { SimButtons, SimLeds } from './sim-panel.ts';
+
+export interface PanelSpec {
+  backend: 'onoff' | 'sim';
+  /** flat BCM pin map; names in BUTTON_NAMES are buttons, the rest LEDs (default: DEFAULT_LED_PINS + DEFAULT_BUTTON_PINS) */
+  pins?: PinMap;
+  gpioDir?: string;
+  debounceMs?: number;
+  buttonsActiveLow?: boolean;
+}
+
+export interface Panel {
+  leds: Leds;
+  buttons: Buttons;
+}
+
+export function splitPins(pins: PinMap): { leds: PinMap; buttons: PinMap } {
+  const leds: Record<string, number> = {};
+  const buttons: Record<string, number> = {};
+  for (const [name, pin] of Object.entries(pins)) (BUTTON_NAMES.includes(name) ? buttons : leds)[name] = pin;
+  return { leds, buttons };
+}
+
+/** `--pins '{"look":17,"start":6}'` → PinMap; a UsageError says what is wrong. */
+export function parsePins(json: string): PinMap {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch (e: unknown) {
+    throw new UsageError(`--pins is not JSON (${errorMessage(e)})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError('--pins must be a JSON object of name: BCM number');
+  for (const [k, n] of Object.entries(v)) {
+    if (!Number.isInteger(n) || (n as number) < 0) throw new UsageError(`--pins: '${k}' must be a BCM GPIO number (got ${JSON.stringify(n)})`);
+  }
+  return v as PinMap;
+}
+
+/** The one place that picks a panel backend. onoff is imported only when used (it loads a native addon). */
+export async function createPanel(spec: PanelSpec, logger: Logger, loadGpio: () => Promise<GpioCtor> = loadOnoffGpio): Promise<Panel> {
+  const { leds, buttons } = splitPins(spec.pins ?? { ...DEFAULT_LED_PINS, ...DEFAULT_BUTTON_PINS });
+  if (spec.backend === 'sim') {
+    return { leds: new SimLeds(Object.keys(leds)), buttons: new SimButtons(Object.keys(buttons), logger) };
+  }
+  const Gpio = await loadGpio();
+  const gpioDir = spec.gpioDir ?? DEFAULT_GPIO_DIR;
+  return {
+    leds: new OnoffLeds({ pins: leds, Gpio, logger, gpioDir }),
+    buttons: new OnoffButtons({ pins: buttons, Gpio, logger, gpioDir, debounceMs: spec.debounceMs, activeLow: spec.buttonsActiveLow }),
+  };
+}
+
+async function loadOnoffGpio(): Promise<GpioCtor> {
+  const mod = (await import('onoff')) as unknown as { Gpio: GpioCtor };
+  return mod.Gpio;
+}

@@ -1,0 +1,47 @@
+import { errorMessage } from '../errors.ts';
+import type { Panel, PanelSpec } from './create-panel.ts';
+import { DEFAULT_GPIO_DIR, resolveSysfsPins } from './gpio-chips.ts';
+import { BUTTON_NAMES, type PinMap } from './panel.ts';
+
+export interface PanelCheckRow {
+  check: string;
+  status: 'pass' | 'fail' | 'skip';
+  detail: string;
+}
+
+/**
+ * What `regterm doctor` reports for the panel: one row per LED and button with its BCM → sysfs mapping (onoff) and
+ * one row for opening and releasing every line. Nothing is left exported or lit afterwards.
+ */
+export async function checkPanel(spec: PanelSpec, pins: PinMap, open: () => Promise<Panel>): Promise<PanelCheckRow[]> {
+  const kind = (name: string): string => (BUTTON_NAMES.includes(name) ? 'button' : 'led');
+  const rows: PanelCheckRow[] = [];
+  if (spec.backend === 'onoff') {
+    const gpioDir = spec.gpioDir ?? DEFAULT_GPIO_DIR;
+    try {
+      const { chip, sysfs } = await resolveSysfsPins(pins, gpioDir);
+      for (const [name, bcm] of Object.entries(pins)) {
+        rows.push({ check: `${kind(name)} ${name}`, status: 'pass', detail: `BCM ${bcm} → sysfs ${sysfs[name]} (${chip.label}, ${chip.board})` });
+      }
+    } catch (e: unknown) {
+      rows.push({ check: 'gpio mapping', status: 'fail', detail: errorMessage(e) });
+      return rows;
+    }
+  } else {
+    for (const [name, bcm] of Object.entries(pins)) rows.push({ check: `${kind(name)} ${name}`, status: 'pass', detail: `BCM ${bcm} (sim backend)` });
+  }
+  try {
+    const panel = await open();
+    await panel.leds.start();
+    try {
+      await panel.buttons.start();
+      await panel.buttons.stop();
+    } finally {
+      await panel.leds.stop();
+    }
+    rows.push({ check: 'gpio open', status: 'pass', detail: `${panel.leds.names.length} LEDs and ${panel.buttons.names.length} buttons opened and released` });
+  } catch (e: unknown) {
+    rows.push({ check: 'gpio open', status: 'fail', detail: errorMessage(e) });
+  }
+  return rows;
+}

@@ -1,0 +1,114 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ReplaySource } from '../../../src/camera/replay-source.ts';
+import { loadRecording } from '../../../src/camera/recording.ts';
+import { checkClock, checkDisk, checkModels, formatTable, run as doctor } from '../../../src/cli/doctor.ts';
+import { run as record } from '../../../src/cli/record.ts';
+import { isUsageError } from '../../../src/errors.ts';
+import { DATA, FAKE_RPICAM, logSink } from './helpers.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'regterm-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/sysfs/${name}`, import.meta.url));
+
+async function cli(cmd: typeof record, argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const stdout = new Writable({
+    write(c: Buffer, _e, cb) {
+      out += c.toString();
+      cb();
+    },
+  });
+  const code = await cmd({ argv, stdout, stderr: stdout, env: { LOG_LEVEL: 'silent' } });
+  return { code, out };
+}
+
+// The fake rpicam-vid without FAKE_RPICAM_VIDEO plays ffmpeg's test pattern: no face data involved.
+const CAM = ['--rpicam-bin', FAKE_RPICAM, '--width', '320', '--height', '240', '--fps', '10'];
+
+describe('regterm record', () => {
+  it('records frames, the scheduled prompts as LED changes, and replays them', async () => {
+    const out = join(tmp, 'rec');
+    const r = await cli(record, ['--out', out, '--seconds', '1.5', ...CAM, '--panel', 'sim', '--prompts', 'look@0,left@0.6']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out) as { frames: number; prompts: number };
+    const rec = await loadRecording(out);
+    expect(rec.frames.count).toBe(summary.frames);
+    expect(rec.frames.count).toBeGreaterThanOrEqual(5);
+    expect(rec.prompts.slice(0, 3).map((p) => [p.led, p.on])).toEqual([['look', true], ['look', false], ['left', true]]);
+    expect(rec.prompts[1].tMs).toBeGreaterThanOrEqual(600);
+    const replay = new ReplaySource({ dir: out, pace: 'fast', logger: logSink().logger });
+    await replay.start();
+    let n = 0;
+    for await (const f of replay.frames()) n += f.width === 320 ? 1 : 0;
+    await replay.stop();
+    expect(n).toBe(rec.frames.count);
+  });
+
+  it('--import builds a recording from a clip and its events CSV, in place', async () => {
+    const out = join(tmp, 'd3');
+    const csv = `${DATA}/liveportrait_driving_videos/d3.events.csv`;
+    const r = await cli(record, ['--import', `${DATA}/liveportrait_driving_videos/d3.mp4`, '--events', csv, '--out', out]);
+    expect(r.code).toBe(0);
+    const rec = await loadRecording(out);
+    const rows = readFileSync(csv, 'utf8').trim().split('\n').length - 1;
+    expect(rec.groundTruth).toHaveLength(rows);
+    expect(rec.frames).toMatchObject({ kind: 'video', file: `${DATA}/liveportrait_driving_videos/d3.mp4` });
+    expect(rec.fps).toBe(30);
+  });
+
+  it.each([
+    [['--seconds', '1'], /--out DIR is required/],
+    [['--out', join(tmp, 'x'), '--width', '321'], /must be even/],
+    [['--out', join(tmp, 'x'), '--camera', 'ffmpeg'], /needs --device/],
+    [['--out', join(tmp, 'x'), '--prompts', 'look@0'], /needs a panel/],
+    [['--out', join(tmp, 'x'), '--panel', 'sim', '--prompts', 'dance@1'], /not NAME@SECONDS/],
+  ])('refuses bad flags %#', async (argv, msg) => {
+    const err = await cli(record, argv).then(() => undefined, (e: unknown) => e);
+    expect(isUsageError(err)).toBe(true);
+    expect(String(err)).toMatch(msg);
+  });
+});
+
+describe('regterm doctor', () => {
+  it('passes with a working camera and the sim panel, and reports fps, resolution and each pin', async () => {
+    const r = await cli(doctor, [...CAM, '--seconds', '1.2', '--panel', 'sim', '--pins', '{"look":17,"start":6}', '--skip-models', '--json']);
+    const report = JSON.parse(r.out) as { ok: boolean; checks: Array<{ check: string; status: string; detail: string }> };
+    expect(r.code).toBe(0);
+    expect(report.ok).toBe(true);
+    const by = Object.fromEntries(report.checks.map((c) => [c.check, c]));
+    expect(by.camera.status).toBe('pass');
+    expect(by['camera resolution'].detail).toMatch(/^320x240/);
+    expect(by['camera fps'].detail).toMatch(/measured \(asked 10\)/);
+    expect(Object.keys(by)).toEqual(expect.arrayContaining(['led look', 'button start', 'gpio open', 'clock', 'disk']));
+  });
+
+  it('fails (exit 1) on a dead camera and an unknown board, saying why', async () => {
+    const r = await cli(doctor, ['--rpicam-bin', join(tmp, 'no-such-rpicam'), '--panel', 'onoff', '--gpio-dir', fixture('unknown-board'), '--skip-models']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/camera\s+FAIL\s+rpicam: camera: cannot run/);
+    expect(r.out).toMatch(/gpio mapping\s+FAIL\s+unknown board/);
+    expect(r.out).toMatch(/doctor: FAIL \(2 failed/);
+  });
+
+  it('maps every pin on a Pi 4 with a 6.6 kernel and fails to open where sysfs GPIO cannot be written', async () => {
+    const r = await cli(doctor, ['--camera', 'none', '--panel', 'onoff', '--gpio-dir', fixture('pi4-kernel6.6'), '--pins', '{"look":17,"cancel":13}', '--skip-models', '--json']);
+    const report = JSON.parse(r.out) as { checks: Array<{ check: string; status: string; detail: string }> };
+    expect(report.checks.find((c) => c.check === 'led look')?.detail).toMatch(/BCM 17 → sysfs 529 \(pinctrl-bcm2711/);
+    expect(report.checks.find((c) => c.check === 'button cancel')?.detail).toMatch(/sysfs 525/);
+    expect(report.checks.find((c) => c.check === 'gpio open')?.status).toBe('fail');
+  });
+
+  it('checks: clock before 2025 fails; a missing data dir or manifest fails; the table names the verdict', async () => {
+    expect((await checkClock(0))[0]).toMatchObject({ status: 'fail' });
+    expect((await checkClock())[0].status).not.toBe('fail');
+    expect((await checkDisk(join(tmp, 'missing')))[0].status).toBe('fail');
+    expect((await checkDisk(tmp))[0].status).not.toBe('fail');
+    expect((await checkModels(join(tmp, 'no-manifest.json')))[0]).toMatchObject({ check: 'models', status: 'fail' });
+    expect(formatTable([{ check: 'x', status: 'warn', detail: 'd' }])).toMatch(/doctor: PASS \(1 warnings\)/);
+  });
+});
