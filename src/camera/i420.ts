@@ -91,8 +91,8 @@ const BU = 116130;
 const HALF = 32768;
 
 /**
- * Tight full-range I420 → interleaved RGB (width*height*3). `out` may be reused across frames. Writes go through a
- * Uint8ClampedArray view so clamping is done by the engine, not by branches.
+ * Tight full-range I420 → interleaved RGB (width*height*3). `out` may be reused across frames. Chroma terms are
+ * computed once per 2x2 block; writes go through a Uint8ClampedArray view so the engine clamps, not branches.
  */
 export function i420ToRgb(width: number, height: number, yuv: Uint8Array, out?: Uint8Array): Uint8Array {
   const l = tightLayout(width, height);
@@ -101,19 +101,27 @@ export function i420ToRgb(width: number, height: number, yuv: Uint8Array, out?: 
   if (rgb.length < width * height * 3) throw new RangeError('rgb output buffer too small');
   const o = new Uint8ClampedArray(rgb.buffer, rgb.byteOffset, width * height * 3);
   const cw = l.uvStride;
-  for (let y = 0; y < height; y++) {
-    const yRow = y * width;
+  for (let y = 0; y < height; y += 2) {
+    const rows = y + 1 < height ? 2 : 1;
     const cRow = (y >> 1) * cw;
-    let p = yRow * 3;
-    for (let x = 0; x < width; x++) {
+    for (let x = 0; x < width; x += 2) {
       const c = cRow + (x >> 1);
       const u = yuv[l.uOffset + c] - 128;
       const v = yuv[l.vOffset + c] - 128;
-      const lum = yuv[yRow + x] << 16;
-      o[p] = (lum + RV * v + HALF) >> 16;
-      o[p + 1] = (lum - GU * u - GV * v + HALF) >> 16;
-      o[p + 2] = (lum + BU * u + HALF) >> 16;
-      p += 3;
+      const rv = RV * v + HALF;
+      const guv = HALF - GU * u - GV * v;
+      const bu = BU * u + HALF;
+      const cols = x + 1 < width ? 2 : 1;
+      for (let dy = 0; dy < rows; dy++) {
+        const i = (y + dy) * width + x;
+        for (let dx = 0; dx < cols; dx++) {
+          const lum = yuv[i + dx] << 16;
+          const p = (i + dx) * 3;
+          o[p] = (lum + rv) >> 16;
+          o[p + 1] = (lum + guv) >> 16;
+          o[p + 2] = (lum + bu) >> 16;
+        }
+      }
     }
   }
   return rgb;
