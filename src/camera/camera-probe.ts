@@ -18,6 +18,11 @@ export interface CameraProbe {
  * Start a source, read frames for `seconds` (or until `signal` aborts), stop it, and say what arrived. Used by
  * `regterm doctor`; frames are zeroed as soon as they are counted.
  */
+function noFrame(source: FrameSource, seconds: number): string {
+  const h = source.health();
+  return `no frame within ${seconds} s${h.status === 'camera_unavailable' ? ` (${h.reason})` : ''}`;
+}
+
 export async function probeCamera(source: FrameSource, seconds: number, now: () => number = Date.now, signal?: AbortSignal): Promise<CameraProbe> {
   const ac = new AbortController();
   const stopOuter = (): void => ac.abort();
@@ -39,7 +44,7 @@ export async function probeCamera(source: FrameSource, seconds: number, now: () 
       f.data.fill(0);
     }
     const fps = frames > 1 && first !== undefined && last !== undefined && last > first ? ((frames - 1) * 1000) / (last - first) : 0;
-    return { ok: frames > 0, frames, fps, ...size, drops: source.stats().drops, firstFrameMs: first === undefined ? undefined : first - t0, ...(frames ? {} : { error: `no frame within ${seconds} s` }) };
+    return { ok: frames > 0, frames, fps, ...size, drops: source.stats().drops, firstFrameMs: first === undefined ? undefined : first - t0, ...(frames ? {} : { error: noFrame(source, seconds) }) };
   } catch (e: unknown) {
     return { ok: false, frames, fps: 0, drops: 0, error: errorMessage(e) };
   } finally {

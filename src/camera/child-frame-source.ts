@@ -67,6 +67,7 @@ export class ChildFrameSource implements FrameSource {
   private stallTimer: unknown;
   private restartTimer: unknown;
   private unavailable: { reason: string; sinceMs: number } | undefined;
+  private lastStderr = '';
 
   constructor(options: ChildFrameSourceOptions) {
     this.kind = options.kind;
@@ -135,7 +136,9 @@ export class ChildFrameSource implements FrameSource {
     });
     if (child.stderr) {
       createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
-        if (line.trim()) logger.info({ stream: 'stderr', pid: child.pid, line: line.slice(0, STDERR_LINE_MAX) }, 'camera child');
+        if (!line.trim()) return;
+        this.lastStderr = line.slice(0, STDERR_LINE_MAX);
+        logger.info({ stream: 'stderr', pid: child.pid, line: this.lastStderr }, 'camera child');
       });
     }
     child.once('close', (code, sig) => this.onClose(child, code, sig));
@@ -192,7 +195,8 @@ export class ChildFrameSource implements FrameSource {
       this.mailbox.close();
       return;
     }
-    this.markUnavailable(`child exited (code ${code ?? 'none'}, signal ${sig ?? 'none'})`);
+    const said = this.lastStderr ? `; last stderr: ${this.lastStderr}` : '';
+    this.markUnavailable(`child exited (code ${code ?? 'none'}, signal ${sig ?? 'none'})${said}`);
     const delay = backoffDelay(this.attempt++, this.o.backoff ?? { initialMs: 200, maxMs: 10_000 });
     this.restarts++;
     this.o.logger.warn({ pid: child.pid, code, signal: sig, restartInMs: delay, restarts: this.restarts }, 'camera child exited');

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRpicamSource } from '../../../src/camera/rpicam-source.ts';
 import type { Frame, FrameSource } from '../../../src/camera/frame-source.ts';
@@ -115,5 +116,26 @@ describe('rpicam backend with the fake rpicam-vid', () => {
     const err = await src.start().then(() => undefined, (e: unknown) => e);
     expect(isRegtermError(err) && err.exitCode).toBe(4);
     expect(String(err)).toMatch(/cannot run \/nonexistent\/rpicam-vid/);
+  });
+});
+
+describe('rpicam supervision without a camera', () => {
+  it('restarts with capped exponential backoff, reports why, and stop() ends the cycle', async () => {
+    const bin = fileURLToPath(new URL('../../fixtures/rpicam/no-camera-rpicam-vid', import.meta.url));
+    const { logger, lines } = logSink();
+    const src = createRpicamSource({ width: 320, height: 240, fps: 10, bin, logger, backoff: { initialMs: 40, maxMs: 160, random: () => 1 } });
+    running.push(src);
+    await src.start();
+    await waitFor(() => lines().filter((l) => l.msg === 'camera child exited').length >= 5, 5000, 'five exits');
+    const health = src.health();
+    expect(health.status).toBe('camera_unavailable');
+    expect(health.status === 'camera_unavailable' && health.reason).toMatch(/code 255.*no cameras available/);
+    const delays = lines().filter((l) => l.msg === 'camera child exited').map((l) => l.restartInMs);
+    expect(delays.slice(0, 5)).toEqual([40, 80, 160, 160, 160]);
+    await src.stop();
+    const spawned = childPids(lines()).length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(childPids(lines()).length).toBe(spawned);
+    expect(childPids(lines()).some(isAlive)).toBe(false);
   });
 });
