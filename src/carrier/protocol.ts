@@ -43,7 +43,8 @@ export const challengeResultSchema = z.strictObject({
 
 /** What the session engine decided. Scores and thresholds are plain numbers keyed by check name. */
 export const resultDecisionSchema = z.strictObject({
-  sessionId: id,
+  /** INVALID_SESSION only in a rejection of a request whose sessionId could not be read */
+  sessionId: z.union([id, z.literal(INVALID_SESSION)]),
   /** the request's nonce; empty only in a rejection of a request whose nonce could not be read */
   nonce: z.string().max(256),
   decision: z.enum(DECISIONS),

@@ -9,7 +9,8 @@ import { openCarrier } from '../../../src/carrier/open.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { decision, testKeys } from '../../unit/carrier/helpers.ts';
 import { CarrierClient } from './helpers/carrier-client.ts';
-import { LogSink, deviceConfig } from './helpers/device.ts';
+import { deviceConfig } from './helpers/device.ts';
+import { LogSink } from '../../unit/carrier/helpers.ts';
 import { Mosquitto, freePort } from './helpers/mosquitto.ts';
 import { createPki, type TestPki } from './helpers/pki.ts';
 

@@ -13,7 +13,8 @@ import type { OutboxEntry } from '../../../src/carrier/store.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
 import { CarrierClient } from './helpers/carrier-client.ts';
-import { LogSink, deviceConfig } from './helpers/device.ts';
+import { deviceConfig } from './helpers/device.ts';
+import { LogSink } from '../../unit/carrier/helpers.ts';
 import { Mosquitto, freePort } from './helpers/mosquitto.ts';
 import { createPki, type TestPki } from './helpers/pki.ts';
 
@@ -141,5 +142,34 @@ describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () 
     const { payload } = await verifyResult(carrier.results.get('busy-1')![0]!, readPublicKey(pub('dev-busy')));
     expect(payload.reason).toBe('busy');
     expect(d.requests).toHaveLength(0);
+  });
+});
+
+describe('CarrierLink reconnects', () => {
+  it('drives reconnects itself with capped exponential backoff and full jitter on the injected timer', async () => {
+    const port = await freePort(); // nothing listens here: every attempt fails
+    const delays: number[] = [];
+    let fire: (() => void) | undefined;
+    const timer = {
+      set: (fn: () => void, ms: number) => {
+        if (ms !== 2000) { delays.push(ms); fire = fn; } // 2000 = resendAfterMs, not a reconnect
+        return delays.length;
+      },
+      clear: () => undefined,
+    };
+    const config = deviceConfig(root, 'dev-backoff', pki, `mqtts://127.0.0.1:${port}`, carrierKeys.publicKey,
+      { backoffInitialMs: 100, backoffMaxMs: 1600 });
+    const c = await openCarrier(config, { logger: createLogger({ destination: new LogSink() }), version: '0.1.0',
+      modelsHash: 'm1', timer, random: () => 0.5 });
+    open.push(c);
+    await c.link.start(new AbortController().signal);
+    for (let i = 0; i < 7; i++) {
+      await carrier.until(() => delays.length > i, 5000, `attempt ${i}`);
+      const next = fire!;
+      fire = undefined;
+      next();
+    }
+    expect(delays.slice(0, 7)).toEqual([50, 100, 200, 400, 800, 800, 800]);
+    expect(c.link.health()).toMatchObject({ connected: false, reconnects: 7 });
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { verifyResult, SignatureError, headerKid } from '../../../src/carrier/jws.ts';
 import { ResultOutbox } from '../../../src/carrier/outbox.ts';
 import { MemoryOutboxStore, MemoryStateStore } from '../../../src/carrier/store.ts';
-import type { ResultDecision } from '../../../src/carrier/protocol.ts';
+import { INVALID_SESSION, type ResultDecision } from '../../../src/carrier/protocol.ts';
 import { decision, testKeys } from './helpers.ts';
 
 const device = await testKeys();
@@ -47,6 +47,12 @@ describe('result signing and the outbox', () => {
     await box.submit(decision('s-2'));
     expect(await box.hasRoom()).toBe(false);
     await expect(box.submit(decision('s-3'))).resolves.toMatchObject({ sessionId: 's-3' });
+  });
+
+  it('signs a rejection addressed to the invalid-session level, which no request can claim', async () => {
+    const { payload } = await outbox().sign({ ...decision('x'), sessionId: INVALID_SESSION, nonce: '', decision: 'rejected',
+      decidedBy: 'request', reason: 'malformed' });
+    expect(payload).toMatchObject({ sessionId: INVALID_SESSION, reason: 'malformed', seq: 1 });
   });
 
   it('rejects a payload carrying anything beyond the schema (no room for biometrics)', async () => {

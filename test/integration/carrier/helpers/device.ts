@@ -19,4 +19,3 @@ export function deviceConfig(root: string, deviceId: string, pki: TestPki, url: 
   });
 }
 
-export { LogSink } from '../../../unit/carrier/helpers.ts';

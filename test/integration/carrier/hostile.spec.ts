@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
+import { signJson, verifyResult } from '../../../src/carrier/jws.ts';
+import { readPublicKey } from '../../../src/carrier/keys.ts';
+import { openCarrier, type OpenCarrier } from '../../../src/carrier/open.ts';
+import { INVALID_SESSION, type ResultPayload, type SessionRequest } from '../../../src/carrier/protocol.ts';
+import { carrierConfigSchema } from '../../../src/carrier/config.ts';
+import { createLogger } from '../../../src/device/logger.ts';
+import { LogSink, REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
+import { CarrierClient } from './helpers/carrier-client.ts';
+import { deviceConfig } from './helpers/device.ts';
+import { Mosquitto, freePort } from './helpers/mosquitto.ts';
+import { createPki, type TestPki } from './helpers/pki.ts';
+
+/**
+ * Hostile input over the real broker: a few hundred malformed, oversized, wrongly signed, expired and replayed
+ * requests. The terminal never crashes, never starts a session, answers each with a signed rejection carrying the
+ * right reason, and a valid request afterwards still starts a session. (Thousands more go straight through the
+ * validator in test/unit/carrier/request-validator.spec.ts.)
+ */
+const carrierKeys = await testKeys();
+const stranger = await testKeys();
+let root = '';
+let pki: TestPki;
+let broker: Mosquitto;
+let carrier: CarrierClient;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'regterm-hostile-'));
+  pki = createPki(root);
+  broker = new Mosquitto(root, await freePort(), pki);
+  await broker.start();
+  carrier = new CarrierClient(broker.url, pki.ca, pki.client('carrier'));
+  await carrier.start();
+});
+
+afterAll(async () => {
+  await carrier?.stop();
+  await broker?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function device(deviceId: string, maxEntries?: number) {
+  const config = deviceConfig(root, deviceId, pki, broker.url, carrierKeys.publicKey);
+  const sink = new LogSink();
+  const c: OpenCarrier = await openCarrier(carrierConfigSchema.parse({ ...config, requests: { ...config.requests, maxBytes: 64 * 1024 },
+    outbox: { maxEntries: maxEntries ?? 1000 } }), { logger: createLogger({ destination: sink }), version: '0.1.0', modelsHash: 'm1' });
+  const requests: SessionRequest[] = [];
+  c.link.onSessionRequest((r) => requests.push(r));
+  await c.link.start(new AbortController().signal);
+  await carrier.until(() => c.link.health().connected, 10_000, 'connected');
+  const key = readPublicKey(join(root, deviceId, 'identity', 'device.pub.pem'));
+  const answers = async (sessionId: string): Promise<ResultPayload[]> =>
+    Promise.all((carrier.results.get(sessionId) ?? []).map(async (j) => (await verifyResult(j, key)).payload));
+  return { ...c, sink, requests, answers };
+}
+
+type Case = { name: string; expected: string; sessionId: string; make: (i: number) => Promise<string | Buffer> };
+
+describe('hostile session requests over mosquitto', () => {
+  it('answers a few hundred bad requests with the right signed reason, then still serves a valid one', async () => {
+    const d = await device('dev-hostile');
+    const topic = 'regterm/v1/dev-hostile/session/request';
+    const req = (i: number, over: Parameters<typeof buildSessionRequest>[0] extends infer T ? Partial<T> : never = {}) =>
+      buildSessionRequest({ deviceId: 'dev-hostile', reference: REFERENCE, ttlS: 60, sessionId: `h-${i}`, ...over });
+    const sign = (r: unknown) => signSessionRequest(r, carrierKeys.privateKey, carrierKeys.kid);
+    const replayed = req(0, { sessionId: 'h-orig' });
+    await carrier.publish(topic, await sign(replayed));
+    await carrier.until(() => d.requests.length === 1, 5000, 'original request');
+    const cases: Case[] = [
+      { name: 'oversized', expected: 'too_large', sessionId: INVALID_SESSION, make: async () => Buffer.alloc(70 * 1024, 0x41) },
+      { name: 'garbage', expected: 'malformed', sessionId: INVALID_SESSION, make: async (i) => Buffer.from(fc.sample(fc.string(), { seed: i, numRuns: 1 })[0] + '\u0000') },
+      { name: 'stranger key', expected: 'unknown_key', sessionId: 'h-', make: async (i) => signSessionRequest(req(i), stranger.privateKey, stranger.kid) },
+      { name: 'forged with pinned kid', expected: 'bad_signature', sessionId: 'h-', make: async (i) => signSessionRequest(req(i), stranger.privateKey, carrierKeys.kid) },
+      { name: 'expired', expected: 'expired', sessionId: 'h-', make: async (i) => sign(req(i, { now: Date.now() - 3_600_000 })) },
+      { name: 'unknown field', expected: 'schema', sessionId: 'h-', make: async (i) => sign({ ...req(i), image: 'AAAA' }) },
+      { name: 'other device', expected: 'wrong_device', sessionId: 'h-', make: async (i) => sign(req(i, { deviceId: 'dev-other' })) },
+      { name: 'replay', expected: 'replayed', sessionId: 'h-', make: async (i) => sign({ ...replayed, sessionId: `h-${i}` }) },
+      { name: 'signed junk', expected: 'schema', sessionId: INVALID_SESSION, make: async (i) => signJson({ junk: i }, carrierKeys.privateKey, carrierKeys.kid) },
+    ];
+    const perCase = 30;
+    const sent: { i: number; c: Case }[] = [];
+    for (let k = 0; k < perCase; k++) {
+      for (const [ci, c] of cases.entries()) {
+        const i = 1000 + k * cases.length + ci;
+        await carrier.publish(topic, await c.make(i));
+        sent.push({ i, c });
+      }
+    }
+    const perSession = sent.filter((s) => s.c.sessionId === 'h-');
+    await carrier.until(() => perSession.every((s) => carrier.results.has(`h-${s.i}`)), 60_000, 'every addressed rejection');
+    const invalidCount = sent.length - perSession.length;
+    await carrier.until(() => (carrier.results.get(INVALID_SESSION)?.length ?? 0) >= invalidCount, 30_000, 'unaddressed rejections');
+    for (const s of perSession) {
+      const [answer, ...more] = await d.answers(`h-${s.i}`);
+      expect(more, s.c.name).toEqual([]);
+      expect(answer, s.c.name).toMatchObject({ decision: 'rejected', reason: s.c.expected, sessionId: `h-${s.i}` });
+    }
+    const unaddressed = (await d.answers(INVALID_SESSION)).map((p) => p.reason).sort();
+    const expectedUnaddressed = sent.filter((s) => s.c.sessionId === INVALID_SESSION).map((s) => s.c.expected).sort();
+    expect(unaddressed).toEqual(expectedUnaddressed);
+    expect(d.requests).toHaveLength(1);
+    expect(d.sink.lines.filter((l) => l.msg === 'session request rejected')).toHaveLength(sent.length);
+
+    const good = req(9999, { sessionId: 'h-good' });
+    await carrier.publish(topic, await sign(good));
+    await carrier.until(() => d.requests.length === 2, 5000, 'valid request after the storm');
+    expect(d.requests[1]).toEqual(good);
+    expect(d.link.health().connected).toBe(true);
+    await d.close();
+  }, 120_000);
+
+  it('refuses new sessions with outbox_full while undelivered results fill the outbox, and never drops them', async () => {
+    const d = await device('dev-full', 2);
+    for (const id of ['noack-1', 'noack-2']) await d.link.submitResult(decision(id));
+    const req = buildSessionRequest({ deviceId: 'dev-full', reference: REFERENCE, ttlS: 60, sessionId: 'full-req' });
+    await carrier.publish('regterm/v1/dev-full/session/request', await signSessionRequest(req, carrierKeys.privateKey, carrierKeys.kid));
+    await carrier.until(() => carrier.results.has('full-req'), 5000, 'outbox_full rejection');
+    expect((await d.answers('full-req'))[0]).toMatchObject({ decision: 'rejected', reason: 'outbox_full' });
+    expect(d.requests).toHaveLength(0);
+    expect(await d.outbox.depth()).toBe(2);
+    await carrier.publish('regterm/v1/dev-full/session/noack-1/ack', '');
+    await carrier.until(() => d.link.health().outboxDepth === 1, 5000, 'manual ack');
+    const again = buildSessionRequest({ deviceId: 'dev-full', reference: REFERENCE, ttlS: 60, sessionId: 'full-req-2' });
+    await carrier.publish('regterm/v1/dev-full/session/request', await signSessionRequest(again, carrierKeys.privateKey, carrierKeys.kid));
+    await carrier.until(() => d.requests.length === 1, 5000, 'accepted once there is room');
+    await d.close();
+  });
+});
