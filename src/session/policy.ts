@@ -33,6 +33,11 @@ export const policySchema = z.object({
     closedBelow: unit.default(0.3),
     /** eyes count as open above this; the gap to closedBelow is the hysteresis that rejects partial blinks/noise */
     openAbove: unit.default(0.6),
+    /**
+     * eyes must stay open this long before a blink and after it (3 frames at 30 fps): an eye-state model that flips
+     * frame to frame in a drowsy flutter gives one long closure instead of many blinks (d14 in the data set)
+     */
+    minOpenMs: ms.default(60),
     /** a closure longer than this is eyes_closed, not a blink (human blinks are 100-400 ms) */
     maxDurationMs: ms.default(700),
     /** a hole in the timestamps longer than this aborts a blink in progress: we did not see it happen */

@@ -68,6 +68,18 @@ describe('BlinkDetector', () => {
     expect(run(flutter)).toEqual([]);
   });
 
+  it('an eye-state model flipping closed/open frame to frame (drowsy flutter) is one long closure, not blinks', () => {
+    const flutter = clip({
+      durationMs: 4000,
+      face: (t, base, rand) => (t > 1000 && t < 3000 && Math.round(t / 33.33) % 2 === 0 ? withEyes(base, 0.02, rand) : t > 1000 && t < 3000 ? { ...base, leftEyeOpen: 0.02 } : base),
+    });
+    expect(run(flutter)).toEqual([]);
+  });
+
+  it('a double blink with ~120 ms of open eyes in between is two blinks', () => {
+    expect(run(blinks([[1000, 200], [1320, 200]]))).toHaveLength(2);
+  });
+
   it('a blink must start from open eyes: starting closed then opening is not a blink', () => {
     const frames = clip({ durationMs: 1500, face: (t, base, rand) => (t < 200 ? withEyes(base, 0.05, rand) : base) });
     expect(run(frames)).toEqual([]);
