@@ -156,6 +156,7 @@ export class ChildFrameSource implements FrameSource {
       }
       return;
     }
+    if (this.stopping) return; // stop() raced the spawn; it is already waiting for this child to close
     child.on('error', (e: unknown) => logger.warn({ err: e, pid: child.pid }, 'camera child error'));
     logger.info({ pid: child.pid, command, attempt: this.attempt }, 'camera child started');
     this.armStallTimer(child);

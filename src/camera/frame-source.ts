@@ -6,7 +6,7 @@
  * - Constructors only assign. `start(signal)` opens the device (spawns the child, opens the recording); it rejects
  *   with a RegtermError when the source cannot be opened at all (missing binary, missing recording) and with a
  *   CanceledError if `signal` aborts first. Calling start twice rejects.
- * - `frames(signal)` is an async iterator of the NEWEST frame only: if the consumer is slower than the camera, older
+ * - `frames(signal)` is an async iterator (one reader at a time) of the NEWEST frame only: if the consumer is slower than the camera, older
  *   frames are dropped and counted in `stats().drops`; memory never grows with the backlog.
  *   Frames are tight I420 (stride = width, chroma (w+1)/2 × (h+1)/2), full-range BT.601, `seq` strictly increasing
  *   (gaps = drops), `tsMs` non-decreasing.

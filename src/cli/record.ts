@@ -98,6 +98,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   let panel: Panel | undefined;
   let player: PatternPlayer | undefined;
   let writer: RecordingWriter | undefined;
+  let recorded = 0;
   const timers: unknown[] = [];
   try {
     await camera.start(ac.signal);
@@ -112,7 +113,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       await leds.start();
       await p.buttons.start();
       p.buttons.onEdge((e) => w.addButton(e.tMs, e.button, e.pressed));
-      const pl = new PatternPlayer(leds, clock);
+      const pl = new PatternPlayer(leds, clock, (e) => logger.error({ err: e }, 'prompt pattern failed'));
       player = pl;
       for (const s of schedule) timers.push(clock.setTimeout(() => pl.show('prompt', PROMPT_PATTERNS[s.prompt]), s.atMs));
     }
@@ -134,11 +135,16 @@ export async function run(ctx: CommandContext): Promise<number> {
     await camera.stop();
     if (writer) {
       const rec = await writer.finish();
+      recorded = rec.frames.count;
       writeJson(ctx.stdout, {
         out: values.out, frames: rec.frames.count, drops: stats.drops, fps: Math.round(stats.fps * 10) / 10,
         restarts: stats.restarts, prompts: rec.prompts.length, buttons: rec.buttons.length,
       });
     }
+  }
+  if (recorded === 0) {
+    const h = camera.health();
+    throw new RegtermError(`record: no frame arrived${h.status === 'camera_unavailable' ? ` (${h.reason})` : ''}`, EXIT.camera);
   }
   return EXIT.ok;
 }

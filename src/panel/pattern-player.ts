@@ -20,7 +20,9 @@ export class PatternPlayer {
   private current: string | undefined;
   private timer: unknown;
 
-  constructor(private readonly leds: Leds, private readonly clock: Clock) {}
+  /** `onError`: a failed LED write on a timer tick (the Leds were stopped first, a GPIO write failed) stops the player
+   * and is reported here instead of escaping from a timer callback. */
+  constructor(private readonly leds: Leds, private readonly clock: Clock, private readonly onError: (e: unknown) => void = () => {}) {}
 
   /** Show a pattern under `id` (a prompt name, or the session's own id); replaces an earlier one with the same id. */
   show(id: string, def: PatternDef): void {
@@ -44,6 +46,7 @@ export class PatternPlayer {
     return this.current;
   }
 
+  /** Clear every pattern and turn the LEDs off. Call it before stopping the Leds. */
   stop(): void {
     this.layers.clear();
     this.clock.clearTimeout(this.timer);
@@ -89,7 +92,19 @@ export class PatternPlayer {
     }
     const step = steps[index];
     this.apply(step.on);
-    if (Number.isFinite(step.ms)) this.timer = this.clock.setTimeout(() => this.render(id, index + 1), step.ms);
+    if (Number.isFinite(step.ms)) this.timer = this.clock.setTimeout(() => this.tick(id, index + 1), step.ms);
+  }
+
+  private tick(id: string, index: number): void {
+    try {
+      this.render(id, index);
+    } catch (e: unknown) {
+      this.layers.clear();
+      this.current = undefined;
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+      this.onError(e);
+    }
   }
 
   private apply(on: readonly string[]): void {

@@ -93,3 +93,17 @@ describe('PatternPlayer', () => {
     expect(() => expandPattern({ kind: 'sequence', steps: [{ on: ['look'], ms: 0 }] }, NAMES)).toThrow(RangeError);
   });
 });
+
+describe('PatternPlayer failure on a timer tick', () => {
+  it('stops and reports instead of throwing from the timer when the LEDs went away', async () => {
+    const { clock, leds } = await setup();
+    const errors: unknown[] = [];
+    const player = new PatternPlayer(leds, clock, (e) => errors.push(e));
+    player.show('blink', PROMPT_PATTERNS.blink);
+    await leds.stop();
+    expect(() => clock.advance(300)).not.toThrow();
+    expect(String(errors[0])).toMatch(/not started/);
+    expect(player.active()).toBeUndefined();
+    expect(clock.pending()).toBe(0);
+  });
+});
