@@ -17,7 +17,7 @@ import { readImageFile } from '../vision/image-file.ts';
 import { runModel } from '../vision/run-model.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
-const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature'];
+const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature', 'faceapi-resnet'];
 
 export async function run(ctx: CommandContext): Promise<number> {
   let parsed;

@@ -9,9 +9,11 @@
  * antispoof: the largest face's live score per image; `threshold` is the EER threshold; APCER per attack type and
  * BPCER are at that threshold, and again at the manifest's configured threshold if it has one.
  */
+import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, isRegtermError } from '../errors.ts';
+import { type ScoredPair, fitFusion } from '../vision/calibrate.ts';
 import { readCsv } from '../vision/csv.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { readImageFile } from '../vision/image-file.ts';
@@ -34,6 +36,10 @@ export async function run(ctx: CommandContext): Promise<number> {
         json: { type: 'boolean', default: false },
         'models-dir': { type: 'string' },
         'antispoof-crop': { type: 'string' },
+        // verify: write per-pair scores (fused and per embedder; no embeddings) as CSV for fusion calibration
+        'scores-out': { type: 'string' },
+        // verify: also fit fusion weights, impostor normalisation and the FAR 1e-3 threshold (2-fold cross-validated)
+        'fit-fusion': { type: 'boolean', default: false },
       },
     });
   } catch (e: unknown) {
@@ -49,7 +55,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   const engine = new FaceEngine({ modelsDir: v['models-dir'], antispoofCropScale: crop });
   await engine.start();
   try {
-    const report = sub === 'verify' ? await verify(engine, csv, root, ctx) : await antispoof(engine, csv, root, ctx);
+    const report =
+      sub === 'verify'
+        ? await verify(engine, csv, root, ctx, { scoresOut: v['scores-out'], fitFusion: v['fit-fusion'] })
+        : await antispoof(engine, csv, root, ctx);
     if (v.json) writeJson(ctx.stdout, report);
     else ctx.stdout.write(`${JSON.stringify(report)}\n`);
     return 0;
@@ -58,7 +67,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-async function verify(engine: FaceEngine, csv: string, root: string, ctx: CommandContext): Promise<object> {
+async function verify(
+  engine: FaceEngine,
+  csv: string,
+  root: string,
+  ctx: CommandContext,
+  opts: { scoresOut?: string; fitFusion?: boolean },
+): Promise<object> {
   const rows = await readCsv(csv, ['file_a', 'file_b', 'same']);
   const cache = new Map<string, FaceTemplate | null>();
   const embedMs: number[] = [];
@@ -79,15 +94,21 @@ async function verify(engine: FaceEngine, csv: string, root: string, ctx: Comman
   const neg: number[] = [];
   const failed = new Set<string>();
   let failedPairs = 0;
+  const embedders = Object.keys(engine.fusion.weights);
+  const lines = [['file_a', 'file_b', 'same', 'similarity', ...embedders].join(',')];
+  const scored: ScoredPair[] = [];
   for (const row of rows) {
     const a = await template(row.file_a);
     const b = await template(row.file_b);
     if (!a) failed.add(row.file_a);
     if (!b) failed.add(row.file_b);
-    const score = a && b ? engine.compare(a, b).similarity : -1;
+    const m = a && b ? engine.compare(a, b) : { similarity: -1, perEmbedder: {} as Record<string, number> };
     if (!a || !b) failedPairs++;
-    (row.same === '1' ? pos : neg).push(score);
+    (row.same === '1' ? pos : neg).push(m.similarity);
+    scored.push({ same: row.same === '1', scores: a && b ? m.perEmbedder : undefined });
+    lines.push([row.file_a, row.file_b, row.same, m.similarity, ...embedders.map((e) => m.perEmbedder[e] ?? -1)].join(','));
   }
+  if (opts.scoresOut) await writeFile(opts.scoresOut, `${lines.join('\n')}\n`);
   const totalMs = performance.now() - started;
   const best = bestAccuracy(pos, neg);
   const at2 = tarAtFar(pos, neg, 1e-2);
@@ -104,6 +125,7 @@ async function verify(engine: FaceEngine, csv: string, root: string, ctx: Comman
     failedToDetect: failed.size,
     failedPairs,
     configured: { threshold: configured, accuracy: accuracyAt(pos, neg, configured) },
+    ...(opts.fitFusion ? { fusionFit: fitFusion(scored, embedders) } : {}),
     timing: {
       images: cache.size,
       embedMedianMs: quantile(embedMs, 0.5),

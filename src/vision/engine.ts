@@ -11,7 +11,7 @@ import { CanceledError, RegtermError } from '../errors.ts';
 import { type Point, fivePoints } from './align.ts';
 import { AntispoofModel } from './antispoof.ts';
 import { type Detection, Detector, boxArea } from './detector.ts';
-import { type Embedder, TemplateEmbedder } from './embedder.ts';
+import { type Embedder, type FaceLocation, TemplateEmbedder } from './embedder.ts';
 import { type EyeState, EyeModel } from './eyes.ts';
 import type { RgbImage } from './image.ts';
 import { LandmarkModel } from './landmarks.ts';
@@ -147,31 +147,29 @@ export class FaceEngine {
     return faces;
   }
 
-  /** Landmarks → 5 points for a detection (the minimum `embed` needs). */
-  async locate(img: RgbImage, d: Detection): Promise<Point[]> {
-    return fivePoints(await this.loaded().landmarks.predict(img, d.box));
-  }
-
   /**
    * The largest face and its 5 points, or null when there is none: the reference-photo path. Largest, not
    * best-scoring: on photos the detector often scores a small background face highest.
    */
-  async largestFace(img: RgbImage): Promise<{ detection: Detection; points5: Point[]; faces: number } | null> {
+  async largestFace(
+    img: RgbImage,
+  ): Promise<{ detection: Detection; points5: Point[]; landmarks68: Float32Array; faces: number } | null> {
     const dets = await this.loaded().detector.detect(img);
     if (dets.length === 0) return null;
     const detection = dets.reduce((a, b) => (boxArea(b.box) > boxArea(a.box) ? b : a));
-    return { detection, points5: await this.locate(img, detection), faces: dets.length };
+    const landmarks68 = await this.loaded().landmarks.predict(img, detection.box);
+    return { detection, points5: fivePoints(landmarks68), landmarks68, faces: dets.length };
   }
 
   /** The template of one face: a unit vector per embedder. Run only on selected frames. */
-  async embed(img: RgbImage, face: { points5: readonly Point[] }): Promise<FaceTemplate> {
+  async embed(img: RgbImage, face: FaceLocation): Promise<FaceTemplate> {
     const t: FaceTemplate = {};
-    for (const e of this.loaded().embedders) t[e.name] = await e.embed(img, face.points5);
+    for (const e of this.loaded().embedders) t[e.name] = await e.embed(img, face);
     return t;
   }
 
   compare(a: FaceTemplate, b: FaceTemplate): MatchScore {
-    return fuse(a, b, this.loaded().fusion.weights);
+    return fuse(a, b, this.loaded().fusion);
   }
 
   /** The registry, for benchmarks that time single models. */
@@ -185,9 +183,10 @@ export class FaceEngine {
   }
 }
 
-/** Fusion weights and threshold from manifest thresholds.match (fr_feature alone when absent). */
+/** Fusion weights, score normalisation and threshold from manifest thresholds.match (fr_feature alone when absent). */
 function fusionFrom(manifest: Manifest): FusionConfig {
   const m = manifest.thresholds.match;
   const weights = (m?.weights as Record<string, number> | undefined) ?? { feature: 1 };
-  return { weights, threshold: m?.value ?? 0.3 };
+  const norm = m?.norm as FusionConfig['norm'];
+  return { weights, norm, threshold: m?.value ?? 0.3 };
 }

@@ -1,7 +1,9 @@
 /**
- * Score fusion across embedders. A template holds one unit vector per embedder (keyed by manifest model name); the
- * fused similarity is the weighted mean of the per-embedder cosines over the embedders both templates have.
- * Weights and the decision threshold come from manifest `thresholds.match` (calibrated, see `how` there).
+ * Score fusion across embedders. A template holds one unit vector per embedder (keyed by manifest model name). Each
+ * embedder's cosine is optionally z-normalised with the mean/std of its impostor (different-person) cosines, so
+ * scores on different scales can be added; the fused similarity is the weighted mean over the embedders both
+ * templates have. Weights, normalisation and the decision threshold come from manifest `thresholds.match`
+ * (calibrated; `how` there says on what data and by which command).
  */
 import { cosine } from './embedder.ts';
 
@@ -10,26 +12,30 @@ export type FaceTemplate = Record<string, Float32Array>;
 export interface FusionConfig {
   /** weight per embedder name; an embedder missing here does not take part in matching */
   weights: Record<string, number>;
+  /** per-embedder impostor-score statistics; absent = raw cosines are averaged */
+  norm?: Record<string, { mean: number; std: number }>;
   /** fused similarity at or above this is "same person" */
   threshold: number;
 }
 
 export interface MatchScore {
   similarity: number;
+  /** raw cosine per embedder */
   perEmbedder: Record<string, number>;
 }
 
-export function fuse(a: FaceTemplate, b: FaceTemplate, weights: Record<string, number>): MatchScore {
+export function fuse(a: FaceTemplate, b: FaceTemplate, cfg: Pick<FusionConfig, 'weights' | 'norm'>): MatchScore {
   const perEmbedder: Record<string, number> = {};
   let sum = 0;
   let wsum = 0;
-  for (const [name, w] of Object.entries(weights)) {
+  for (const [name, w] of Object.entries(cfg.weights)) {
     const va = a[name];
     const vb = b[name];
     if (!va || !vb || w <= 0) continue;
     const c = cosine(va, vb);
     perEmbedder[name] = c;
-    sum += w * c;
+    const n = cfg.norm?.[name];
+    sum += w * (n ? (c - n.mean) / n.std : c);
     wsum += w;
   }
   if (wsum === 0) throw new RangeError('templates share no weighted embedder');

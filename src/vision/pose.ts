@@ -2,10 +2,12 @@
  * Head pose (fr_pose, hopenet-style): a 224×224 RGB crop (ImageNet normalisation) of the face box grown by
  * params.cropScale; three 66-bin heads; angle = softmax expectation × 3 − 99 degrees.
  *
- * Sign convention (ours, measured on mirrored photos and on clips with annotated turns, see test/hil/vision):
- *   yaw   > 0: the subject turns to THEIR left (the face points toward the image's right in an unmirrored frame)
- *   pitch > 0: the subject looks up
- *   roll  > 0: the head tilts toward the subject's left shoulder (top of the head toward the image's right)
+ * Sign convention, in the image as given (vision cannot know whether a camera mirrors; src/session/signals.ts uses
+ * the same convention and maps it to the subject's side). Measured on mirrored photos and on clips with annotated
+ * turns (test/hil/vision/engine.spec.ts, manifest pose.params.evidence):
+ *   yaw   > 0: the face turns toward the IMAGE RIGHT (= the subject's own left in an unmirrored frame)
+ *   pitch > 0: chin up (the subject looks up)
+ *   roll  > 0: the top of the head tilts toward the IMAGE RIGHT
  * `params.signs` holds the per-axis factor that maps the model's raw angles onto this convention.
  */
 import type { RgbImage } from './image.ts';

@@ -105,3 +105,19 @@ describe('regterm eval', () => {
     expect(r.stderr).toMatch(/^regterm: usage: regterm eval verify/);
   });
 });
+
+describe('regterm bench', () => {
+  it('prints per-model medians, frame latencies and peak RSS', async () => {
+    const r = await regterm('bench', '--json', '--iterations', '2');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect([out.width, out.height]).toEqual([640, 480]);
+    for (const name of ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature']) {
+      expect(out.models[name].medianMs).toBeGreaterThan(0);
+      expect(out.models[name].p90Ms).toBeGreaterThanOrEqual(out.models[name].medianMs);
+    }
+    expect(out.frame.trackingMs).toBeGreaterThan(0);
+    expect(out.frame.embedMs).toBeGreaterThan(0);
+    expect(out.peakRssMb).toBeGreaterThan(50);
+  });
+});
