@@ -5,7 +5,9 @@ import { z } from 'zod';
  * errors (strict objects), so a typo in a field engineer's file is reported instead of silently ignored.
  * Environment overrides are derived from the path: `mqtt.url` ↔ `REGTERM_MQTT_URL` (see load.ts).
  */
-const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({});
+// A missing section means "all defaults": `{}` is parsed through the section's own defaults (prefault). The cast is
+// needed because TypeScript cannot see that `{}` satisfies a generic shape whose keys all have defaults.
+const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as never);
 
 const BCM_PIN = z.number().int().min(0).max(27);
 
