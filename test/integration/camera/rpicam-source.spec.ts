@@ -53,7 +53,13 @@ describe('rpicam backend with the fake rpicam-vid', () => {
     expect(frames.map((f) => f.seq)).toEqual([...frames.map((f) => f.seq)].sort((a, b) => a - b));
   });
 
-  it('logs the child stderr lines and leaves no process after stop()', async () => {
+  it('logs the child stderr lines and leaves no process, pipe or timer after stop()', async () => {
+    const count = (): Record<string, number> => {
+      const c: Record<string, number> = {};
+      for (const r of process.getActiveResourcesInfo()) c[r] = (c[r] ?? 0) + 1;
+      return c;
+    };
+    const before = count();
     const { src, lines } = source(320, 240);
     await src.start();
     await take(src, 2);
@@ -61,6 +67,9 @@ describe('rpicam backend with the fake rpicam-vid', () => {
     expect(isAlive(pid)).toBe(true);
     await src.stop();
     expect(isAlive(pid)).toBe(false);
+    await new Promise((r) => setTimeout(r, 50)); // libuv releases the closed process handle on a later loop turn
+    const after = count();
+    for (const kind of ['ProcessWrap', 'PipeWrap', 'Timeout']) expect(after[kind] ?? 0, kind).toBeLessThanOrEqual(before[kind] ?? 0);
     expect(lines().some((l) => l.stream === 'stderr' && String(l.line).includes('stride 320'))).toBe(true);
     await src.stop(); // idempotent
   });
