@@ -23,11 +23,12 @@ export function assessQuality(f: FrameSignals, q: SessionPolicy['quality']): Qua
   const issues: QualityIssue[] = [];
   const face = f.face;
   if (f.faceCount > 1) issues.push('multiple_faces');
-  const widthFrac = face.box.width / f.frameWidth;
+  const { x1, y1, x2, y2 } = face.box;
+  const widthFrac = (x2 - x1) / f.frameWidth;
   if (widthFrac < q.minFaceWidthFrac) issues.push('too_far');
   if (widthFrac > q.maxFaceWidthFrac) issues.push('too_close');
-  const dx = Math.abs((face.box.x + face.box.width / 2) / f.frameWidth - 0.5);
-  const dy = Math.abs((face.box.y + face.box.height / 2) / f.frameHeight - 0.5);
+  const dx = Math.abs((x1 + x2) / 2 / f.frameWidth - 0.5);
+  const dy = Math.abs((y1 + y2) / 2 / f.frameHeight - 0.5);
   if (dx > q.maxCenterOffsetFrac || dy > q.maxCenterOffsetFrac) issues.push('off_center');
   if (Math.abs(face.yawDeg) > q.maxYawDeg || Math.abs(face.pitchDeg) > q.maxPitchDeg) issues.push('not_facing');
   if (Math.abs(face.rollDeg) > q.maxRollDeg) issues.push('head_tilted');

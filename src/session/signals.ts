@@ -11,11 +11,12 @@
  * subject's OWN LEFT. If the camera pipeline mirrors the image (selfie view), set `mirrored: true` and the sign
  * flips. Every left/right decision goes through `subjectYawDeg`.
  */
+/** Pixel corners, same shape as the vision engine's `Box` (src/vision/warp.ts). */
 export interface FaceBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
 }
 
 export interface FaceQuality {

@@ -15,9 +15,9 @@ function frame(over: Partial<FaceSignals> = {}, faceCount = 1): FrameSignals {
 const cases: Array<[QualityIssue, FrameSignals]> = [
   ['no_face', { tsMs: 0, frameWidth: 640, frameHeight: 480, faceCount: 0 }],
   ['multiple_faces', frame({}, 2)],
-  ['too_far', frame({ box: { x: 290, y: 200, width: 60, height: 70 } })],
-  ['too_close', frame({ box: { x: 40, y: 0, width: 560, height: 480 } })],
-  ['off_center', frame({ box: { x: 10, y: 130, width: 200, height: 220 } })],
+  ['too_far', frame({ box: { x1: 290, y1: 200, x2: 350, y2: 270 } })],
+  ['too_close', frame({ box: { x1: 40, y1: 0, x2: 600, y2: 480 } })],
+  ['off_center', frame({ box: { x1: 10, y1: 130, x2: 210, y2: 350 } })],
   ['not_facing', frame({ yawDeg: 25 })],
   ['not_facing', frame({ pitchDeg: -20 })],
   ['head_tilted', frame({ rollDeg: 22 })],

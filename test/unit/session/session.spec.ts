@@ -81,7 +81,7 @@ describe('RegistrationSession: a cooperative customer', () => {
   });
 
   it('prompts what is wrong at the quality gate until the customer fixes it', () => {
-    const r = runSession({ initialProblem: { box: { x: 290, y: 210, width: 60, height: 66 } } });
+    const r = runSession({ initialProblem: { box: { x1: 290, y1: 210, x2: 350, y2: 276 } } });
     expect(r.prompts.map((p) => p.prompt).slice(0, 3)).toEqual(['please_wait', 'look_at_camera', 'move_closer']);
     expect(decided(r)?.decision).toBe('match');
   });

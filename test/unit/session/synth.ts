@@ -26,8 +26,10 @@ const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 
 /** A face looking at the camera, centred in a 640x480 frame, with noise from `rand`. */
 export function baseFace(rand: () => number, over: Partial<FaceSignals> = {}): FaceSignals {
+  const x = 220 + gauss(rand) * 2;
+  const y = 130 + gauss(rand) * 2;
   return {
-    box: { x: 220 + gauss(rand) * 2, y: 130 + gauss(rand) * 2, width: 200, height: 220 },
+    box: { x1: x, y1: y, x2: x + 200, y2: y + 220 },
     yawDeg: gauss(rand) * 1.5,
     pitchDeg: gauss(rand) * 1.5,
     rollDeg: gauss(rand) * 1,
