@@ -82,7 +82,8 @@ export const policySchema = z.object({
     maxYawDeg: deg.default(15),
     maxPitchDeg: deg.default(15),
     maxRollDeg: deg.default(15),
-    minSharpness: unit.default(0.35),
+    /** vision's Laplacian variance (signals.ts FaceQuality); 100 rejects heavy blur, sharp faces measure >= 320 */
+    minSharpness: z.number().min(0).default(100),
     minLuma: z.number().min(0).max(255).default(60),
     maxLuma: z.number().min(0).max(255).default(200),
     minEyeOpen: unit.default(0.5),

@@ -14,7 +14,7 @@ export type QualityIssue = (typeof QUALITY_ISSUES)[number];
 export interface QualityAssessment {
   ok: boolean;
   issues: QualityIssue[];
-  /** 0..1 ranking score for choosing match frames (sharp, frontal, centred); 0 when not ok */
+  /** ranking score for choosing match frames within one session (sharp, frontal, centred); 0 when not ok */
   score: number;
 }
 
@@ -39,5 +39,6 @@ export function assessQuality(f: FrameSignals, q: SessionPolicy['quality']): Qua
   if (issues.length > 0) return { ok: false, issues, score: 0 };
   const frontal = 1 - (Math.abs(face.yawDeg) / q.maxYawDeg + Math.abs(face.pitchDeg) / q.maxPitchDeg) / 4;
   const centred = 1 - (dx + dy) / (4 * Math.max(q.maxCenterOffsetFrac, 1e-6));
-  return { ok: true, issues, score: face.quality.sharpness * frontal * centred };
+  // Laplacian variance spans decades with content; its log ranks frames of one face sensibly.
+  return { ok: true, issues, score: Math.log1p(face.quality.sharpness) * frontal * centred };
 }

@@ -44,7 +44,7 @@ async function clipSignals(path: string, width: number, height: number, fps: num
           face: {
             box: f.box, yawDeg: f.pose.yaw, pitchDeg: f.pose.pitch, rollDeg: f.pose.roll,
             leftEyeOpen: f.eyes.left, rightEyeOpen: f.eyes.right, faceLuma: f.quality.brightness * 255,
-            antispoof: f.antispoof, quality: { sharpness: 1 },
+            antispoof: f.antispoof, quality: { sharpness: f.quality.sharpness },
           },
         });
     }

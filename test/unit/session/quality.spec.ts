@@ -23,7 +23,7 @@ const cases: Array<[QualityIssue, FrameSignals]> = [
   ['head_tilted', frame({ rollDeg: 22 })],
   ['too_dark', frame({ faceLuma: 35 })],
   ['too_bright', frame({ faceLuma: 235 })],
-  ['blurry', frame({ quality: { sharpness: 0.1 } })],
+  ['blurry', frame({ quality: { sharpness: 45 } })],
   ['eyes_closed', frame({ leftEyeOpen: 0.1, rightEyeOpen: 0.9 })],
 ];
 
@@ -31,7 +31,10 @@ describe('assessQuality', () => {
   it('passes a centred, frontal, sharp, well-lit face with open eyes and ranks it', () => {
     const r = assessQuality(frame(), q);
     expect(r).toMatchObject({ ok: true, issues: [] });
-    expect(r.score).toBeGreaterThan(0.5);
+    expect(r.score).toBeGreaterThan(3);
+    const soft = assessQuality(frame({ quality: { sharpness: 200 } }), q);
+    expect(soft.ok).toBe(true);
+    expect(soft.score).toBeLessThan(r.score);
     const turned = assessQuality(frame({ yawDeg: 12 }), q);
     expect(turned.ok).toBe(true);
     expect(turned.score).toBeLessThan(r.score);

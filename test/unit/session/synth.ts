@@ -37,7 +37,7 @@ export function baseFace(rand: () => number, over: Partial<FaceSignals> = {}): F
     rightEyeOpen: clamp01(0.9 + gauss(rand) * 0.04),
     faceLuma: 120 + gauss(rand) * 1.5,
     antispoof: clamp01(0.8 + gauss(rand) * 0.08),
-    quality: { sharpness: clamp01(0.7 + gauss(rand) * 0.05) },
+    quality: { sharpness: Math.max(0, 800 + gauss(rand) * 60) },
     ...over,
   };
 }
