@@ -89,6 +89,7 @@ export class ChildFrameSource implements FrameSource {
   }
 
   async *frames(signal?: AbortSignal): AsyncIterableIterator<Frame> {
+    if (!this.started) throw new Error(`${this.kind} camera frames() before start()`);
     const { width, height } = this.o.layout;
     const tight = isTight(this.o.layout);
     for (;;) {
