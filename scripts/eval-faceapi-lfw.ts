@@ -4,15 +4,17 @@
  *   feature        fr_feature (faceplugin) through the engine's own alignment (manifest template)
  *   faceapi5       faceapi-resnet, least-squares similarity on the 5 points onto dlibChipTemplate5()
  *   faceapi33      faceapi-resnet, dlib's own 33-landmark fit onto dlibChipTemplate68() (get_face_chip_details)
- *   fused*         score fusion of feature with faceapi33 (see below)
+ *   faceapi33flip  as faceapi33, embedding = normalised mean of the chip's and its mirror image's embeddings
+ *   faceapi33raw   as faceapi33, score = -euclidean distance of the raw descriptors (dlib's native metric)
+ *   fused*         score fusion of feature with FUSE_WITH (faceapi33flip; see below)
  *
  *   node --import tsx scripts/eval-faceapi-lfw.ts [--pairs CSV] [--root DIR] [--limit N]
  *
  * Fusion is chosen by measurement, never on the pairs it is scored on: 2-fold cross-validation over pairs (even /
  * odd rows). On the fitting fold each score is z-normalised with the mean/std of its DIFFERENT-pair scores and the
- * weight w of `w·z(faceapi) + (1-w)·z(feature)` is picked from 0, 0.05, …, 1 for the lowest EER; the other fold is
+ * weight w of `w·z(FUSE_WITH) + (1-w)·z(feature)` is picked from 0, 0.05, …, 1 for the lowest EER; the other fold is
  * scored with those parameters. `fusedMean` is the untrained weighted mean of raw cosines (matcher.ts fuse, 1:1).
- * An image with no detected face scores -1 in every method (a reject), so rates are end to end.
+ * An image with no detected face scores -1e9 in every method (a reject), so rates are end to end.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -32,9 +34,12 @@ interface Vectors {
   feature: Float32Array;
   faceapi5: Float32Array;
   faceapi33: Float32Array;
+  faceapi33flip: Float32Array;
+  faceapi33raw: Float32Array;
 }
 type Method = keyof Vectors;
-const METHODS: Method[] = ['feature', 'faceapi5', 'faceapi33'];
+const METHODS: Method[] = ['feature', 'faceapi5', 'faceapi33', 'faceapi33flip', 'faceapi33raw'];
+const FUSE_WITH: Method = 'faceapi33flip';
 
 interface Pair {
   same: boolean;
@@ -56,7 +61,7 @@ function split(pairs: Pair[], score: (p: Pair) => number): [number[], number[]] 
 }
 
 function impostorStats(pairs: Pair[], m: Method): { mean: number; std: number } {
-  const s = pairs.filter((p) => !p.same && p.scores[m] > -1).map((p) => p.scores[m]);
+  const s = pairs.filter((p) => !p.same && p.scores[m] > -1e9).map((p) => p.scores[m]);
   const mean = s.reduce((a, b) => a + b, 0) / s.length;
   const std = Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / s.length);
   return { mean, std };
@@ -69,12 +74,12 @@ interface FusionFit {
 }
 
 function fusedScore(f: FusionFit, p: Pair): number {
-  if (p.scores.feature <= -1) return -1e9;
-  return f.w * ((p.scores.faceapi33 - f.a.mean) / f.a.std) + (1 - f.w) * ((p.scores.feature - f.b.mean) / f.b.std);
+  if (p.scores.feature <= -1e9) return -1e9;
+  return f.w * ((p.scores[FUSE_WITH] - f.a.mean) / f.a.std) + (1 - f.w) * ((p.scores.feature - f.b.mean) / f.b.std);
 }
 
 function fitFusion(pairs: Pair[]): FusionFit {
-  const a = impostorStats(pairs, 'faceapi33');
+  const a = impostorStats(pairs, FUSE_WITH);
   const b = impostorStats(pairs, 'feature');
   let best: FusionFit = { w: 0, a, b };
   let bestEer = Infinity;
@@ -90,7 +95,7 @@ function fitFusion(pairs: Pair[]): FusionFit {
   return best;
 }
 
-async function embedAll(engine: FaceEngine, landmarks: LandmarkModel, faceapi: FaceapiEmbedder, img: RgbImage): Promise<Vectors | null> {
+async function embedAll(engine: FaceEngine, landmarks: LandmarkModel, faceapi: FaceapiEmbedder, faceapiFlip: FaceapiEmbedder, img: RgbImage): Promise<Vectors | null> {
   const dets = await engine.detect(img);
   if (dets.length === 0) return null;
   const det = dets.reduce((a, b) => (boxArea(b.box) > boxArea(a.box) ? b : a));
@@ -105,7 +110,17 @@ async function embedAll(engine: FaceEngine, landmarks: LandmarkModel, faceapi: F
   const src33 = t68.landmarks.map((i): Point => [lm[2 * i], lm[2 * i + 1]]);
   const feature = (await engine.embed(img, { points5: p5 })).feature;
   if (!feature) throw new Error('the engine has no "feature" embedder');
-  return { feature, faceapi5: await faceapiVia(p5, dlibChipTemplate5()), faceapi33: await faceapiVia(src33, t68.points) };
+  const faceapi5 = await faceapiVia(p5, dlibChipTemplate5());
+  const faceapi33 = await faceapiVia(src33, t68.points);
+  const faceapi33raw = await faceapi.embedRaw(chip);
+  const faceapi33flip = await faceapiFlip.embedTensor(chip);
+  return { feature, faceapi5, faceapi33, faceapi33flip, faceapi33raw };
+}
+
+function score(m: Method, a: Float32Array, b: Float32Array): number {
+  if (m === 'feature') return cosine(a, b);
+  if (m === 'faceapi33raw') return -Math.hypot(...a.map((v, i) => v - b[i]));
+  return cosineSimilarity(a, b);
 }
 
 async function main(): Promise<void> {
@@ -122,14 +137,16 @@ async function main(): Promise<void> {
 
   const engine = new FaceEngine();
   const faceapi = new FaceapiEmbedder();
+  const faceapiFlip = new FaceapiEmbedder({ flip: true });
   await engine.start();
   await faceapi.start();
+  await faceapiFlip.start();
   const landmarks = new LandmarkModel(await engine.registry.load('landmark'));
   const cache = new Map<string, Vectors | null>();
   const t0 = performance.now();
   const vectors = async (file: string): Promise<Vectors | null> => {
     if (!cache.has(file)) {
-      cache.set(file, await embedAll(engine, landmarks, faceapi, await decodeImage(await readFile(resolve(root, file)), file)));
+      cache.set(file, await embedAll(engine, landmarks, faceapi, faceapiFlip, await decodeImage(await readFile(resolve(root, file)), file)));
       if (cache.size % 500 === 0) process.stderr.write(`${cache.size} images\n`);
     }
     return cache.get(file) ?? null;
@@ -140,11 +157,12 @@ async function main(): Promise<void> {
       const va = await vectors(a);
       const vb = await vectors(b);
       const scores = {} as Record<Method, number>;
-      for (const m of METHODS) scores[m] = va && vb ? (m === 'feature' ? cosine(va[m], vb[m]) : cosineSimilarity(va[m], vb[m])) : -1;
+      for (const m of METHODS) scores[m] = va && vb ? score(m, va[m], vb[m]) : -1e9;
       pairs.push({ same: same === '1', scores });
     }
   } finally {
     await faceapi.stop();
+    await faceapiFlip.stop();
     await engine.stop();
   }
   const msPerImage = (performance.now() - t0) / cache.size;
@@ -156,7 +174,7 @@ async function main(): Promise<void> {
     msPerImage,
   };
   for (const m of METHODS) report[m] = summary(...split(pairs, (p) => p.scores[m]));
-  report.fusedMean = summary(...split(pairs, (p) => (p.scores.feature <= -1 ? -1 : (p.scores.feature + p.scores.faceapi33) / 2)));
+  report.fusedMean = summary(...split(pairs, (p) => (p.scores.feature <= -1e9 ? -1e9 : (p.scores.feature + p.scores[FUSE_WITH]) / 2)));
 
   // 2-fold cross-validated z-score fusion: fit on one fold, score the other, pool the held-out scores.
   const folds = [pairs.filter((_, i) => i % 2 === 0), pairs.filter((_, i) => i % 2 === 1)];

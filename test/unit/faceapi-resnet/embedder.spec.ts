@@ -9,6 +9,7 @@ import {
   dlibChipTemplate5,
   dlibChipTemplate68,
   FaceapiEmbedder,
+  mirrorPlanar,
 } from '../../../src/vision/embedder-faceapi.ts';
 
 /** A deterministic synthetic 150x150 RGB pattern (not a face): enough to exercise shapes and invariants. */
@@ -52,6 +53,41 @@ describe('FaceapiEmbedder', () => {
 
   it('rejects a chip of the wrong size', async () => {
     await expect(embedder.embedChip(new Uint8Array(100 * 100 * 3))).rejects.toThrow(RangeError);
+  });
+});
+
+describe('FaceapiEmbedder test-time flip', () => {
+  const plain = new FaceapiEmbedder();
+  const flip = new FaceapiEmbedder({ flip: true });
+  beforeAll(async () => {
+    await plain.start();
+    await flip.start();
+  });
+  afterAll(async () => {
+    await plain.stop();
+    await flip.stop();
+  });
+
+  const planar = (chip: Uint8Array): Float32Array => {
+    const chw = new Float32Array(3 * 22500);
+    for (let p = 0; p < 22500; p++) for (let c = 0; c < 3; c++) chw[c * 22500 + p] = chip[p * 3 + c];
+    return chw;
+  };
+
+  it('mirrorPlanar reverses each row of each plane and is its own inverse', () => {
+    const t = Float32Array.from({ length: 2 * 2 * 3 }, (_, i) => i);
+    expect(Array.from(mirrorPlanar(t, 3))).toEqual([2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9]);
+    expect(Array.from(mirrorPlanar(mirrorPlanar(t, 3), 3))).toEqual(Array.from(t));
+  });
+
+  it('gives a chip and its mirror image the same unit embedding, which the plain model does not', async () => {
+    const chw = planar(pattern(6));
+    const mirrored = mirrorPlanar(chw, 150);
+    const a = await flip.embedTensor(chw);
+    const b = await flip.embedTensor(mirrored);
+    expect(norm(a)).toBeCloseTo(1, 5);
+    expect(cosineSimilarity(a, b)).toBeGreaterThan(1 - 1e-6);
+    expect(cosineSimilarity(await plain.embedTensor(chw), await plain.embedTensor(mirrored))).toBeLessThan(1 - 1e-4);
   });
 });
 
