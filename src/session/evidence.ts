@@ -1,8 +1,9 @@
+import { copyTemplate, wipeTemplate, type Similarity, type Template } from './identity.ts';
 import type { SessionPolicy } from './policy.ts';
 
 /**
  * Evidence the session accumulates over many frames: passive anti-spoof scores, the best frames' embeddings for the
- * match, and identity continuity. Everything that holds an embedding zeroes it (`.fill(0)`) when it drops it and on
+ * match, and identity continuity. Everything that holds a template wipes it (`.fill(0)`) when it drops it and on
  * `clear()`; the session calls `clear()` on every exit path.
  */
 
@@ -38,26 +39,13 @@ export class AntispoofAggregator {
   }
 }
 
-export function cosine(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new RangeError(`embedding length ${a.length} != ${b.length}`);
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
-}
-
 interface Scored {
   tsMs: number;
   score: number;
-  embedding: Float32Array;
+  template: Template;
 }
 
-/** The top-K frames by quality score, with their embeddings. Evicted embeddings are zeroed. */
+/** The top-K frames by quality score, with their templates. Evicted templates are wiped. */
 export class BestFrames {
   private frames: Scored[] = [];
   constructor(private readonly k: number) {}
@@ -66,26 +54,21 @@ export class BestFrames {
     return this.frames.length;
   }
 
-  /** Takes ownership of `embedding`. */
-  offer(tsMs: number, score: number, embedding: Float32Array): void {
-    this.frames.push({ tsMs, score, embedding });
+  /** Takes ownership of `template`. */
+  offer(tsMs: number, score: number, template: Template): void {
+    this.frames.push({ tsMs, score, template });
     this.frames.sort((a, b) => b.score - a.score);
-    for (const dropped of this.frames.splice(this.k)) dropped.embedding.fill(0);
+    for (const dropped of this.frames.splice(this.k)) wipeTemplate(dropped.template);
   }
 
-  /** L2-normalised mean of the kept embeddings (a fresh buffer the caller must zero), or undefined when empty. */
-  probe(): Float32Array | undefined {
+  /** Mean similarity of the kept frames to `reference`, or undefined when there are none. */
+  similarityTo(reference: Template, similarity: Similarity): number | undefined {
     if (this.frames.length === 0) return undefined;
-    const out = new Float32Array(this.frames[0].embedding.length);
-    for (const f of this.frames) {
-      const norm = Math.hypot(...f.embedding) || 1;
-      for (let i = 0; i < out.length; i++) out[i] += f.embedding[i] / norm;
-    }
-    return out;
+    return this.frames.reduce((s, f) => s + similarity(f.template, reference), 0) / this.frames.length;
   }
 
   clear(): void {
-    for (const f of this.frames) f.embedding.fill(0);
+    for (const f of this.frames) wipeTemplate(f.template);
     this.frames = [];
   }
 }
@@ -95,29 +78,32 @@ export class BestFrames {
  * passed the quality gate). Tracks the minimum similarity seen.
  */
 export class ContinuityTracker {
-  private anchor: Float32Array | undefined;
-  private min = 1;
-  private checked = 0;
+  private anchor: Template | undefined;
+  private min = Infinity;
 
-  /** Returns the similarity to the anchor (1 for the frame that becomes the anchor). */
-  check(embedding: Float32Array): number {
+  constructor(private readonly similarity: Similarity) {}
+
+  /** Returns the similarity to the anchor (undefined for the frame that becomes the anchor). */
+  check(template: Template): number | undefined {
     if (this.anchor === undefined) {
-      this.anchor = Float32Array.from(embedding);
-      this.checked++;
-      return 1;
+      this.anchor = copyTemplate(template);
+      return undefined;
     }
-    const s = cosine(this.anchor, embedding);
+    const s = this.similarity(this.anchor, template);
     this.min = Math.min(this.min, s);
-    this.checked++;
     return s;
   }
 
+  get anchored(): boolean {
+    return this.anchor !== undefined;
+  }
+
   get minSimilarity(): number | undefined {
-    return this.checked > 1 ? this.min : undefined;
+    return Number.isFinite(this.min) ? this.min : undefined;
   }
 
   clear(): void {
-    this.anchor?.fill(0);
+    if (this.anchor) wipeTemplate(this.anchor);
     this.anchor = undefined;
   }
 }

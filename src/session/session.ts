@@ -4,7 +4,8 @@ import type { Clock } from './clock.ts';
 import {
   decideFinal, thresholdsOf, type ChallengeOutcome, type Decision, type DecidedBy, type SessionResult, type SessionScores,
 } from './decision.ts';
-import { AntispoofAggregator, BestFrames, ContinuityTracker, cosine } from './evidence.ts';
+import { AntispoofAggregator, BestFrames, ContinuityTracker } from './evidence.ts';
+import { meanCosine, wipeTemplate, type Similarity, type Template } from './identity.ts';
 import type { SessionPolicy } from './policy.ts';
 import { ISSUE_PROMPT, promptPattern, type LedPattern, type PromptId } from './prompts.ts';
 import { assessQuality, type QualityAssessment, type QualityIssue } from './quality.ts';
@@ -15,7 +16,7 @@ export type SessionState = 'idle' | 'reference' | 'quality' | 'challenges' | 'ma
 
 export type SessionInput =
   | { type: 'start' }
-  | { type: 'reference'; template: Float32Array }
+  | { type: 'reference'; template: Template }
   | { type: 'reference_unusable'; reason: string }
   | { type: 'frame'; frame: FrameSignals }
   | { type: 'button'; button: 'cancel' | 'assist' }
@@ -38,6 +39,8 @@ export interface SessionOptions {
   policy: SessionPolicy;
   clock: Clock;
   random: RandomSource;
+  /** how templates compare (the engine's calibrated fusion in production); default mean cosine */
+  similarity?: Similarity;
 }
 
 /**
@@ -57,7 +60,7 @@ export class RegistrationSession {
   private startedAt = 0;
   private stateAt = 0;
   private readonly timings: SessionResult['timings'] = { total: 0 };
-  private template: Float32Array | undefined;
+  private template: Template | undefined;
   private plan: ChallengePlan | undefined;
   private next = 0;
   private active: ActiveChallenge | undefined;
@@ -66,7 +69,8 @@ export class RegistrationSession {
   private readonly scores: SessionScores = { antispoofFrames: 0 };
   private readonly antispoof: AntispoofAggregator;
   private readonly best: BestFrames;
-  private readonly continuity = new ContinuityTracker();
+  private readonly continuity: ContinuityTracker;
+  private readonly similarity: Similarity;
   private okSince: number | undefined;
   private sawFace = false;
   private lastIssue: QualityIssue = 'no_face';
@@ -81,6 +85,8 @@ export class RegistrationSession {
   constructor(private readonly o: SessionOptions) {
     this.antispoof = new AntispoofAggregator(o.policy.antispoof);
     this.best = new BestFrames(o.policy.match.topK);
+    this.similarity = o.similarity ?? meanCosine;
+    this.continuity = new ContinuityTracker(this.similarity);
   }
 
   get state(): SessionState {
@@ -117,9 +123,9 @@ export class RegistrationSession {
     this.show('please_wait', now);
   }
 
-  private onReference(template: Float32Array): void {
+  private onReference(template: Template): void {
     if (this.st !== 'reference') {
-      template.fill(0);
+      wipeTemplate(template);
       return;
     }
     this.template = template;
@@ -136,7 +142,7 @@ export class RegistrationSession {
     const embedding = f.face?.embedding;
     const q = assessQuality(f, this.o.policy.quality);
     const owned = this.observe(f, q, now);
-    if (embedding && !owned) embedding.fill(0);
+    if (embedding && !owned) wipeTemplate(embedding);
     if (this.st === 'decided') return;
     if (this.st === 'quality') this.qualityStep(f, q, now);
     else if (this.st === 'challenges') this.challengeStep(this.active?.frame(f), now);
@@ -158,19 +164,16 @@ export class RegistrationSession {
     }
     if (q.ok && f.face) this.antispoof.add(f.face.antispoof);
     const emb = f.face?.embedding;
-    if (emb === undefined || (!q.ok && !this.continuityStarted())) return false;
+    // Continuity is anchored on a good frame; after that every embedded frame (turned ones too) is checked.
+    if (emb === undefined || (!q.ok && !this.continuity.anchored)) return false;
     const sim = this.continuity.check(emb);
-    if (sim < this.o.policy.match.continuityThreshold) {
+    if (sim !== undefined && sim < this.o.policy.match.continuityThreshold) {
       this.decide('liveness_failed', 'continuity', 'different_person');
       return false;
     }
     if (!q.ok) return false;
     this.best.offer(f.tsMs, q.score, emb);
     return true;
-  }
-
-  private continuityStarted(): boolean {
-    return this.best.size > 0;
   }
 
   private qualityStep(f: FrameSignals, q: QualityAssessment, now: number): void {
@@ -223,9 +226,7 @@ export class RegistrationSession {
     if (!enough && now - this.stateAt < this.o.policy.match.timeoutMs) return;
     this.scores.antispoof = spoof.score;
     this.scores.antispoofFrames = spoof.frames;
-    const probe = this.best.probe();
-    const similarity = probe && this.template ? cosine(probe, this.template) : undefined;
-    probe?.fill(0);
+    const similarity = this.template ? this.best.similarityTo(this.template, this.similarity) : undefined;
     if (spoof.live) this.scores.match = similarity;
     const d = decideFinal({ antispoof: spoof, similarity }, this.o.policy);
     this.decide(d.decision, d.decidedBy, d.reason);
@@ -298,7 +299,7 @@ export class RegistrationSession {
     this.scores.continuity = this.continuity.minSimilarity;
     this.enter('decided', now);
     this.timings.total = now - this.startedAt;
-    this.template?.fill(0);
+    if (this.template) wipeTemplate(this.template);
     this.template = undefined;
     this.best.clear();
     this.continuity.clear();

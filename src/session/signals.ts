@@ -1,3 +1,5 @@
+import type { Template } from './identity.ts';
+
 /**
  * The narrow input the session logic consumes: one record per analysed camera frame. The vision adapter fills it;
  * nothing here knows about models or pixels.
@@ -46,10 +48,10 @@ export interface FaceSignals {
   antispoof: number;
   quality: FaceQuality;
   /**
-   * Identity embedding, present on frames the shell chose to embed. The session takes ownership: it zeroes every
-   * embedding it holds when it drops it or when the session ends.
+   * Identity template (one vector per embedder), present on frames the shell chose to embed. The session takes
+   * ownership: it wipes every template it holds when it drops it or when the session ends.
    */
-  embedding?: Float32Array;
+  embedding?: Template;
 }
 
 export interface FrameSignals {

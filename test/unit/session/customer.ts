@@ -11,8 +11,9 @@ import { resolvePolicy, type PolicyInput } from '../../../src/session/policy.ts'
 import type { PromptId } from '../../../src/session/prompts.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { RegistrationSession, type SessionInput, type SessionOutput } from '../../../src/session/session.ts';
+import type { Template } from '../../../src/session/identity.ts';
 import type { FaceSignals, FrameSignals } from '../../../src/session/signals.ts';
-import { baseFace, blinkEyes, noisyCopy, prng, randomEmbedding, turnYaw, withEyes } from './synth.ts';
+import { baseFace, blinkEyes, noisyCopy, prng, randomTemplate, turnYaw, withEyes } from './synth.ts';
 
 export interface CustomerOptions {
   seed?: number;
@@ -24,7 +25,7 @@ export interface CustomerOptions {
   lightLagMs?: number;
   antispoof?: number;
   /** the identity embeddings come from (index 0 = the person on the ID photo) */
-  identity?: (t: number) => Float32Array;
+  identity?: (t: number) => Template;
   faceCount?: (t: number) => number;
   /** a problem present until the customer reacts to the first quality prompt */
   initialProblem?: Partial<FaceSignals>;
@@ -44,10 +45,10 @@ export interface RunOptions {
   /** extra inputs at given times (cancel, assist, errors) */
   at?: Array<{ atMs: number; input: SessionInput }>;
   /** reference template; defaults to a noisy copy of the customer's person */
-  template?: Float32Array;
+  template?: Template;
   referenceUnusable?: boolean;
   /** keep every embedding handed to the session, to check zeroing */
-  keep?: Float32Array[];
+  keep?: Template[];
 }
 
 export interface RunResult {
@@ -56,8 +57,8 @@ export interface RunResult {
   prompts: Array<{ prompt: PromptId; atMs: number }>;
 }
 
-export const PERSON = randomEmbedding(prng(1000));
-export const OTHER_PERSON = randomEmbedding(prng(2000));
+export const PERSON = randomTemplate(prng(1000));
+export const OTHER_PERSON = randomTemplate(prng(2000));
 
 export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResult {
   const rand = prng(c.seed ?? 11);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { AntispoofAggregator, BestFrames, ContinuityTracker, cosine, trimmedMean } from '../../../src/session/evidence.ts';
+import { AntispoofAggregator, BestFrames, ContinuityTracker, trimmedMean } from '../../../src/session/evidence.ts';
+import { meanCosine, wipeTemplate } from '../../../src/session/identity.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
-import { noisyCopy, prng, randomEmbedding } from './synth.ts';
+import { isWiped, noisyCopy, prng, randomTemplate } from './synth.ts';
 
 const policy = resolvePolicy();
-const allZero = (e: Float32Array): boolean => e.every((v) => v === 0);
 
 describe('anti-spoof aggregation', () => {
   it('trimmed mean ignores a few outlier frames that a plain mean would not', () => {
@@ -26,36 +26,46 @@ describe('anti-spoof aggregation', () => {
 });
 
 describe('best frames and continuity', () => {
-  it('keeps the top-K by quality and zeroes every embedding it drops or clears', () => {
+  it('keeps the top-K by quality and wipes every template it drops or clears', () => {
     const rand = prng(1);
-    const person = randomEmbedding(rand);
+    const person = randomTemplate(rand);
     const best = new BestFrames(2);
     const given = [0.5, 0.9, 0.1, 0.7].map((score, i) => {
-      const e = noisyCopy(person, rand);
-      best.offer(i, score, e);
-      return e;
+      const t = noisyCopy(person, rand);
+      best.offer(i, score, t);
+      return t;
     });
     expect(best.size).toBe(2);
-    expect(allZero(given[0])).toBe(true);
-    expect(allZero(given[2])).toBe(true);
-    expect(allZero(given[1]) || allZero(given[3])).toBe(false);
-    const probe = best.probe();
-    expect(probe && cosine(probe, person)).toBeGreaterThan(0.85);
+    expect(isWiped(given[0])).toBe(true);
+    expect(isWiped(given[2])).toBe(true);
+    expect(isWiped(given[1]) || isWiped(given[3])).toBe(false);
+    expect(best.similarityTo(person, meanCosine)).toBeGreaterThan(0.85);
+    expect(best.similarityTo(randomTemplate(rand), meanCosine)).toBeLessThan(0.3);
     best.clear();
-    expect(given.every(allZero)).toBe(true);
+    expect(given.every(isWiped)).toBe(true);
+    expect(best.similarityTo(person, meanCosine)).toBeUndefined();
   });
 
-  it('continuity: same person stays high, another person falls low, and the anchor copy is zeroed on clear', () => {
+  it('continuity: same person stays high, another person falls low; the anchor is a copy, wiped on clear', () => {
     const rand = prng(2);
-    const a = randomEmbedding(rand);
-    const c = new ContinuityTracker();
+    const a = randomTemplate(rand);
+    const c = new ContinuityTracker(meanCosine);
     const first = noisyCopy(a, rand);
-    expect(c.check(first)).toBe(1);
-    first.fill(0);
+    expect(c.check(first)).toBeUndefined();
+    expect(c.anchored).toBe(true);
+    wipeTemplate(first);
     expect(c.check(noisyCopy(a, rand))).toBeGreaterThan(0.7);
-    expect(c.check(randomEmbedding(rand))).toBeLessThan(policy.match.continuityThreshold);
+    expect(c.check(randomTemplate(rand))).toBeLessThan(policy.match.continuityThreshold);
     expect(c.minSimilarity).toBeLessThan(0.4);
     c.clear();
-    expect(c.check(noisyCopy(a, rand))).toBe(1);
+    expect(c.anchored).toBe(false);
+  });
+
+  it('meanCosine averages over shared embedders and refuses templates with none in common', () => {
+    const rand = prng(3);
+    const t = randomTemplate(rand);
+    expect(meanCosine(t, t)).toBeCloseTo(1, 6);
+    expect(meanCosine({ feature: t.feature }, t)).toBeCloseTo(1, 6);
+    expect(() => meanCosine({ x: t.feature }, { y: t.feature })).toThrow(/share no embedder/);
   });
 });

@@ -3,6 +3,7 @@
  * jitter on timestamps, dropped frames, and smooth (not step) eye and head motion. Deterministic for a given seed.
  * Not a spec file: helpers only.
  */
+import type { Template } from '../../../src/session/identity.ts';
 import type { FaceSignals, FrameSignals } from '../../../src/session/signals.ts';
 
 /** mulberry32: a tiny deterministic PRNG for test noise (not for anything security-related). */
@@ -93,14 +94,19 @@ export function withEyes(f: FaceSignals, v: number, rand: () => number): FaceSig
   return { ...f, leftEyeOpen: clamp01(v + gauss(rand) * 0.02), rightEyeOpen: clamp01(v + gauss(rand) * 0.02) };
 }
 
-/** A unit-length random embedding, and a noisy copy of one (same person, another frame). */
-export function randomEmbedding(rand: () => number, dim = 128): Float32Array {
-  const v = new Float32Array(dim);
-  for (let i = 0; i < dim; i++) v[i] = gauss(rand);
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
+/** A random identity template (two embedders, unit vectors), and a noisy copy of one (same person, another frame). */
+export function randomTemplate(rand: () => number, dim = 128): Template {
+  const vec = (): Float32Array => {
+    const v = new Float32Array(dim);
+    for (let i = 0; i < dim; i++) v[i] = gauss(rand);
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  return { feature: vec(), 'faceapi-resnet': vec() };
 }
 
-export function noisyCopy(e: Float32Array, rand: () => number, sigma = 0.04): Float32Array {
-  return e.map((x) => x + gauss(rand) * sigma);
+export function noisyCopy(t: Template, rand: () => number, sigma = 0.04): Template {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => x + gauss(rand) * sigma)]));
 }
+
+export const isWiped = (t: Template): boolean => Object.values(t).every((v) => v.every((x) => x === 0));
