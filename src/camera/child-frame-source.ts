@@ -61,6 +61,7 @@ export class ChildFrameSource implements FrameSource {
   private child: ChildProcess | undefined;
   private started = false;
   private stopping = false;
+  private stopped: Promise<void> | undefined;
   private seq = 0;
   private attempt = 0;
   private restarts = 0;
@@ -101,8 +102,14 @@ export class ChildFrameSource implements FrameSource {
     }
   }
 
-  async stop(): Promise<void> {
-    if (!this.started || this.stopping) return;
+  /** Resolves when the child has closed; concurrent and repeated calls share one stop. */
+  stop(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    this.stopped ??= this.stopOnce();
+    return this.stopped;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopping = true;
     this.clock.clearTimeout(this.stallTimer);
     this.clock.clearTimeout(this.restartTimer);
@@ -164,6 +171,10 @@ export class ChildFrameSource implements FrameSource {
   }
 
   private onRawFrame(raw: Uint8Array): void {
+    if (this.stopping) {
+      raw.fill(0); // written between SIGTERM and exit: nobody will read it
+      return;
+    }
     const tsMs = this.clock.now();
     this.rate.add(tsMs);
     this.attempt = 0;

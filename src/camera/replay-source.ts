@@ -34,6 +34,7 @@ export class ReplaySource implements FrameSource {
   private rec: Recording | undefined;
   private reader: AsyncGenerator<Uint8Array> | undefined;
   private pump: Promise<void> | undefined;
+  private stopped: Promise<void> | undefined;
   private produced = 0;
   private failure: { reason: string; sinceMs: number } | undefined;
 
@@ -73,8 +74,13 @@ export class ReplaySource implements FrameSource {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.ac.signal.aborted) return;
+  /** Resolves when the reader (file or ffmpeg child) is released; concurrent and repeated calls share one stop. */
+  stop(): Promise<void> {
+    this.stopped ??= this.stopOnce();
+    return this.stopped;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.ac.abort();
     this.mailbox.close(true);
     await this.reader?.return(undefined);

@@ -71,7 +71,7 @@ export function frameSourceContract(t: ContractTarget): void {
       await src.start();
       await take(src, 1);
       const it = src.frames();
-      await src.stop();
+      await Promise.all([src.stop(), src.stop()]);
       await src.stop();
       const next = await it.next();
       expect(next.done).toBe(true);
