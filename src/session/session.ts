@@ -99,19 +99,29 @@ export class RegistrationSession {
 
   handle(input: SessionInput): SessionOutput[] {
     this.out = [];
-    if (this.st === 'decided') return this.out;
+    if (this.st === 'decided') return this.discard(input);
     const now = this.o.clock.now();
     if (input.type === 'start') this.start(now);
-    else if (this.st === 'idle') return this.out;
+    else if (this.st === 'idle') return this.discard(input);
     else if (input.type === 'cancel') this.decide('cancelled', 'agent');
     else if (input.type === 'error') this.decide('error', 'agent', input.message);
     else if (input.type === 'button' && input.button === 'cancel') this.decide('cancelled', 'customer');
     else if (input.type === 'button') this.requestAssist(now);
-    else if (now - this.startedAt >= this.o.policy.sessionTimeoutMs) this.decide('timeout', 'session');
+    else if (now - this.startedAt >= this.o.policy.sessionTimeoutMs) {
+      this.decide('timeout', 'session');
+      this.discard(input);
+    }
     else if (input.type === 'reference') this.onReference(input.template);
     else if (input.type === 'reference_unusable') this.onReferenceUnusable(input.reason);
     else if (input.type === 'frame') this.onFrame(input.frame, now);
     else this.onTime(now);
+    return this.out;
+  }
+
+  /** An input the session will not use: wipe any template it carries (the session owns it once handed over). */
+  private discard(input: SessionInput): SessionOutput[] {
+    if (input.type === 'reference') wipeTemplate(input.template);
+    if (input.type === 'frame' && input.frame.face?.embedding) wipeTemplate(input.frame.face.embedding);
     return this.out;
   }
 
