@@ -1,47 +1,15 @@
-import type { LightSchedule } from './light.ts';
 import { ActiveChallenge, planChallenges, type ChallengePlan, type ChallengeStatus } from './challenges.ts';
-import type { Clock } from './clock.ts';
 import {
   decideFinal, thresholdsOf, type ChallengeOutcome, type Decision, type DecidedBy, type SessionResult, type SessionScores,
 } from './decision.ts';
 import { AntispoofAggregator, BestFrames, ContinuityTracker } from './evidence.ts';
 import { meanCosine, wipeTemplate, type Similarity, type Template } from './identity.ts';
-import type { SessionPolicy } from './policy.ts';
-import { ISSUE_PROMPT, promptPattern, type LedPattern, type PromptId } from './prompts.ts';
+import { ISSUE_PROMPT, promptPattern, type PromptId } from './prompts.ts';
 import { assessQuality, type QualityAssessment, type QualityIssue } from './quality.ts';
-import type { RandomSource } from './random.ts';
+import type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-io.ts';
 import type { FrameSignals } from './signals.ts';
 
-export type SessionState = 'idle' | 'reference' | 'quality' | 'challenges' | 'match' | 'decided';
-
-export type SessionInput =
-  | { type: 'start' }
-  | { type: 'reference'; template: Template }
-  | { type: 'reference_unusable'; reason: string }
-  | { type: 'frame'; frame: FrameSignals }
-  | { type: 'button'; button: 'cancel' | 'assist' }
-  | { type: 'tick' }
-  | { type: 'cancel' }
-  | { type: 'error'; message: string };
-
-export type SessionOutput =
-  /**
-   * Show `pattern` on the LEDs. `assist` = the customer asked for staff (light an assist indicator if there is one);
-   * `light` = the light challenge's schedule, for the replay report and the simulated panel.
-   */
-  | { type: 'prompt'; prompt: PromptId; pattern: LedPattern; assist: boolean; atMs: number; light?: LightSchedule }
-  | { type: 'progress'; state: SessionState; event: string; atMs: number; detail?: Record<string, string | number | boolean> }
-  | { type: 'decided'; result: SessionResult };
-
-export interface SessionOptions {
-  sessionId: string;
-  nonce: string;
-  policy: SessionPolicy;
-  clock: Clock;
-  random: RandomSource;
-  /** how templates compare (the engine's calibrated fusion in production); default mean cosine */
-  similarity?: Similarity;
-}
+export type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-io.ts';
 
 /**
  * The registration session: idle → reference → quality → challenges → match → decided (README state diagram).
