@@ -86,6 +86,7 @@ export class CarrierLink {
   private client?: MqttClient;
   private connected = false;
   private stopping = false;
+  private stopped?: Promise<void>;
   private reconnectHandle?: unknown;
   private resendHandle?: unknown;
   private inbound: Promise<void> = Promise.resolve();
@@ -106,6 +107,10 @@ export class CarrierLink {
   }
 
   async start(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) {
+      this.stopping = true;
+      return;
+    }
     this.signal = signal;
     this.abortListener = () => void this.stop();
     signal.addEventListener('abort', this.abortListener, { once: true });
@@ -114,9 +119,16 @@ export class CarrierLink {
     this.scheduleResend();
   }
 
-  /** Publishes `offline` (retained) when connected, then releases the client and every timer. Idempotent. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  /**
+   * Publishes `offline` (retained) when connected, then releases the client and every timer. Idempotent: every call
+   * (abort signal, agent shutdown) resolves when the one real stop has finished.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<void> {
     this.stopping = true;
     if (this.abortListener) this.signal?.removeEventListener('abort', this.abortListener);
     if (this.reconnectHandle !== undefined) this.timer.clear(this.reconnectHandle);

@@ -76,6 +76,34 @@ describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () 
     await carrier.until(() => statusOf('dev-a').at(-1)?.state === 'offline', 5000, 'offline on stop');
   });
 
+  it('stop() releases every socket and timer it took (leaked-handle check)', async () => {
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const live = new Set<unknown>();
+    const timer = {
+      set: (fn: () => void, ms: number) => {
+        const h: NodeJS.Timeout = setTimeout(() => { live.delete(h); fn(); }, ms);
+        live.add(h);
+        return h;
+      },
+      clear: (h: unknown) => { live.delete(h); clearTimeout(h as NodeJS.Timeout); },
+    };
+    const before = sockets();
+    const ac = new AbortController();
+    const c = await openCarrier(deviceConfig(root, 'dev-leak', pki, broker.url, carrierKeys.publicKey), {
+      logger: createLogger({ destination: new LogSink() }), version: '0.1.0', modelsHash: 'm1', timer });
+    await c.link.start(ac.signal);
+    await carrier.until(() => c.link.health().connected, 5000, 'connected');
+    await c.link.submitResult(decision('leak-1'));
+    await carrier.until(() => c.link.health().outboxDepth === 0, 5000, 'acked');
+    expect(sockets()).toBe(before + 1);
+    expect(live.size).toBeGreaterThan(0);
+    ac.abort(); // starts stop(); close() must wait for that same stop, not race it
+    await c.close();
+    expect(live.size, 'link timers left armed').toBe(0);
+    for (let i = 0; i < 20 && sockets() > before; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(sockets(), 'sockets left open').toBe(before);
+  });
+
   it('works over MQTT 3.1.1 too', async () => {
     const d = await device('dev-v4', { protocolVersion: 4 });
     await d.link.submitResult(decision('s-v4'));
