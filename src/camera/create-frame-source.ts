@@ -11,8 +11,10 @@ export interface CameraSpec {
   width: number;
   height: number;
   fps: number;
-  /** ffmpeg: /dev/videoN or a video file; replay: the recording directory */
+  /** ffmpeg: /dev/videoN or a video file */
   device?: string;
+  /** replay: a recording directory or a video file */
+  recording?: string;
   rpicamBin?: string;
   strideAlign?: number;
   /** ffmpeg with a file: loop it */
@@ -36,8 +38,8 @@ export function createFrameSource(spec: CameraSpec, logger: Logger): FrameSource
       if (!spec.device) throw new UsageError('the ffmpeg camera needs --device /dev/videoN or a video file');
       return createFfmpegSource({ input: spec.device, width: spec.width, height: spec.height, fps: spec.fps, loop: spec.loop, stallMs: spec.stallMs, logger });
     case 'replay':
-      if (!spec.device) throw new UsageError('the replay camera needs a recording directory');
-      return new ReplaySource({ dir: spec.device, pace: spec.pace ?? 'recorded', logger: logger.child({ component: 'camera', backend: 'replay' }) });
+      if (!spec.recording) throw new UsageError('the replay camera needs a recording directory or video file');
+      return new ReplaySource({ path: spec.recording, pace: spec.pace ?? 'recorded', logger: logger.child({ component: 'camera', backend: 'replay' }) });
   }
 }
 

@@ -22,7 +22,7 @@ export type FrameFormat = 'i420' | 'rgb' | 'gray';
 export interface Frame {
   /** per-source counter, starts at 0, increases by one per frame produced by the device (delivered or dropped) */
   readonly seq: number;
-  /** capture time, ms (the source's injected clock) */
+  /** capture (arrival) time, monotonic ms on the injected Clock — performance.now(), the session clock; replay: the recorded time */
   readonly tsMs: number;
   readonly width: number;
   readonly height: number;

@@ -18,6 +18,13 @@ export interface ImportOptions {
  * references it by absolute path and keeps its own frame timestamps, so replay shows exactly the clip's frames.
  */
 export async function importRecording(o: ImportOptions): Promise<Recording> {
+  const rec = await recordingFromVideo(o);
+  await saveRecording(o.outDir, rec);
+  return rec;
+}
+
+/** The recording describing a video file (and its events), in memory. */
+export async function recordingFromVideo(o: Omit<ImportOptions, 'outDir'>): Promise<Recording> {
   const video = resolve(o.video);
   const info = await probeVideo(video, o.ffprobeBin);
   let groundTruth;
@@ -30,7 +37,7 @@ export async function importRecording(o: ImportOptions): Promise<Recording> {
     }
     groundTruth = parseEventsCsv(text, o.eventsCsv);
   }
-  const rec: Recording = {
+  return {
     format: 'regterm-recording',
     version: 1,
     createdAt: new Date().toISOString(),
@@ -44,6 +51,4 @@ export async function importRecording(o: ImportOptions): Promise<Recording> {
     buttons: [],
     ...(groundTruth ? { groundTruth } : {}),
   };
-  await saveRecording(o.outDir, rec);
-  return rec;
 }

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from '../device/logger.ts';
 import { CanceledError, errorMessage } from '../errors.ts';
 import type { SpawnFn } from './child-frame-source.ts';
@@ -6,6 +8,7 @@ import { SYSTEM_CLOCK, type Clock } from './clock.ts';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from './frame-source.ts';
 import { NewestFrameMailbox } from './newest-frame-mailbox.ts';
 import { readRecordingFrames } from './recording-frames.ts';
+import { recordingFromVideo } from './recording-import.ts';
 import { loadRecording, type Recording } from './recording.ts';
 
 /**
@@ -17,7 +20,8 @@ import { loadRecording, type Recording } from './recording.ts';
  * The iterator ends after the last frame. start() rejects with a UsageError for a missing or invalid recording.
  */
 export interface ReplayOptions {
-  dir: string;
+  /** a recording directory, or a video file (replayed like an import of it, without ground truth) */
+  path: string;
   pace: 'recorded' | 'fast';
   logger: Logger;
   clock?: Clock;
@@ -50,9 +54,11 @@ export class ReplaySource implements FrameSource {
   async start(signal?: AbortSignal): Promise<void> {
     if (this.rec) throw new Error('replay already started');
     if (signal?.aborted) throw new CanceledError('replay start canceled');
-    this.rec = await loadRecording(this.o.dir);
-    this.reader = readRecordingFrames(this.o.dir, this.rec, this.ac.signal, this.o.spawn, this.o.ffmpegBin);
-    this.o.logger.info({ dir: this.o.dir, frames: this.rec.frames.count, pace: this.o.pace }, 'replay started');
+    const isDir = await stat(this.o.path).then((s) => s.isDirectory(), () => true); // missing: loadRecording says why
+    this.rec = isDir ? await loadRecording(this.o.path) : await recordingFromVideo({ video: this.o.path });
+    const dir = isDir ? this.o.path : dirname(this.o.path);
+    this.reader = readRecordingFrames(dir, this.rec, this.ac.signal, this.o.spawn, this.o.ffmpegBin);
+    this.o.logger.info({ path: this.o.path, frames: this.rec.frames.count, pace: this.o.pace }, 'replay started');
     if (this.o.pace === 'recorded') this.pump = this.runPump(this.rec, this.reader);
   }
 

@@ -6,14 +6,14 @@ import { probeCamera } from '../camera/camera-probe.ts';
 import { CAMERA_FLAGS, cameraSpecFromFlags, createFrameSource } from '../camera/create-frame-source.ts';
 import { createLogger, type Logger } from '../device/logger.ts';
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
-import { createPanel, parsePins } from '../panel/create-panel.ts';
+import { createPanel, parsePins, splitPins } from '../panel/create-panel.ts';
 import { checkPanel } from '../panel/panel-check.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
 const USAGE = `usage: regterm doctor [--camera rpicam|ffmpeg|none] [--device DEV] [--width W --height H --fps F]
                       [--rpicam-bin PATH] [--stride-align N] [--seconds N]
-                      [--panel onoff|sim|none] [--pins JSON] [--gpio-dir DIR]
+                      [--panel onoff|sim|none] [--pins JSON] [--gpio-root DIR]
                       [--manifest FILE | --skip-models] [--data-dir DIR] [--json]
 Self-test: camera (frames arrive, measured fps, resolution), each LED and button mapping, models present and
 verified, clock sanity, free disk. Prints a pass/fail table; exits 1 when any check fails.
@@ -119,7 +119,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       seconds: { type: 'string' },
       panel: { type: 'string' },
       pins: { type: 'string' },
-      'gpio-dir': { type: 'string' },
+      'gpio-root': { type: 'string' },
       manifest: { type: 'string' },
       'skip-models': { type: 'boolean' },
       'data-dir': { type: 'string' },
@@ -144,7 +144,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   rows.push(...(await checkCamera(values, seconds, logger)));
   if (panelKind === 'none') rows.push({ check: 'panel', status: 'skip', detail: '--panel none' });
   else {
-    const spec = { backend: panelKind, pins, gpioDir: values['gpio-dir'] } as const;
+    const spec = { backend: panelKind, ...splitPins(pins), gpioRoot: values['gpio-root'] } as const;
     rows.push(...(await checkPanel(spec, pins, () => createPanel(spec, logger))));
   }
   rows.push(...(values['skip-models'] ? [{ check: 'models', status: 'skip', detail: '--skip-models' } as const] : await checkModels(values.manifest)));

@@ -5,7 +5,7 @@ import { importRecording } from '../camera/recording-import.ts';
 import { RecordingWriter } from '../camera/recording.ts';
 import { createLogger } from '../device/logger.ts';
 import { EXIT, RegtermError, UsageError, errorMessage, isRegtermError } from '../errors.ts';
-import { createPanel, parsePins, type Panel } from '../panel/create-panel.ts';
+import { createPanel, parsePins, splitPins, type Panel } from '../panel/create-panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { Leds } from '../panel/panel.ts';
@@ -13,7 +13,7 @@ import { writeJson, type CommandContext } from './command.ts';
 
 const USAGE = `usage: regterm record --out DIR [--seconds N] [--camera rpicam|ffmpeg] [--device DEV]
                       [--width W --height H --fps F] [--rpicam-bin PATH] [--stride-align N]
-                      [--panel none|sim|onoff] [--pins JSON] [--gpio-dir DIR] [--prompts look@0,blink@3,left@6]
+                      [--panel none|sim|onoff] [--pins JSON] [--gpio-root DIR] [--prompts look@0,blink@3,left@6]
        regterm record --import VIDEO [--events CSV] --out DIR
 Records camera frames (tight I420, frames.i420), the LED prompts shown and button events into DIR/recording.json.
 --import builds a recording that references an existing video in place (no copy) with its events CSV as ground truth.
@@ -62,7 +62,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       events: { type: 'string' },
       panel: { type: 'string' },
       pins: { type: 'string' },
-      'gpio-dir': { type: 'string' },
+      'gpio-root': { type: 'string' },
       prompts: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -107,7 +107,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     await w.open();
     writer = w;
     if (panelKind !== 'none') {
-      const p = await createPanel({ backend: panelKind, pins, gpioDir: values['gpio-dir'] }, logger);
+      const p = await createPanel({ backend: panelKind, ...(pins ? splitPins(pins) : {}), gpioRoot: values['gpio-root'] }, logger);
       panel = p;
       const leds = recordingLeds(p.leds, w, clock.now);
       await leds.start();

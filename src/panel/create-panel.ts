@@ -1,15 +1,16 @@
 import type { Logger } from '../device/logger.ts';
 import { UsageError, errorMessage } from '../errors.ts';
-import { DEFAULT_GPIO_DIR } from './gpio-chips.ts';
+import { DEFAULT_GPIO_ROOT } from './gpio-chips.ts';
 import { OnoffButtons, OnoffLeds, type GpioCtor } from './onoff-panel.ts';
 import { BUTTON_NAMES, DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS, type Buttons, type Leds, type PinMap } from './panel.ts';
 import { SimButtons, SimLeds } from './sim-panel.ts';
 
+/** Shaped like config `panel` (src/config/schema.ts): LED and button name → BCM pin maps. */
 export interface PanelSpec {
   backend: 'onoff' | 'sim';
-  /** flat BCM pin map; names in BUTTON_NAMES are buttons, the rest LEDs (default: DEFAULT_LED_PINS + DEFAULT_BUTTON_PINS) */
-  pins?: PinMap;
-  gpioDir?: string;
+  leds?: PinMap;
+  buttons?: PinMap;
+  gpioRoot?: string;
   debounceMs?: number;
   buttonsActiveLow?: boolean;
 }
@@ -19,6 +20,7 @@ export interface Panel {
   buttons: Buttons;
 }
 
+/** A flat `--pins` map → LEDs and buttons: names in BUTTON_NAMES are buttons, the rest LEDs. */
 export function splitPins(pins: PinMap): { leds: PinMap; buttons: PinMap } {
   const leds: Record<string, number> = {};
   const buttons: Record<string, number> = {};
@@ -43,15 +45,16 @@ export function parsePins(json: string): PinMap {
 
 /** The one place that picks a panel backend. onoff is imported only when used (it loads a native addon). */
 export async function createPanel(spec: PanelSpec, logger: Logger, loadGpio: () => Promise<GpioCtor> = loadOnoffGpio): Promise<Panel> {
-  const { leds, buttons } = splitPins(spec.pins ?? { ...DEFAULT_LED_PINS, ...DEFAULT_BUTTON_PINS });
+  const leds = spec.leds ?? DEFAULT_LED_PINS;
+  const buttons = spec.buttons ?? DEFAULT_BUTTON_PINS;
   if (spec.backend === 'sim') {
     return { leds: new SimLeds(Object.keys(leds)), buttons: new SimButtons(Object.keys(buttons), logger) };
   }
   const Gpio = await loadGpio();
-  const gpioDir = spec.gpioDir ?? DEFAULT_GPIO_DIR;
+  const gpioRoot = spec.gpioRoot ?? DEFAULT_GPIO_ROOT;
   return {
-    leds: new OnoffLeds({ pins: leds, Gpio, logger, gpioDir }),
-    buttons: new OnoffButtons({ pins: buttons, Gpio, logger, gpioDir, debounceMs: spec.debounceMs, activeLow: spec.buttonsActiveLow }),
+    leds: new OnoffLeds({ pins: leds, Gpio, logger, gpioRoot }),
+    buttons: new OnoffButtons({ pins: buttons, Gpio, logger, gpioRoot, debounceMs: spec.debounceMs, activeLow: spec.buttonsActiveLow }),
   };
 }
 

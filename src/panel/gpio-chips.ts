@@ -6,10 +6,10 @@ import { RegtermError, errorMessage } from '../errors.ts';
  * BCM GPIO number → sysfs GPIO number. sysfs numbers are `base + offset` of the pin controller, and since kernel 6.6
  * dynamic GPIO bases start at 512: Pi 4 `pinctrl-bcm2711` base 0 → 512, Pi 3/Zero `pinctrl-bcm2835` 0 → 512,
  * Pi 5 `pinctrl-rp1` (the header GPIOs sit on RP1) 571.
- * So the base is read from `<gpioDir>/gpiochipN/{label,base,ngpio}`, never assumed. `gpioDir` defaults to
+ * So the base is read from `<gpioRoot>/gpiochipN/{label,base,ngpio}`, never assumed. `gpioRoot` defaults to
  * /sys/class/gpio and is configurable (tests point it at fixture trees in test/fixtures/sysfs/).
  */
-export const DEFAULT_GPIO_DIR = '/sys/class/gpio';
+export const DEFAULT_GPIO_ROOT = '/sys/class/gpio';
 
 /** Labels of the controller that owns the 40-pin header GPIOs, per board family. */
 export const HEADER_CONTROLLERS: Readonly<Record<string, string>> = {
@@ -39,22 +39,22 @@ const SYSFS_HELP =
   'for the service user (member of group gpio), and in a container a bind mount of /sys/class/gpio; ' +
   'or run with the sim panel backend';
 
-export async function readGpioChips(gpioDir = DEFAULT_GPIO_DIR): Promise<GpioChip[]> {
+export async function readGpioChips(gpioRoot = DEFAULT_GPIO_ROOT): Promise<GpioChip[]> {
   let entries: string[];
   try {
-    entries = (await readdir(gpioDir)).filter((e) => e.startsWith('gpiochip'));
+    entries = (await readdir(gpioRoot)).filter((e) => e.startsWith('gpiochip'));
   } catch (e: unknown) {
-    throw new PanelError(`sysfs GPIO is absent (${gpioDir}: ${errorMessage(e)}); ${SYSFS_HELP}`, undefined, { cause: e });
+    throw new PanelError(`sysfs GPIO is absent (${gpioRoot}: ${errorMessage(e)}); ${SYSFS_HELP}`, undefined, { cause: e });
   }
-  if (entries.length === 0) throw new PanelError(`sysfs GPIO is absent (no gpiochip in ${gpioDir}); ${SYSFS_HELP}`);
+  if (entries.length === 0) throw new PanelError(`sysfs GPIO is absent (no gpiochip in ${gpioRoot}); ${SYSFS_HELP}`);
   const chips = await Promise.all(
     entries.map(async (name) => {
-      const read = (f: string): Promise<string> => readFile(join(gpioDir, name, f), 'utf8').then((s) => s.trim());
+      const read = (f: string): Promise<string> => readFile(join(gpioRoot, name, f), 'utf8').then((s) => s.trim());
       try {
         const [label, base, ngpio] = await Promise.all([read('label'), read('base'), read('ngpio')]);
         return { name, label, base: Number(base), ngpio: Number(ngpio) };
       } catch (e: unknown) {
-        throw new PanelError(`${gpioDir}/${name}: unreadable (${errorMessage(e)})`, undefined, { cause: e });
+        throw new PanelError(`${gpioRoot}/${name}: unreadable (${errorMessage(e)})`, undefined, { cause: e });
       }
     }),
   );
@@ -62,12 +62,12 @@ export async function readGpioChips(gpioDir = DEFAULT_GPIO_DIR): Promise<GpioChi
 }
 
 /** The chip driving the header GPIOs; a PanelError naming the chips found when this is not a known Pi. */
-export function findHeaderChip(chips: readonly GpioChip[], gpioDir = DEFAULT_GPIO_DIR): HeaderChip {
+export function findHeaderChip(chips: readonly GpioChip[], gpioRoot = DEFAULT_GPIO_ROOT): HeaderChip {
   const chip = chips.find((c) => HEADER_CONTROLLERS[c.label] !== undefined);
   if (!chip || !Number.isInteger(chip.base) || !(chip.ngpio > 0)) {
     const found = chips.map((c) => `${c.name}=${c.label}`).join(', ');
     throw new PanelError(
-      `unknown board: no Raspberry Pi header GPIO controller (${Object.keys(HEADER_CONTROLLERS).join(', ')}) in ${gpioDir}; found ${found}`,
+      `unknown board: no Raspberry Pi header GPIO controller (${Object.keys(HEADER_CONTROLLERS).join(', ')}) in ${gpioRoot}; found ${found}`,
     );
   }
   return { ...chip, board: HEADER_CONTROLLERS[chip.label] };
@@ -89,7 +89,7 @@ export function mapPins(pins: Readonly<Record<string, number>>, chip: HeaderChip
   return out;
 }
 
-export async function resolveSysfsPins(pins: Readonly<Record<string, number>>, gpioDir = DEFAULT_GPIO_DIR): Promise<{ chip: HeaderChip; sysfs: Record<string, number> }> {
-  const chip = findHeaderChip(await readGpioChips(gpioDir), gpioDir);
+export async function resolveSysfsPins(pins: Readonly<Record<string, number>>, gpioRoot = DEFAULT_GPIO_ROOT): Promise<{ chip: HeaderChip; sysfs: Record<string, number> }> {
+  const chip = findHeaderChip(await readGpioChips(gpioRoot), gpioRoot);
   return { chip, sysfs: mapPins(pins, chip) };
 }

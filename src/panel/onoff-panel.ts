@@ -2,7 +2,7 @@ import type { Logger } from '../device/logger.ts';
 import { SYSTEM_CLOCK, type Clock } from '../camera/clock.ts';
 import { ButtonHub } from './button-hub.ts';
 import { Debouncer } from './debouncer.ts';
-import { DEFAULT_GPIO_DIR, PanelError, resolveSysfsPins } from './gpio-chips.ts';
+import { DEFAULT_GPIO_ROOT, PanelError, resolveSysfsPins } from './gpio-chips.ts';
 import { checkName, type ButtonEvent, type Buttons, type ButtonListener, type Leds, type PinMap } from './panel.ts';
 
 /**
@@ -27,11 +27,11 @@ interface OnoffCommon {
   Gpio: GpioCtor;
   logger: Logger;
   /** the sysfs GPIO class directory (default /sys/class/gpio) */
-  gpioDir?: string;
+  gpioRoot?: string;
 }
 
 async function openLines(o: OnoffCommon, open: (sysfs: number, name: string) => GpioLine): Promise<Map<string, GpioLine>> {
-  const { chip, sysfs } = await resolveSysfsPins(o.pins, o.gpioDir ?? DEFAULT_GPIO_DIR);
+  const { chip, sysfs } = await resolveSysfsPins(o.pins, o.gpioRoot ?? DEFAULT_GPIO_ROOT);
   o.logger.info({ board: chip.board, controller: chip.label, base: chip.base, sysfs }, 'gpio mapped');
   const lines = new Map<string, GpioLine>();
   try {

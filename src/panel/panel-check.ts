@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.ts';
 import type { Panel, PanelSpec } from './create-panel.ts';
-import { DEFAULT_GPIO_DIR, resolveSysfsPins } from './gpio-chips.ts';
+import { DEFAULT_GPIO_ROOT, resolveSysfsPins } from './gpio-chips.ts';
 import { BUTTON_NAMES, type PinMap } from './panel.ts';
 
 export interface PanelCheckRow {
@@ -17,9 +17,9 @@ export async function checkPanel(spec: PanelSpec, pins: PinMap, open: () => Prom
   const kind = (name: string): string => (BUTTON_NAMES.includes(name) ? 'button' : 'led');
   const rows: PanelCheckRow[] = [];
   if (spec.backend === 'onoff') {
-    const gpioDir = spec.gpioDir ?? DEFAULT_GPIO_DIR;
+    const gpioRoot = spec.gpioRoot ?? DEFAULT_GPIO_ROOT;
     try {
-      const { chip, sysfs } = await resolveSysfsPins(pins, gpioDir);
+      const { chip, sysfs } = await resolveSysfsPins(pins, gpioRoot);
       for (const [name, bcm] of Object.entries(pins)) {
         rows.push({ check: `${kind(name)} ${name}`, status: 'pass', detail: `BCM ${bcm} → sysfs ${sysfs[name]} (${chip.label}, ${chip.board})` });
       }

@@ -41,7 +41,7 @@ describe('regterm record', () => {
     expect(rec.frames.count).toBeGreaterThanOrEqual(5);
     expect(rec.prompts.slice(0, 3).map((p) => [p.led, p.on])).toEqual([['look', true], ['look', false], ['left', true]]);
     expect(rec.prompts[1].tMs).toBeGreaterThanOrEqual(600);
-    const replay = new ReplaySource({ dir: out, pace: 'fast', logger: logSink().logger });
+    const replay = new ReplaySource({ path: out, pace: 'fast', logger: logSink().logger });
     await replay.start();
     let n = 0;
     for await (const f of replay.frames()) n += f.width === 320 ? 1 : 0;
@@ -88,7 +88,7 @@ describe('regterm doctor', () => {
   });
 
   it('fails (exit 1) on a dead camera and an unknown board, saying why', async () => {
-    const r = await cli(doctor, ['--rpicam-bin', join(tmp, 'no-such-rpicam'), '--panel', 'onoff', '--gpio-dir', fixture('unknown-board'), '--skip-models']);
+    const r = await cli(doctor, ['--rpicam-bin', join(tmp, 'no-such-rpicam'), '--panel', 'onoff', '--gpio-root', fixture('unknown-board'), '--skip-models']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/camera\s+FAIL\s+rpicam: camera: cannot run/);
     expect(r.out).toMatch(/gpio mapping\s+FAIL\s+unknown board/);
@@ -96,7 +96,7 @@ describe('regterm doctor', () => {
   });
 
   it('maps every pin on a Pi 4 with a 6.6 kernel and fails to open where sysfs GPIO cannot be written', async () => {
-    const r = await cli(doctor, ['--camera', 'none', '--panel', 'onoff', '--gpio-dir', fixture('pi4-kernel6.6'), '--pins', '{"look":17,"cancel":13}', '--skip-models', '--json']);
+    const r = await cli(doctor, ['--camera', 'none', '--panel', 'onoff', '--gpio-root', fixture('pi4-kernel6.6'), '--pins', '{"look":17,"cancel":13}', '--skip-models', '--json']);
     const report = JSON.parse(r.out) as { checks: Array<{ check: string; status: string; detail: string }> };
     expect(report.checks.find((c) => c.check === 'led look')?.detail).toMatch(/BCM 17 → sysfs 529 \(pinctrl-bcm2711/);
     expect(report.checks.find((c) => c.check === 'button cancel')?.detail).toMatch(/sysfs 525/);

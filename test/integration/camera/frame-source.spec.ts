@@ -34,15 +34,15 @@ frameSourceContract({
 frameSourceContract({
   name: 'replay at recorded pace',
   live: true,
-  make: () => new ReplaySource({ dir: recDir, pace: 'recorded', logger }),
-  makeBroken: () => new ReplaySource({ dir: join(tmp, 'missing'), pace: 'recorded', logger }),
+  make: () => new ReplaySource({ path: recDir, pace: 'recorded', logger }),
+  makeBroken: () => new ReplaySource({ path: join(tmp, 'missing'), pace: 'recorded', logger }),
 });
 
 frameSourceContract({
   name: 'replay as fast as possible (lockstep)',
   live: false,
-  make: () => new ReplaySource({ dir: recDir, pace: 'fast', logger }),
-  makeBroken: () => new ReplaySource({ dir: join(tmp, 'missing'), pace: 'fast', logger }),
+  make: () => new ReplaySource({ path: recDir, pace: 'fast', logger }),
+  makeBroken: () => new ReplaySource({ path: join(tmp, 'missing'), pace: 'fast', logger }),
 });
 
 // Real hardware only when named: HIL_CAMERA=rpicam (CSI through rpicam-vid) or HIL_CAMERA=/dev/videoN (ffmpeg/V4L2).

@@ -26,8 +26,8 @@ panelContract({
 let board = fakeBoard();
 panelContract({
   name: 'onoff (fake GpioLine, Pi 5 sysfs tree)',
-  leds: () => new OnoffLeds({ pins: LED_PINS, Gpio: (board = fakeBoard()).Gpio, logger, gpioDir: PI5 }),
-  buttons: () => new OnoffButtons({ pins: BUTTON_PINS, Gpio: (board = fakeBoard()).Gpio, logger, gpioDir: PI5, debounceMs: 30 }),
+  leds: () => new OnoffLeds({ pins: LED_PINS, Gpio: (board = fakeBoard()).Gpio, logger, gpioRoot: PI5 }),
+  buttons: () => new OnoffButtons({ pins: BUTTON_PINS, Gpio: (board = fakeBoard()).Gpio, logger, gpioRoot: PI5, debounceMs: 30 }),
   press: (_b, n) => board.drive(571 + BUTTON_PINS[n as keyof typeof BUTTON_PINS], 0),
   release: (_b, n) => board.drive(571 + BUTTON_PINS[n as keyof typeof BUTTON_PINS], 1),
   settleMs: 30,
@@ -54,7 +54,7 @@ describe('onoff backend specifics', () => {
 
   it('opens LEDs at their mapped sysfs numbers, low, and unexports every line on stop', async () => {
     const b = fakeBoard();
-    const leds = new OnoffLeds({ pins: { look: 17, pass: 25 }, Gpio: b.Gpio, logger, gpioDir: PI5 });
+    const leds = new OnoffLeds({ pins: { look: 17, pass: 25 }, Gpio: b.Gpio, logger, gpioRoot: PI5 });
     await leds.start();
     expect(b.opened).toEqual([
       { n: 588, direction: 'low', edge: 'none', activeLow: false },
@@ -70,7 +70,7 @@ describe('onoff backend specifics', () => {
   it('a bouncing contact yields one press, reported when it settles', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const b = fakeBoard();
-    const buttons = new OnoffButtons({ pins: { start: 6 }, Gpio: b.Gpio, logger, gpioDir: PI5, debounceMs: 20 });
+    const buttons = new OnoffButtons({ pins: { start: 6 }, Gpio: b.Gpio, logger, gpioRoot: PI5, debounceMs: 20 });
     await buttons.start();
     expect(b.opened[0]).toEqual({ n: 577, direction: 'in', edge: 'both', activeLow: true });
     const edges: boolean[] = [];
@@ -91,7 +91,7 @@ describe('onoff backend specifics', () => {
 
   it('without sysfs GPIO start() fails with a message that says how to enable it, and opens nothing', async () => {
     const b = fakeBoard();
-    const leds = new OnoffLeds({ pins: LED_PINS, Gpio: b.Gpio, logger, gpioDir: '/nonexistent/gpio' });
+    const leds = new OnoffLeds({ pins: LED_PINS, Gpio: b.Gpio, logger, gpioRoot: '/nonexistent/gpio' });
     const e = await leds.start().then(() => undefined, (err: unknown) => err);
     expect(isPanelError(e)).toBe(true);
     expect(String(e)).toMatch(/sysfs GPIO is absent.*CONFIG_GPIO_SYSFS/);
@@ -107,7 +107,7 @@ describe('onoff backend specifics', () => {
         super(...args);
       }
     } as GpioCtor;
-    const leds = new OnoffLeds({ pins: { look: 17, pass: 25 }, Gpio: Flaky, logger, gpioDir: PI5 });
+    const leds = new OnoffLeds({ pins: { look: 17, pass: 25 }, Gpio: Flaky, logger, gpioRoot: PI5 });
     const e = await leds.start().then(() => undefined, (err: unknown) => err);
     expect(String(e)).toMatch(/cannot open GPIO: EACCES.*group gpio/);
     expect(b.exported.size).toBe(0);
