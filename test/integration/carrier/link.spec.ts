@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -102,6 +102,21 @@ describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () 
     expect(live.size, 'link timers left armed').toBe(0);
     for (let i = 0; i < 20 && sockets() > before; i++) await new Promise((r) => setTimeout(r, 50));
     expect(sockets(), 'sockets left open').toBe(before);
+  });
+
+  it('pins the CA: a broker certificate from another CA is refused and the link keeps backing off', async () => {
+    const otherDir = join(root, 'other-pki');
+    mkdirSync(otherDir);
+    const other = createPki(otherDir);
+    const config = deviceConfig(root, 'dev-pin', pki, broker.url, carrierKeys.publicKey);
+    const sink = new LogSink();
+    const c = await openCarrier({ ...config, mqtt: { ...config.mqtt, caFile: other.ca } }, {
+      logger: createLogger({ destination: sink }), version: '0.1.0', modelsHash: 'm1' });
+    open.push(c);
+    await c.link.start(new AbortController().signal);
+    await carrier.until(() => c.link.health().reconnects >= 2, 5000, 'failed attempts');
+    expect(c.link.health().connected).toBe(false);
+    expect(sink.lines.some((l) => l.msg === 'mqtt error' && /certificate/i.test(String(l.err)))).toBe(true);
   });
 
   it('works over MQTT 3.1.1 too', async () => {

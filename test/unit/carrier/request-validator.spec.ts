@@ -59,6 +59,18 @@ describe('RequestValidator', () => {
     expect(v).toMatchObject({ ok: false, sessionId: INVALID_SESSION });
   });
 
+  it('key rotation: requests signed with either pinned key pass; after unpinning the old key they fail', async () => {
+    const next = await testKeys();
+    const both = new RequestValidator({ deviceId: 'dev-1', state: new MemoryStateStore(), now: () => NOW, clockSkewMs: 30_000,
+      maxBytes: 1 << 20, maxTtlMs: 600_000, carrierKeys: new Map([[carrier.kid, carrier.publicKey], [next.kid, next.publicKey]]) });
+    expect((await both.validate(bytes(await signSessionRequest(draft(), carrier.privateKey, carrier.kid)))).ok).toBe(true);
+    expect((await both.validate(bytes(await signSessionRequest(draft(), next.privateKey, next.kid)))).ok).toBe(true);
+    const rotated = new RequestValidator({ deviceId: 'dev-1', state: new MemoryStateStore(), now: () => NOW, clockSkewMs: 30_000,
+      maxBytes: 1 << 20, maxTtlMs: 600_000, carrierKeys: new Map([[next.kid, next.publicKey]]) });
+    expect(await rotated.validate(bytes(await signSessionRequest(draft(), carrier.privateKey, carrier.kid))))
+      .toMatchObject({ ok: false, reason: 'unknown_key' });
+  });
+
   it('rejects alg other than EdDSA even with a pinned kid', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', kid: carrier.kid })).toString('base64url');
     const body = Buffer.from(JSON.stringify(draft())).toString('base64url');
