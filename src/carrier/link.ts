@@ -160,11 +160,11 @@ export class CarrierLink {
     return entry;
   }
 
-  publishProgress(sessionId: string, event: Record<string, unknown>): boolean {
+  publishProgress(sessionId: string, event: object): boolean {
     return this.publishVolatile(this.topics.progress(sessionId), event);
   }
 
-  publishTelemetry(telemetry: Record<string, unknown>): boolean {
+  publishTelemetry(telemetry: object): boolean {
     return this.publishVolatile(this.topics.telemetry, telemetry);
   }
 
@@ -350,7 +350,7 @@ export class CarrierLink {
     if (client && this.connected) await this.publish(client, this.topics.result(sessionId), jws, { qos: 1 }).catch(() => undefined);
   }
 
-  private publishVolatile(topic: string, value: Record<string, unknown>): boolean {
+  private publishVolatile(topic: string, value: object): boolean {
     const client = this.client;
     if (!client || !this.connected) return false;
     this.publish(client, topic, JSON.stringify(value), { qos: 0 }).catch(() => undefined);

@@ -119,6 +119,18 @@ describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () 
     expect(sink.lines.some((l) => l.msg === 'mqtt error' && /certificate/i.test(String(l.err)))).toBe(true);
   });
 
+  it('publishes progress and telemetry while connected, drops them while offline, and refuses wildcard ids', async () => {
+    const d = await device('dev-tele');
+    expect(d.link.publishProgress('p-1', { prompt: 'look', challenge: null })).toBe(true);
+    expect(d.link.publishTelemetry({ cpuTempC: 51.2, outboxDepth: d.link.health().outboxDepth })).toBe(true);
+    await carrier.until(() => carrier.messages.some((m) => m.topic === 'regterm/v1/dev-tele/telemetry'), 5000, 'telemetry');
+    await carrier.until(() => carrier.messages.some((m) => m.topic === 'regterm/v1/dev-tele/session/p-1/progress'), 5000, 'progress');
+    expect(JSON.parse(carrier.messages.find((m) => m.topic === 'regterm/v1/dev-tele/telemetry')!.payload)).toEqual({ cpuTempC: 51.2, outboxDepth: 0 });
+    expect(() => d.link.publishProgress('#', {})).toThrow(/wildcard/);
+    await d.close();
+    expect(d.link.publishTelemetry({ x: 1 })).toBe(false);
+  });
+
   it('works over MQTT 3.1.1 too', async () => {
     const d = await device('dev-v4', { protocolVersion: 4 });
     await d.link.submitResult(decision('s-v4'));
