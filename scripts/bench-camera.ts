@@ -1,14 +1,14 @@
 /**
- * Camera hot-path benchmark (not a test): frame splitting + padding removal, I420 → RGB and I420 → gray at
- * 640x480 and 1280x720, and the real child-process path (scripts/fake-rpicam-vid → ChildFrameSource) for a few
- * seconds. Prints JSON: ms per frame, frames per second on one core, and the CPU share of one core at 30 fps.
+ * Camera hot-path benchmark (not a test): frame splitting + padding removal, I420 → RGB (full and half size) and
+ * I420 → gray at 640x480 and 1280x720, and the real child-process path (scripts/fake-rpicam-vid →
+ * ChildFrameSource) for a few seconds. Prints JSON: ms per frame, frames per second on one core, and the CPU share of one core at 30 fps.
  *   node --import tsx scripts/bench-camera.ts [--seconds 5]
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { FrameSplitter } from '../src/camera/frame-splitter.ts';
-import { i420ToGray, i420ToRgb, paddedLayout, tightLayout, toTightI420, type I420Layout } from '../src/camera/i420.ts';
+import { i420ToGray, i420ToRgb, i420ToRgbHalf, paddedLayout, tightLayout, toTightI420, type I420Layout } from '../src/camera/i420.ts';
 import { createRpicamSource } from '../src/camera/rpicam-source.ts';
 import { createLogger } from '../src/device/logger.ts';
 
@@ -45,6 +45,8 @@ for (const [w, h] of [[640, 480], [1280, 720]] as const) {
   const rgb = new Uint8Array(w * h * 3);
   const gray = new Uint8Array(w * h);
   results.push(timeIt(`i420ToRgb ${w}x${h}`, frames, () => i420ToRgb(w, h, yuv, rgb)));
+  const half = new Uint8Array((w >> 1) * (h >> 1) * 3);
+  results.push(timeIt(`i420ToRgbHalf ${w}x${h} → ${w >> 1}x${h >> 1}`, frames, () => i420ToRgbHalf(w, h, yuv, half)));
   results.push(timeIt(`i420ToGray ${w}x${h} (view)`, frames, () => i420ToGray(w, h, yuv)));
   results.push(timeIt(`i420ToGray ${w}x${h} (copy)`, frames, () => i420ToGray(w, h, yuv, gray)));
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { i420ToGray, i420ToRgb, paddedLayout, tightLayout, toTightI420 } from '../../../src/camera/i420.ts';
+import { i420RegionToRgb, i420ToGray, i420ToRgb, i420ToRgbHalf, paddedLayout, tightLayout, toTightI420 } from '../../../src/camera/i420.ts';
 
 /** Build a padded buffer from a tight one by hand, with 0xEE in every padding byte, so leaks are visible. */
 function pad(tight: Uint8Array, w: number, h: number, align: number): Uint8Array {
@@ -105,5 +105,69 @@ describe('I420 → RGB / gray (full-range BT.601)', () => {
 
   it('rejects short buffers', () => {
     expect(() => i420ToRgb(4, 4, new Uint8Array(10))).toThrow(RangeError);
+  });
+});
+
+describe('half-resolution and region conversions', () => {
+  const frame = (w: number, h: number): Uint8Array => {
+    const f = new Uint8Array(tightLayout(w, h).frameBytes);
+    for (let i = 0; i < f.length; i++) f[i] = (i * 37 + (i >> 5)) & 0xff;
+    return f;
+  };
+
+  it('i420ToRgbHalf converts each 2x2 block: mean luma with the block chroma (float BT.601 full-range reference)', () => {
+    const ref = (y: number, u: number, v: number): number[] =>
+      [y + 1.402 * (v - 128), y - 0.344136 * (u - 128) - 0.714136 * (v - 128), y + 1.772 * (u - 128)].map((c) => Math.min(255, Math.max(0, c)));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }).map((n) => n * 2), fc.integer({ min: 1, max: 20 }).map((n) => n * 2), (w, h) => {
+        const f = frame(w, h);
+        const l = tightLayout(w, h);
+        const half = i420ToRgbHalf(w, h, f);
+        expect(half.length).toBe((w / 2) * (h / 2) * 3);
+        for (let y = 0; y < h / 2; y++) {
+          for (let x = 0; x < w / 2; x++) {
+            const lum = (f[2 * y * w + 2 * x] + f[2 * y * w + 2 * x + 1] + f[(2 * y + 1) * w + 2 * x] + f[(2 * y + 1) * w + 2 * x + 1]) / 4;
+            const c = y * l.uvStride + x;
+            const want = ref(lum, f[l.uOffset + c], f[l.vOffset + c]);
+            for (let k = 0; k < 3; k++) expect(Math.abs(half[(y * (w / 2) + x) * 3 + k] - want[k])).toBeLessThanOrEqual(1);
+          }
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('i420ToRgb matches the float BT.601 full-range reference on every pixel (odd sizes included)', () => {
+    const ref = (y: number, u: number, v: number): number[] =>
+      [y + 1.402 * (v - 128), y - 0.344136 * (u - 128) - 0.714136 * (v - 128), y + 1.772 * (u - 128)].map((c) => Math.min(255, Math.max(0, c)));
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 41 }), fc.integer({ min: 2, max: 41 }), (w, h) => {
+        const f = frame(w, h);
+        const l = tightLayout(w, h);
+        const rgb = i420ToRgb(w, h, f);
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const c = (y >> 1) * l.uvStride + (x >> 1);
+            const want = ref(f[y * w + x], f[l.uOffset + c], f[l.vOffset + c]);
+            for (let k = 0; k < 3; k++) expect(Math.abs(rgb[(y * w + x) * 3 + k] - want[k])).toBeLessThanOrEqual(1);
+          }
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('i420RegionToRgb equals the same rect cut out of the full conversion, odd offsets included', () => {
+    const w = 37;
+    const h = 23;
+    const f = frame(w, h);
+    const full = i420ToRgb(w, h, f);
+    const rect = { x: 5, y: 3, width: 11, height: 9 };
+    const crop = i420RegionToRgb(w, h, f, rect);
+    for (let y = 0; y < rect.height; y++) {
+      const s = ((rect.y + y) * w + rect.x) * 3;
+      expect(Array.from(crop.subarray(y * rect.width * 3, (y + 1) * rect.width * 3))).toEqual(Array.from(full.subarray(s, s + rect.width * 3)));
+    }
+    expect(() => i420RegionToRgb(w, h, f, { x: 30, y: 0, width: 8, height: 2 })).toThrow(RangeError);
   });
 });
