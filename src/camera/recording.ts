@@ -43,8 +43,8 @@ export const recordingSchema = z
   .refine((r) => r.timestampsMs.every((t, i, a) => i === 0 || t >= a[i - 1]), { message: 'timestampsMs must not decrease' });
 
 export type Recording = z.infer<typeof recordingSchema>;
-export type PromptEvent = z.infer<typeof promptSchema>;
-export type ButtonEvent = z.infer<typeof buttonSchema>;
+export type RecordedPrompt = z.infer<typeof promptSchema>;
+export type RecordedButton = z.infer<typeof buttonSchema>;
 
 export const RECORDING_FILE = 'recording.json';
 export const I420_FILE = 'frames.i420';
@@ -110,8 +110,8 @@ export interface RecordingHeader {
 export class RecordingWriter {
   private fh: Awaited<ReturnType<typeof open>> | undefined;
   private readonly timestamps: number[] = [];
-  private readonly prompts: PromptEvent[] = [];
-  private readonly buttons: ButtonEvent[] = [];
+  private readonly prompts: RecordedPrompt[] = [];
+  private readonly buttons: RecordedButton[] = [];
 
   constructor(private readonly dir: string, private readonly header: RecordingHeader, private t0Ms?: number) {}
 
