@@ -5,9 +5,12 @@ import type { Logger } from '../device/logger.ts';
 import { errorMessage } from '../errors.ts';
 import { Backoff, REAL_TIMER, type Timer } from './backoff.ts';
 import type { ResultOutbox } from './outbox.ts';
-import { Topics, assertPublishTopic, type RejectReason, type ResultDecision, type SessionRequest } from './protocol.ts';
+import { Topics, assertPublishTopic, type ResultDecision } from './protocol.ts';
+import { RequestIntake, type SessionRequestListener } from './request-intake.ts';
 import type { RequestValidator } from './request-validator.ts';
 import type { OutboxEntry } from './store.ts';
+
+export type { SessionRequestListener };
 
 /**
  * CarrierLink: the terminal's only connection to the carrier (MQTT 5 by default, 3.1.1 selectable; the protocol uses
@@ -27,7 +30,7 @@ import type { OutboxEntry } from './store.ts';
  *   clean=false (session expiry set on MQTT 5), so the broker keeps our subscriptions.
  * - Subscriptions and publishes stay under `regterm/v1/<deviceId>/`; wildcard publishes throw.
  * - Every inbound request gets exactly one answer: a session start, or a signed `rejected` result with a reason.
- *   Requests are handled one at a time, in arrival order; a throwing listener is logged, never crashes the link.
+ *   Admission (validation, outbox room, busy) is RequestIntake's job; see request-intake.ts.
  */
 export interface TlsFiles {
   caFile: string;
@@ -71,9 +74,6 @@ export interface LinkHealth {
   reconnects: number;
 }
 
-export type SessionRequestListener = (request: SessionRequest) => void;
-
-const MAX_PENDING_REQUESTS = 1000;
 
 export class CarrierLink {
   readonly topics: Topics;
@@ -81,7 +81,7 @@ export class CarrierLink {
   private readonly timer: Timer;
   private readonly now: () => number;
   private readonly backoff: Backoff;
-  private readonly listeners = new Set<SessionRequestListener>();
+  private readonly intake: RequestIntake;
   private readonly sentAt = new Map<string, number>();
   private client?: MqttClient;
   private connected = false;
@@ -89,8 +89,6 @@ export class CarrierLink {
   private stopped?: Promise<void>;
   private reconnectHandle?: unknown;
   private resendHandle?: unknown;
-  private inbound: Promise<void> = Promise.resolve();
-  private pendingRequests = 0;
   private depth = 0;
   private reconnects = 0;
   private lastActivityAt?: number;
@@ -104,6 +102,10 @@ export class CarrierLink {
     this.timer = options.timer ?? REAL_TIMER;
     this.now = options.now ?? Date.now;
     this.backoff = new Backoff({ ...options.backoff, random: options.random });
+    this.intake = new RequestIntake({
+      validator: options.validator, outbox: options.outbox, isBusy: options.isBusy, logger: this.log, now: this.now,
+      publishRejection: (sessionId, jws) => this.publishRejection(sessionId, jws),
+    });
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -146,8 +148,7 @@ export class CarrierLink {
   }
 
   onSessionRequest(listener: SessionRequestListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.intake.onSessionRequest(listener);
   }
 
   /** Signs and commits the result; resolves once durable. Publishing happens in the background until acked. */
@@ -284,12 +285,7 @@ export class CarrierLink {
 
   private onMessage(topic: string, payload: Buffer): void {
     if (topic === this.topics.request) {
-      if (this.pendingRequests >= MAX_PENDING_REQUESTS) {
-        this.log.warn({ pending: this.pendingRequests }, 'request queue full; request dropped');
-        return;
-      }
-      this.pendingRequests++;
-      this.inbound = this.inbound.then(() => this.handleRequest(payload)).finally(() => { this.pendingRequests--; });
+      this.intake.enqueue(payload);
       return;
     }
     const sessionId = this.topics.parseAck(topic);
@@ -310,42 +306,8 @@ export class CarrierLink {
     }
   }
 
-  private async handleRequest(raw: Buffer): Promise<void> {
-    try {
-      const v = await this.options.validator.validate(raw);
-      if (!v.ok) {
-        this.log.warn({ reason: v.reason, detail: v.detail, sessionId: v.sessionId }, 'session request rejected');
-        return await this.reject(v.sessionId, v.nonce, v.reason);
-      }
-      const { sessionId, nonce } = v.request;
-      if (!(await this.options.outbox.hasRoom())) {
-        this.log.warn({ sessionId, outboxDepth: this.depth }, 'session request rejected: outbox full');
-        return await this.reject(sessionId, nonce, 'outbox_full');
-      }
-      if (this.options.isBusy?.() || this.listeners.size === 0) {
-        this.log.warn({ sessionId }, 'session request rejected: busy');
-        return await this.reject(sessionId, nonce, 'busy');
-      }
-      this.log.info({ sessionId }, 'session request accepted');
-      for (const listener of this.listeners) {
-        try {
-          listener(v.request);
-        } catch (e: unknown) {
-          this.log.error({ err: errorMessage(e), sessionId }, 'session request listener threw');
-        }
-      }
-    } catch (e: unknown) {
-      this.log.error({ err: errorMessage(e) }, 'session request handling failed');
-    }
-  }
-
-  /** A signed `rejected` result on the session's result topic; answered once, not kept in the outbox. */
-  private async reject(sessionId: string, nonce: string, reason: RejectReason): Promise<void> {
-    const at = new Date(this.now()).toISOString();
-    const { jws } = await this.options.outbox.sign({
-      sessionId, nonce, decision: 'rejected', decidedBy: 'request', reason, scores: {}, thresholds: {}, challenges: [],
-      startedAt: at, finishedAt: at,
-    });
+  /** QoS 1 when connected; requests only arrive while connected, so this normally publishes. */
+  private async publishRejection(sessionId: string, jws: string): Promise<void> {
     const client = this.client;
     if (client && this.connected) await this.publish(client, this.topics.result(sessionId), jws, { qos: 1 }).catch(() => undefined);
   }

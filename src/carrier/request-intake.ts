@@ -1,0 +1,85 @@
+import type { Logger } from '../device/logger.ts';
+import { errorMessage } from '../errors.ts';
+import type { ResultOutbox } from './outbox.ts';
+import type { RejectReason, SessionRequest } from './protocol.ts';
+import type { RequestValidator } from './request-validator.ts';
+
+/**
+ * Admission of session requests: validate, then check the outbox has room and the session engine is free, then hand
+ * the request to the listeners. Every request gets exactly one answer: listeners are called (accepted), or a signed
+ * `rejected` result with the reason goes to `publishRejection` (answered once, never kept in the outbox) and a
+ * `session request rejected` log line with the reason is written.
+ *
+ * Requests are handled one at a time in arrival order (nonce claims stay ordered). At most `maxPending` wait; more
+ * are dropped with a warning, so a flood cannot grow memory without bound. A throwing listener is logged and never
+ * reaches the MQTT client.
+ */
+export type SessionRequestListener = (request: SessionRequest) => void;
+
+export interface RequestIntakeOptions {
+  validator: RequestValidator;
+  outbox: ResultOutbox;
+  isBusy?: () => boolean;
+  publishRejection: (sessionId: string, jws: string) => Promise<void>;
+  logger: Logger;
+  now: () => number;
+  maxPending?: number;
+}
+
+export class RequestIntake {
+  private readonly listeners = new Set<SessionRequestListener>();
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(private readonly options: RequestIntakeOptions) {}
+
+  onSessionRequest(listener: SessionRequestListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  enqueue(raw: Buffer): void {
+    if (this.pending >= (this.options.maxPending ?? 1000)) {
+      this.options.logger.warn({ pending: this.pending }, 'request queue full; request dropped');
+      return;
+    }
+    this.pending++;
+    this.queue = this.queue.then(() => this.handle(raw)).finally(() => { this.pending--; });
+  }
+
+  /** Resolves when every request enqueued so far has been answered. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private async handle(raw: Buffer): Promise<void> {
+    const o = this.options;
+    try {
+      const v = await o.validator.validate(raw);
+      if (!v.ok) return await this.reject(v.sessionId, v.nonce, v.reason, v.detail);
+      const { sessionId, nonce } = v.request;
+      if (!(await o.outbox.hasRoom())) return await this.reject(sessionId, nonce, 'outbox_full', 'undelivered results at the cap');
+      if (o.isBusy?.() || this.listeners.size === 0) return await this.reject(sessionId, nonce, 'busy', 'a session is running');
+      o.logger.info({ sessionId }, 'session request accepted');
+      for (const listener of this.listeners) {
+        try {
+          listener(v.request);
+        } catch (e: unknown) {
+          o.logger.error({ err: errorMessage(e), sessionId }, 'session request listener threw');
+        }
+      }
+    } catch (e: unknown) {
+      o.logger.error({ err: errorMessage(e) }, 'session request handling failed');
+    }
+  }
+
+  private async reject(sessionId: string, nonce: string, reason: RejectReason, detail: string): Promise<void> {
+    this.options.logger.warn({ reason, detail, sessionId }, 'session request rejected');
+    const at = new Date(this.options.now()).toISOString();
+    const { jws } = await this.options.outbox.sign({
+      sessionId, nonce, decision: 'rejected', decidedBy: 'request', reason, scores: {}, thresholds: {}, challenges: [],
+      startedAt: at, finishedAt: at,
+    });
+    await this.options.publishRejection(sessionId, jws);
+  }
+}
