@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { CompactSign, compactVerify, decodeProtectedHeader } from 'jose';
+import { CompactSign, compactVerify } from 'jose';
 import { resultPayloadSchema, type ResultPayload } from './protocol.ts';
 
 /**
@@ -28,14 +28,4 @@ export async function verifyResult(jws: string, publicKey: KeyObject): Promise<{
   const parsed = resultPayloadSchema.safeParse(JSON.parse(new TextDecoder().decode(verified.payload)));
   if (!parsed.success) throw new SignatureError(`signed payload is not a result: ${parsed.error.issues[0]?.message}`);
   return { kid: verified.protectedHeader.kid, payload: parsed.data };
-}
-
-/** The kid in a compact JWS header, or undefined when the header is unreadable. */
-export function headerKid(jws: string): string | undefined {
-  try {
-    const kid = decodeProtectedHeader(jws).kid;
-    return typeof kid === 'string' ? kid : undefined;
-  } catch {
-    return undefined;
-  }
 }

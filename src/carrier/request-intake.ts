@@ -47,11 +47,6 @@ export class RequestIntake {
     this.queue = this.queue.then(() => this.handle(raw)).finally(() => { this.pending--; });
   }
 
-  /** Resolves when every request enqueued so far has been answered. */
-  idle(): Promise<void> {
-    return this.queue;
-  }
-
   private async handle(raw: Buffer): Promise<void> {
     const o = this.options;
     try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { verifyResult, SignatureError, headerKid } from '../../../src/carrier/jws.ts';
+import { decodeProtectedHeader } from 'jose';
+import { SignatureError, verifyResult } from '../../../src/carrier/jws.ts';
 import { ResultOutbox } from '../../../src/carrier/outbox.ts';
 import { MemoryOutboxStore, MemoryStateStore } from '../../../src/carrier/store.ts';
 import { INVALID_SESSION, type ResultDecision } from '../../../src/carrier/protocol.ts';
@@ -19,7 +20,7 @@ function outbox(maxEntries = 10) {
 describe('result signing and the outbox', () => {
   it('signs an EdDSA JWS with the device kid that verifies back to the full payload', async () => {
     const entry = await outbox().submit(decision('s-1'));
-    expect(headerKid(entry.jws)).toBe(device.kid);
+    expect(decodeProtectedHeader(entry.jws)).toEqual({ alg: 'EdDSA', kid: device.kid, typ: 'regterm-result+jws' });
     const { payload } = await verifyResult(entry.jws, device.publicKey);
     expect(payload).toEqual({ ...decision('s-1'), v: 1, deviceId: 'dev-1', seq: 1, models: 'abc', agent: '0.1.0' });
   });
