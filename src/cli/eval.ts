@@ -162,7 +162,15 @@ async function antispoof(engine: FaceEngine, csv: string, root: string, ctx: Com
   const allAttacks = Object.values(attacks).flat();
   const { eer, threshold } = equalErrorRate(real, allAttacks);
   const at = pad(real, attacks, threshold);
-  return { images: rows.length, ...at, threshold, eer, failedToDetect };
+  const configured = engine.antispoofThreshold;
+  return {
+    images: rows.length,
+    ...at,
+    threshold,
+    eer,
+    failedToDetect,
+    ...(configured === undefined ? {} : { configured: { threshold: configured, ...pad(real, attacks, configured) } }),
+  };
 }
 
 function quantile(values: number[], q: number): number {

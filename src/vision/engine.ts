@@ -117,6 +117,11 @@ export class FaceEngine {
     return this.loaded().fusion;
   }
 
+  /** The calibrated per-frame anti-spoof threshold (manifest thresholds.antispoof), if the manifest has one. */
+  get antispoofThreshold(): number | undefined {
+    return this.loaded().manifest.thresholds.antispoof?.value;
+  }
+
   /** Detector pass only: faces, best score first. */
   async detect(img: RgbImage): Promise<Detection[]> {
     return this.loaded().detector.detect(img);
