@@ -46,9 +46,8 @@ frameSourceContract({
 });
 
 // Real hardware only when named: HIL_CAMERA=rpicam (CSI through rpicam-vid) or HIL_CAMERA=/dev/videoN (ffmpeg/V4L2).
-const HIL_CAMERA = process.env.HIL_CAMERA;
+const HIL_CAMERA = process.env.HIL_CAMERA ?? '';
 describe.skipIf(!HIL_CAMERA)('real camera (skipped: set HIL_CAMERA=rpicam or /dev/videoN on a terminal)', () => {
-  if (!HIL_CAMERA) return;
   frameSourceContract({
     name: `hardware ${HIL_CAMERA}`,
     live: true,
