@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/device/logger.ts';
 import { isPanelError } from '../../../src/panel/gpio-chips.ts';
 import { OnoffButtons, OnoffLeds, type GpioCtor } from '../../../src/panel/onoff-panel.ts';
+import { OptionalLeds } from '../../../src/panel/optional-leds.ts';
 import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
 import { fakeBoard } from './fake-gpio.ts';
 import { panelContract } from './panel-contract.ts';
@@ -16,6 +17,15 @@ const logger = createLogger({ level: 'silent', destination: new Writable({ write
 panelContract({
   name: 'sim',
   leds: () => new SimLeds(Object.keys(LED_PINS)),
+  buttons: () => new SimButtons(Object.keys(BUTTON_PINS), logger),
+  press: (b, n) => (b as SimButtons).press(n),
+  release: (b, n) => (b as SimButtons).release(n),
+  settleMs: 0,
+});
+
+panelContract({
+  name: 'optional LEDs degraded (no sysfs GPIO) + sim buttons',
+  leds: () => new OptionalLeds(new OnoffLeds({ pins: LED_PINS, Gpio: fakeBoard().Gpio, logger, gpioRoot: '/nonexistent/gpio' }), logger),
   buttons: () => new SimButtons(Object.keys(BUTTON_PINS), logger),
   press: (b, n) => (b as SimButtons).press(n),
   release: (b, n) => (b as SimButtons).release(n),
@@ -111,6 +121,37 @@ describe('onoff backend specifics', () => {
     const e = await leds.start().then(() => undefined, (err: unknown) => err);
     expect(String(e)).toMatch(/cannot open GPIO: EACCES.*group gpio/);
     expect(b.exported.size).toBe(0);
+  });
+});
+
+describe('optional LEDs', () => {
+  it('warn once and degrade when GPIO is absent, pass through when it works', async () => {
+    const lines: string[] = [];
+    const sink = createLogger({
+      level: 'warn',
+      destination: new Writable({
+        write: (c: Buffer, _e, cb) => {
+          lines.push(c.toString());
+          cb();
+        },
+      }),
+    });
+    const degraded = new OptionalLeds(new OnoffLeds({ pins: { look: 17 }, Gpio: fakeBoard().Gpio, logger, gpioRoot: '/nonexistent/gpio' }), sink);
+    await degraded.start();
+    degraded.set('look', true);
+    expect(degraded.isDegraded).toBe(true);
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]) as { msg: string; err: { message: string } };
+    expect(entry.msg).toBe('LEDs unavailable; continuing without them');
+    expect(entry.err.message).toMatch(/sysfs GPIO is absent/);
+    const b = fakeBoard();
+    const real = new OptionalLeds(new OnoffLeds({ pins: { look: 17 }, Gpio: b.Gpio, logger, gpioRoot: PI5 }), sink);
+    await real.start();
+    real.set('look', true);
+    expect(real.isDegraded).toBe(false);
+    expect(b.physical(588)).toBe(1);
+    await real.stop();
+    expect(b.physical(588)).toBe(0);
   });
 });
 
