@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { z } from 'zod';
 import type { Logger } from '../device/logger.ts';
 import { loadOrCreateIdentity } from '../device/identity.ts';
 import type { Timer } from './backoff.ts';
@@ -18,6 +19,8 @@ export interface CarrierDeps {
   version: string;
   modelsHash: string;
   isBusy?: () => boolean;
+  /** the session engine's policy schema, so bad policies are rejected before a session starts */
+  policySchema?: z.ZodType;
   timer?: Timer;
   now?: () => number;
   random?: () => number;
@@ -42,6 +45,7 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
   const validator = new RequestValidator({
     deviceId: config.deviceId, carrierKeys, state: db.state, maxBytes: config.requests.maxBytes,
     maxTtlMs: config.requests.maxTtlS * 1000, clockSkewMs: config.requests.clockSkewS * 1000, now,
+    policySchema: deps.policySchema,
   });
   const m = config.mqtt;
   const link = new CarrierLink({

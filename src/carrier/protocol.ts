@@ -48,12 +48,15 @@ export const resultDecisionSchema = z.strictObject({
   /** the request's nonce; empty only in a rejection of a request whose nonce could not be read */
   nonce: z.string().max(256),
   decision: z.enum(DECISIONS),
-  /** the check that decided it, e.g. `matcher`, `antispoof`, `challenge:blink`, `request` */
+  /** the check that decided it, e.g. `match`, `antispoof`, `challenge:blink`, `request` (for rejections) */
   decidedBy: z.string().min(1).max(64),
-  reason: z.enum(REJECT_REASONS).optional(),
+  /** machine-readable detail: a RejectReason for `rejected`, else the session's reason (e.g. `second_face`) */
+  reason: z.string().regex(/^[a-z0-9_:.-]{1,64}$/).optional(),
   scores: z.record(z.string().max(64), z.number().finite()),
   thresholds: z.record(z.string().max(64), z.number().finite()),
   challenges: z.array(challengeResultSchema).max(16),
+  /** ms per session phase and in total */
+  timings: z.record(z.string().max(64), z.number().finite().nonnegative()).optional(),
   startedAt: isoTime,
   finishedAt: isoTime,
 });
@@ -71,13 +74,11 @@ export const resultPayloadSchema = resultDecisionSchema.extend({
 });
 export type ResultPayload = z.infer<typeof resultPayloadSchema>;
 
-export const sessionPolicySchema = z.strictObject({
-  challenges: z.number().int().min(1).max(8).optional(),
-  types: z.array(z.enum(CHALLENGE_TYPES)).min(1).max(CHALLENGE_TYPES.length).optional(),
-  timeoutS: z.number().int().min(5).max(600).optional(),
-});
-
-/** A carrier-signed session request (the JWS payload). */
+/**
+ * A carrier-signed session request (the JWS payload). `policy` is the carrier's partial session policy; on the wire
+ * it is any JSON object, and the composition root passes the session engine's policy schema to RequestValidator
+ * (`policySchema` option) so an out-of-range or unknown policy key is rejected with reason `schema` up front.
+ */
 export const sessionRequestSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   deviceId: id,
@@ -90,7 +91,7 @@ export const sessionRequestSchema = z.strictObject({
     /** base64 of the photo; the overall message size limit bounds it */
     data: z.base64().min(4),
   }),
-  policy: sessionPolicySchema.default({}),
+  policy: z.record(z.string(), z.json()).default({}),
 });
 export type SessionRequest = z.infer<typeof sessionRequestSchema>;
 

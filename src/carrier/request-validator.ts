@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
+import type { z } from 'zod';
 import { ID_PATTERN, INVALID_SESSION, sessionRequestSchema, type RejectReason, type SessionRequest } from './protocol.ts';
 import type { StateStore } from './store.ts';
 
@@ -23,6 +24,8 @@ export interface RequestValidatorOptions {
   maxTtlMs: number;
   clockSkewMs: number;
   now: () => number;
+  /** the session engine's policy schema; when given, `request.policy` must parse with it (strictly, ideally) */
+  policySchema?: z.ZodType;
 }
 
 export type Validation =
@@ -78,6 +81,11 @@ export class RequestValidator {
     }
     const request = parsed.data;
     const own = { sessionId: request.sessionId, nonce: request.nonce };
+    const policy = o.policySchema?.safeParse(request.policy);
+    if (policy && !policy.success) {
+      const issue = policy.error.issues[0];
+      return reject('schema', `policy.${issue?.path.join('.')}: ${issue?.message}`, own);
+    }
     if (request.deviceId !== o.deviceId) return reject('wrong_device', `for device ${request.deviceId}`, own);
 
     const now = o.now();

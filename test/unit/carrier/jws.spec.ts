@@ -56,6 +56,12 @@ describe('result signing and the outbox', () => {
     expect(payload).toMatchObject({ sessionId: INVALID_SESSION, reason: 'malformed', seq: 1 });
   });
 
+  it('carries the session engine\'s reason and phase timings', async () => {
+    const { payload } = await outbox().sign({ ...decision('s-9'), decision: 'liveness_failed', decidedBy: 'continuity',
+      reason: 'second_face', timings: { quality: 1200, challenges: 9100, total: 11000 } });
+    expect(payload).toMatchObject({ reason: 'second_face', timings: { total: 11000 } });
+  });
+
   it('rejects a payload carrying anything beyond the schema (no room for biometrics)', async () => {
     await expect(outbox().submit({ ...decision('s-1'), embedding: [0.1] } as ResultDecision)).rejects.toThrow();
   });

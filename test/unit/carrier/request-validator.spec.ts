@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { signJson } from '../../../src/carrier/jws.ts';
@@ -69,6 +70,17 @@ describe('RequestValidator', () => {
       maxBytes: 1 << 20, maxTtlMs: 600_000, carrierKeys: new Map([[next.kid, next.publicKey]]) });
     expect(await rotated.validate(bytes(await signSessionRequest(draft(), carrier.privateKey, carrier.kid))))
       .toMatchObject({ ok: false, reason: 'unknown_key' });
+  });
+
+  it('checks the policy with the session engine\'s schema when one is given', async () => {
+    const policySchema = z.strictObject({ challenges: z.strictObject({ count: z.number().int().min(1).max(8) }).partial() }).partial();
+    const val = new RequestValidator({ deviceId: 'dev-1', state: new MemoryStateStore(), now: () => NOW, clockSkewMs: 30_000,
+      maxBytes: 1 << 20, maxTtlMs: 600_000, carrierKeys: new Map([[carrier.kid, carrier.publicKey]]), policySchema });
+    const check = async (policy: Record<string, never> | object) =>
+      val.validate(bytes(await signSessionRequest(draft({ policy: policy as never }), carrier.privateKey, carrier.kid)));
+    expect((await check({ challenges: { count: 3 } })).ok).toBe(true);
+    expect(await check({ challenges: { count: 99 } })).toMatchObject({ ok: false, reason: 'schema' });
+    expect(await check({ skipLiveness: true })).toMatchObject({ ok: false, reason: 'schema' });
   });
 
   it('rejects alg other than EdDSA even with a pinned kid', async () => {
