@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../../src/vision/engine.ts';
-import { mirror } from '../../../src/vision/image.ts';
+import { boxIou } from '../../../src/vision/detector.ts';
+import { i420ToRgb, mirror } from '../../../src/vision/image.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { bestAccuracy } from '../../../src/vision/metrics.ts';
@@ -63,6 +64,18 @@ describe('detection', () => {
   it('finds no face on a face-free gradient', async () => {
     const img = await readImageFile(new URL('../../fixtures/vision/no-face.png', import.meta.url).pathname);
     expect(await engine.analyzeFrame(img)).toEqual([]);
+  });
+});
+
+describe('camera frames', () => {
+  it('an I420 frame (as rpicam/ffmpeg deliver it) gives the same face as the RGB decode of that frame', async () => {
+    const clip = join(DATA, 'sadtalker_hdtf_ref_videos/WDA_AlexandriaOcasioCortez_000.mp4');
+    const yuv = await videoFrame(clip, 2.0, 512, 512, 'yuv420p');
+    const fromI420 = await engine.analyzeFrame(i420ToRgb(512, 512, yuv.data), { maxFaces: 1 });
+    const [rgb] = await engine.analyzeFrame(await videoFrame(clip, 2.0, 512, 512), { maxFaces: 1 });
+    expect(fromI420).toHaveLength(1);
+    expect(boxIou(fromI420[0].box, rgb.box)).toBeGreaterThan(0.9);
+    expect(Math.abs(fromI420[0].pose.yaw - rgb.pose.yaw)).toBeLessThan(3);
   });
 });
 

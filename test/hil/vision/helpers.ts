@@ -22,13 +22,23 @@ export async function csvRows(path: string): Promise<string[][]> {
     .map((l) => l.split(','));
 }
 
-/** One video frame at time `t` seconds, decoded by ffmpeg straight into memory (no file written). */
-export async function videoFrame(path: string, t: number, width: number, height: number): Promise<RgbImage> {
+/**
+ * One video frame at time `t` seconds, decoded by ffmpeg straight into memory (no file written): interleaved RGB, or
+ * planar I420 bytes in `data` when `pixFmt` is 'yuv420p'.
+ */
+export async function videoFrame(
+  path: string,
+  t: number,
+  width: number,
+  height: number,
+  pixFmt: 'rgb24' | 'yuv420p' = 'rgb24',
+): Promise<RgbImage> {
   const { stdout } = await promisify(execFile)(
     'ffmpeg',
-    ['-loglevel', 'error', '-ss', String(t), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    ['-loglevel', 'error', '-ss', String(t), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'],
     { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
   );
-  if (stdout.length !== width * height * 3) throw new Error(`ffmpeg gave ${stdout.length} bytes for ${width}x${height}`);
+  const expected = pixFmt === 'rgb24' ? width * height * 3 : (width * height * 3) / 2;
+  if (stdout.length !== expected) throw new Error(`ffmpeg gave ${stdout.length} bytes for ${width}x${height} ${pixFmt}`);
   return { width, height, data: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length) };
 }
