@@ -11,13 +11,21 @@ import type { FrameSignals } from './signals.ts';
 export type SessionState = 'idle' | 'reference' | 'quality' | 'challenges' | 'match' | 'decided';
 
 export type SessionInput =
+  /** idle → reference: draws the challenge plan, prompts "please wait" while the shell embeds the reference photo */
   | { type: 'start' }
+  /** the reference photo's template (the session owns and wipes it) */
   | { type: 'reference'; template: Template }
+  /** no usable face on the reference photo: decided `error` by `reference` before any customer prompt */
   | { type: 'reference_unusable'; reason: string }
+  /** one analysed camera frame; its `face.embedding`, if any, is owned by the session from now on */
   | { type: 'frame'; frame: FrameSignals }
+  /** panel buttons: cancel ends the session (`cancelled` by `customer`); assist flags prompts and notifies staff */
   | { type: 'button'; button: 'cancel' | 'assist' }
+  /** time passed: the shell sends one every ~100 ms so deadlines fire even when frames stop arriving */
   | { type: 'tick' }
+  /** the agent ends the session (shutdown, carrier abort): `cancelled` by `agent`, not a failed attempt */
   | { type: 'cancel' }
+  /** the shell failed (camera gone, inference error): `error` by `agent` with the message as reason */
   | { type: 'error'; message: string };
 
 export type SessionOutput =
