@@ -51,6 +51,12 @@ export interface CarrierLinkOptions {
   connectTimeoutMs: number;
   backoff: { initialMs: number; maxMs: number };
   resendAfterMs: number;
+  /**
+   * MQTT 5 CONNECT maximumPacketSize: the broker discards (never sends us) larger packets, so a huge publish cannot
+   * make mqtt.js buffer it. Set above the request size limit so a moderately oversized request still gets its
+   * `too_large` answer. Not available in MQTT 3.1.1 (cap the size on the broker: `message_size_limit`).
+   */
+  maxPacketBytes?: number;
   /** status payload fields published retained on every connect */
   version: string;
   modelsHash: string;
@@ -204,7 +210,9 @@ export class CarrierLink {
         if (this.log.isLevelEnabled('trace')) this.log.trace({ mqtt: format(...args) }, 'mqtt.js');
       },
     };
-    if (o.protocolVersion === 5) base.properties = { sessionExpiryInterval: o.sessionExpiryS };
+    if (o.protocolVersion === 5) {
+      base.properties = { sessionExpiryInterval: o.sessionExpiryS, maximumPacketSize: o.maxPacketBytes };
+    }
     if (o.tls) {
       Object.assign(base, {
         ca: readFileSync(o.tls.caFile), cert: readFileSync(o.tls.certFile), key: readFileSync(o.tls.keyFile),

@@ -54,6 +54,7 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
       ? { caFile: m.caFile, certFile: m.certFile, keyFile: m.keyFile, servername: m.servername } : undefined,
     keepaliveS: m.keepaliveS, sessionExpiryS: m.sessionExpiryS, connectTimeoutMs: m.connectTimeoutMs,
     backoff: { initialMs: m.backoffInitialMs, maxMs: m.backoffMaxMs }, resendAfterMs: m.resendAfterMs,
+    maxPacketBytes: 2 * config.requests.maxBytes + 64 * 1024,
     version: deps.version, modelsHash: deps.modelsHash, validator, outbox, isBusy: deps.isBusy,
     logger: deps.logger, timer: deps.timer, random: deps.random, now,
   });

@@ -106,11 +106,15 @@ describe('hostile session requests over mosquitto', () => {
     expect(d.requests).toHaveLength(1);
     expect(d.sink.lines.filter((l) => l.msg === 'session request rejected')).toHaveLength(sent.length);
 
+    // far beyond the limit: the broker drops it (MQTT 5 maximumPacketSize), the link never buffers it
+    await carrier.publish(topic, Buffer.alloc(2 * 1024 * 1024, 0x41));
     const good = req(9999, { sessionId: 'h-good' });
     await carrier.publish(topic, await sign(good));
     await carrier.until(() => d.requests.length === 2, 5000, 'valid request after the storm');
     expect(d.requests[1]).toEqual(good);
     expect(d.link.health().connected).toBe(true);
+    // requests are handled in order: had the 2 MB one reached the link, it would have been rejected before `good`
+    expect(d.sink.lines.filter((l) => l.msg === 'session request rejected')).toHaveLength(sent.length);
     await d.close();
   }, 120_000);
 
