@@ -34,9 +34,11 @@ export interface SessionScores {
 
 export interface SessionResult {
   sessionId: string;
+  /** the request's nonce, echoed into the signed result */
+  nonce: string;
   decision: Decision;
   decidedBy: DecidedBy;
-  /** machine-readable detail, e.g. reference_unusable, second_face, too_far, insufficient_frames */
+  /** machine-readable detail (`[a-z0-9_:.-]{1,64}`), e.g. reference_unusable, second_face, too_dark */
   reason?: string;
   scores: SessionScores;
   thresholds: { match: number; antispoof: number; continuity: number; light: number };
@@ -45,6 +47,17 @@ export interface SessionResult {
   timings: { reference?: number; quality?: number; challenges?: number; match?: number; total: number };
   startedAtMs: number;
   finishedAtMs: number;
+}
+
+/** A free-text message as a result `reason`: lower case, `[a-z0-9_:.-]`, at most 64 characters. */
+export function toReason(text: string): string {
+  const slug = text.toLowerCase().replace(/[^a-z0-9_:.-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 64);
+  return slug || 'unspecified';
+}
+
+/** Scores with only finite numbers (absent checks are left out, never undefined or NaN). */
+export function finiteScores(s: SessionScores): SessionScores {
+  return Object.fromEntries(Object.entries(s).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) as SessionScores;
 }
 
 export function thresholdsOf(p: SessionPolicy): SessionResult['thresholds'] {

@@ -12,10 +12,10 @@ const ms = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
 const deg = z.number().min(0).max(90);
 
-export const policySchema = z.object({
+export const policySchema = z.strictObject({
   /** true when the camera pipeline mirrors the image (selfie view); flips left/right (signals.ts) */
   mirrored: z.boolean().default(false),
-  challenges: z.object({
+  challenges: z.strictObject({
     /** challenge types the session may draw from */
     set: z.array(z.enum(CHALLENGE_TYPES)).min(1).default(['blink', 'turn_left', 'turn_right', 'light']),
     /** always included (the light challenge is the one a replayed video cannot answer) */
@@ -28,7 +28,7 @@ export const policySchema = z.object({
     pauseMinMs: ms.default(300),
     pauseMaxMs: ms.default(1200),
   }).prefault({}),
-  blink: z.object({
+  blink: z.strictObject({
     /** both eyes count as closed when the MORE open eye is below this */
     closedBelow: unit.default(0.3),
     /** eyes count as open above this; the gap to closedBelow is the hysteresis that rejects partial blinks/noise */
@@ -43,7 +43,7 @@ export const policySchema = z.object({
     /** a hole in the timestamps longer than this aborts a blink in progress: we did not see it happen */
     maxGapMs: ms.default(250),
   }).prefault({}),
-  turn: z.object({
+  turn: z.strictObject({
     /** a turn counts once |yaw| reaches this; clips label a turn from ~20 deg */
     enterDeg: deg.default(20),
     /** ...and ends when |yaw| falls below this (hysteresis; also 'frontal' for the start of a turn) */
@@ -52,7 +52,7 @@ export const policySchema = z.object({
     holdMs: ms.default(150),
     maxGapMs: ms.default(400),
   }).prefault({}),
-  light: z.object({
+  light: z.strictObject({
     /**
      * nonce-derived data bits, Manchester-coded into 2x chips (balanced on/off, one transition per bit). A face
      * following some OTHER sequence agrees on m of n bits and correlates (2m - n) / n: with 12 bits and
@@ -73,7 +73,7 @@ export const policySchema = z.object({
     /** minimum mean luminance difference LED on vs off (0..255): rejects correlation on pure noise */
     minDeltaLuma: z.number().min(0).default(1.5),
   }).prefault({}),
-  quality: z.object({
+  quality: z.strictObject({
     /** face box width / frame width; 0.2 of 640 px = 128 px, enough for a 112 px aligned crop */
     minFaceWidthFrac: unit.default(0.2),
     maxFaceWidthFrac: unit.default(0.75),
@@ -94,7 +94,7 @@ export const policySchema = z.object({
     /** quality_failed (or no_face) when the gate has not passed by then */
     timeoutMs: ms.default(15000),
   }).prefault({}),
-  antispoof: z.object({
+  antispoof: z.strictObject({
     /** trimmed mean of per-frame scores must reach this */
     threshold: unit.default(0.5),
     /** at least this many quality-passing frames: one frame is never enough evidence */
@@ -102,17 +102,24 @@ export const policySchema = z.object({
     /** fraction dropped at EACH end before averaging (robust to a few outlier frames) */
     trimFraction: z.number().min(0).max(0.45).default(0.2),
   }).prefault({}),
-  match: z.object({
-    /** cosine similarity to the reference template; calibrate with `regterm eval verify` per model */
-    threshold: z.number().min(-1).max(1).default(0.45),
+  match: z.strictObject({
+    /**
+     * similarity to the reference template, on the scale of the session's `similarity` function: 0.45 suits plain
+     * cosine (the default `meanCosine`); with the engine's fusion pass the manifest's calibrated
+     * `thresholds.match.value` (z-units) as a deployment base (`resolvePolicy(carrier, base)`)
+     */
+    threshold: z.number().finite().default(0.45),
     /** best frames (by quality) averaged into the probe embedding */
     topK: z.number().int().min(1).max(16).default(3),
-    /** frames with embeddings must be at least this similar to the first gate frame (same person throughout) */
-    continuityThreshold: z.number().min(-1).max(1).default(0.4),
+    /**
+     * frames with embeddings must be at least this similar to the first good frame (same person throughout); same
+     * scale as `threshold`, set below it because turned frames score lower against a frontal anchor
+     */
+    continuityThreshold: z.number().finite().default(0.4),
     /** after the challenges, how long we wait for enough embedded good frames */
     timeoutMs: ms.default(5000),
   }).prefault({}),
-  presence: z.object({
+  presence: z.strictObject({
     /** no face for this long after the gate passed ends the session as no_face */
     faceLostMs: ms.default(1500),
     /** a second face for this long fails continuity (someone else stepping in) */
@@ -125,9 +132,13 @@ export const policySchema = z.object({
 export type SessionPolicy = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
 
-/** Defaults filled in, out-of-range values rejected (throws a zod error listing every problem). */
-export function resolvePolicy(input: PolicyInput = {}): SessionPolicy {
-  const policy = policySchema.parse(input);
+/**
+ * The effective policy: schema defaults, overridden by the deployment `base` (e.g. thresholds calibrated in the model
+ * manifest), overridden by `input` (the carrier's request). Unknown keys and out-of-range values are rejected (throws
+ * a zod error listing every problem); so are inconsistent pairs.
+ */
+export function resolvePolicy(input: PolicyInput = {}, base: PolicyInput = {}): SessionPolicy {
+  const policy = policySchema.parse(deepMerge(base, input));
   if (policy.blink.closedBelow >= policy.blink.openAbove) throw new RangeError('blink.closedBelow must be < openAbove');
   if (policy.turn.exitDeg >= policy.turn.enterDeg) throw new RangeError('turn.exitDeg must be < enterDeg');
   if (policy.challenges.pauseMinMs > policy.challenges.pauseMaxMs) throw new RangeError('pauseMinMs > pauseMaxMs');
@@ -135,4 +146,17 @@ export function resolvePolicy(input: PolicyInput = {}): SessionPolicy {
     if (!policy.challenges.set.includes(t)) throw new RangeError(`required challenge ${t} is not in challenges.set`);
   }
   return policy;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `over` wins; nested objects merge; arrays and scalars replace. */
+function deepMerge(under: Json, over: Json): Json {
+  const out: Json = { ...under };
+  for (const [k, v] of Object.entries(over)) {
+    const u = out[k];
+    out[k] = isObject(u) && isObject(v) ? deepMerge(u, v) : v;
+  }
+  return out;
 }

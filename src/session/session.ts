@@ -1,6 +1,6 @@
 import { ActiveChallenge, planChallenges, type ChallengePlan, type ChallengeStatus } from './challenges.ts';
 import {
-  decideFinal, thresholdsOf, type ChallengeOutcome, type Decision, type DecidedBy, type SessionResult, type SessionScores,
+  decideFinal, finiteScores, thresholdsOf, toReason, type ChallengeOutcome, type Decision, type DecidedBy, type SessionResult, type SessionScores,
 } from './decision.ts';
 import { AntispoofAggregator, BestFrames, ContinuityTracker } from './evidence.ts';
 import { meanCosine, wipeTemplate, type Similarity, type Template } from './identity.ts';
@@ -72,7 +72,7 @@ export class RegistrationSession {
     if (input.type === 'start') this.start(now);
     else if (this.st === 'idle') return this.discard(input);
     else if (input.type === 'cancel') this.decide('cancelled', 'agent');
-    else if (input.type === 'error') this.decide('error', 'agent', input.message);
+    else if (input.type === 'error') this.decide('error', 'agent', toReason(input.message));
     else if (input.type === 'button' && input.button === 'cancel') this.decide('cancelled', 'customer');
     else if (input.type === 'button') this.requestAssist(now);
     else if (now - this.startedAt >= this.o.policy.sessionTimeoutMs) {
@@ -113,7 +113,10 @@ export class RegistrationSession {
   }
 
   private onReferenceUnusable(reason: string): void {
-    if (this.st === 'reference') this.decide('error', 'reference', `reference_unusable: ${reason}`);
+    // The free-text reason stays local (progress for staff); the signed result carries the fixed slug.
+    if (this.st !== 'reference') return;
+    this.emitProgress('reference_unusable', { detail: reason });
+    this.decide('error', 'reference', 'reference_unusable');
   }
 
   private onFrame(f: FrameSignals, now: number): void {
@@ -272,9 +275,10 @@ export class RegistrationSession {
     if (this.active) this.outcomes.push({ type: this.active.type, passed: false, ms: now - this.active.promptMs });
     this.active = undefined;
     const spoof = this.antispoof.summary();
-    this.scores.antispoof ??= spoof.frames > 0 ? spoof.score : undefined;
+    if (this.scores.antispoof === undefined && spoof.frames > 0) this.scores.antispoof = spoof.score;
     this.scores.antispoofFrames = spoof.frames;
-    this.scores.continuity = this.continuity.minSimilarity;
+    const continuity = this.continuity.minSimilarity;
+    if (continuity !== undefined) this.scores.continuity = continuity;
     this.enter('decided', now);
     this.timings.total = now - this.startedAt;
     if (this.template) wipeTemplate(this.template);
@@ -282,8 +286,8 @@ export class RegistrationSession {
     this.best.clear();
     this.continuity.clear();
     this.res = {
-      sessionId: this.o.sessionId, decision, decidedBy, ...(reason ? { reason } : {}),
-      scores: this.scores, thresholds: thresholdsOf(this.o.policy), challenges: this.outcomes,
+      sessionId: this.o.sessionId, nonce: this.o.nonce, decision, decidedBy, ...(reason ? { reason } : {}),
+      scores: finiteScores(this.scores), thresholds: thresholdsOf(this.o.policy), challenges: this.outcomes,
       timings: this.timings, startedAtMs: this.startedAt, finishedAtMs: now,
     };
     this.out.push({ type: 'decided', result: this.res });

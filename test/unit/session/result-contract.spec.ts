@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
+import type { SessionResult } from '../../../src/session/decision.ts';
+import { policySchema, resolvePolicy } from '../../../src/session/policy.ts';
+import { runSession } from './customer.ts';
+
+/** What the composition root does: monotonic session times → wall-clock ISO times; the rest passes through. */
+function toWire(r: SessionResult, wallAtMonotonic0: number) {
+  const { startedAtMs, finishedAtMs, ...rest } = r;
+  return {
+    ...rest,
+    startedAt: new Date(wallAtMonotonic0 + startedAtMs).toISOString(),
+    finishedAt: new Date(wallAtMonotonic0 + finishedAtMs).toISOString(),
+  };
+}
+
+describe('session result fits the carrier protocol (src/carrier/protocol.ts resultDecisionSchema)', () => {
+  const outcomes: Array<[string, ReturnType<typeof runSession>]> = [
+    ['match', runSession()],
+    ['spoof', runSession({ antispoof: 0.2 })],
+    ['light failed', runSession({ luma: 'constant' })],
+    ['reference unusable', runSession({}, { referenceUnusable: true })],
+    ['error with free text', runSession({}, { at: [{ atMs: 2000, input: { type: 'error', message: 'Camera gone: rpicam-vid exited (code 1)' } }] })],
+    ['quality failed', runSession({ persistentProblem: { faceLuma: 20 } })],
+    ['no face', runSession({ faceCount: () => 0 })],
+    ['cancelled', runSession({}, { at: [{ atMs: 500, input: { type: 'button', button: 'cancel' } }] })],
+  ];
+
+  it.each(outcomes)('%s', (_name, run) => {
+    const r = run.session.result;
+    if (r === undefined) throw new Error('session did not decide');
+    const parsed = resultDecisionSchema.safeParse(toWire(r, Date.UTC(2026, 0, 1)));
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    expect(r.nonce).toBe('nonce-1');
+  });
+
+  it('free-text errors become a reason slug', () => {
+    const r = outcomes[4][1].session.result;
+    expect(r?.reason).toBe('camera_gone:_rpicam-vid_exited_code_1');
+  });
+});
+
+describe('policy as the carrier request validator uses it', () => {
+  it('rejects unknown keys at any level and accepts a partial policy', () => {
+    expect(policySchema.safeParse({ match: { threshold: 2.6 } }).success).toBe(true);
+    expect(policySchema.safeParse({ matchThreshold: 0.5 }).success).toBe(false);
+    expect(policySchema.safeParse({ blink: { closeBelow: 0.2 } }).success).toBe(false);
+  });
+
+  it('layers schema defaults < deployment base (manifest thresholds) < carrier request', () => {
+    const base = { match: { threshold: 2.5987, continuityThreshold: 1.5 }, antispoof: { threshold: 0.3134 } };
+    const p = resolvePolicy({ match: { threshold: 3 } }, base);
+    expect(p.match).toMatchObject({ threshold: 3, continuityThreshold: 1.5, topK: 3 });
+    expect(p.antispoof.threshold).toBe(0.3134);
+    expect(p.blink.openAbove).toBe(0.6);
+  });
+});
