@@ -60,6 +60,8 @@ export interface CarrierLinkOptions {
   /** status payload fields published retained on every connect */
   version: string;
   modelsHash: string;
+  /** static inventory (telemetry.ts `inventory()`), part of every retained `online` status */
+  inventory?: object;
   validator: RequestValidator;
   outbox: ResultOutbox;
   /** the session engine's answer to "can a session start now?" */
@@ -342,7 +344,8 @@ export class CarrierLink {
   }
 
   private statusPayload(state: 'online' | 'offline'): string {
-    return JSON.stringify({ state, deviceId: this.options.deviceId, version: this.options.version,
-      models: this.options.modelsHash, at: new Date(this.now()).toISOString() });
+    const o = this.options;
+    return JSON.stringify({ state, deviceId: o.deviceId, version: o.version, models: o.modelsHash,
+      at: new Date(this.now()).toISOString(), ...(state === 'online' && o.inventory ? { inventory: o.inventory } : {}) });
   }
 }

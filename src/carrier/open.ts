@@ -18,6 +18,7 @@ export interface CarrierDeps {
   logger: Logger;
   version: string;
   modelsHash: string;
+  inventory?: object;
   isBusy?: () => boolean;
   /** the session engine's policy schema, so bad policies are rejected before a session starts */
   policySchema?: z.ZodType;
@@ -55,7 +56,7 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
     keepaliveS: m.keepaliveS, sessionExpiryS: m.sessionExpiryS, connectTimeoutMs: m.connectTimeoutMs,
     backoff: { initialMs: m.backoffInitialMs, maxMs: m.backoffMaxMs }, resendAfterMs: m.resendAfterMs,
     maxPacketBytes: 2 * config.requests.maxBytes + 64 * 1024,
-    version: deps.version, modelsHash: deps.modelsHash, validator, outbox, isBusy: deps.isBusy,
+    version: deps.version, modelsHash: deps.modelsHash, inventory: deps.inventory, validator, outbox, isBusy: deps.isBusy,
     logger: deps.logger, timer: deps.timer, random: deps.random, now,
   });
   return {

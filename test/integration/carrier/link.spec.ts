@@ -48,6 +48,7 @@ async function device(deviceId: string, over: Parameters<typeof deviceConfig>[5]
   const sink = new LogSink();
   const c = await openCarrier(deviceConfig(root, deviceId, pki, broker.url, carrierKeys.publicKey, over), {
     logger: createLogger({ destination: sink, level: 'debug' }), version: '0.1.0', modelsHash: 'm1', isBusy: () => busy,
+    inventory: { model: 'Raspberry Pi 4 Model B Rev 1.5', serial: '10000000abcdef01' },
   });
   open.push(c);
   const requests: SessionRequest[] = [];
@@ -59,12 +60,14 @@ async function device(deviceId: string, over: Parameters<typeof deviceConfig>[5]
 
 const pub = (deviceId: string) => join(root, deviceId, 'identity', 'device.pub.pem');
 const statusOf = (deviceId: string) =>
-  carrier.messages.filter((m) => m.topic === `regterm/v1/${deviceId}/status`).map((m) => JSON.parse(m.payload) as { state: string });
+  carrier.messages.filter((m) => m.topic === `regterm/v1/${deviceId}/status`).map((m) => JSON.parse(m.payload) as Record<string, unknown>);
 
 describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () => {
   it('publishes retained online status, delivers a signed result, and deletes it on ack', async () => {
     const d = await device('dev-a');
     await carrier.until(() => statusOf('dev-a').some((s) => s.state === 'online'), 5000, 'online');
+    expect(statusOf('dev-a')[0]).toMatchObject({ state: 'online', version: '0.1.0', models: 'm1',
+      inventory: { model: 'Raspberry Pi 4 Model B Rev 1.5' } });
     const entry = await d.link.submitResult(decision('s-1'));
     await carrier.until(() => (carrier.results.get('s-1')?.length ?? 0) > 0, 5000, 'result');
     expect(carrier.results.get('s-1')![0]).toBe(entry.jws);
