@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { RegtermError, errorMessage } from '../errors.ts';
-import { fsyncDir } from '../device/atomic-write.ts';
+import { fsyncDir, writeFileAtomic } from '../device/atomic-write.ts';
 import { StoreClosedError, type OutboxEntry, type OutboxStore, type StateStore } from './store.ts';
 
 /**
@@ -15,7 +15,12 @@ import { StoreClosedError, type OutboxEntry, type OutboxStore, type StateStore }
  *   `<file>.corrupt-<timestamp>` (with its -wal/-shm) and open throws StateCorruptError naming it. Never reset in
  *   place: the undelivered results in it can still be recovered by hand. The next start creates a fresh file.
  * - A full disk (SQLITE_FULL) or unwritable file throws StateStorageError with the path and a one-line cause.
+ *
+ * seq stays monotonic even across a corrupt database: seq numbers are reserved in blocks of SEQ_BLOCK in
+ * `<file>.seq-floor` (atomic write, outside the database) before any of them is used, and a fresh database starts
+ * its counter at that floor.
  */
+export const SEQ_BLOCK = 1000;
 export class StateCorruptError extends RegtermError {}
 export class StateStorageError extends RegtermError {}
 
@@ -35,9 +40,9 @@ export interface SqliteStateOptions {
 export class SqliteState {
   readonly outbox: OutboxStore;
   readonly state: StateStore;
-  private constructor(private readonly db: Database.Database, readonly path: string) {
+  private constructor(private readonly db: Database.Database, readonly path: string, seqFloor: number) {
     this.outbox = new SqliteOutboxStore(db, path);
-    this.state = new SqliteStateStore(db, path);
+    this.state = new SqliteStateStore(db, path, `${path}.seq-floor`, seqFloor);
   }
 
   /** Opens (creating if absent) and checks the database. Throws StateCorruptError / StateStorageError. */
@@ -59,8 +64,11 @@ export class SqliteState {
         CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
         CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires_at);`);
+      const floorText = existsSync(`${path}.seq-floor`) ? readFileSync(`${path}.seq-floor`, 'utf8').trim() : '0';
+      const seqFloor = /^\d+$/.test(floorText) ? Number(floorText) : 0;
+      db.prepare(`INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', ?)`).run(seqFloor);
       if (!existed) fsyncDir(dirname(path));
-      return new SqliteState(db, path);
+      return new SqliteState(db, path, seqFloor);
     } catch (e: unknown) {
       db?.close();
       const code = sqliteCode(e);
@@ -144,13 +152,17 @@ function toEntry(row: unknown): OutboxEntry {
 }
 
 class SqliteStateStore implements StateStore {
-  constructor(private readonly db: Database.Database, private readonly path: string) {}
+  constructor(private readonly db: Database.Database, private readonly path: string, private readonly floorPath: string,
+    private reservedUpTo: number) {}
 
   async nextSeq(): Promise<number> {
     return this.run(() => {
-      const row = this.db.prepare(
-        `INSERT INTO counters (name, value) VALUES ('seq', 1)
-         ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`).get() as { value: number };
+      const row = this.db.prepare(`UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value`)
+        .get() as { value: number };
+      if (row.value > this.reservedUpTo) {
+        this.reservedUpTo = row.value + SEQ_BLOCK;
+        writeFileAtomic(this.floorPath, `${this.reservedUpTo}\n`);
+      }
       return row.value;
     });
   }

@@ -41,6 +41,22 @@ describe('sqlite state database', () => {
     rmSync(d, { recursive: true, force: true });
   });
 
+  it('keeps seq monotonic across a corrupt database (reserved floor outside the database)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
+    const path = join(d, 'state.db');
+    const first = SqliteState.open({ path });
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = await first.state.nextSeq();
+    first.close();
+    writeFileSync(path, Buffer.alloc(8192, 0x5a));
+    rmSync(`${path}-wal`, { force: true });
+    expect(() => SqliteState.open({ path })).toThrow(StateCorruptError);
+    const fresh = SqliteState.open({ path });
+    expect(await fresh.state.nextSeq()).toBeGreaterThan(last);
+    fresh.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+
   it('reports a full disk as a one-line storage error', async () => {
     const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
     const s = SqliteState.open({ path: join(d, 'state.db') });
