@@ -17,7 +17,9 @@ export type { SessionRequestListener };
  * no 5-only feature). What the rest of the agent uses:
  *   start(signal) / stop()              connect in the background; stop publishes `offline` and closes everything
  *   onSessionRequest(listener)          validated, carrier-signed requests (the session engine subscribes)
- *   submitResult(decision)              signs, commits (fsync) and resolves once durable; delivery is in the background
+ *   submitResult(decision)              signs, commits (fsync) and resolves once durable; delivery is in the background.
+ *                                       Rejects (StateStorageError: disk full; OutboxFullError) when the result is
+ *                                       NOT durable: the verdict must not be shown then.
  *   publishProgress(sessionId, event)   QoS 0, dropped while offline (staff screens only)
  *   publishTelemetry(obj)               QoS 0, dropped while offline
  *   health()                            connected, last broker activity, last ack, outbox depth, reconnects

@@ -4,7 +4,7 @@ import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSessionRequest, signSessionRequest } from '../carrier/carrier-side.ts';
 import { keyId } from '../carrier/keys.ts';
-import { ID_PATTERN } from '../carrier/protocol.ts';
+import { ID_PATTERN, sessionRequestSchema, type SessionRequest } from '../carrier/protocol.ts';
 import { writeFileAtomic } from '../device/atomic-write.ts';
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import type { CommandContext } from './command.ts';
@@ -66,13 +66,21 @@ async function request(ctx: CommandContext, args: string[]): Promise<number> {
     throw new UsageError(errorMessage(e));
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new UsageError(`${key} is not an ed25519 private key`);
-  let parsedPolicy;
-  try {
-    parsedPolicy = policy === undefined ? undefined : (JSON.parse(policy) as Record<string, never>);
-  } catch {
-    throw new UsageError('--policy must be JSON');
+  let parsedPolicy: SessionRequest['policy'] | undefined;
+  if (policy !== undefined) {
+    const parsed = sessionRequestSchema.shape.policy.safeParse(parseJson(policy));
+    if (!parsed.success) throw new UsageError('--policy must be a JSON object, e.g. \'{"challenges":{"count":3}}\'');
+    parsedPolicy = parsed.data;
   }
   const req = buildSessionRequest({ deviceId: device, reference: { format, data }, ttlS, sessionId: session, policy: parsedPolicy });
   ctx.stdout.write(`${await signSessionRequest(req, privateKey, await keyId(createPublicKey(privateKey)))}\n`);
   return EXIT.ok;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
