@@ -13,6 +13,7 @@ import { detectClipEvents, type ClipEvent } from '../../../src/session/detectors
 import { resolvePolicy, type PolicyInput } from '../../../src/session/policy.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import type { FaceEngine } from '../../../src/vision/engine.ts';
+import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { DATA } from '../vision/helpers.ts';
 
 export interface ClipSpec {
@@ -69,4 +70,28 @@ export async function detectOnClip(engine: FaceEngine, spec: ClipSpec, policy: P
 
 export async function scoreClip(engine: FaceEngine, spec: ClipSpec, policy: PolicyInput = {}): Promise<EventScore[]> {
   return scoreEvents(await detectOnClip(engine, spec, policy), readTruth(spec));
+}
+
+/** Every `step`-th frame of a clip: its yaw and its template (for continuity measurements). */
+export async function clipTemplates(
+  engine: FaceEngine, spec: ClipSpec, step: number,
+): Promise<Array<{ yawDeg: number; template: FaceTemplate }>> {
+  const child = spawn('ffmpeg', [
+    '-loglevel', 'error', '-i', join(DATA, spec.set, `${spec.clip}.mp4`), '-vf', `select=not(mod(n\\,${step}))`,
+    '-vsync', 'vfr', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-',
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const size = spec.width * spec.height * 3;
+  const out: Array<{ yawDeg: number; template: FaceTemplate }> = [];
+  let pending = Buffer.alloc(0);
+  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= size) {
+      const img = { width: spec.width, height: spec.height, data: new Uint8Array(pending.subarray(0, size)) };
+      pending = pending.subarray(size);
+      const [f] = await engine.analyzeFrame(img, { maxFaces: 1 });
+      if (f) out.push({ yawDeg: f.pose.yaw, template: await engine.embed(img, { points5: f.points5, landmarks68: f.landmarks68 }) });
+      img.data.fill(0);
+    }
+  }
+  return out;
 }
