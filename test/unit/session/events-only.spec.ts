@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scoreEvents, type TruthEvent } from '../../../src/session/detectors/event-score.ts';
 import { detectClipEvents } from '../../../src/session/detectors/events-only.ts';
@@ -6,11 +7,12 @@ import { resolvePolicy } from '../../../src/session/policy.ts';
 import { blinkEyes, clip, gauss, turnYaw, withEyes } from './synth.ts';
 
 const policy = resolvePolicy();
-const DATA = new URL('../../../../shared/data/', import.meta.url);
+/** The read-only shared face data, read in place (same variable as the HIL tests). */
+const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
 
 /** Minimal reader for the data set's events CSV (start_s,end_s,event,confidence,"note"). */
 function readTruth(rel: string): TruthEvent[] {
-  const lines = readFileSync(new URL(rel, DATA), 'utf8').trim().split('\n').slice(1);
+  const lines = readFileSync(join(DATA, rel), 'utf8').trim().split('\n').slice(1);
   return lines.map((l) => {
     const [s, e, event, confidence] = l.split(',');
     return { startS: Number(s), endS: Number(e), event, confidence };
