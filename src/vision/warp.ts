@@ -57,6 +57,7 @@ export function warpToTensor(
   out: Float32Array,
   offset = 0,
 ): Float32Array {
+  if (dstToSrc[1] === 0 && dstToSrc[3] === 0) return scaleToTensor(img, dstToSrc, outW, outH, spec, out, offset);
   const plane = outW * outH;
   const gray = spec.colour === 'gray';
   const rOut = spec.colour === 'bgr' ? 2 : 0;
@@ -80,6 +81,90 @@ export function warpToTensor(
         out[o + rOut * plane] = (rgb[0] - (rOut === 0 ? m0 : m2)) * (rOut === 0 ? s0 : s2);
         out[o + plane] = (rgb[1] - m1) * s1;
         out[o + bOut * plane] = (rgb[2] - (bOut === 0 ? m0 : m2)) * (bOut === 0 ? s0 : s2);
+      }
+    }
+  }
+  return out;
+}
+
+/** Per output column (or row): clamped source indices and weights for the two bilinear taps (0 outside). */
+interface Taps {
+  i0: Int32Array;
+  i1: Int32Array;
+  w0: Float32Array;
+  w1: Float32Array;
+}
+
+function taps(n: number, scale: number, shift: number, limit: number): Taps {
+  const t = { i0: new Int32Array(n), i1: new Int32Array(n), w0: new Float32Array(n), w1: new Float32Array(n) };
+  for (let k = 0; k < n; k++) {
+    const s = scale * k + shift;
+    const a = Math.floor(s);
+    const f = s - a;
+    const inA = a >= 0 && a < limit;
+    const inB = a + 1 >= 0 && a + 1 < limit;
+    t.i0[k] = inA ? a : 0;
+    t.i1[k] = inB ? a + 1 : 0;
+    t.w0[k] = inA ? 1 - f : 0;
+    t.w1[k] = inB ? f : 0;
+  }
+  return t;
+}
+
+/**
+ * The axis-aligned case (resize, crop) of warpToTensor: taps are precomputed per column and per row, so the pixel
+ * loop has no branches and no divisions. Same result as the general path.
+ */
+function scaleToTensor(
+  img: RgbImage,
+  m: Affine,
+  outW: number,
+  outH: number,
+  spec: TensorSpec,
+  out: Float32Array,
+  offset: number,
+): Float32Array {
+  const { width, data } = img;
+  const cols = taps(outW, m[0], m[2], width);
+  const rows = taps(outH, m[4], m[5], img.height);
+  const plane = outW * outH;
+  const gray = spec.colour === 'gray';
+  const bgr = spec.colour === 'bgr';
+  // output planes for source R, G, B and their normalisation (mean/std follow the OUTPUT channel order)
+  const pr = bgr ? 2 : 0;
+  const pb = bgr ? 0 : 2;
+  const mr = gray ? spec.mean[0] : spec.mean[pr];
+  const sr = 1 / (gray ? spec.std[0] : spec.std[pr]);
+  const mg = gray ? 0 : spec.mean[1];
+  const sg = gray ? 0 : 1 / spec.std[1];
+  const mb = gray ? 0 : spec.mean[pb];
+  const sb = gray ? 0 : 1 / spec.std[pb];
+  for (let y = 0; y < outH; y++) {
+    const r0 = rows.i0[y] * width * 3;
+    const r1 = rows.i1[y] * width * 3;
+    const wy0 = rows.w0[y];
+    const wy1 = rows.w1[y];
+    const o = offset + y * outW;
+    for (let x = 0; x < outW; x++) {
+      const c0 = cols.i0[x] * 3;
+      const c1 = cols.i1[x] * 3;
+      const w00 = cols.w0[x] * wy0;
+      const w01 = cols.w1[x] * wy0;
+      const w10 = cols.w0[x] * wy1;
+      const w11 = cols.w1[x] * wy1;
+      const a = r0 + c0;
+      const b = r0 + c1;
+      const c = r1 + c0;
+      const d = r1 + c1;
+      const r = data[a] * w00 + data[b] * w01 + data[c] * w10 + data[d] * w11;
+      const g = data[a + 1] * w00 + data[b + 1] * w01 + data[c + 1] * w10 + data[d + 1] * w11;
+      const bl = data[a + 2] * w00 + data[b + 2] * w01 + data[c + 2] * w10 + data[d + 2] * w11;
+      if (gray) {
+        out[o + x] = ((r * 77 + g * 150 + bl * 29) / 256 - mr) * sr;
+      } else {
+        out[o + x + pr * plane] = (r - mr) * sr;
+        out[o + x + plane] = (g - mg) * sg;
+        out[o + x + pb * plane] = (bl - mb) * sb;
       }
     }
   }

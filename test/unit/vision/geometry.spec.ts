@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyAffine, fivePoints, type Point, similarityTransform } from '../../../src/vision/align.ts';
 import { boxIou, nms } from '../../../src/vision/detector.ts';
-import { type Affine, cropMap, invertAffine, warpToGray, warpToTensor } from '../../../src/vision/warp.ts';
+import { type Affine, cropMap, invertAffine, type TensorSpec, warpToGray, warpToTensor } from '../../../src/vision/warp.ts';
 
 const TEMPLATE: Point[] = [
   [38.2946, 51.6963],
@@ -105,6 +105,33 @@ describe('warp sampler', () => {
     expect(g[0]).toBeCloseTo((img.data[0] + img.data[3]) / 2, 5);
     const outside = warpToGray(img, [1, 0, -10, 0, 1, -10], 2, 2);
     expect([...outside]).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('axis-aligned fast path', () => {
+  it('matches the general sampler for random crops, scales and colour specs, inside and past the edges', () => {
+    const w = 37;
+    const h = 23;
+    const img = { width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 97 + 13) % 256) };
+    fc.assert(
+      fc.property(
+        fc.double({ min: -10, max: 30, noNaN: true }),
+        fc.double({ min: -10, max: 20, noNaN: true }),
+        fc.double({ min: 2, max: 60, noNaN: true }),
+        fc.constantFrom<TensorSpec['colour'][]>('rgb', 'bgr', 'gray'),
+        (x1, y1, side, colour) => {
+          const spec: TensorSpec =
+            colour === 'gray' ? { colour, mean: [10], std: [3] } : { colour, mean: [1, 2, 3], std: [4, 5, 6] };
+          const map = cropMap({ x1, y1, x2: x1 + side, y2: y1 + side * 0.7 }, 9, 7);
+          const general: Affine = [map[0], 1e-13, map[2], 0, map[4], map[5]];
+          const n = (colour === 'gray' ? 1 : 3) * 63;
+          const fast = warpToTensor(img, map, 9, 7, spec, new Float32Array(n));
+          const slow = warpToTensor(img, general, 9, 7, spec, new Float32Array(n));
+          for (let i = 0; i < n; i++) expect(fast[i]).toBeCloseTo(slow[i], 3);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 
