@@ -38,8 +38,9 @@ export type ChallengeStatus =
   | { status: 'failed'; light?: LightResult };
 
 /**
- * One running challenge, fed frames and clock ticks. Motion challenges only accept evidence that STARTED after the
- * prompt (a blink or turn already under way does not count); turns must start from a frontal pose.
+ * One running challenge, fed frames and clock ticks. Motion challenges only accept evidence that STARTED at least
+ * minReactionMs after the prompt (a blink or turn already under way does not count); turns must start from a
+ * frontal pose.
  * The light challenge records face luminance while its sequence plays and decides once the sequence plus the
  * maximum camera lag is over; it never fails on its own deadline before that.
  */
@@ -60,6 +61,11 @@ export class ActiveChallenge {
     this.deadlineMs = light ? scheduleEndMs(light) + p.light.maxLagMs : promptMs + p.challenges.timeoutMs;
   }
 
+  /** Motion that starts before this cannot be a reaction to the prompt. */
+  private get earliestMs(): number {
+    return this.promptMs + this.p.challenges.minReactionMs;
+  }
+
   static start(type: ChallengeType, nowMs: number, p: SessionPolicy, nonce: string, salt: Uint8Array): ActiveChallenge {
     const light = type === 'light'
       ? { startMs: nowMs + p.light.leadMs, chipMs: p.light.chipMs, chips: lightChips(nonce, salt, p.light.dataBits) }
@@ -71,12 +77,12 @@ export class ActiveChallenge {
     const face = f.faceCount > 0 ? f.face : undefined;
     if (this.blink) {
       const b = this.blink.push(f.tsMs, face);
-      if (b && b.startMs >= this.promptMs) return { status: 'passed' };
+      if (b && b.startMs >= this.earliestMs) return { status: 'passed' };
     }
     if (this.turn) {
       const want = this.type === 'turn_left' ? 'left' : 'right';
       for (const t of this.turn.push(f.tsMs, face)) {
-        if (t.type === 'turn_onset' && t.direction === want && t.fromFrontal && t.startMs >= this.promptMs) {
+        if (t.type === 'turn_onset' && t.direction === want && t.fromFrontal && t.startMs >= this.earliestMs) {
           return { status: 'passed' };
         }
       }

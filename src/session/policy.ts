@@ -24,6 +24,11 @@ export const policySchema = z.strictObject({
     count: z.number().int().min(1).max(8).default(3),
     /** per motion challenge; blinks and turns take 1-2 s when prompted, 7 s leaves room for a slow customer */
     timeoutMs: ms.default(7000),
+    /**
+     * a blink or turn that starts sooner than this after its prompt is not an answer to it (human visual reaction
+     * is >= ~150-200 ms); together with the random pauses this makes a replayed clip's incidental motion count less
+     */
+    minReactionMs: ms.default(150),
     /** random pause before each prompt, so a pre-recorded answer cannot be timed */
     pauseMinMs: ms.default(300),
     pauseMaxMs: ms.default(1200),

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ActiveChallenge } from '../../../src/session/challenges.ts';
+import { resolvePolicy } from '../../../src/session/policy.ts';
+import type { FrameSignals } from '../../../src/session/signals.ts';
+import { blinkEyes, clip, turnYaw, withEyes } from './synth.ts';
+
+const policy = resolvePolicy();
+const salt = new Uint8Array(16);
+
+function outcome(type: 'blink' | 'turn_left' | 'turn_right', promptMs: number, frames: FrameSignals[]): string {
+  const c = ActiveChallenge.start(type, promptMs, policy, 'n', salt);
+  for (const f of frames) {
+    const s = c.frame(f);
+    if (s.status !== 'pending') return `${s.status}@${f.tsMs}`;
+  }
+  return 'pending';
+}
+
+const blinkAt = (t0: number): FrameSignals[] =>
+  clip({ durationMs: 9000, face: (t, base, rand) => { const v = blinkEyes(t, t0, 250); return v === undefined ? base : withEyes(base, v, rand); } });
+
+describe('ActiveChallenge', () => {
+  it('a blink that starts after the reaction time passes; one starting sooner, or before the prompt, does not', () => {
+    expect(outcome('blink', 1000, blinkAt(1400))).toMatch(/^passed@/);
+    expect(outcome('blink', 1000, blinkAt(1050))).toMatch(/^failed@8000/);
+    expect(outcome('blink', 1000, blinkAt(900))).toMatch(/^failed@8000/);
+  });
+
+  it('a turn passes only in the asked direction, from frontal, after the prompt', () => {
+    const turn = (peak: number, t0 = 1500) => clip({
+      durationMs: 9000,
+      face: (t, base) => { const y = turnYaw(t, t0, 400, 400, peak); return y === undefined ? base : { ...base, yawDeg: y }; },
+    });
+    expect(outcome('turn_left', 1000, turn(30))).toMatch(/^passed@/);
+    expect(outcome('turn_right', 1000, turn(-30))).toMatch(/^passed@/);
+    expect(outcome('turn_right', 1000, turn(30))).toMatch(/^failed@8000/);
+    const alreadyTurned = clip({ durationMs: 9000, face: (_t, base) => ({ ...base, yawDeg: 30 }) });
+    expect(outcome('turn_left', 1000, alreadyTurned)).toMatch(/^failed@8000/);
+  });
+
+  it('fails at its deadline on time alone (tick) when no frames arrive', () => {
+    const c = ActiveChallenge.start('blink', 1000, policy, 'n', salt);
+    expect(c.tick(7999).status).toBe('pending');
+    expect(c.tick(8000).status).toBe('failed');
+  });
+});
