@@ -5,6 +5,7 @@
  * Calls are sequential per engine (models keep one reusable input buffer each): await one call before the next.
  * Biometric data (images, landmarks, templates) is returned to the caller and never logged or stored here.
  */
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CanceledError, RegtermError } from '../errors.ts';
@@ -21,7 +22,6 @@ import { ModelRegistry, type SessionTuning } from './model-registry.ts';
 import { type Pose, PoseModel } from './pose.ts';
 import { type Quality, measureQuality } from './quality.ts';
 import type { Box } from './warp.ts';
-import { createHash } from 'node:crypto';
 
 export interface FaceAnalysis {
   box: Box;
