@@ -5,7 +5,8 @@ import type { ClientCert } from './pki.ts';
 /**
  * The carrier stand-in: a plain mqtt.js client with the `carrier` certificate. It records every result it receives
  * (raw bytes, in order) and, when `autoAck`, acknowledges each on `session/<id>/ack` (except sessions starting
- * with `noAckPrefix`, to let a test fill an outbox).
+ * with `noAckPrefix`, to let a test fill an outbox). `ackDelayMs` acks late, so broker restarts catch results
+ * published but not yet acknowledged; `shouldAck` plays a carrier backend that loses acks. Both force re-deliveries.
  */
 export class CarrierClient {
   readonly results = new Map<string, string[]>();
@@ -14,7 +15,8 @@ export class CarrierClient {
   client!: MqttClient;
 
   constructor(private readonly url: string, private readonly ca: string, private readonly cert: ClientCert,
-    private readonly opts: { autoAck: boolean; protocolVersion?: 4 | 5; clientId?: string; noAckPrefix?: string } = { autoAck: true, noAckPrefix: 'noack-' }) {}
+    private readonly opts: { autoAck: boolean; protocolVersion?: 4 | 5; clientId?: string; noAckPrefix?: string; ackDelayMs?: number;
+      shouldAck?: (sessionId: string, copies: number) => boolean } = { autoAck: true, noAckPrefix: 'noack-' }) {}
 
   async start(filter = 'regterm/v1/+/#'): Promise<void> {
     this.client = mqtt.connect(this.url, {
@@ -32,7 +34,12 @@ export class CarrierClient {
         const list = this.results.get(m[2]!) ?? [];
         list.push(text);
         this.results.set(m[2]!, list);
-        if (this.opts.autoAck && !(this.opts.noAckPrefix && m[2]!.startsWith(this.opts.noAckPrefix))) this.client.publish(`regterm/v1/${m[1]}/session/${m[2]}/ack`, '', { qos: 1 });
+        const wanted = this.opts.shouldAck?.(m[2]!, list.length) ?? true;
+        if (wanted && this.opts.autoAck && !(this.opts.noAckPrefix && m[2]!.startsWith(this.opts.noAckPrefix))) {
+          const ack = () => this.client.publish(`regterm/v1/${m[1]}/session/${m[2]}/ack`, '', { qos: 1 }, () => undefined);
+          if (this.opts.ackDelayMs) setTimeout(ack, this.opts.ackDelayMs);
+          else ack();
+        }
       }
       for (const w of this.waiters) w();
     });
