@@ -14,5 +14,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'verify-result': { summary: 'verify a signed result with the device public key (carrier side)', load: () => import('./verify-result.ts') },
   carrier: { summary: 'carrier keygen --out DIR | carrier request ...: carrier-side keys and signed requests', load: () => import('./carrier.ts') },
   record: { summary: 'record camera frames, LED prompts and button events (or --import a video + events CSV)', load: () => import('./record.ts') },
+  provision: { summary: 'provision --root DIR --device-id ID --broker URL --carrier-key PUB.pem: service user, keys, CSR, config, units', load: () => import('./provision.ts') },
   doctor: { summary: 'self-test: camera, LEDs/buttons, models, clock, disk (pass/fail table)', load: () => import('./doctor.ts') },
 };

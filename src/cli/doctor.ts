@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { probeCamera } from '../camera/camera-probe.ts';
 import { CAMERA_FLAGS, cameraSpecFromFlags, createFrameSource } from '../camera/create-frame-source.ts';
 import { createLogger, type Logger } from '../device/logger.ts';
+import { PATHS } from '../device/provision/layout.ts';
+import { checkService } from '../device/provision/service-check.ts';
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import { createPanel, parsePins, splitPins } from '../panel/create-panel.ts';
 import { checkPanel } from '../panel/panel-check.ts';
@@ -14,9 +17,12 @@ import { writeJson, type CommandContext } from './command.ts';
 const USAGE = `usage: regterm doctor [--camera rpicam|ffmpeg|none] [--device DEV] [--width W --height H --fps F]
                       [--rpicam-bin PATH] [--stride-align N] [--seconds N]
                       [--panel onoff|sim|none] [--pins JSON] [--gpio-root DIR]
-                      [--manifest FILE | --skip-models] [--data-dir DIR] [--json]
+                      [--manifest FILE | --skip-models] [--data-dir DIR] [--root DIR] [--broker URL] [--json]
 Self-test: camera (frames arrive, measured fps, resolution), each LED and button mapping, models present and
-verified, clock sanity, free disk. Prints a pass/fail table; exits 1 when any check fails.
+verified, clock sanity, free disk, and the installed service (unit enabled, service user, permissions, keys readable
+only by the service, config, device certificate, broker reachable with it). --root checks a provisioned image (its
+installed models too); without it the service is checked when /etc/systemd/system/regterm.service exists.
+Prints a pass/fail table; exits 1 when any check fails.
 `;
 
 export interface Check {
@@ -123,6 +129,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       manifest: { type: 'string' },
       'skip-models': { type: 'boolean' },
       'data-dir': { type: 'string' },
+      root: { type: 'string' },
+      broker: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -147,9 +155,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     const spec = { backend: panelKind, ...splitPins(pins), gpioRoot: values['gpio-root'] } as const;
     rows.push(...(await checkPanel(spec, pins, () => createPanel(spec, logger))));
   }
-  rows.push(...(values['skip-models'] ? [{ check: 'models', status: 'skip', detail: '--skip-models' } as const] : await checkModels(values.manifest)));
+  const root = values.root === undefined ? undefined : resolve(values.root);
+  const manifest = values.manifest ?? (root === undefined ? undefined : join(root, PATHS.release, 'models', 'manifest.json'));
+  rows.push(...(values['skip-models'] ? [{ check: 'models', status: 'skip', detail: '--skip-models' } as const] : await checkModels(manifest)));
   rows.push(...(await checkClock()));
   rows.push(...(await checkDisk(values['data-dir'] ?? process.cwd())));
+  if (root !== undefined || existsSync(PATHS.unit)) rows.push(...(await checkService({ root: root ?? '/', broker: values.broker })));
+  else rows.push({ check: 'service', status: 'skip', detail: `not installed here (${PATHS.unit}); --root DIR checks an image` });
 
   const ok = !rows.some((r) => r.status === 'fail');
   if (values.json) writeJson(ctx.stdout, { ok, checks: rows });

@@ -3,7 +3,9 @@
  * thresholds. Parsed once with zod; every error is reported with its path.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { APP_ROOT } from '../app-root.ts';
 import { ModelIntegrityError } from '../errors.ts';
 
 const InputSpec = z.object({
@@ -40,8 +42,8 @@ export type Manifest = z.infer<typeof Manifest>;
 export type ModelEntry = z.infer<typeof ModelEntry>;
 export type InputSpec = z.infer<typeof InputSpec>;
 
-/** The manifest shipped with the agent (models/manifest.json next to src/). */
-export const DEFAULT_MANIFEST_PATH = new URL('../../models/manifest.json', import.meta.url).pathname;
+/** The manifest shipped with the agent: models/manifest.json in the repository or in the release. */
+export const DEFAULT_MANIFEST_PATH = join(APP_ROOT, 'models', 'manifest.json');
 
 export async function loadManifest(path: string = DEFAULT_MANIFEST_PATH): Promise<{ manifest: Manifest; bytes: Buffer }> {
   let bytes: Buffer;

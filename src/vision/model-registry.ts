@@ -7,6 +7,7 @@
  * ModelIntegrityError naming the model and the path.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -60,6 +61,9 @@ export class ModelRegistry {
     const rel = 'package' in src ? src.path : src.file;
     if (this.opts.modelsDir) return join(this.opts.modelsDir, basename(rel));
     if ('file' in src) return resolve(this.opts.manifestDir, src.file);
+    // A release carries package models next to its manifest (scripts/build.ts copies them) and not the package.
+    const shipped = join(this.opts.manifestDir, basename(src.path));
+    if (existsSync(shipped)) return shipped;
     const require = createRequire(join(this.opts.manifestDir, 'noop.js'));
     let pkgJson: string;
     try {

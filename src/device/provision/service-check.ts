@@ -1,0 +1,206 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import mqtt from 'mqtt';
+import { loadConfig } from '../../config/load.ts';
+import { errorMessage } from '../../errors.ts';
+import { groupMembers, readAccount, type ServiceAccount } from './accounts.ts';
+import { PATHS, SERVICE_GROUPS, SERVICE_USER, under } from './layout.ts';
+
+/** One doctor row (the same shape as src/cli/doctor.ts `Check`). */
+export interface ServiceCheck {
+  check: string;
+  status: 'pass' | 'warn' | 'fail' | 'skip';
+  detail: string;
+}
+
+export interface ServiceCheckOptions {
+  /** the image root or `/` */
+  root: string;
+  /** broker URL instead of the config's mqtt.url */
+  broker?: string;
+  connectTimeoutMs?: number;
+}
+
+type Who = 'root' | 'service';
+interface Expect {
+  path: string;
+  mode: number;
+  uid: Who;
+  gid: Who;
+}
+
+/** Modes and owners provisioning sets (src/device/provision/provision.ts); doctor reports any drift. */
+const EXPECTED: readonly Expect[] = [
+  { path: PATHS.configDir, mode: 0o750, uid: 'root', gid: 'service' },
+  { path: PATHS.config, mode: 0o640, uid: 'root', gid: 'service' },
+  { path: PATHS.tlsDir, mode: 0o750, uid: 'root', gid: 'service' },
+  { path: PATHS.carrierKeys, mode: 0o755, uid: 'root', gid: 'root' },
+  { path: PATHS.stateDir, mode: 0o700, uid: 'service', gid: 'service' },
+];
+
+const fail = (check: string, detail: string): ServiceCheck => ({ check, status: 'fail', detail });
+const pass = (check: string, detail: string): ServiceCheck => ({ check, status: 'pass', detail });
+
+function readOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function unitChecks(root: string): ServiceCheck[] {
+  const unit = readOr(under(root, PATHS.unit));
+  if (unit === undefined) return [fail('service unit', `${PATHS.unit} is not installed`)];
+  const exec = /^ExecStart=\S+\s+(\S+)/m.exec(unit)?.[1];
+  const rows = [exec && existsSync(under(root, exec))
+    ? pass('service unit', `${PATHS.unit}, runs ${exec}`)
+    : fail('service unit', `ExecStart script ${exec ?? '(none)'} is missing`)];
+  let target: string | undefined;
+  try {
+    target = readlinkSync(under(root, PATHS.unitWants));
+  } catch {
+    target = undefined;
+  }
+  rows.push(target === PATHS.unit || target === `../${PATHS.unit.split('/').pop()}`
+    ? pass('service enabled', `multi-user.target.wants -> ${target}`)
+    : fail('service enabled', target ? `${PATHS.unitWants} points to ${target}` : 'not enabled (no multi-user.target.wants link)'));
+  return rows;
+}
+
+function userCheck(root: string): { row: ServiceCheck; account?: ServiceAccount } {
+  const passwd = readOr(under(root, '/etc/passwd')) ?? '';
+  const group = readOr(under(root, '/etc/group')) ?? '';
+  const entries = passwd.split('\n').filter((l) => l.startsWith(`${SERVICE_USER}:`));
+  const account = readAccount({ passwd });
+  if (!account) return { row: fail('service user', `no ${SERVICE_USER} in /etc/passwd`) };
+  const problems: string[] = [];
+  if (entries.length !== 1) problems.push(`${entries.length} passwd entries`);
+  if (!/nologin|\/bin\/false$/.test(entries[0])) problems.push(`login shell ${entries[0].split(':')[6]}`);
+  for (const g of SERVICE_GROUPS) if (!groupMembers(group, g)?.includes(SERVICE_USER)) problems.push(`not in group ${g}`);
+  const detail = `uid ${account.uid} gid ${account.gid}, groups ${SERVICE_GROUPS.join(',')}`;
+  return { row: problems.length ? fail('service user', problems.join('; ')) : pass('service user', detail), account };
+}
+
+function ownerName(id: number, account: ServiceAccount, kind: 'uid' | 'gid'): string {
+  return id === 0 ? 'root' : id === account[kind] ? SERVICE_USER : String(id);
+}
+
+function permissionCheck(root: string, account: ServiceAccount): ServiceCheck {
+  const problems: string[] = [];
+  for (const e of EXPECTED) {
+    let st;
+    try {
+      st = statSync(under(root, e.path));
+    } catch {
+      problems.push(`${e.path} missing`);
+      continue;
+    }
+    const uid = e.uid === 'root' ? 0 : account.uid;
+    const gid = e.gid === 'root' ? 0 : account.gid;
+    const mode = st.mode & 0o7777;
+    if (mode !== e.mode) problems.push(`${e.path} mode ${mode.toString(8)} (want ${e.mode.toString(8)})`);
+    if (st.uid !== uid || st.gid !== gid) {
+      problems.push(`${e.path} owner ${ownerName(st.uid, account, 'uid')}:${ownerName(st.gid, account, 'gid')} (want ${e.uid === 'root' ? 'root' : SERVICE_USER}:${e.gid === 'root' ? 'root' : SERVICE_USER})`);
+    }
+  }
+  const pinned = existsSync(under(root, PATHS.carrierKeys)) ? readdirSync(under(root, PATHS.carrierKeys)).filter((f) => f.endsWith('.pem')) : [];
+  if (pinned.length === 0) problems.push(`no carrier key pinned in ${PATHS.carrierKeys}`);
+  return problems.length
+    ? fail('permissions', problems.join('; '))
+    : pass('permissions', `${EXPECTED.length} paths as provisioned, ${pinned.length} carrier key(s) pinned`);
+}
+
+/** A private key is "readable only by the service": a regular file, mode 0600, owned by the service user. */
+function keyCheck(root: string, name: string, path: string, account: ServiceAccount, type: string): ServiceCheck {
+  const host = under(root, path);
+  let st;
+  try {
+    st = lstatSync(host);
+  } catch {
+    return fail(name, `${path} missing`);
+  }
+  const mode = st.mode & 0o7777;
+  if (!st.isFile() || mode !== 0o600 || st.uid !== account.uid) {
+    return fail(name, `${path} must be a 0600 file owned by ${SERVICE_USER} (mode ${mode.toString(8)}, uid ${st.uid})`);
+  }
+  try {
+    const key = createPrivateKey(readFileSync(host, 'utf8'));
+    if (key.asymmetricKeyType !== type) return fail(name, `${path} is ${key.asymmetricKeyType}, want ${type}`);
+  } catch (e: unknown) {
+    return fail(name, `${path}: ${errorMessage(e)}`);
+  }
+  return pass(name, `${path} 0600 ${SERVICE_USER}, ${type}`);
+}
+
+function certificateCheck(root: string, deviceId: string | undefined): { row: ServiceCheck; cert?: X509Certificate } {
+  const pem = readOr(under(root, PATHS.tlsCert));
+  if (pem === undefined) return { row: { check: 'device certificate', status: 'warn', detail: `${PATHS.tlsCert} missing: enrollment pending (CSR ${PATHS.tlsCsr})` } };
+  try {
+    const cert = new X509Certificate(pem);
+    const keyPem = readOr(under(root, PATHS.tlsKey));
+    if (keyPem === undefined || !cert.checkPrivateKey(createPrivateKey(keyPem))) return { row: fail('device certificate', `${PATHS.tlsCert} does not match ${PATHS.tlsKey}`) };
+    if (deviceId && !cert.subject.split('\n').includes(`CN=${deviceId}`)) return { row: fail('device certificate', `subject ${cert.subject.replace(/\n/g, ', ')} is not CN=${deviceId}`) };
+    if (Date.parse(cert.validTo) < Date.now()) return { row: fail('device certificate', `expired ${cert.validTo}`) };
+    return { row: pass('device certificate', `CN=${deviceId}, valid until ${cert.validTo}`), cert };
+  } catch (e: unknown) {
+    return { row: fail('device certificate', `${PATHS.tlsCert}: ${errorMessage(e)}`) };
+  }
+}
+
+/** TLS handshake + MQTT CONNECT with the device certificate; a distinct clientId so a running agent is not kicked off. */
+export async function checkBroker(url: string, tls: { ca?: string; cert: string; key: string }, deviceId: string, timeoutMs = 5000): Promise<ServiceCheck> {
+  const started = Date.now();
+  const client = mqtt.connect(url, {
+    ...tls, clientId: `${deviceId}-doctor`, protocolVersion: 5, clean: true, reconnectPeriod: 0,
+    connectTimeout: timeoutMs, rejectUnauthorized: true,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no CONNACK within ${timeoutMs} ms`)), timeoutMs);
+      client.once('connect', () => { clearTimeout(timer); resolve(); });
+      client.once('error', (e) => { clearTimeout(timer); reject(e); });
+      client.once('close', () => { clearTimeout(timer); reject(new Error('connection closed before CONNACK')); });
+    });
+    return pass('broker', `${url}: TLS + MQTT 5 CONNECT with the device certificate in ${Date.now() - started} ms`);
+  } catch (e: unknown) {
+    return fail('broker', `${url}: ${errorMessage(e)}`);
+  } finally {
+    await client.endAsync(true);
+  }
+}
+
+/** Checks of the installed service in the root filesystem at `root`: unit, user, permissions, keys, config, broker. */
+export async function checkService(o: ServiceCheckOptions): Promise<ServiceCheck[]> {
+  const { root } = o;
+  const rows = unitChecks(root);
+  const user = userCheck(root);
+  rows.push(user.row);
+  if (user.account) {
+    rows.push(permissionCheck(root, user.account));
+    rows.push(keyCheck(root, 'signing key', PATHS.signingKey, user.account, 'ed25519'));
+    rows.push(keyCheck(root, 'tls key', PATHS.tlsKey, user.account, 'ec'));
+  }
+  let config;
+  try {
+    config = loadConfig({ file: under(root, PATHS.config) });
+    rows.push(pass('config', `${PATHS.config} valid, deviceId ${config.deviceId}`));
+  } catch (e: unknown) {
+    rows.push(fail('config', errorMessage(e).replace(/\n\s*/g, ' ')));
+  }
+  const modules = existsSync(under(root, `${PATHS.release}/node_modules`));
+  rows.push(modules
+    ? pass('native modules', `${PATHS.release}/node_modules present`)
+    : { check: 'native modules', status: 'warn', detail: `run npm ci --omit=dev in ${PATHS.release}` });
+  const cert = certificateCheck(root, config?.deviceId);
+  rows.push(cert.row);
+  const url = o.broker ?? config?.mqtt.url;
+  if (!cert.cert || !config || !url) {
+    rows.push({ check: 'broker', status: 'skip', detail: 'needs a valid config and device certificate' });
+  } else {
+    const ca = config.mqtt.caFile ? readOr(under(root, config.mqtt.caFile)) : undefined;
+    const tls = { ca, cert: readOr(under(root, PATHS.tlsCert)) as string, key: readOr(under(root, PATHS.tlsKey)) as string };
+    rows.push(await checkBroker(url, tls, config.deviceId, o.connectTimeoutMs));
+  }
+  return rows;
+}
