@@ -7,6 +7,7 @@
  *     package-lock.json    their lock entries (closure), so `npm ci` installs what was tested
  *     models/              manifest.json + every model file it names (sha256-checked while copying)
  *     systemd/             regterm.service + udev rules
+ *     scripts/provision    the flashing-pipeline wrapper of `regterm provision`
  *     README.md            install notes
  *
  * The bundle sits one level down (dist/) like the sources (src/), so src/app-root.ts resolves the release root the
@@ -15,7 +16,7 @@
  * usage: tsx scripts/build.ts [--out DIR]   (prints a JSON summary with sizes)
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -92,7 +93,7 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
     external: [...EXTERNALS],
     // Bundled CommonJS dependencies call require() for Node built-ins; an ESM file has no require of its own.
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __regtermRequire } from 'node:module';\nconst require = __regtermRequire(import.meta.url);" },
-    legalComments: 'linked',
+    legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',
   });
@@ -104,6 +105,9 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
   const models = copyModels(join(out, 'models'));
   mkdirSync(join(out, 'systemd'));
   for (const f of readdirSync(join(REPO, 'systemd'))) copyFileSync(join(REPO, 'systemd', f), join(out, 'systemd', f));
+  mkdirSync(join(out, 'scripts'));
+  copyFileSync(join(REPO, 'scripts', 'provision'), join(out, 'scripts', 'provision'));
+  chmodSync(join(out, 'scripts', 'provision'), 0o755);
   const deps = release.packageJson.dependencies as Record<string, string>;
   writeFileSync(join(out, 'README.md'), README(String(rootPackage.version), deps));
   return {

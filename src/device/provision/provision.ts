@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { keyId, readPublicKey } from '../../carrier/keys.ts';
 import { configSchema } from '../../config/schema.ts';
 import { RegtermError, UsageError, errorMessage } from '../../errors.ts';
@@ -138,7 +138,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     if (!existsSync(join(o.releaseDir, 'dist', 'regterm.mjs'))) {
       throw new UsageError(`${o.releaseDir} is not a release (no dist/regterm.mjs): run npm run build`);
     }
-    w.mirror(o.releaseDir, PATHS.release, ROOT_OWNER);
+    // Provisioning `/` from the installed release itself: it is already in place.
+    if (resolve(o.releaseDir) !== resolve(w.host(PATHS.release))) w.mirror(o.releaseDir, PATHS.release, ROOT_OWNER);
   }
   w.file(PATHS.unit, readText(join(o.systemdDir, UNIT_NAME), 'unit'), 0o644, ROOT_OWNER);
   w.symlink(PATHS.unitWants, PATHS.unit);

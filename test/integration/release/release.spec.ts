@@ -1,0 +1,107 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTERNALS, buildRelease } from '../../../scripts/build.ts';
+import { type PackageLock, lockClosure, resolveLockPath } from '../../../scripts/release-lock.ts';
+import { COMMANDS } from '../../../src/cli/commands.ts';
+import { installFromLock } from './install.ts';
+
+const REPO = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
+const SAMPLE = join(dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
+const repoLock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as PackageLock;
+
+const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+describe('release layout (npm run build)', () => {
+  let tmp: string;
+  let release: string;
+  let summary: Record<string, unknown>;
+
+  // The release is built into a tmp dir and run from there with only its own lock installed: anything that resolved
+  // from the repository (sources, models, dev dependencies) by accident would fail here.
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'regterm-release-'));
+    release = join(tmp, 'regterm');
+    summary = await buildRelease(release);
+    installFromLock(release);
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: tmp, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmp } });
+
+  it('bundles every command into one ESM file with no path into the build machine', () => {
+    expect(readdirSync(join(release, 'dist'))).toEqual(['regterm.mjs']);
+    const bundle = readFileSync(join(release, 'dist', 'regterm.mjs'), 'utf8');
+    expect(bundle.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(bundle).not.toContain(REPO);
+    expect(summary.bundleBytes).toBe(statSync(join(release, 'dist', 'regterm.mjs')).size);
+    const help = node([join(release, 'dist', 'regterm.mjs'), '--help']);
+    expect(help.status, help.stderr).toBe(0);
+    for (const name of Object.keys(COMMANDS)) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it('depends on the native modules only, pinned to the versions in the repository lock', () => {
+    const pkg = JSON.parse(readFileSync(join(release, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies?: unknown };
+    expect(Object.keys(pkg.dependencies).sort()).toEqual([...EXTERNALS].sort());
+    for (const [name, version] of Object.entries(pkg.dependencies)) expect(version).toBe(repoLock.packages[`node_modules/${name}`].version);
+    expect(pkg.devDependencies).toBeUndefined();
+    const lock = JSON.parse(readFileSync(join(release, 'package-lock.json'), 'utf8')) as PackageLock;
+    expect(lock.lockfileVersion).toBe(3);
+    expect(lock.packages[''].dependencies).toEqual(pkg.dependencies);
+    const paths = Object.keys(lock.packages).filter((p) => p !== '');
+    expect(paths.sort()).toEqual(lockClosure(repoLock, EXTERNALS));
+    for (const path of paths) {
+      expect(lock.packages[path]).toMatchObject({ version: repoLock.packages[path].version, integrity: repoLock.packages[path].integrity });
+      expect(lock.packages[path].dev).toBeUndefined();
+    }
+    // the arm64 builds npm will choose on the terminal are in the lock
+    expect(paths).toContain('node_modules/@img/sharp-linux-arm64');
+    for (const dev of ['esbuild', 'tsx', 'vitest', 'typescript', 'faceplugin-face-recognition-js', '@vladmandic/face-api', 'aedes']) {
+      expect(paths).not.toContain(`node_modules/${dev}`);
+    }
+  });
+
+  it('resolves lock dependencies the way Node does: nested first, then each parent', () => {
+    const packages = { 'node_modules/a': {}, 'node_modules/b': {}, 'node_modules/a/node_modules/b': {} };
+    expect(resolveLockPath(packages, 'node_modules/a', 'b')).toBe('node_modules/a/node_modules/b');
+    expect(resolveLockPath(packages, 'node_modules/b', 'a')).toBe('node_modules/a');
+    expect(resolveLockPath(packages, '', 'c')).toBeUndefined();
+    expect(() => lockClosure({ name: 'x', version: '1', lockfileVersion: 3, packages: { 'node_modules/a': { dependencies: { z: '1' } } } }, ['a'])).toThrow(/needs z/);
+  });
+
+  it('carries the manifest and every model it names, byte-identical', () => {
+    const manifestPath = join(release, 'models', 'manifest.json');
+    expect(sha256(manifestPath)).toBe(sha256(join(REPO, 'models', 'manifest.json')));
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { models: Record<string, { source: { path?: string; file?: string }; sha256: string }> };
+    for (const m of Object.values(manifest.models)) {
+      const file = join(release, 'models', (m.source.path ?? m.source.file ?? '').split('/').pop() as string);
+      expect(sha256(file)).toBe(m.sha256);
+    }
+  });
+
+  it('runs analyze from the tmp copy with its own node_modules, same result as the sources', () => {
+    expect(existsSync(join(release, 'node_modules', 'faceplugin-face-recognition-js'))).toBe(false);
+    const bundled = node([join(release, 'dist', 'regterm.mjs'), 'analyze', '--json', SAMPLE]);
+    expect(bundled.status, bundled.stderr).toBe(0);
+    const faces = (JSON.parse(bundled.stdout) as { images: { faces: { score: number }[] }[] }).images[0].faces;
+    expect(faces.length).toBeGreaterThan(0);
+    expect(faces[0].score).toBeGreaterThan(0.9);
+    const source = spawnSync(process.execPath, [join(REPO, 'bin', 'regterm.js'), 'analyze', '--json', SAMPLE], { cwd: REPO, encoding: 'utf8' });
+    expect(source.status, source.stderr).toBe(0);
+    expect(JSON.parse(bundled.stdout)).toEqual(JSON.parse(source.stdout));
+  });
+
+  it('installs where the systemd unit expects it, with units and the provision wrapper', () => {
+    const unit = readFileSync(join(release, 'systemd', 'regterm.service'), 'utf8');
+    const exec = /^ExecStart=\S+ \/opt\/regterm\/(\S+)/m.exec(unit);
+    expect(exec).not.toBeNull();
+    expect(existsSync(join(release, exec?.[1] as string))).toBe(true);
+    expect(existsSync(join(release, 'systemd', '60-regterm.rules'))).toBe(true);
+    expect(statSync(join(release, 'scripts', 'provision')).mode & 0o111).not.toBe(0);
+    expect(readFileSync(join(release, 'README.md'), 'utf8')).toContain('npm ci --omit=dev');
+  });
+});
