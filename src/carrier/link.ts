@@ -72,8 +72,6 @@ export interface CarrierLinkOptions {
   timer?: Timer;
   random?: () => number;
   now?: () => number;
-  /** mqtt.connect; injectable so tests can count attempts without a broker */
-  connect?: (url: string, options: IClientOptions) => MqttClient;
 }
 
 export interface LinkHealth {
@@ -189,7 +187,7 @@ export class CarrierLink {
   private connectOnce(): void {
     if (this.stopping) return;
     const o = this.options;
-    const client = (o.connect ?? mqtt.connect)(o.url, this.clientOptions());
+    const client = mqtt.connect(o.url, this.clientOptions());
     this.client = client;
     client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
