@@ -1,0 +1,197 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRelease } from '../../../scripts/build.ts';
+import { keyId } from '../../../src/carrier/keys.ts';
+import { loadConfig } from '../../../src/config/load.ts';
+import { PATHS } from '../../../src/device/provision/layout.ts';
+import { provision } from '../../../src/device/provision/provision.ts';
+import { carrierKey, makeRoot, snapshot } from './fixture-root.ts';
+
+const REPO = new URL('../../../', import.meta.url).pathname;
+const CLI = join(REPO, 'bin', 'regterm.js');
+
+interface Result {
+  deviceId: string;
+  changes: { path: string; action: string }[];
+  signingKey: { kid: string; publicKeyPem: string };
+  csrPem: string;
+  ownershipSkipped: boolean;
+  carrierKids: string[];
+}
+
+const mode = (p: string) => statSync(p).mode & 0o7777;
+const lines = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix));
+
+describe('regterm provision into an image root', () => {
+  let tmp: string;
+  let root: string;
+  let release: string;
+  let carrier: string;
+  let ca: string;
+  const at = (p: string) => join(root, p);
+
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [CLI, 'provision', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const args = (deviceId = 'term-0042') => ['--root', root, '--device-id', deviceId, '--broker', 'mqtts://broker.test:8883',
+    '--carrier-key', carrier, '--ca', ca, '--release', release, '--json'];
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'regterm-provision-'));
+    root = makeRoot(join(tmp, 'root'));
+    release = join(tmp, 'release');
+    await buildRelease(release);
+    carrier = carrierKey(join(tmp, 'carrier.pub.pem'));
+    ca = join(tmp, 'ca.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout',
+      join(tmp, 'ca.key'), '-out', ca, '-subj', '/CN=carrier-test-ca', '-days', '2'], { stdio: 'ignore' });
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  let first: Result;
+
+  it('lays out the service user, keys, CSR, config, release and units', () => {
+    const run = cli(args());
+    expect(run.status, run.stderr).toBe(0);
+    first = JSON.parse(run.stdout) as Result;
+    expect(first.deviceId).toBe('term-0042');
+    expect(first.ownershipSkipped).toBe(process.getuid?.() !== 0);
+    expect(first.changes.map((c) => c.path)).toEqual(expect.arrayContaining([PATHS.signingKey, PATHS.tlsKey, PATHS.tlsCsr, PATHS.config, PATHS.bundle, PATHS.unit, PATHS.unitWants, PATHS.udevRules]));
+    expect(existsSync(at(PATHS.bundle))).toBe(true);
+    expect(readlinkSync(at(PATHS.unitWants))).toBe(PATHS.unit);
+    expect(readFileSync(at(PATHS.unit), 'utf8')).toBe(readFileSync(join(REPO, 'systemd', 'regterm.service'), 'utf8'));
+    expect(readFileSync(at(PATHS.udevRules), 'utf8')).toBe(readFileSync(join(REPO, 'systemd', '60-regterm.rules'), 'utf8'));
+  });
+
+  it('adds each account entry exactly once, with a free system id and the video and gpio groups', () => {
+    const passwd = readFileSync(at('/etc/passwd'), 'utf8');
+    const group = readFileSync(at('/etc/group'), 'utf8');
+    const [user] = lines(passwd, 'regterm:');
+    expect(lines(passwd, 'regterm:')).toHaveLength(1);
+    const [, , uid, gid, , home, shell] = user.split(':');
+    expect(Number(uid)).toBeLessThan(998); // 998 and 999 are taken in the fixture
+    expect(Number(uid)).toBeGreaterThanOrEqual(100);
+    expect([home, shell]).toEqual(['/var/lib/regterm', '/usr/sbin/nologin']);
+    expect(lines(group, 'regterm:')).toEqual([`regterm:x:${gid}:`]);
+    expect(lines(group, 'video:')).toEqual(['video:x:44:pi,regterm']);
+    expect(lines(group, 'gpio:')).toHaveLength(1);
+    expect(lines(group, 'gpio:')[0]).toMatch(/^gpio:x:\d+:regterm$/);
+    expect(lines(readFileSync(at('/etc/shadow'), 'utf8'), 'regterm:')).toEqual(['regterm:!:::::::']);
+    expect(lines(readFileSync(at('/etc/gshadow'), 'utf8'), 'video:')).toEqual(['video:*::pi,regterm']);
+    expect(mode(at('/etc/shadow'))).toBe(0o640);
+    expect(mode(at('/etc/passwd'))).toBe(0o644);
+    if (process.getuid?.() === 0) {
+      expect(statSync(at(PATHS.signingKey)).uid).toBe(Number(uid));
+      expect(statSync(at(PATHS.config)).gid).toBe(Number(gid));
+      expect(statSync(at(PATHS.config)).uid).toBe(0);
+    }
+  });
+
+  it('sets the modes: private keys 0600, config 0640, state 0700', () => {
+    expect(mode(at(PATHS.signingKey))).toBe(0o600);
+    expect(mode(at(PATHS.tlsKey))).toBe(0o600);
+    expect(mode(at(PATHS.config))).toBe(0o640);
+    expect(mode(at(PATHS.configDir))).toBe(0o750);
+    expect(mode(at(PATHS.tlsDir))).toBe(0o750);
+    expect(mode(at(PATHS.stateDir))).toBe(0o700);
+    expect(mode(at(PATHS.tlsCsr))).toBe(0o644);
+    expect(mode(at(PATHS.bundle))).toBe(0o644);
+  });
+
+  it('writes a config that loadConfig accepts, naming the provisioned files', () => {
+    const config = loadConfig({ file: at(PATHS.config) });
+    expect(config.deviceId).toBe('term-0042');
+    expect(config.mqtt).toMatchObject({ url: 'mqtts://broker.test:8883', caFile: PATHS.tlsCa, certFile: PATHS.tlsCert, keyFile: PATHS.tlsKey });
+    expect(config.identity.signingKeyFile).toBe(PATHS.signingKey);
+    expect(config.camera.backend).toBe('rpicam');
+    expect(config.panel.backend).toBe('onoff');
+  });
+
+  it('makes keys that parse, a CSR that verifies for the TLS key, and prints the enrollment data', async () => {
+    const signing = createPrivateKey(readFileSync(at(PATHS.signingKey), 'utf8'));
+    expect(signing.asymmetricKeyType).toBe('ed25519');
+    expect(first.signingKey.kid).toBe(await keyId(createPublicKey(signing)));
+    expect(first.signingKey.publicKeyPem).toBe(createPublicKey(signing).export({ format: 'pem', type: 'spki' }));
+    const tlsKey = createPrivateKey(readFileSync(at(PATHS.tlsKey), 'utf8'));
+    expect(tlsKey.asymmetricKeyType).toBe('ec');
+    const verify = spawnSync('openssl', ['req', '-in', at(PATHS.tlsCsr), '-noout', '-verify', '-subject'], { encoding: 'utf8' });
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(`${verify.stdout}${verify.stderr}`).toMatch(/verify OK/i);
+    expect(verify.stdout).toMatch(/CN\s*=\s*term-0042/);
+    const csrPub = execFileSync('openssl', ['req', '-in', at(PATHS.tlsCsr), '-noout', '-pubkey'], { encoding: 'utf8' });
+    expect(csrPub).toBe(createPublicKey(tlsKey).export({ format: 'pem', type: 'spki' }));
+    expect(first.csrPem).toBe(readFileSync(at(PATHS.tlsCsr), 'utf8'));
+    const pinned = readFileSync(at(`${PATHS.carrierKeys}/${first.carrierKids[0]}.pem`), 'utf8');
+    expect(pinned).toBe(readFileSync(carrier, 'utf8'));
+    expect(readFileSync(at(PATHS.tlsCa), 'utf8')).toBe(readFileSync(ca, 'utf8'));
+  });
+
+  it('changes nothing on a second run: same bytes, modes, owners and inodes everywhere', () => {
+    const before = snapshot(root);
+    const again = cli(args());
+    expect(again.status, again.stderr).toBe(0);
+    const second = JSON.parse(again.stdout) as Result;
+    expect(second.changes).toEqual([]);
+    expect(second.signingKey).toEqual(first.signingKey);
+    expect(snapshot(root)).toEqual(before);
+    const text = cli(args().filter((a) => a !== '--json'));
+    expect(text.stdout).toContain('already provisioned, nothing changed');
+    expect(text.stdout).toContain(first.signingKey.publicKeyPem.trim());
+    expect(text.stdout).toContain('-----BEGIN CERTIFICATE REQUEST-----');
+  });
+
+  it('repairs a loosened key mode without touching the key bytes', () => {
+    const key = readFileSync(at(PATHS.signingKey));
+    chmodSync(at(PATHS.signingKey), 0o644);
+    const run = cli(args());
+    expect(run.status, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as Result).changes).toEqual([{ path: PATHS.signingKey, action: 'mode' }]);
+    expect(mode(at(PATHS.signingKey))).toBe(0o600);
+    expect(readFileSync(at(PATHS.signingKey))).toEqual(key);
+  });
+
+  it('refuses to re-provision the root as another device, and leaves it untouched', () => {
+    const before = snapshot(root);
+    const run = cli(args('term-9999'));
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/provisioned as 'term-0042'/);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // one line, no stack trace
+    expect(snapshot(root)).toEqual(before);
+  });
+
+  it('rejects bad input with one line: a non-Ed25519 carrier key, a broker that is not a URL', () => {
+    const bad = cli(['--root', root, '--device-id', 'term-0042', '--broker', 'mqtts://b:8883', '--carrier-key', ca, '--no-release']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/not a PEM public key|expected ed25519/);
+    const url = cli(['--root', root, '--device-id', 'term-0042', '--broker', 'broker:8883', '--carrier-key', carrier, '--no-release']);
+    expect(url.status).toBe(2);
+    expect(url.stderr).toMatch(/--broker must be/);
+  });
+
+  it('without chown (a non-root run) lays out the same tree and says ownership was skipped', async () => {
+    const other = makeRoot(join(tmp, 'unowned'));
+    const result = await provision({
+      root: other, deviceId: 'term-0043', brokerUrl: 'mqtts://broker.test:8883', carrierKeys: [carrier],
+      systemdDir: join(REPO, 'systemd'), camera: 'ffmpeg', panel: 'sim',
+    });
+    expect(result.ownershipSkipped).toBe(true);
+    expect(result.releaseInstalled).toBe(false);
+    expect(mode(join(other, PATHS.signingKey))).toBe(0o600);
+    expect(statSync(join(other, PATHS.signingKey)).uid).toBe(process.getuid?.());
+    expect(loadConfig({ file: join(other, PATHS.config) }).mqtt.caFile).toBeUndefined();
+  });
+
+  it('scripts/provision takes its defaults from the environment (flashing pipelines)', () => {
+    const other = makeRoot(join(tmp, 'scripted'));
+    const run = spawnSync(join(REPO, 'scripts', 'provision'), ['--no-release', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, REGTERM_PROVISION_ROOT: other, REGTERM_DEVICE_ID: 'term-0044', REGTERM_BROKER: 'mqtts://b.test:8883', REGTERM_CARRIER_KEY: carrier },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as Result).deviceId).toBe('term-0044');
+    expect(loadConfig({ file: join(other, PATHS.config) }).deviceId).toBe('term-0044');
+  });
+});
