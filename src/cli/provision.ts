@@ -29,6 +29,7 @@ function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult): void {
     ...r.changes.map((c) => `  ${c.action.padEnd(7)} ${c.path}`),
     ...(r.ownershipSkipped ? ['  note: not running as root, file ownership was not set'] : []),
     ...(r.releaseInstalled && !r.nodeModules ? ['  note: run `npm ci --omit=dev` in /opt/regterm on the device (native modules)'] : []),
+    ...(r.root === '/' && r.changes.length > 0 ? ['  next: systemctl daemon-reload && udevadm control --reload && udevadm trigger && systemctl restart regterm'] : []),
     '',
     `device id: ${r.deviceId}`,
     `signing key kid: ${r.signingKey.kid}`,

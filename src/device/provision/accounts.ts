@@ -95,8 +95,16 @@ const runCommand: RunCommand = (file, args) => {
   execFileSync(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
 };
 
+export interface EnsureAccountOptions {
+  run?: RunCommand;
+  /** use useradd/groupadd/usermod instead of editing the files (default: root is `/` and useradd exists) */
+  live?: boolean;
+}
+
 /** Makes the service account exist in the image at `root` (or on the live system for `/`) and returns its ids. */
-export function ensureAccount(root: string, writer: TreeWriter, run: RunCommand = runCommand): ServiceAccount {
+export function ensureAccount(root: string, writer: TreeWriter, opts: EnsureAccountOptions = {}): ServiceAccount {
+  const run = opts.run ?? runCommand;
+  const live = opts.live ?? (resolve(root) === '/' && existsSync('/usr/sbin/useradd'));
   const etc = (name: string) => under(root, `/etc/${name}`);
   if (!existsSync(etc('passwd')) || !existsSync(etc('group'))) {
     throw new RegtermError(`${root} does not look like a root filesystem: ${etc('passwd')} or ${etc('group')} is missing`);
@@ -104,7 +112,7 @@ export function ensureAccount(root: string, writer: TreeWriter, run: RunCommand 
   const read = (name: string) => (existsSync(etc(name)) ? readFileSync(etc(name), 'utf8') : undefined);
   const files: AccountFiles = { passwd: read('passwd') as string, group: read('group') as string, shadow: read('shadow'), gshadow: read('gshadow') };
   const plan = planAccounts(files);
-  if (resolve(root) === '/' && existsSync('/usr/sbin/useradd')) {
+  if (live) {
     const changed = plan.passwd !== files.passwd || plan.group !== files.group;
     for (const name of SERVICE_GROUPS) if (!groupMembers(files.group, name)) run('groupadd', ['--system', name]);
     if (!readAccount(files)) {

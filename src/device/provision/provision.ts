@@ -112,7 +112,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     throw new RegtermError(`${w.host(PATHS.config)} is provisioned as '${previous}'; refusing to re-provision it as '${o.deviceId}' (its keys belong to '${previous}')`);
   }
 
-  const account = ensureAccount(o.root, w, o.runCommand);
+  const account = ensureAccount(o.root, w, { run: o.runCommand });
   const service: Owner = { uid: account.uid, gid: account.gid };
   const rootGroupService: Owner = { uid: 0, gid: account.gid };
 

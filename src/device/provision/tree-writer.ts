@@ -1,5 +1,5 @@
 import {
-  closeSync, copyFileSync, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, readdirSync,
+  closeSync, copyFileSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, readdirSync,
   readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -148,7 +148,7 @@ export class TreeWriter {
     const fd = openSync(tmp, existingTmp ? 'r+' : 'wx', 0o600);
     try {
       fchmodSync(fd, mode);
-      if (owner && this.opts.chown) fchownSync(fd, owner.uid, owner.gid);
+      if (owner && this.opts.chown) this.opts.chown(tmp, owner.uid, owner.gid);
       fill(fd);
       fsyncSync(fd);
     } finally {
