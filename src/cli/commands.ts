@@ -7,6 +7,8 @@ interface CommandEntry {
 
 /** The command table (DESIGN.md §7). Each command lives in its own file and is loaded only when used. */
 export const COMMANDS: Record<string, CommandEntry> = {
+  run: { summary: 'the agent: run --config FILE (broker link, sessions on request, systemd watchdog)', load: () => import('./run.ts') },
+  demo: { summary: 'one full registration on a recorded clip: embedded broker, carrier stand-in, LEDs in the terminal', load: () => import('./demo.ts') },
   analyze: { summary: 'faces, landmarks, pose, eyes, quality and anti-spoof per image', load: () => import('./analyze.ts') },
   match: { summary: '1:1 similarity of two photos', load: () => import('./match.ts') },
   eval: { summary: 'eval verify --pairs CSV | eval antispoof --labels CSV: threshold calibration', load: () => import('./eval.ts') },
@@ -16,4 +18,5 @@ export const COMMANDS: Record<string, CommandEntry> = {
   record: { summary: 'record camera frames, LED prompts and button events (or --import a video + events CSV)', load: () => import('./record.ts') },
   provision: { summary: 'provision --root DIR --device-id ID --broker URL --carrier-key PUB.pem: service user, keys, CSR, config, units', load: () => import('./provision.ts') },
   doctor: { summary: 'self-test: camera, LEDs/buttons, models, clock, disk (pass/fail table)', load: () => import('./doctor.ts') },
+  replay: { summary: 'a session (or --events-only) on a recording dir or video file; --json, --report FILE.html', load: () => import('./replay.ts') },
 };

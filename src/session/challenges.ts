@@ -19,9 +19,15 @@ export interface ChallengePlan {
 
 /**
  * Draw the session's challenges: every `required` type, then distinct types from the rest of `set` up to `count`,
- * in CSPRNG order, each with a CSPRNG pause. Same random source (seed) → same plan.
+ * in CSPRNG order, each with a CSPRNG pause. Same random source (seed) → same plan. `ordered`: the set as given.
  */
 export function planChallenges(p: SessionPolicy, random: RandomSource): ChallengePlan {
+  if (p.challenges.ordered) {
+    const challenges = p.challenges.set.map((type) => ({
+      type, pauseMs: randomBetween(random, p.challenges.pauseMinMs, p.challenges.pauseMaxMs),
+    }));
+    return { challenges, lightSalt: random.bytes(16) };
+  }
   const required = [...new Set(p.challenges.required)];
   const optional = shuffle(random, [...new Set(p.challenges.set)].filter((t) => !required.includes(t)));
   const chosen = [...required, ...optional].slice(0, Math.max(p.challenges.count, required.length));

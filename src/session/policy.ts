@@ -20,6 +20,11 @@ export const policySchema = z.strictObject({
     set: z.array(z.enum(CHALLENGE_TYPES)).min(1).default(['blink', 'turn_left', 'turn_right', 'light']),
     /** always included (the light challenge is the one a replayed video cannot answer) */
     required: z.array(z.enum(CHALLENGE_TYPES)).default(['light']),
+    /**
+     * a forced script: every type of `set`, in the given order, no shuffle and no `count` (`regterm replay
+     * --challenges`, HIL tests). Never for live customers: a predictable order is what the shuffle defeats.
+     */
+    ordered: z.boolean().default(false),
     /** how many challenges per session: 3 = light + two motions, ~15 s for a cooperative customer */
     count: z.number().int().min(1).max(8).default(3),
     /** per motion challenge; blinks and turns take 1-2 s when prompted, 7 s leaves room for a slow customer */

@@ -1,0 +1,193 @@
+/**
+ * regterm replay RECORDING [--reference IMG] [--challenges blink,turn_left,...] [--json] [--report FILE.html]
+ * regterm replay RECORDING --events-only [--json] [--report FILE.html]
+ *
+ * A registration session on a recording (a recording directory or a plain video file), played lockstep ('fast'
+ * pace) with the session clock on the recorded timestamps, so a replay is deterministic and independent of CPU
+ * speed. A replay cannot follow the LED light challenge: a forced --challenges script may not contain it, and
+ * without one the session uses blink/turn_left/turn_right only (two drawn per session). Without --reference the
+ * reference is the recording's own frame at 80 % of its length (a liveness check with a self-match).
+ * --events-only runs the blink/turn detectors over the whole clip instead and prints the events with times.
+ * --report writes a self-contained HTML debug page WITH FACE THUMBNAILS (only when asked for).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import sharp from 'sharp';
+import { i420ToRgb } from '../camera/i420.ts';
+import { ReplaySource } from '../camera/replay-source.ts';
+import { createLogger, type Logger } from '../device/logger.ts';
+import { UsageError, errorMessage } from '../errors.ts';
+import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
+import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
+import { detectClipEvents, type ClipEvent } from '../session/detectors/events-only.ts';
+import { resolvePolicy, type ChallengeType, type PolicyInput } from '../session/policy.ts';
+import { seededRandom } from '../session/random.ts';
+import { ReportCollector } from '../session/report-html.ts';
+import { SessionRunner, type ProgressEvent } from '../session/runner.ts';
+import { deploymentPolicyBase } from '../session/runner-support.ts';
+import type { FrameSignals } from '../session/signals.ts';
+import { frameSignals } from '../session/vision-signals.ts';
+import { FaceEngine } from '../vision/engine.ts';
+import { type CommandContext, writeJson } from './command.ts';
+
+const MOTIONS: readonly ChallengeType[] = ['blink', 'turn_left', 'turn_right'];
+const LIGHT_NOTE = 'a replayed recording cannot follow the LED light challenge: it is not part of this session';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const args = parse(ctx.argv);
+  const logger = createLogger({ level: ctx.env.LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
+  const engine = new FaceEngine({ modelsDir: args.modelsDir, logger: logger.child({ component: 'vision' }) });
+  await engine.start();
+  try {
+    const report = args.report ? new ReportCollector() : undefined;
+    const out = args.eventsOnly
+      ? await eventsOnly(engine, args.recording, logger, report)
+      : await session(engine, args, logger, report);
+    if (report && args.report) {
+      const html = await report.render({ title: `regterm replay ${args.recording}`, result: out.json, notes: out.notes }, out.events);
+      await writeFile(args.report, html, { mode: 0o600 });
+    }
+    if (args.json) writeJson(ctx.stdout, out.json);
+    else ctx.stdout.write(`${out.line}\n`);
+    return 0;
+  } finally {
+    await engine.stop();
+  }
+}
+
+interface Args {
+  recording: string; reference?: string; challenges?: ChallengeType[]; json: boolean; report?: string;
+  eventsOnly: boolean; modelsDir?: string; seed: string;
+}
+
+function parse(argv: string[]): Args {
+  let p;
+  try {
+    p = parseArgs({
+      args: argv, allowPositionals: true,
+      options: {
+        reference: { type: 'string' }, challenges: { type: 'string' }, json: { type: 'boolean', default: false },
+        report: { type: 'string' }, 'events-only': { type: 'boolean', default: false }, 'models-dir': { type: 'string' },
+        seed: { type: 'string', default: 'regterm-replay' },
+      },
+    });
+  } catch (e: unknown) {
+    throw new UsageError(`replay: ${errorMessage(e)}`);
+  }
+  if (p.positionals.length !== 1) throw new UsageError('usage: regterm replay RECORDING [--reference IMG] [--challenges blink,turn_left,...] [--events-only] [--json] [--report FILE.html]');
+  const v = p.values;
+  let challenges: ChallengeType[] | undefined;
+  if (v.challenges !== undefined) {
+    challenges = v.challenges.split(',').map((s) => s.trim()).filter(Boolean) as ChallengeType[];
+    for (const c of challenges) {
+      if (c === 'light') throw new UsageError(`--challenges: ${LIGHT_NOTE.replace(': it is not part of this session', '')}`);
+      if (!MOTIONS.includes(c)) throw new UsageError(`--challenges: unknown challenge '${c}' (use ${MOTIONS.join(', ')})`);
+    }
+    if (challenges.length === 0 || challenges.length > 8) throw new UsageError('--challenges needs 1..8 challenges');
+  }
+  if (v['events-only'] && (v.reference || challenges)) throw new UsageError('--events-only takes no --reference or --challenges');
+  return {
+    recording: p.positionals[0], reference: v.reference, challenges, json: v.json, report: v.report,
+    eventsOnly: v['events-only'], modelsDir: v['models-dir'], seed: v.seed,
+  };
+}
+
+interface Output { json: Record<string, unknown>; line: string; events: ClipEvent[]; notes: string[] }
+
+async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, report?: ReportCollector): Promise<Output> {
+  const source = new ReplaySource({ path, pace: 'fast', logger: logger.child({ component: 'camera' }) });
+  await source.start();
+  const signals: FrameSignals[] = [];
+  let rgb: Uint8Array | undefined;
+  let t0: number | undefined;
+  try {
+    for await (const f of source.frames()) {
+      t0 ??= f.tsMs;
+      if (rgb?.length !== f.width * f.height * 3) rgb = new Uint8Array(f.width * f.height * 3);
+      const image = { width: f.width, height: f.height, data: i420ToRgb(f.width, f.height, f.data, rgb) };
+      f.data.fill(0);
+      const faces = await engine.analyzeFrame(image, { maxFaces: 2 });
+      const s = frameSignals(faces, { tsMs: f.tsMs, width: f.width, height: f.height, seq: f.seq });
+      report?.frame({ tsMs: f.tsMs, image, faces, signals: s }, t0);
+      image.data.fill(0);
+      signals.push(s);
+    }
+  } finally {
+    rgb?.fill(0);
+    await source.stop();
+  }
+  const events = detectClipEvents(signals, resolvePolicy({}, deploymentPolicyBase(engine)), t0 ?? 0);
+  const count = (t: string): number => events.filter((e) => e.type === t).length;
+  return {
+    json: { events }, events, notes: [`events-only: ${signals.length} frames`],
+    line: `${signals.length} frames: ${count('blink')} blinks, ${count('turn_left')} turns left, ${count('turn_right')} turns right`,
+  };
+}
+
+async function session(engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector): Promise<Output> {
+  const notes = [LIGHT_NOTE];
+  const policy: PolicyInput = args.challenges
+    ? { challenges: { set: args.challenges, required: [], ordered: true, count: args.challenges.length } }
+    : { challenges: { set: [...MOTIONS], required: [], count: 2 } };
+  if (!args.challenges) notes.push('no --challenges: two of blink/turn_left/turn_right drawn per session (seeded)');
+  let reference: Uint8Array;
+  if (args.reference) {
+    reference = new Uint8Array(await readFile(args.reference).catch((e: unknown) => {
+      throw new UsageError(`--reference: cannot read ${args.reference} (${errorMessage(e)})`);
+    }));
+  } else {
+    reference = await recordingFrameAsPng(args.recording, 0.8, logger);
+    notes.push('no --reference: the reference is the recording\'s own frame at 80 % of its length');
+  }
+  const camera = new ReplaySource({ path: args.recording, pace: 'fast', logger: logger.child({ component: 'camera' }) });
+  const leds = new SimLeds(Object.keys(DEFAULT_LED_PINS));
+  const buttons = new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger);
+  await Promise.all([leds.start(), buttons.start()]);
+  await camera.start();
+  const passes: ProgressEvent[] = [];
+  const runner = new SessionRunner({
+    engine, camera, leds, buttons, logger, timeSource: 'frames', random: seededRandom(args.seed),
+    onProgress: (_id, e) => {
+      report?.progress(e);
+      if (e.event === 'challenge_passed' || e.event === 'challenge_failed') passes.push(e);
+    },
+    onFrame: (f) => report?.frame(f),
+  });
+  try {
+    const d = await runner.run({ sessionId: 'replay', nonce: 'replay-nonce-0000', reference, policy: policy as Record<string, unknown> }, new AbortController().signal);
+    const challenges = d.challenges.map((c, i) => {
+      const at = passes[i];
+      return { type: c.type, passed: c.passed, atS: at ? at.atMs / 1000 : null };
+    });
+    const json = { decision: d.decision, decidedBy: d.decidedBy, ...(d.reason ? { reason: d.reason } : {}), scores: d.scores, thresholds: d.thresholds, challenges, notes };
+    return { json, notes, events: [], line: `${d.decision} (by ${d.decidedBy}${d.reason ? `: ${d.reason}` : ''}) ${challenges.map((c) => `${c.type}:${c.passed ? 'ok' : 'failed'}`).join(' ')}` };
+  } finally {
+    await camera.stop();
+    await Promise.all([leds.stop(), buttons.stop()]);
+  }
+}
+
+/** One frame of the recording as PNG bytes in memory (the caller's reference; the runner zeroes it). */
+async function recordingFrameAsPng(path: string, at: number, logger: Logger): Promise<Uint8Array> {
+  const source = new ReplaySource({ path, pace: 'fast', logger: logger.child({ component: 'camera' }) });
+  await source.start();
+  try {
+    const count = source.recording?.frames.count ?? 0;
+    const target = Math.min(count - 1, Math.floor(count * at));
+    for await (const f of source.frames()) {
+      if (f.seq < target) {
+        f.data.fill(0);
+        continue;
+      }
+      const rgb = i420ToRgb(f.width, f.height, f.data);
+      f.data.fill(0);
+      const png = await sharp(rgb, { raw: { width: f.width, height: f.height, channels: 3 } }).png().toBuffer();
+      rgb.fill(0);
+      return new Uint8Array(png.buffer, png.byteOffset, png.length);
+    }
+  } finally {
+    await source.stop();
+  }
+  throw new UsageError(`${path}: the recording has no frames`);
+}

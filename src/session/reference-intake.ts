@@ -1,0 +1,54 @@
+import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
+import { decodeImage, wipeImage, type RgbImage } from '../vision/image.ts';
+import { isRegtermError } from '../errors.ts';
+import type { Template } from './identity.ts';
+
+/** The part of the face engine the session shell uses (the FaceEngine itself in production). */
+export type SessionEngine = Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'compare'>;
+
+/**
+ * What a reference (ID) photo must show before a customer is prompted. ID photos are frontal, well lit and at least
+ * passport-scan size; these limits reject what the embedders cannot use, not what is merely imperfect:
+ * - exactly one face (a second face makes "the person on the photo" ambiguous; the detector sees faces from ~20 px);
+ * - face box >= 64 px wide: below that the 112 px aligned crop is a >1.75x upsample and embeddings degrade;
+ * - |yaw| and |pitch| <= 25 deg: beyond ~20-25 deg the embedders lose accuracy (the live gate uses 15 deg);
+ * - sharpness >= 40 (vision's Laplacian variance; sharp faces measure 320-3800, heavy blur sigma 3 down to 44).
+ */
+export const REFERENCE_LIMITS = { minFaceWidthPx: 64, maxYawDeg: 25, maxPitchDeg: 25, minSharpness: 40 } as const;
+
+export type ReferenceOutcome = { ok: true; template: Template } | { ok: false; reason: string };
+
+/** Why a detected reference face is unusable, or undefined when it is fine. */
+export function referenceIssue(face: FaceAnalysis): string | undefined {
+  const L = REFERENCE_LIMITS;
+  if (face.quality.faceWidth < L.minFaceWidthPx) return 'face_too_small';
+  if (Math.abs(face.pose.yaw) > L.maxYawDeg || Math.abs(face.pose.pitch) > L.maxPitchDeg) return 'face_not_frontal';
+  if (face.quality.sharpness < L.minSharpness) return 'face_blurry';
+  return undefined;
+}
+
+/**
+ * Reference photo bytes → template. The bytes and the decoded image are zeroed before this resolves, whatever the
+ * outcome; `reason` is a slug (no_face, multiple_faces, face_too_small, face_not_frontal, face_blurry,
+ * not_an_image). Errors other than an undecodable photo (an engine failure) propagate.
+ */
+export async function referenceTemplate(engine: SessionEngine, bytes: Uint8Array, signal?: AbortSignal): Promise<ReferenceOutcome> {
+  let img: RgbImage | undefined;
+  try {
+    try {
+      img = await decodeImage(bytes, 'reference');
+    } catch (e: unknown) {
+      if (isRegtermError(e)) return { ok: false, reason: 'not_an_image' };
+      throw e;
+    }
+    const faces = await engine.analyzeFrame(img, { maxFaces: 2, signal });
+    if (faces.length === 0) return { ok: false, reason: 'no_face' };
+    if (faces.length > 1) return { ok: false, reason: 'multiple_faces' };
+    const issue = referenceIssue(faces[0]);
+    if (issue) return { ok: false, reason: issue };
+    return { ok: true, template: await engine.embed(img, faces[0]) };
+  } finally {
+    bytes.fill(0);
+    if (img) wipeImage(img);
+  }
+}

@@ -1,0 +1,38 @@
+import type { FaceAnalysis } from '../vision/engine.ts';
+import type { FaceSignals, FrameSignals } from './signals.ts';
+import type { Template } from './identity.ts';
+
+/**
+ * The vision → session adapter: the face engine's per-frame analysis (largest face first) as the session's narrow
+ * `FrameSignals`. The engine and the session share the yaw sign convention (+ = toward the image right, signals.ts),
+ * so yaw passes through unchanged; quality brightness (0..1) becomes face luminance 0..255.
+ * Nothing biometric is copied except the embedding the caller chose to attach (owned by the session from then on).
+ */
+export function faceSignals(face: FaceAnalysis, embedding?: Template): FaceSignals {
+  return {
+    box: face.box,
+    yawDeg: face.pose.yaw,
+    pitchDeg: face.pose.pitch,
+    rollDeg: face.pose.roll,
+    leftEyeOpen: face.eyes.left,
+    rightEyeOpen: face.eyes.right,
+    faceLuma: face.quality.brightness * 255,
+    antispoof: face.antispoof,
+    quality: { sharpness: face.quality.sharpness },
+    ...(embedding ? { embedding } : {}),
+  };
+}
+
+export function frameSignals(
+  faces: readonly FaceAnalysis[], meta: { tsMs: number; width: number; height: number; seq?: number }, embedding?: Template,
+): FrameSignals {
+  const f = faces[0];
+  return {
+    ...(meta.seq === undefined ? {} : { seq: meta.seq }),
+    tsMs: meta.tsMs,
+    frameWidth: meta.width,
+    frameHeight: meta.height,
+    faceCount: faces.length,
+    ...(f ? { face: faceSignals(f, embedding) } : {}),
+  };
+}
