@@ -1,0 +1,187 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { SYSTEM_CLOCK } from '../../../src/camera/clock.ts';
+import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
+import { createLogger } from '../../../src/device/logger.ts';
+import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../../../src/panel/panel.ts';
+import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
+import { ManualClock } from '../../../src/session/clock.ts';
+import { FailureRateLimiter } from '../../../src/session/rate-limiter.ts';
+import { seededRandom } from '../../../src/session/random.ts';
+import { SessionRunner, type SessionRunnerOptions } from '../../../src/session/runner.ts';
+import { World, allZero, referencePng, type WorldOptions } from './runner-world.ts';
+
+const BASE = { match: { threshold: 0.5, continuityThreshold: 0.4 }, antispoof: { threshold: 0.5 } };
+const SCRIPT = { challenges: { set: ['blink', 'turn_left', 'turn_right'], required: [], ordered: true, count: 3 } };
+
+async function setup(w: WorldOptions = {}, extra: Partial<SessionRunnerOptions> = {}) {
+  const world = new World(w);
+  const lines: string[] = [];
+  const sink = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+  const logger = createLogger({ level: 'debug', destination: sink });
+  const leds = new SimLeds(Object.keys(DEFAULT_LED_PINS));
+  const buttons = new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger);
+  await leds.start();
+  await buttons.start();
+  const runner = new SessionRunner({
+    engine: world.engine, camera: world.camera, leds, buttons, logger, policyBase: BASE, timeSource: 'frames',
+    random: seededRandom('runner-test'), onProgress: world.onProgress, wallClock: () => Date.UTC(2026, 0, 1), ...extra,
+  });
+  const request = async (policy: Record<string, unknown> = SCRIPT) => ({ sessionId: 's-1', nonce: 'nonce-0123456789abcdef', reference: await referencePng(), policy });
+  return { world, leds, buttons, runner, lines, request };
+}
+
+/** LEDs switched on, in order, without repeats of the one just lit (the customer's view of the prompts). */
+function litSequence(leds: SimLeds): string[] {
+  const seq: string[] = [];
+  for (const c of leds.history) if (c.on && seq.at(-1) !== c.led) seq.push(c.led);
+  return seq;
+}
+
+describe('SessionRunner with a simulated customer and panel', () => {
+  it('a cooperative customer matching the reference: match, prompts in script order, carrier-shaped result', async () => {
+    const { world, leds, runner, request } = await setup();
+    const d = await runner.run(await request(), new AbortController().signal);
+    expect(resultDecisionSchema.parse(d)).toEqual(d);
+    expect(d).toMatchObject({ decision: 'match', decidedBy: 'match', sessionId: 's-1', startedAt: '2026-01-01T00:00:00.000Z' });
+    expect(d.challenges.map((c) => [c.type, c.passed])).toEqual([['blink', true], ['turn_left', true], ['turn_right', true]]);
+    const prompts = world.progress.filter((e) => e.event === 'prompt').map((e) => e.prompt);
+    expect(prompts.filter((p) => ['blink', 'turn_left', 'turn_right'].includes(p ?? ''))).toEqual(['blink', 'turn_left', 'turn_right']);
+    expect(litSequence(leds)).toEqual(expect.arrayContaining(['busy', 'look', 'blink', 'left', 'right']));
+    const lit = litSequence(leds);
+    expect(lit.indexOf('busy')).toBeLessThan(lit.indexOf('look'));
+    expect(lit.indexOf('blink')).toBeLessThan(lit.indexOf('left'));
+    expect(lit.indexOf('left')).toBeLessThan(lit.indexOf('right'));
+    expect(runner.busy).toBe(false);
+    expect(leds.lit()).toEqual([]);
+  });
+
+  it('zeroes every buffer it handed out or was handed: reference bytes, frames, RGB images, templates', async () => {
+    const { world, runner, request } = await setup();
+    const req = await request();
+    const d = await runner.run(req, new AbortController().signal);
+    expect(d.decision).toBe('match');
+    expect(allZero(req.reference)).toBe(true);
+    expect(world.frameBuffers.length).toBeGreaterThan(30);
+    expect(world.frameBuffers.every(allZero)).toBe(true);
+    expect(world.images.length).toBeGreaterThan(30);
+    expect(world.images.every(allZero)).toBe(true);
+    expect(world.templates.length).toBeGreaterThan(3);
+    expect(world.templates.every((t) => allZero(t.feature))).toBe(true);
+  });
+
+  it('embeds only selected frames, not every analysed one', async () => {
+    const { world, runner, request } = await setup();
+    await runner.run(await request(), new AbortController().signal);
+    const analysed = world.images.length - 1; // minus the reference photo
+    expect(world.templates.length - 1).toBeLessThan(analysed / 3);
+  });
+
+  it('another person in front of the camera: no_match, and every buffer zeroed', async () => {
+    const { world, runner, request } = await setup({ person: 'other' });
+    const d = await runner.run(await request(), new AbortController().signal);
+    expect(d).toMatchObject({ decision: 'no_match', decidedBy: 'match' });
+    expect(world.templates.every((t) => allZero(t.feature))).toBe(true);
+  });
+
+  it('a reference photo with two faces: error by reference before any customer prompt', async () => {
+    const { world, runner, request } = await setup({ referenceFaces: 2 });
+    const req = await request();
+    const d = await runner.run(req, new AbortController().signal);
+    expect(d).toMatchObject({ decision: 'error', decidedBy: 'reference', reason: 'reference_unusable' });
+    expect(world.progress.filter((e) => e.event === 'prompt').map((e) => e.prompt)).toEqual(['please_wait']);
+    expect(world.frameBuffers).toHaveLength(0);
+    expect(allZero(req.reference)).toBe(true);
+  });
+
+  it('a reference that is not an image: reference_unusable, bytes zeroed', async () => {
+    const { runner } = await setup();
+    const reference = new TextEncoder().encode('definitely not a jpeg');
+    const d = await runner.run({ sessionId: 's-2', nonce: 'nonce-0123456789abcdef', reference }, new AbortController().signal);
+    expect(d).toMatchObject({ decision: 'error', decidedBy: 'reference' });
+    expect(allZero(reference)).toBe(true);
+  });
+
+  it('a customer who never reacts: liveness_failed on the first challenge deadline', async () => {
+    const { runner, request } = await setup({ passive: true });
+    const d = await runner.run(await request(), new AbortController().signal);
+    expect(d).toMatchObject({ decision: 'liveness_failed', decidedBy: 'challenge:blink' });
+    expect(d.challenges).toEqual([{ type: 'blink', passed: false, ms: expect.any(Number) }]);
+    expect(d.challenges[0].ms).toBeGreaterThanOrEqual(7000);
+  });
+
+  it('the cancel button at any point: cancelled by customer, counted as a failed attempt', async () => {
+    const limiter = new FailureRateLimiter(new ManualClock(0), { maxFailures: 1, windowMs: 60_000 });
+    let press = (): void => {};
+    const s = await setup({ before: { 40: () => press() } }, { limiter });
+    press = () => s.buttons.click('cancel');
+    const d = await s.runner.run(await s.request(), new AbortController().signal);
+    expect(d).toMatchObject({ decision: 'cancelled', decidedBy: 'customer' });
+    expect(s.world.frameBuffers.length).toBeLessThanOrEqual(42);
+    expect(s.world.frameBuffers.every(allZero)).toBe(true);
+    // the failure limit is reached: the next session is refused before it starts
+    const next = await s.runner.run(await s.request(), new AbortController().signal);
+    expect(next).toMatchObject({ decision: 'rejected', decidedBy: 'rate_limiter', reason: 'rate_limited' });
+    expect(resultDecisionSchema.safeParse(next).success).toBe(true);
+  });
+
+  it('the staff-assist button flags the prompts and the session goes on', async () => {
+    let press = (): void => {};
+    const s = await setup({ before: { 20: () => press() } });
+    press = () => s.buttons.click('assist');
+    const d = await s.runner.run(await s.request(), new AbortController().signal);
+    expect(d.decision).toBe('match');
+    expect(s.world.progress.some((e) => e.event === 'assist_requested')).toBe(true);
+    expect(s.world.progress.some((e) => e.event === 'prompt' && e.detail?.assist === true)).toBe(true);
+  });
+
+  it('an agent abort: cancelled by agent, not a failed attempt', async () => {
+    const limiter = new FailureRateLimiter(new ManualClock(0), { maxFailures: 1, windowMs: 60_000 });
+    const ac = new AbortController();
+    const s = await setup({ before: { 30: () => ac.abort() } }, { limiter });
+    const d = await s.runner.run(await s.request(), ac.signal);
+    expect(d).toMatchObject({ decision: 'cancelled', decidedBy: 'agent' });
+    expect(limiter.check().allowed).toBe(true);
+  });
+
+  it('deadlines fire on clock ticks when the camera stops delivering frames (live time source)', async () => {
+    const s = await setup({ hangAfter: 5 }, { timeSource: 'clock', clock: SYSTEM_CLOCK, tickMs: 10 });
+    const d = await s.runner.run(await s.request({ ...SCRIPT, quality: { timeoutMs: 300 } }), new AbortController().signal);
+    expect(d.decision).toBe('quality_failed');
+    expect(d.decidedBy).toBe('quality_gate');
+  });
+
+  it('a second run while one is in progress is refused as busy', async () => {
+    const s = await setup({ hangAfter: 3 }, { timeSource: 'clock', clock: SYSTEM_CLOCK, tickMs: 10 });
+    const ac = new AbortController();
+    const first = s.runner.run(await s.request(), ac.signal);
+    expect(s.runner.busy).toBe(true);
+    const second = await s.runner.run(await s.request(), new AbortController().signal);
+    expect(second).toMatchObject({ decision: 'rejected', reason: 'busy' });
+    ac.abort();
+    expect((await first).decision).toBe('cancelled');
+  });
+
+  it('an invalid carrier policy is an error decision, not an exception', async () => {
+    const { runner, request } = await setup();
+    const d = await runner.run(await request({ turn: { enterDeg: 500 } }), new AbortController().signal);
+    expect(d).toMatchObject({ decision: 'error', decidedBy: 'request', reason: 'invalid_policy' });
+  });
+
+  it('logs the decision without biometrics', async () => {
+    const { runner, request, lines } = await setup();
+    await runner.run(await request(), new AbortController().signal);
+    const logs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logs.some((l) => l.msg === 'session decided' && l.decision === 'match')).toBe(true);
+    for (const l of logs) for (const k of ['embedding', 'template', 'reference', 'image', 'frame']) expect(l).not.toHaveProperty(k);
+  });
+
+  it('verdict LEDs on request: pass for match, fail otherwise', async () => {
+    const { runner, leds, request } = await setup();
+    const d = await runner.run(await request(), new AbortController().signal);
+    runner.showVerdict(d);
+    expect(leds.lit()).toEqual(['pass']);
+    runner.showVerdict({ ...d, decision: 'no_match' });
+    expect(leds.lit()).toEqual(['fail']);
+  });
+});
