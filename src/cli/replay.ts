@@ -23,11 +23,10 @@ import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { detectClipEvents, type ClipEvent } from '../session/detectors/events-only.ts';
 import { resolvePolicy, type ChallengeType, type PolicyInput } from '../session/policy.ts';
 import { seededRandom } from '../session/random.ts';
+import { recordingSignals } from '../session/recording-signals.ts';
 import { ReportCollector } from '../session/report-html.ts';
 import { SessionRunner, type ProgressEvent } from '../session/runner.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
-import type { FrameSignals } from '../session/signals.ts';
-import { frameSignals } from '../session/vision-signals.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
@@ -96,28 +95,9 @@ function parse(argv: string[]): Args {
 interface Output { json: Record<string, unknown>; line: string; events: ClipEvent[]; notes: string[] }
 
 async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, report?: ReportCollector): Promise<Output> {
-  const source = new ReplaySource({ path, pace: 'fast', logger: logger.child({ component: 'camera' }) });
-  await source.start();
-  const signals: FrameSignals[] = [];
-  let rgb: Uint8Array | undefined;
   let t0: number | undefined;
-  try {
-    for await (const f of source.frames()) {
-      t0 ??= f.tsMs;
-      if (rgb?.length !== f.width * f.height * 3) rgb = new Uint8Array(f.width * f.height * 3);
-      const image = { width: f.width, height: f.height, data: i420ToRgb(f.width, f.height, f.data, rgb) };
-      f.data.fill(0);
-      const faces = await engine.analyzeFrame(image, { maxFaces: 2 });
-      const s = frameSignals(faces, { tsMs: f.tsMs, width: f.width, height: f.height, seq: f.seq });
-      report?.frame({ tsMs: f.tsMs, image, faces, signals: s }, t0);
-      image.data.fill(0);
-      signals.push(s);
-    }
-  } finally {
-    rgb?.fill(0);
-    await source.stop();
-  }
-  const events = detectClipEvents(signals, resolvePolicy({}, deploymentPolicyBase(engine)), t0 ?? 0);
+  const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))));
+  const events = detectClipEvents(signals, resolvePolicy({}, deploymentPolicyBase(engine)), t0Ms);
   const count = (t: string): number => events.filter((e) => e.type === t).length;
   return {
     json: { events }, events, notes: [`events-only: ${signals.length} frames`],

@@ -3,8 +3,8 @@ import { decodeImage, wipeImage, type RgbImage } from '../vision/image.ts';
 import { isRegtermError } from '../errors.ts';
 import type { Template } from './identity.ts';
 
-/** The part of the face engine the session shell uses (the FaceEngine itself in production). */
-export type SessionEngine = Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'compare'>;
+/** The part of the face engine reference intake uses. */
+export type SessionEngine = Pick<FaceEngine, 'analyzeFrame' | 'embed'>;
 
 /**
  * What a reference (ID) photo must show before a customer is prompted. ID photos are frontal, well lit and at least

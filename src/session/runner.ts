@@ -68,8 +68,15 @@ export interface AnalysedFrame {
   signals: FrameSignals;
 }
 
+/** What the runner uses of the FaceEngine (the engine itself in production; a scripted world in unit tests). */
+export interface RunnerEngine extends Pick<FaceEngine, 'analyzeFrame' | 'embed'> {
+  compare(a: Template, b: Template): { similarity: number };
+  readonly fusion: { readonly threshold: number };
+  readonly antispoofThreshold: number | undefined;
+}
+
 export interface SessionRunnerOptions {
-  engine: Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'compare' | 'fusion' | 'antispoofThreshold'>;
+  engine: RunnerEngine;
   camera: FrameSource;
   leds: Leds;
   buttons: Buttons;

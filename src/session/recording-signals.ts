@@ -1,0 +1,43 @@
+import { i420ToRgb } from '../camera/i420.ts';
+import { ReplaySource } from '../camera/replay-source.ts';
+import type { Logger } from '../device/logger.ts';
+import type { FaceEngine } from '../vision/engine.ts';
+import type { AnalysedFrame } from './runner.ts';
+import type { FrameSignals } from './signals.ts';
+import { frameSignals } from './vision-signals.ts';
+
+/**
+ * Every frame of a recording (directory or video file) through the face engine, as session `FrameSignals` — the
+ * same replay source, I420→RGB conversion and vision adapter the session runner uses, so events-only scores measure
+ * what a session sees. Frames and RGB buffers are zeroed as soon as they are analysed; `t0Ms` is the first frame's
+ * recorded time.
+ */
+export async function recordingSignals(
+  engine: Pick<FaceEngine, 'analyzeFrame'>, path: string, logger: Logger, onFrame?: (f: AnalysedFrame) => void,
+): Promise<{ signals: FrameSignals[]; t0Ms: number }> {
+  const source = new ReplaySource({ path, pace: 'fast', logger: logger.child({ component: 'camera' }) });
+  await source.start();
+  const signals: FrameSignals[] = [];
+  let rgb: Uint8Array | undefined;
+  let t0Ms: number | undefined;
+  try {
+    for await (const f of source.frames()) {
+      t0Ms ??= f.tsMs;
+      if (rgb?.length !== f.width * f.height * 3) {
+        rgb?.fill(0);
+        rgb = new Uint8Array(f.width * f.height * 3);
+      }
+      const image = { width: f.width, height: f.height, data: i420ToRgb(f.width, f.height, f.data, rgb) };
+      f.data.fill(0);
+      const faces = await engine.analyzeFrame(image, { maxFaces: 2 });
+      const s = frameSignals(faces, { tsMs: f.tsMs, width: f.width, height: f.height, seq: f.seq });
+      onFrame?.({ tsMs: f.tsMs, image, faces, signals: s });
+      image.data.fill(0);
+      signals.push(s);
+    }
+  } finally {
+    rgb?.fill(0);
+    await source.stop();
+  }
+  return { signals, t0Ms: t0Ms ?? 0 };
+}
