@@ -69,6 +69,15 @@ export const configSchema = z.strictObject({
   identity: section({
     signingKeyFile: z.string().default('/etc/regterm/device-key.pem').describe('Device Ed25519 private key (0600, service user)'),
   }),
+  health: section({
+    frameMaxAgeMs: z.number().int().min(1000).default(10_000).describe('Watchdog: a live camera that delivered no frame for this long is unhealthy (replay recordings end, so only their camera health counts)'),
+    brokerMaxAgeMs: z.number().int().min(1000).default(120_000).describe('Watchdog: no packet from the broker (keepalive pings count) for this long is unhealthy; keep above 2 x mqtt.keepaliveS'),
+  }),
+  session: section({
+    policy: z.record(z.string(), z.json()).default({}).describe('Deployment base of the session policy (src/session/policy.ts); the carrier request overrides it per session'),
+    maxFailures: z.number().int().min(1).default(5).describe('Failed sessions allowed per terminal inside session.failureWindowS before new ones are refused'),
+    failureWindowS: z.number().int().min(1).default(600).describe('Sliding window of the failed-session rate limit'),
+  }),
   telemetry: section({
     intervalS: z.number().int().min(5).default(60).describe('Telemetry publish interval'),
     sysRoot: z.string().default('/sys').describe('sysfs root for temperature and throttling reads'),

@@ -1,0 +1,180 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { APP_ROOT } from '../app-root.ts';
+import { keyId } from '../carrier/keys.ts';
+import { composeAgent } from '../compose/compose.ts';
+import { CarrierStandIn, type CarrierView } from '../compose/demo/carrier-stand-in.ts';
+import { EmbeddedBroker } from '../compose/demo/embedded-broker.ts';
+import { LedView, WatchedLeds } from '../compose/demo/led-view.ts';
+import { extractJpegFrame } from '../compose/demo/reference-frame.ts';
+import { createRunner } from '../compose/runner-factory.ts';
+import { loadConfig } from '../config/load.ts';
+import { createIdentity, PRIVATE_KEY_FILE } from '../device/identity.ts';
+import { createLogger } from '../device/logger.ts';
+import { createNotifier } from '../device/sd-notify.ts';
+import { EXIT, RegtermError, UsageError, errorMessage } from '../errors.ts';
+import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
+import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
+import { seededRandom } from '../session/random.ts';
+import { writeJson, type CommandContext } from './command.ts';
+
+const HELP = `usage: regterm demo [--clip VIDEO] [--reference-at SECONDS] [--seed TEXT] [--json] [--verbose]
+
+One complete registration on this machine: the agent replays a recorded clip as its camera, draws its LEDs here,
+and talks MQTT 3.1.1 to an embedded broker, where a carrier stand-in signs the session request, verifies the signed
+result and acknowledges it. The ID photo is a frame of the same clip (--reference-at, default 10.5 s for the bundled
+default clip, else 1 s before the end), extracted in memory.
+
+  --clip VIDEO         default: ../shared/data/liveportrait_driving_videos/d3.mp4 (or under $REGTERM_FACE_DATA)
+  --seed TEXT          fixed challenge order and pauses (default: random per run)
+  --json               print the carrier's view at the end: { decision, verified, jws, payload }
+  --verbose            agent logs (JSON) on stderr
+
+A replayed clip cannot follow the LED light challenge, so the demo's policy leaves it out: the default clip is asked
+for a turn to the left (the motion it shows after the quality gate passes), another clip for one motion challenge.
+`;
+
+const DEVICE_ID = 'demo-terminal';
+const DEFAULT_CLIP = join('liveportrait_driving_videos', 'd3.mp4');
+/** d3: frontal and still from 9.8 s to the end (d3.events.csv), after the turns the session watches */
+const DEFAULT_REFERENCE_AT_S = 10.5;
+/**
+ * The light challenge needs a live face answering the LEDs; a recording cannot, so the demo leaves it out. On d3 the
+ * quality gate passes ~7 s into the clip (after it looks down with closed eyes, d3.events.csv), and the one motion
+ * left after that is the turn to the subject's left at 8.3-9.7 s (high confidence): the default clip asks for it.
+ * Another clip gets one challenge drawn from every motion.
+ */
+const DEFAULT_CLIP_POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 } };
+const OTHER_CLIP_POLICY = { challenges: { set: ['blink', 'turn_left', 'turn_right'], required: [], count: 1 } };
+const RESULT_TIMEOUT_MS = 180_000;
+const VERDICT_SHOW_MS = 2000;
+
+function defaultClip(env: NodeJS.ProcessEnv): string | undefined {
+  const roots = [env.REGTERM_FACE_DATA, join(APP_ROOT, '..', 'shared', 'data')].filter((r): r is string => !!r);
+  return roots.map((r) => join(r, DEFAULT_CLIP)).find((p) => existsSync(p));
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: ctx.argv, options: {
+      clip: { type: 'string' }, 'reference-at': { type: 'string' }, seed: { type: 'string' },
+      json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    } }));
+  } catch (e: unknown) {
+    throw new UsageError(`${errorMessage(e)}\n${HELP}`);
+  }
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const clip = values.clip ? resolve(values.clip) : defaultClip(ctx.env);
+  if (!clip) throw new UsageError('no demo clip found in ../shared/data; pass --clip VIDEO (a video of one person facing the camera)');
+  if (!existsSync(clip)) throw new UsageError(`clip ${clip} does not exist`);
+  const referenceAt = values['reference-at'] === undefined ? (values.clip ? -1 : DEFAULT_REFERENCE_AT_S) : Number(values['reference-at']);
+  if (!Number.isFinite(referenceAt)) throw new UsageError(`--reference-at must be a number of seconds (got '${values['reference-at']}')`);
+
+  const view = new LedView(values.json ? ctx.stderr : ctx.stdout, Object.keys(DEFAULT_LED_PINS));
+  const tmp = mkdtempSync(join(tmpdir(), 'regterm-demo-'));
+  const broker = new EmbeddedBroker();
+  let standIn: CarrierStandIn | undefined;
+  let stopAgent: (() => Promise<number>) | undefined;
+  const onSigint = () => { void stopAgent?.(); };
+  process.once('SIGINT', onSigint);
+  let carrierView: CarrierView;
+  try {
+    await broker.start();
+    const device = await createIdentity(join(tmp, 'identity'));
+    const carrier = generateKeyPairSync('ed25519');
+    mkdirSync(join(tmp, 'carrier-keys'));
+    writeFileSync(join(tmp, 'carrier-keys', 'carrier.pem'), carrier.publicKey.export({ format: 'pem', type: 'spki' }));
+    const config = loadConfig({ env: {}, overrides: {
+      deviceId: DEVICE_ID, stateDir: join(tmp, 'state'), 'log.level': values.verbose ? 'info' : 'error',
+      'mqtt.url': broker.url, 'mqtt.protocolVersion': 4, 'carrier.keysDir': join(tmp, 'carrier-keys'),
+      'identity.signingKeyFile': join(tmp, 'identity', PRIVATE_KEY_FILE),
+      'camera.backend': 'replay', 'camera.recording': clip, 'camera.pace': 'fast', 'panel.backend': 'sim',
+    } });
+    const logger = createLogger({ level: config.log.level, destination: ctx.stderr });
+    const leds = new WatchedLeds(new SimLeds(Object.keys(DEFAULT_LED_PINS)), (lit) => view.leds(lit));
+    const panel = { leds, buttons: new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger) };
+    const composed = await composeAgent(config, {
+      logger, notifier: createNotifier({}, () => undefined), env: {}, createRunner, panel,
+      random: values.seed === undefined ? undefined : seededRandom(values.seed),
+    });
+    stopAgent = () => composed.agent.stop('demo finished');
+    view.line(`clip ${clip}; loading models`);
+    await composed.agent.start();
+    standIn = new CarrierStandIn({
+      url: broker.url, protocolVersion: 4, deviceId: DEVICE_ID, carrierKey: carrier.privateKey,
+      carrierKid: await keyId(carrier.publicKey), devicePublicKey: device.publicKey,
+      onProgress: (_id, e) => view.line(e.event === 'prompt' ? `prompt: ${String(e.prompt)}` : `${String(e.state)}: ${String(e.event)}${detail(e.detail)}`),
+    });
+    await standIn.start();
+    await waitFor(() => composed.link.health().connected, 10_000, 'the agent to connect to the embedded broker');
+    const reference = await extractJpegFrame(clip, referenceAt);
+    view.line(`carrier: session requested (ID photo: frame at ${referenceAt} s, ${reference.length} bytes, in memory)`);
+    carrierView = await withTimeout(standIn.requestSession(reference, values.clip ? OTHER_CLIP_POLICY : DEFAULT_CLIP_POLICY), RESULT_TIMEOUT_MS, 'the signed result');
+    reference.fill(0);
+    await composed.session.idle();
+    if (!values.json && view.live) await new Promise((r) => setTimeout(r, VERDICT_SHOW_MS)); // let the verdict LEDs be seen
+    view.line(`carrier: result ${carrierView.verified ? 'VERIFIED' : 'NOT VERIFIED'} — decision ${carrierView.decision}`);
+  } finally {
+    process.off('SIGINT', onSigint);
+    const stopped = await stopAgent?.();
+    await standIn?.stop();
+    await broker.stop();
+    view.close();
+    rmSync(tmp, { recursive: true, force: true });
+    if (stopped) ctx.stderr.write(`regterm: demo agent stopped with code ${stopped}\n`);
+  }
+  if (values.json) {
+    writeJson(ctx.stdout, { decision: carrierView.decision, verified: carrierView.verified, jws: carrierView.jws, payload: carrierView.payload });
+  } else {
+    ctx.stdout.write(summary(carrierView));
+  }
+  return carrierView.verified ? EXIT.ok : EXIT.failure;
+}
+
+function detail(d: unknown): string {
+  if (typeof d !== 'object' || d === null) return '';
+  return ` ${Object.entries(d).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`;
+}
+
+function summary(v: CarrierView): string {
+  const p = v.payload;
+  if (!p) return `\nresult NOT verified: ${v.error ?? 'unknown'}\n`;
+  const scores = Object.entries(p.scores).map(([k, s]) => `${k} ${s.toFixed(3)}`).join(', ');
+  const challenges = p.challenges.map((c) => `${c.type} ${c.passed ? 'passed' : 'failed'} (${c.ms} ms)`).join(', ');
+  return [
+    '',
+    `decision:   ${p.decision} (decided by ${p.decidedBy}${p.reason ? `, ${p.reason}` : ''})`,
+    `verified:   yes — Ed25519 signature by device key, seq ${p.seq}`,
+    `challenges: ${challenges || 'none'}`,
+    `scores:     ${scores || 'none'}`,
+    `session:    ${p.sessionId}`,
+    '',
+  ].join('\n');
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new RegtermError(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let handle: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    handle = setTimeout(() => reject(new RegtermError(`timed out waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(handle);
+  }
+}

@@ -1,0 +1,124 @@
+import type { Component } from '../agent.ts';
+import type { ResultDecision, SessionRequest } from '../carrier/protocol.ts';
+import type { OutboxEntry } from '../carrier/store.ts';
+import type { Logger } from '../device/logger.ts';
+import { errorMessage } from '../errors.ts';
+
+/** What the session shell (src/session/runner.ts) offers the agent. */
+export interface SessionRequestInput {
+  sessionId: string;
+  nonce: string;
+  reference: Uint8Array;
+  policy?: Record<string, unknown>;
+}
+
+export interface SessionRunnerPort {
+  readonly busy: boolean;
+  /** always resolves with a decision (`cancelled` when `signal` aborts) */
+  run(request: SessionRequestInput, signal: AbortSignal): Promise<ResultDecision>;
+  /** verdict LEDs; only after the result is durable */
+  showVerdict(decision: ResultDecision): void;
+}
+
+/** The part of CarrierLink the session service uses. */
+export interface SessionLink {
+  onSessionRequest(listener: (request: SessionRequest) => void): () => void;
+  submitResult(decision: ResultDecision): Promise<OutboxEntry>;
+}
+
+export interface SessionServiceOptions {
+  runner: SessionRunnerPort;
+  link: SessionLink;
+  logger: Logger;
+  /** called once per decided session, after its result was committed (or failed to be) */
+  onDecided?: (decision: ResultDecision, committed: boolean) => void;
+}
+
+/**
+ * Runs accepted carrier requests through the session shell, one at a time (the link's admission refuses a second
+ * one as `busy`, see `busy`), and owns the DESIGN §6 order: decision → submitResult (fsync) → verdict LEDs.
+ * A result that could not be made durable (disk full, outbox full) is logged and its verdict is NOT shown.
+ *
+ * INVARIANTS:
+ * - stop() unsubscribes first, then aborts the running session and waits until its `cancelled` result is committed,
+ *   so the carrier learns of every session it started, and the link (stopped after this component) can still
+ *   publish it.
+ * - the decoded reference photo is zeroed when the session ends, whatever the runner did with it.
+ */
+export class SessionService implements Component {
+  readonly name = 'session';
+  private readonly log: Logger;
+  private readonly outcomes: Record<string, number> = {};
+  private unsubscribe?: () => void;
+  private current?: { controller: AbortController; done: Promise<void> };
+
+  constructor(private readonly options: SessionServiceOptions) {
+    this.log = options.logger.child({ component: 'session' });
+  }
+
+  /** true while a session runs: new requests are refused as `busy` */
+  get busy(): boolean {
+    return this.current !== undefined || this.options.runner.busy;
+  }
+
+  /** counts of decided sessions by decision since start (telemetry) */
+  counts(): Record<string, number> {
+    return { ...this.outcomes };
+  }
+
+  /** Resolves when the running session (if any) has ended and its result was handled. */
+  async idle(): Promise<void> {
+    await this.current?.done;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    this.unsubscribe = this.options.link.onSessionRequest((request) => this.accept(request));
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    const current = this.current;
+    if (!current) return;
+    current.controller.abort();
+    await current.done;
+  }
+
+  private accept(request: SessionRequest): void {
+    if (this.current) {
+      this.log.warn({ sessionId: request.sessionId }, 'request while a session runs; ignored');
+      return;
+    }
+    const controller = new AbortController();
+    const done = this.runOne(request, controller.signal).finally(() => { this.current = undefined; });
+    this.current = { controller, done };
+  }
+
+  private async runOne(request: SessionRequest, signal: AbortSignal): Promise<void> {
+    const { sessionId } = request;
+    const reference = new Uint8Array(Buffer.from(request.reference.data, 'base64'));
+    this.log.info({ sessionId }, 'session started');
+    let decision: ResultDecision;
+    try {
+      decision = await this.options.runner.run({ sessionId, nonce: request.nonce, reference, policy: request.policy }, signal);
+    } catch (e: unknown) {
+      // The runner promises to resolve; if it breaks that promise this is a bug, reported, and no result exists.
+      this.log.error({ sessionId, err: e }, `session runner threw: ${errorMessage(e)}`);
+      return;
+    } finally {
+      reference.fill(0);
+    }
+    this.outcomes[decision.decision] = (this.outcomes[decision.decision] ?? 0) + 1;
+    let committed = false;
+    try {
+      await this.options.link.submitResult(decision);
+      committed = true;
+      this.options.runner.showVerdict(decision);
+    } catch (e: unknown) {
+      this.log.error({ sessionId, decision: decision.decision, err: e }, `result not durable, verdict not shown: ${errorMessage(e)}`);
+    }
+    this.log.info({ sessionId, decision: decision.decision, decidedBy: decision.decidedBy, committed }, 'session ended');
+    this.options.onDecided?.(decision, committed);
+  }
+}

@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { LedView, WatchedLeds } from '../../../src/compose/demo/led-view.ts';
+import { SimLeds } from '../../../src/panel/sim-panel.ts';
+
+function capture(isTTY: boolean) {
+  let text = '';
+  const out = Object.assign(new Writable({ write(c: Buffer, _e, cb) { text += c.toString(); cb(); } }), { isTTY });
+  return { out, text: () => text };
+}
+
+describe('demo LED view', () => {
+  it('rewrites one row in place on a TTY, prompts go above it', async () => {
+    const { out, text } = capture(true);
+    let t = 0;
+    const view = new LedView(out, ['look', 'pass'], () => t);
+    const leds = new WatchedLeds(new SimLeds(['look', 'pass']), (lit) => view.leds(lit));
+    await leds.start();
+    leds.set('look', true);
+    t = 1500;
+    view.line('prompt: turn_left');
+    leds.set('look', true); // no change, no redraw
+    view.close();
+    const s = text();
+    expect(s.split('\n')).toHaveLength(3); // the prompt line, the row after it, the final newline
+    expect(s).toContain('\r\x1b[2K  LEDs \x1b[7m look \x1b[0m\x1b[2m pass \x1b[0m');
+    expect(s).toContain('+  1.50s prompt: turn_left\n');
+    expect(s.match(/\r\x1b\[2K  LEDs/g)).toHaveLength(1);
+  });
+
+  it('writes plain timestamped lines when not a TTY', async () => {
+    const { out, text } = capture(false);
+    let t = 0;
+    const view = new LedView(out, ['look', 'pass'], () => t);
+    const leds = new WatchedLeds(new SimLeds(['look', 'pass']), (lit) => view.leds(lit));
+    await leds.start();
+    leds.set('pass', true);
+    t = 250;
+    leds.set('pass', false);
+    expect(text()).toBe('+  0.00s LEDs pass\n+  0.25s LEDs (all off)\n');
+    expect(text()).not.toContain('\x1b');
+  });
+});

@@ -1,0 +1,106 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { ResultDecision, SessionRequest } from '../../../src/carrier/protocol.ts';
+import type { OutboxEntry } from '../../../src/carrier/store.ts';
+import { SessionService, type SessionRequestInput, type SessionRunnerPort } from '../../../src/compose/session-service.ts';
+import { createLogger } from '../../../src/device/logger.ts';
+
+const quiet = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+function request(sessionId: string): SessionRequest {
+  return {
+    v: 1, deviceId: 'd1', sessionId, nonce: 'n'.repeat(20), issuedAt: '2026-01-01T00:00:00Z', expiresAt: '2026-01-01T00:05:00Z',
+    reference: { format: 'jpeg', data: Buffer.from('not really a jpeg').toString('base64') }, policy: { count: 1 },
+  };
+}
+
+function decision(sessionId: string, d: ResultDecision['decision']): ResultDecision {
+  return { sessionId, nonce: 'n'.repeat(20), decision: d, decidedBy: 'test', scores: {}, thresholds: {}, challenges: [],
+    startedAt: '2026-01-01T00:00:01Z', finishedAt: '2026-01-01T00:00:02Z' };
+}
+
+/** A runner that decides when the test says so, or `cancelled` on abort, and records what it was given. */
+class ScriptedRunner implements SessionRunnerPort {
+  busy = false;
+  readonly inputs: SessionRequestInput[] = [];
+  readonly verdicts: string[] = [];
+  private finish?: (d: ResultDecision['decision']) => void;
+
+  run(req: SessionRequestInput, signal: AbortSignal): Promise<ResultDecision> {
+    this.inputs.push(req);
+    this.busy = true;
+    return new Promise((resolve) => {
+      const end = (d: ResultDecision['decision']) => { this.busy = false; resolve(decision(req.sessionId, d)); };
+      this.finish = end;
+      signal.addEventListener('abort', () => end('cancelled'), { once: true });
+    });
+  }
+  decide(d: ResultDecision['decision']): void {
+    this.finish?.(d);
+  }
+  showVerdict(d: ResultDecision): void {
+    this.verdicts.push(`${d.sessionId}:${d.decision}`);
+  }
+}
+
+class FakeLink {
+  listener?: (r: SessionRequest) => void;
+  readonly order: string[] = [];
+  failCommit = false;
+  onSessionRequest(l: (r: SessionRequest) => void) {
+    this.listener = l;
+    return () => { this.listener = undefined; };
+  }
+  async submitResult(d: ResultDecision): Promise<OutboxEntry> {
+    if (this.failCommit) throw new Error('disk full');
+    this.order.push(`commit ${d.sessionId}:${d.decision}`);
+    return { sessionId: d.sessionId, seq: 1, jws: 'x', createdAt: 0 } as unknown as OutboxEntry;
+  }
+}
+
+async function started() {
+  const runner = new ScriptedRunner();
+  const link = new FakeLink();
+  const decided: string[] = [];
+  const service = new SessionService({ runner, link, logger: quiet, onDecided: (d, committed) => decided.push(`${d.decision}:${committed}`) });
+  await service.start(new AbortController().signal);
+  return { runner, link, service, decided };
+}
+
+describe('SessionService', () => {
+  it('commits the result before the verdict is shown, and zeroes the decoded reference', async () => {
+    const { runner, link, service, decided } = await started();
+    const origShow = runner.showVerdict.bind(runner);
+    runner.showVerdict = (d) => { link.order.push(`verdict ${d.sessionId}`); origShow(d); };
+    link.listener!(request('s1'));
+    expect(service.busy).toBe(true);
+    expect(Buffer.from(runner.inputs[0]!.reference).toString()).toBe('not really a jpeg');
+    expect(runner.inputs[0]!.policy).toEqual({ count: 1 });
+    runner.decide('match');
+    await service.idle();
+    expect(link.order).toEqual(['commit s1:match', 'verdict s1']);
+    expect(runner.inputs[0]!.reference.every((b) => b === 0)).toBe(true);
+    expect(service.busy).toBe(false);
+    expect(service.counts()).toEqual({ match: 1 });
+    expect(decided).toEqual(['match:true']);
+  });
+
+  it('does not show a verdict whose result is not durable', async () => {
+    const { runner, link, service, decided } = await started();
+    link.failCommit = true;
+    link.listener!(request('s2'));
+    runner.decide('no_match');
+    await service.idle();
+    expect(runner.verdicts).toEqual([]);
+    expect(decided).toEqual(['no_match:false']);
+  });
+
+  it('stop() cancels the running session and returns only after its result is committed', async () => {
+    const { link, service } = await started();
+    link.listener!(request('s3'));
+    await service.stop();
+    expect(link.order).toEqual(['commit s3:cancelled']);
+    expect(link.listener).toBeUndefined();
+    expect(service.busy).toBe(false);
+  });
+});
