@@ -8,6 +8,7 @@
  *     models/              manifest.json + every model file it names (sha256-checked while copying)
  *     systemd/             regterm.service + udev rules
  *     scripts/provision    the flashing-pipeline wrapper of `regterm provision`
+ *     scripts/prune-onnxruntime.mjs  postinstall: drops onnxruntime-node binaries for other OS/CPUs (288 → 25 MB)
  *     README.md            install notes
  *
  * The bundle sits one level down (dist/) like the sources (src/), so src/app-root.ts resolves the release root the
@@ -31,13 +32,26 @@ const REPO = resolve(new URL('..', import.meta.url).pathname);
 interface ManifestModel {
   source: { package: string; path: string } | { file: string };
   sha256: string;
+  /** the build the engine runs (scripts/build-models), relative to the manifest's directory */
+  deployed?: { file: string; sha256: string };
 }
 
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** Copies every model the manifest names into `dest` (flat, by basename) after checking its sha256. */
+function copyChecked(name: string, from: string, to: string, expected: string): void {
+  const digest = sha256(from);
+  if (digest !== expected) throw new Error(`model ${name}: ${from} has sha256 ${digest}, manifest expects ${expected}`);
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+}
+
+/**
+ * Copies every model file the manifest names into `dest` after checking its sha256: sources flat by basename (where
+ * ModelRegistry looks first), deployed builds at their manifest-relative path. Sources are kept next to deployed
+ * builds so `regterm bench` on the terminal can still compare the two.
+ */
 function copyModels(dest: string): string[] {
   const manifestPath = join(REPO, 'models', 'manifest.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { models: Record<string, ManifestModel> };
@@ -49,10 +63,12 @@ function copyModels(dest: string): string[] {
     const from = 'package' in m.source
       ? join(dirname(require.resolve(`${m.source.package}/package.json`)), m.source.path)
       : join(REPO, 'models', m.source.file);
-    const digest = sha256(from);
-    if (digest !== m.sha256) throw new Error(`model ${name}: ${from} has sha256 ${digest}, manifest expects ${m.sha256}`);
-    copyFileSync(from, join(dest, basename(from)));
+    copyChecked(name, from, join(dest, basename(from)), m.sha256);
     copied.push(basename(from));
+    if (m.deployed) {
+      copyChecked(name, join(REPO, 'models', m.deployed.file), join(dest, m.deployed.file), m.deployed.sha256);
+      copied.push(m.deployed.file);
+    }
   }
   return copied;
 }
@@ -106,8 +122,10 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
   mkdirSync(join(out, 'systemd'));
   for (const f of readdirSync(join(REPO, 'systemd'))) copyFileSync(join(REPO, 'systemd', f), join(out, 'systemd', f));
   mkdirSync(join(out, 'scripts'));
-  copyFileSync(join(REPO, 'scripts', 'provision'), join(out, 'scripts', 'provision'));
-  chmodSync(join(out, 'scripts', 'provision'), 0o755);
+  for (const f of ['provision', 'prune-onnxruntime.mjs']) {
+    copyFileSync(join(REPO, 'scripts', f), join(out, 'scripts', f));
+    chmodSync(join(out, 'scripts', f), 0o755);
+  }
   const deps = release.packageJson.dependencies as Record<string, string>;
   writeFileSync(join(out, 'README.md'), README(String(rootPackage.version), deps));
   return {

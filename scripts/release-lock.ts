@@ -104,6 +104,7 @@ export function releaseManifest(rootPackage: Record<string, unknown>, lock: Pack
     type: 'module',
     bin: { regterm: 'dist/regterm.mjs' },
     engines: rootPackage.engines,
+    scripts: { postinstall: 'node scripts/prune-onnxruntime.mjs' },
     dependencies,
   };
   const packages: Record<string, LockEntry> = { '': { name, version, dependencies, engines: rootPackage.engines } };

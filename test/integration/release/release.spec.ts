@@ -28,6 +28,12 @@ describe('release layout (npm run build)', () => {
     release = join(tmp, 'regterm');
     summary = await buildRelease(release);
     installFromLock(release);
+    // what npm runs after `npm ci` (the release package.json's postinstall)
+    const pkg = JSON.parse(readFileSync(join(release, 'package.json'), 'utf8')) as { scripts: { postinstall: string } };
+    const [cmd, ...rest] = pkg.scripts.postinstall.split(' ');
+    expect(cmd).toBe('node');
+    const post = spawnSync(process.execPath, rest, { cwd: release, encoding: 'utf8' });
+    expect(post.status, post.stderr).toBe(0);
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -73,13 +79,22 @@ describe('release layout (npm run build)', () => {
     expect(() => lockClosure({ name: 'x', version: '1', lockfileVersion: 3, packages: { 'node_modules/a': { dependencies: { z: '1' } } } }, ['a'])).toThrow(/needs z/);
   });
 
+  it('keeps only this machine\'s onnxruntime binaries after install', () => {
+    const napi = join(release, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
+    expect(readdirSync(napi)).toEqual([process.platform]);
+    expect(readdirSync(join(napi, process.platform))).toEqual([process.arch]);
+    expect(existsSync(join(REPO, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'win32'))).toBe(true); // source untouched
+  });
+
   it('carries the manifest and every model it names, byte-identical', () => {
     const manifestPath = join(release, 'models', 'manifest.json');
     expect(sha256(manifestPath)).toBe(sha256(join(REPO, 'models', 'manifest.json')));
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { models: Record<string, { source: { path?: string; file?: string }; sha256: string }> };
+    type Entry = { source: { path?: string; file?: string }; sha256: string; deployed?: { file: string; sha256: string } };
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { models: Record<string, Entry> };
     for (const m of Object.values(manifest.models)) {
       const file = join(release, 'models', (m.source.path ?? m.source.file ?? '').split('/').pop() as string);
       expect(sha256(file)).toBe(m.sha256);
+      if (m.deployed) expect(sha256(join(release, 'models', m.deployed.file))).toBe(m.deployed.sha256);
     }
   });
 
