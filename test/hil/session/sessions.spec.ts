@@ -1,0 +1,64 @@
+/**
+ * HIL: full registration sessions (SessionRunner: replay camera → real face engine → session core → sim panel) on
+ * real recorded clips with a forced challenge script. References: a frame of the same person from another part of
+ * the clip, or another person's photo; attacks: a still photo of a real frame, and a NUAA print-attack sequence.
+ * Data is read in place from ../shared/data; extracted frames live in memory or a removed tmp dir.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
+import { createLogger } from '../../../src/device/logger.ts';
+import { FaceEngine } from '../../../src/vision/engine.ts';
+import { DATA } from '../vision/helpers.ts';
+import { frameJpeg, printAttackVideo, readBytes, sessionOnClip, stillVideo, withTmp } from './session-clips.ts';
+
+const engine = new FaceEngine();
+const logger = createLogger({ level: 'silent' });
+beforeAll(() => engine.start());
+afterAll(() => engine.stop());
+
+const D18 = join(DATA, 'liveportrait_driving_videos', 'd18.mp4');
+const OBAMA = join(DATA, 'face_recognition_examples', 'images', 'barack_obama', 'obama.jpg');
+
+describe('full sessions on real clips', () => {
+  it('d18, blink prompted: match against a frame from the end of the clip; the blink is the annotated one at 3.1 s', async () => {
+    const s = await sessionOnClip(engine, logger, D18, await frameJpeg(D18, 6.8), ['blink']);
+    expect(resultDecisionSchema.parse(s.decision)).toEqual(s.decision);
+    expect(s.decision).toMatchObject({ decision: 'match', decidedBy: 'match' });
+    expect(s.decision.scores.match).toBeGreaterThan(s.decision.thresholds.match);
+    expect(s.decision.challenges).toEqual([{ type: 'blink', passed: true, ms: expect.any(Number) }]);
+    const passed = s.progress.find((e) => e.event === 'challenge_passed');
+    expect(passed?.atMs).toBeGreaterThanOrEqual(3100);
+    expect(passed?.atMs).toBeLessThanOrEqual(3500);
+    expect(s.progress.filter((e) => e.event === 'prompt').map((e) => e.prompt)).toContain('blink');
+  });
+
+  it('d18 against another person\'s photo: no_match (liveness passed, identity not)', async () => {
+    const s = await sessionOnClip(engine, logger, D18, await readBytes(OBAMA), ['blink']);
+    expect(s.decision).toMatchObject({ decision: 'no_match', decidedBy: 'match' });
+    expect(s.decision.challenges[0].passed).toBe(true);
+    expect(s.decision.scores.match).toBeLessThan(s.decision.thresholds.match);
+  });
+
+  it('a still photo (one real frame of d18 repeated) never passes liveness', async () => {
+    await withTmp(async (dir) => {
+      const still = await stillVideo(dir, D18, 1.0, 10);
+      const s = await sessionOnClip(engine, logger, still, await frameJpeg(D18, 6.8), ['blink']);
+      expect(s.decision.decision).toBe('liveness_failed');
+      expect(s.decision.decidedBy).toBe('challenge:blink');
+    });
+  });
+
+  it('a NUAA print-attack image sequence never passes', async () => {
+    await withTmp(async (dir) => {
+      const subject = join(DATA, 'nuaa_imposter_subset', 'spoof', '0001');
+      const files = readdirSync(subject).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(subject, f));
+      const video = await printAttackVideo(dir, files, 10);
+      const reference = await readBytes(join(DATA, 'nuaa_imposter_subset', 'real', '0001', readdirSync(join(DATA, 'nuaa_imposter_subset', 'real', '0001')).sort()[0]));
+      const s = await sessionOnClip(engine, logger, video, reference, ['blink']);
+      expect(s.decision.decision).not.toBe('match');
+      expect(['liveness_failed', 'spoof', 'quality_failed', 'no_face']).toContain(s.decision.decision);
+    });
+  });
+});
