@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTERNALS, buildRelease } from '../../../scripts/build.ts';
 import { type PackageLock, lockClosure, resolveLockPath } from '../../../scripts/release-lock.ts';
 import { COMMANDS } from '../../../src/cli/commands.ts';
+import { carrierKey, makeRoot } from '../provision/fixture-root.ts';
 import { installFromLock } from './install.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
@@ -48,6 +49,29 @@ describe('release layout (npm run build)', () => {
     const help = node([join(release, 'dist', 'regterm.mjs'), '--help']);
     expect(help.status, help.stderr).toBe(0);
     for (const name of Object.keys(COMMANDS)) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it('loads every command\'s module graph from the bundle (no missing import at run time)', () => {
+    for (const name of Object.keys(COMMANDS)) {
+      const r = node([join(release, 'dist', 'regterm.mjs'), name, '--help']);
+      expect([0, 2], `${name}: ${r.stderr}`).toContain(r.status);
+      expect(r.stderr, name).not.toMatch(/internal error|Cannot find|ERR_MODULE_NOT_FOUND|Dynamic require/);
+    }
+  });
+
+  it('provisions an image with the bundled CLI through scripts/provision, and its doctor passes the service checks', () => {
+    const root = makeRoot(join(tmp, 'image'));
+    const key = carrierKey(join(tmp, 'carrier.pub.pem'));
+    const env = { PATH: process.env.PATH, NODE: process.execPath };
+    const p = spawnSync(join(release, 'scripts', 'provision'), ['--root', root, '--device-id', 'rel-1', '--broker', 'mqtts://b.test:8883', '--carrier-key', key, '--json'], { cwd: tmp, encoding: 'utf8', env });
+    expect(p.status, p.stderr).toBe(0);
+    expect((JSON.parse(p.stdout) as { deviceId: string }).deviceId).toBe('rel-1');
+    expect(readFileSync(join(root, 'opt/regterm/dist/regterm.mjs'))).toEqual(readFileSync(join(release, 'dist', 'regterm.mjs')));
+    expect(existsSync(join(root, 'opt/regterm/node_modules/sharp'))).toBe(true); // the installed release came along
+    const d = node([join(root, 'opt/regterm/dist/regterm.mjs'), 'doctor', '--root', root, '--camera', 'none', '--panel', 'none', '--json']);
+    const checks = (JSON.parse(d.stdout) as { checks: { check: string; status: string }[] }).checks;
+    const status = Object.fromEntries(checks.map((c) => [c.check, c.status]));
+    expect(status).toMatchObject({ 'service unit': 'pass', 'service enabled': 'pass', 'service user': 'pass', 'signing key': 'pass', config: 'pass', 'native modules': 'pass', 'model detect': 'pass' });
   });
 
   it('depends on the native modules only, pinned to the versions in the repository lock', () => {
