@@ -34,6 +34,17 @@ describe('full sessions on real clips', () => {
     expect(s.progress.filter((e) => e.event === 'prompt').map((e) => e.prompt)).toContain('blink');
   });
 
+  it('d3, turn left prompted: match; the turn is the annotated one at 8.27-9.67 s (subject\'s left = image right)', async () => {
+    const D3 = join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
+    const s = await sessionOnClip(engine, logger, D3, await frameJpeg(D3, 0.9), ['turn_left']);
+    expect(s.decision).toMatchObject({ decision: 'match', decidedBy: 'match' });
+    expect(s.decision.challenges).toEqual([{ type: 'turn_left', passed: true, ms: expect.any(Number) }]);
+    const passed = s.progress.find((e) => e.event === 'challenge_passed');
+    expect(passed?.atMs).toBeGreaterThanOrEqual(8270);
+    expect(passed?.atMs).toBeLessThanOrEqual(9670);
+    expect(s.leds.history.some((c) => c.led === 'left' && c.on)).toBe(true);
+  });
+
   it('d18 against another person\'s photo: no_match (liveness passed, identity not)', async () => {
     const s = await sessionOnClip(engine, logger, D18, await readBytes(OBAMA), ['blink']);
     expect(s.decision).toMatchObject({ decision: 'no_match', decidedBy: 'match' });
