@@ -2,7 +2,7 @@
  * npm run build: the release layout that installs on the device with `npm ci --omit=dev`.
  *
  *   dist/release/
- *     dist/regterm.mjs     the agent, one ESM file (every command inlined; native modules external)
+ *     dist/regterm.mjs     the agent's entry (ESM) + dist/*-HASH.mjs chunks, one per command (native modules external)
  *     package.json         the native modules only, exact versions from package-lock.json
  *     package-lock.json    their lock entries (closure), so `npm ci` installs what was tested
  *     models/              manifest.json + every model file it names (sha256-checked while copying)
@@ -100,8 +100,15 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
   mkdirSync(join(out, 'dist'), { recursive: true });
   const bundle = join(out, 'dist', 'regterm.mjs');
   const result = await build({
-    entryPoints: [join(REPO, 'src', 'main.ts')],
-    outfile: bundle,
+    entryPoints: { regterm: join(REPO, 'src', 'main.ts') },
+    outdir: join(out, 'dist'),
+    outExtension: { '.js': '.mjs' },
+    // Each command is its own chunk, loaded by the dispatcher's dynamic import: a native module is then loaded only
+    // by the commands that use it. Without splitting, esbuild hoists every external import to the top of one file,
+    // so `--help` and `provision` would need onnxruntime/sharp/better-sqlite3 installed (a flashing host has not).
+    // Chunks stay flat in dist/ so src/app-root.ts resolves the release root from any of them.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -130,7 +137,8 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
   writeFileSync(join(out, 'README.md'), README(String(rootPackage.version), deps));
   return {
     out,
-    bundleBytes: statSync(bundle).size,
+    bundleBytes: treeBytes(join(out, 'dist')),
+    bundleFiles: readdirSync(join(out, 'dist')).length,
     inputs: Object.keys(result.metafile.inputs).length,
     models,
     modelsBytes: treeBytes(join(out, 'models')),

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,6 +28,7 @@ describe('release layout (npm run build)', () => {
     tmp = mkdtempSync(join(tmpdir(), 'regterm-release-'));
     release = join(tmp, 'regterm');
     summary = await buildRelease(release);
+    cpSync(release, join(tmp, 'bare'), { recursive: true }); // as a flashing host has it: no node_modules
     installFromLock(release);
     // what npm runs after `npm ci` (the release package.json's postinstall)
     const pkg = JSON.parse(readFileSync(join(release, 'package.json'), 'utf8')) as { scripts: { postinstall: string } };
@@ -40,15 +41,30 @@ describe('release layout (npm run build)', () => {
 
   const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: tmp, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmp } });
 
-  it('bundles every command into one ESM file with no path into the build machine', () => {
-    expect(readdirSync(join(release, 'dist'))).toEqual(['regterm.mjs']);
-    const bundle = readFileSync(join(release, 'dist', 'regterm.mjs'), 'utf8');
-    expect(bundle.startsWith('#!/usr/bin/env node\n')).toBe(true);
-    expect(bundle).not.toContain(REPO);
-    expect(summary.bundleBytes).toBe(statSync(join(release, 'dist', 'regterm.mjs')).size);
+  it('bundles the agent into dist/ (entry + one chunk per command) with no path into the build machine', () => {
+    const files = readdirSync(join(release, 'dist'));
+    expect(files).toContain('regterm.mjs');
+    for (const f of files) {
+      expect(f).toMatch(/\.mjs$/);
+      expect(readFileSync(join(release, 'dist', f), 'utf8')).not.toContain(REPO);
+    }
+    expect(readFileSync(join(release, 'dist', 'regterm.mjs'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(summary.bundleBytes).toBe(files.reduce((n, f) => n + statSync(join(release, 'dist', f)).size, 0));
     const help = node([join(release, 'dist', 'regterm.mjs'), '--help']);
     expect(help.status, help.stderr).toBe(0);
     for (const name of Object.keys(COMMANDS)) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it('runs --help and provision from a release with no node_modules (native modules load only where used)', () => {
+    const bare = join(tmp, 'bare');
+    const help = node([join(bare, 'dist', 'regterm.mjs'), '--help']);
+    expect(help.status, help.stderr).toBe(0);
+    const root = makeRoot(join(tmp, 'bare-image'));
+    const p = spawnSync(join(bare, 'scripts', 'provision'), ['--root', root, '--device-id', 'bare-1', '--broker', 'mqtts://b.test:8883',
+      '--carrier-key', carrierKey(join(tmp, 'bare.pub.pem')), '--json'], { cwd: tmp, encoding: 'utf8', env: { PATH: process.env.PATH, NODE: process.execPath } });
+    expect(p.status, p.stderr).toBe(0);
+    expect((JSON.parse(p.stdout) as { nodeModules: boolean }).nodeModules).toBe(false);
+    expect(existsSync(join(root, 'opt/regterm/dist/regterm.mjs'))).toBe(true);
   });
 
   it('loads every command\'s module graph from the bundle (no missing import at run time)', () => {
