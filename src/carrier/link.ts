@@ -209,7 +209,7 @@ export class CarrierLink {
       queueQoSZero: false,
       will: { topic: this.topics.status, payload: Buffer.from(this.statusPayload('offline')), qos: 1, retain: true },
       log: (...args: unknown[]) => {
-        if (this.log.isLevelEnabled('trace')) this.log.trace({ mqtt: format(...args) }, 'mqtt.js');
+        if (this.log.isLevelEnabled('trace')) this.log.trace({ mqtt: format(...args.map(withoutPayload)) }, 'mqtt.js');
       },
     };
     if (o.protocolVersion === 5) {
@@ -348,4 +348,16 @@ export class CarrierLink {
     return JSON.stringify({ state, deviceId: o.deviceId, version: o.version, models: o.modelsHash,
       at: new Date(this.now()).toISOString(), ...(state === 'online' && o.inventory ? { inventory: o.inventory } : {}) });
   }
+}
+
+/**
+ * mqtt.js traces whole packets (`%o`); a session request's payload carries the reference photo, which must never be
+ * logged (DESIGN.md §6), so packet payloads are traced by size only (test/integration/agent/run.spec.ts scans a
+ * trace-level log for it).
+ */
+function withoutPayload(arg: unknown): unknown {
+  if (typeof arg !== 'object' || arg === null || !('payload' in arg)) return arg;
+  const payload = (arg as { payload?: unknown }).payload;
+  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload instanceof Uint8Array ? payload.length : 0;
+  return { ...arg, payload: `[${bytes} bytes]` };
 }

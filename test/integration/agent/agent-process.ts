@@ -1,0 +1,84 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+/**
+ * Test helpers for the agent as a real process: a systemd notify socket stand-in and the agent child with its
+ * JSON log lines collected. The agent runs in its own process group so a test can prove that nothing it started
+ * (ffmpeg, rpicam-vid) outlives it.
+ */
+export const REGTERM = join(import.meta.dirname, '..', '..', '..', 'bin', 'regterm.js');
+
+interface Receiver {
+  bind(path: string): void;
+  on(event: 'message', fn: (buf: Buffer) => void): void;
+  close(): void;
+}
+
+/** A unix datagram socket playing systemd's NOTIFY_SOCKET: records every state the agent sends. */
+export class NotifySocket {
+  readonly states: string[] = [];
+  private readonly socket: Receiver;
+  constructor(readonly path: string) {
+    const unix = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: string): Receiver };
+    this.socket = unix.createSocket('unix_dgram');
+    this.socket.on('message', (buf) => this.states.push(buf.toString()));
+    this.socket.bind(path);
+  }
+  close(): void {
+    this.socket.close();
+  }
+}
+
+export class AgentProcess {
+  readonly lines: Array<Record<string, unknown>> = [];
+  raw = '';
+  stderr = '';
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [REGTERM, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let partial = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.raw += d.toString();
+      partial += d.toString();
+      const parts = partial.split('\n');
+      partial = parts.pop()!;
+      for (const line of parts) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    });
+    this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  hasLog(msg: string): boolean {
+    return this.lines.some((l) => l.msg === msg);
+  }
+
+  /** Processes still in the agent's process group (its children), as "pid command" lines. */
+  leftovers(): string[] {
+    const out = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+    return out.split('\n').map((l) => l.trim()).filter((l) => l && Number(l.split(/\s+/)[1]) === this.pid);
+  }
+
+  /** Last resort in teardown: the whole group, so a failing test leaves nothing behind. */
+  killGroup(): void {
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
