@@ -94,6 +94,7 @@ function existingDeviceId(w: TreeWriter): string | undefined {
 export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   if (!/^(mqtts?|wss?):\/\/[^/]+/.test(o.brokerUrl)) throw new UsageError(`--broker must be an mqtts://host:port URL (got '${o.brokerUrl}')`);
   if (o.carrierKeys.length === 0) throw new UsageError('at least one --carrier-key PUB.pem is required');
+  deviceConfig(o, true); // validates deviceId (it becomes the CSR subject) and the rest before anything is written
   const carrier = await Promise.all(o.carrierKeys.map(async (path) => {
     const key = readPublicKey(path);
     return { kid: await keyId(key), pem: key.export({ format: 'pem', type: 'spki' }) as string };

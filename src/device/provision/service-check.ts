@@ -149,7 +149,7 @@ function certificateCheck(root: string, deviceId: string | undefined): { row: Se
 }
 
 /** TLS handshake + MQTT CONNECT with the device certificate; a distinct clientId so a running agent is not kicked off. */
-export async function checkBroker(url: string, tls: { ca?: string; cert: string; key: string }, deviceId: string, timeoutMs = 5000): Promise<ServiceCheck> {
+async function checkBroker(url: string, tls: { ca?: string; cert: string; key: string }, deviceId: string, timeoutMs = 5000): Promise<ServiceCheck> {
   const started = Date.now();
   const client = mqtt.connect(url, {
     ...tls, clientId: `${deviceId}-doctor`, protocolVersion: 5, clean: true, reconnectPeriod: 0,

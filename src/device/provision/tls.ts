@@ -15,7 +15,7 @@ export function generateTlsKey(): string {
 
 export type OpensslRun = (args: string[]) => string;
 
-export const runOpenssl: OpensslRun = (args) => execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const runOpenssl: OpensslRun = (args) => execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** A PEM CSR for the key file at `keyPath` (host path), subject CN = deviceId. */
 export function makeCsr(keyPath: string, deviceId: string, openssl: OpensslRun = runOpenssl): string {
@@ -26,7 +26,3 @@ export function makeCsr(keyPath: string, deviceId: string, openssl: OpensslRun =
   }
 }
 
-/** Subject line of a CSR (`openssl req -noout -subject`), for doctor and the enrollment printout. */
-export function csrSubject(csrPath: string, openssl: OpensslRun = runOpenssl): string {
-  return openssl(['req', '-in', csrPath, '-noout', '-subject']).trim();
-}

@@ -162,13 +162,18 @@ describe('regterm provision into an image root', () => {
     expect(snapshot(root)).toEqual(before);
   });
 
-  it('rejects bad input with one line: a non-Ed25519 carrier key, a broker that is not a URL', () => {
+  it('rejects bad input with one line before writing: a non-Ed25519 carrier key, a broker that is not a URL, a device id that is not a topic level', () => {
     const bad = cli(['--root', root, '--device-id', 'term-0042', '--broker', 'mqtts://b:8883', '--carrier-key', ca, '--no-release']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/not a PEM public key|expected ed25519/);
     const url = cli(['--root', root, '--device-id', 'term-0042', '--broker', 'broker:8883', '--carrier-key', carrier, '--no-release']);
     expect(url.status).toBe(2);
     expect(url.stderr).toMatch(/--broker must be/);
+    const fresh = makeRoot(join(tmp, 'fresh'));
+    const id = cli(['--root', fresh, '--device-id', 'a/CN=evil', '--broker', 'mqtts://b:8883', '--carrier-key', carrier, '--no-release']);
+    expect(id.status).toBe(2);
+    expect(id.stderr).toMatch(/deviceId/);
+    expect(existsSync(join(fresh, PATHS.configDir))).toBe(false); // refused before anything was written
   });
 
   it('without chown (a non-root run) lays out the same tree and says ownership was skipped', async () => {
