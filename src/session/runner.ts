@@ -33,7 +33,8 @@ import { frameSignals } from './vision-signals.ts';
  * frames stop. `timeSource: 'frames'` (replay at 'fast' pace) = the session clock is the recorded time of the last
  * frame read: the replay is deterministic and starts at the session's start (a lockstep replay source produces its
  * first frame only when the session reads it); when the recording ends, time advances in virtual ticks until a
- * deadline decides.
+ * deadline decides. A replay source on the 'clock' time source (recorded pace) has its recorded times rebased onto
+ * the clock at the session's first frame, so frame times and deadlines share one timeline.
  *
  * INVARIANTS:
  * - `run` always resolves with a `resultDecisionSchema`-shaped decision; it never rejects.
@@ -172,6 +173,8 @@ class ActiveRun {
   private readonly selector: EmbedSelector;
   private readonly frameMode: boolean;
   private virtualMs = 0;
+  /** clock mode with a replay source: recorded time → clock time */
+  private tsOffset = 0;
   private startMs = 0;
   private rgb: Uint8Array | undefined;
   private tickTimer: unknown;
@@ -241,7 +244,9 @@ class ActiveRun {
       try {
         if (this.session.result) return;
         // the mailbox holds at most one frame from before the session: the first one read may be stale
-        const stale = first && !this.frameMode && frame.tsMs < this.startMs;
+        const stale = first && !this.frameMode && this.o.camera.kind !== 'replay' && frame.tsMs < this.startMs;
+        // a replay at recorded pace on the live clock: recorded times are rebased onto the clock at the first frame
+        if (first && !this.frameMode && this.o.camera.kind === 'replay') this.tsOffset = this.clock.now() - frame.tsMs;
         first = false;
         if (!stale) await this.onFrame(frame);
       } finally {
@@ -262,12 +267,13 @@ class ActiveRun {
     let embedding: Template | undefined;
     try {
       const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal });
-      if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, frame.tsMs);
-      const meta = { tsMs: frame.tsMs, width, height, seq: frame.seq };
+      const tsMs = frame.tsMs + this.tsOffset;
+      if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, tsMs);
+      const meta = { tsMs, width, height, seq: frame.seq };
       const plain = frameSignals(faces, meta);
       if (faces[0] && this.selector.want(this.session.state, plain)) embedding = await this.o.engine.embed(image, faces[0]);
       const signals = embedding ? frameSignals(faces, meta, embedding) : plain;
-      this.o.onFrame?.({ tsMs: frame.tsMs, image, faces, signals });
+      this.o.onFrame?.({ tsMs, image, faces, signals });
       const handed = embedding;
       embedding = undefined; // the session owns it from here
       this.feed({ type: 'frame', frame: handed ? signals : plain });
