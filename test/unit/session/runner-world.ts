@@ -29,6 +29,9 @@ export interface WorldOptions {
   empty?: boolean;
   /** after this many frames the camera stops delivering (hangs until the read is canceled) */
   hangAfter?: number;
+  /** real ms between frames (a recorded-pace replay), and the recorded time of frame 0 */
+  paceMs?: number;
+  startTsMs?: number;
   /** called before frame k is delivered */
   before?: Record<number, () => void | Promise<void>>;
 }
@@ -108,7 +111,8 @@ export class World {
         return;
       }
       await this.o.before?.[k]?.();
-      this.nowMs = Math.round((k * 1000) / FPS);
+      if (this.o.paceMs) await new Promise((r) => setTimeout(r, this.o.paceMs));
+      this.nowMs = (this.o.startTsMs ?? 0) + Math.round((k * 1000) / FPS);
       const data = new Uint8Array((W * H * 3) / 2).fill(120);
       this.frameBuffers.push(data);
       yield { seq: k, tsMs: this.nowMs, width: W, height: H, format: 'i420', data };

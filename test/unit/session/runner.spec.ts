@@ -151,6 +151,14 @@ describe('SessionRunner with a simulated customer and panel', () => {
     expect(d.decidedBy).toBe('quality_gate');
   });
 
+  it('a replay at recorded pace on the live clock: recorded times are rebased so the prompted blink counts', async () => {
+    const clock = { ...SYSTEM_CLOCK, now: () => performance.now() + 1_000_000 };
+    const s = await setup({ paceMs: 33, startTsMs: 5000 }, { timeSource: 'clock', clock, tickMs: 20 });
+    const policy = { challenges: { set: ['blink'], required: [], ordered: true, count: 1, pauseMinMs: 0, pauseMaxMs: 50 }, quality: { holdMs: 200 } };
+    const d = await s.runner.run(await s.request(policy), new AbortController().signal);
+    expect(d).toMatchObject({ decision: 'match', challenges: [{ type: 'blink', passed: true }] });
+  });
+
   it('a second run while one is in progress is refused as busy', async () => {
     const s = await setup({ hangAfter: 3 }, { timeSource: 'clock', clock: SYSTEM_CLOCK, tickMs: 10 });
     const ac = new AbortController();
