@@ -1,21 +1,13 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { APP_ROOT } from '../app-root.ts';
-import { keyId } from '../carrier/keys.ts';
-import { composeAgent } from '../compose/compose.ts';
-import { CarrierStandIn, type CarrierView } from '../compose/demo/carrier-stand-in.ts';
-import { EmbeddedBroker } from '../compose/demo/embedded-broker.ts';
+import type { CarrierView } from '../compose/demo/carrier-stand-in.ts';
+import { DemoRig } from '../compose/demo/rig.ts';
 import { LedView, WatchedLeds } from '../compose/demo/led-view.ts';
 import { extractJpegFrame } from '../compose/demo/reference-frame.ts';
-import { createRunner } from '../compose/runner-factory.ts';
-import { loadConfig } from '../config/load.ts';
-import { createIdentity, PRIVATE_KEY_FILE } from '../device/identity.ts';
 import { createLogger } from '../device/logger.ts';
-import { createNotifier } from '../device/sd-notify.ts';
-import { EXIT, RegtermError, UsageError, errorMessage } from '../errors.ts';
+import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { seededRandom } from '../session/random.ts';
@@ -37,7 +29,6 @@ A replayed clip cannot follow the LED light challenge, so the demo's policy leav
 for a turn to the left (the motion it shows after the quality gate passes), another clip for one motion challenge.
 `;
 
-const DEVICE_ID = 'demo-terminal';
 const DEFAULT_CLIP = join('liveportrait_driving_videos', 'd3.mp4');
 /** d3: frontal and still from 9.8 s to the end (d3.events.csv), after the turns the session watches */
 const DEFAULT_REFERENCE_AT_S = 10.5;
@@ -78,56 +69,30 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!Number.isFinite(referenceAt)) throw new UsageError(`--reference-at must be a number of seconds (got '${values['reference-at']}')`);
 
   const view = new LedView(values.json ? ctx.stderr : ctx.stdout, Object.keys(DEFAULT_LED_PINS));
-  const tmp = mkdtempSync(join(tmpdir(), 'regterm-demo-'));
-  const broker = new EmbeddedBroker();
-  let standIn: CarrierStandIn | undefined;
-  let stopAgent: (() => Promise<number>) | undefined;
-  const onSigint = () => { void stopAgent?.(); };
+  const logger = createLogger({ level: values.verbose ? 'info' : 'error', destination: ctx.stderr });
+  const leds = new WatchedLeds(new SimLeds(Object.keys(DEFAULT_LED_PINS)), (lit) => view.leds(lit));
+  const rig = await DemoRig.open({
+    clip, logLevel: values.verbose ? 'info' : 'error', logDestination: ctx.stderr,
+    panel: { leds, buttons: new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger) },
+    random: values.seed === undefined ? undefined : seededRandom(values.seed),
+    onProgress: (_id, e) => view.line(e.event === 'prompt' ? `prompt: ${String(e.prompt)}` : `${String(e.state)}: ${String(e.event)}${detail(e.detail)}`),
+  });
+  const onSigint = () => { void rig.stopAgent('SIGINT'); };
   process.once('SIGINT', onSigint);
   let carrierView: CarrierView;
   try {
-    await broker.start();
-    const device = await createIdentity(join(tmp, 'identity'));
-    const carrier = generateKeyPairSync('ed25519');
-    mkdirSync(join(tmp, 'carrier-keys'));
-    writeFileSync(join(tmp, 'carrier-keys', 'carrier.pem'), carrier.publicKey.export({ format: 'pem', type: 'spki' }));
-    const config = loadConfig({ env: {}, overrides: {
-      deviceId: DEVICE_ID, stateDir: join(tmp, 'state'), 'log.level': values.verbose ? 'info' : 'error',
-      'mqtt.url': broker.url, 'mqtt.protocolVersion': 4, 'carrier.keysDir': join(tmp, 'carrier-keys'),
-      'identity.signingKeyFile': join(tmp, 'identity', PRIVATE_KEY_FILE),
-      'camera.backend': 'replay', 'camera.recording': clip, 'camera.pace': 'fast', 'panel.backend': 'sim',
-    } });
-    const logger = createLogger({ level: config.log.level, destination: ctx.stderr });
-    const leds = new WatchedLeds(new SimLeds(Object.keys(DEFAULT_LED_PINS)), (lit) => view.leds(lit));
-    const panel = { leds, buttons: new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger) };
-    const composed = await composeAgent(config, {
-      logger, notifier: createNotifier({}, () => undefined), env: {}, createRunner, panel,
-      random: values.seed === undefined ? undefined : seededRandom(values.seed),
-    });
-    stopAgent = () => composed.agent.stop('demo finished');
     view.line(`clip ${clip}; loading models`);
-    await composed.agent.start();
-    standIn = new CarrierStandIn({
-      url: broker.url, protocolVersion: 4, deviceId: DEVICE_ID, carrierKey: carrier.privateKey,
-      carrierKid: await keyId(carrier.publicKey), devicePublicKey: device.publicKey,
-      onProgress: (_id, e) => view.line(e.event === 'prompt' ? `prompt: ${String(e.prompt)}` : `${String(e.state)}: ${String(e.event)}${detail(e.detail)}`),
-    });
-    await standIn.start();
-    await waitFor(() => composed.link.health().connected, 10_000, 'the agent to connect to the embedded broker');
+    await rig.start();
     const reference = await extractJpegFrame(clip, referenceAt);
     view.line(`carrier: session requested (ID photo: frame at ${referenceAt} s, ${reference.length} bytes, in memory)`);
-    carrierView = await withTimeout(standIn.requestSession(reference, values.clip ? OTHER_CLIP_POLICY : DEFAULT_CLIP_POLICY), RESULT_TIMEOUT_MS, 'the signed result');
+    carrierView = await rig.session(reference, values.clip ? OTHER_CLIP_POLICY : DEFAULT_CLIP_POLICY, RESULT_TIMEOUT_MS);
     reference.fill(0);
-    await composed.session.idle();
     if (!values.json && view.live) await new Promise((r) => setTimeout(r, VERDICT_SHOW_MS)); // let the verdict LEDs be seen
     view.line(`carrier: result ${carrierView.verified ? 'VERIFIED' : 'NOT VERIFIED'} — decision ${carrierView.decision}`);
   } finally {
     process.off('SIGINT', onSigint);
-    const stopped = await stopAgent?.();
-    await standIn?.stop();
-    await broker.stop();
+    const stopped = await rig.close();
     view.close();
-    rmSync(tmp, { recursive: true, force: true });
     if (stopped) ctx.stderr.write(`regterm: demo agent stopped with code ${stopped}\n`);
   }
   if (values.json) {
@@ -157,24 +122,4 @@ function summary(v: CarrierView): string {
     `session:    ${p.sessionId}`,
     '',
   ].join('\n');
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new RegtermError(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let handle: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    handle = setTimeout(() => reject(new RegtermError(`timed out waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(handle);
-  }
 }

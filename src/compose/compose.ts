@@ -57,6 +57,8 @@ export interface ComposeDeps {
   /** a panel built by the caller (the demo draws simulated LEDs); default: from config `panel` */
   panel?: Panel;
   random?: RandomSource;
+  /** a camera built by the caller (the soak replays its clip once per session); default: from config `camera` */
+  camera?: FrameSource;
 }
 
 export interface ComposedAgent {
@@ -118,7 +120,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     tuning: { intraOpThreads: config.models.intraOpThreads } });
   const panel = deps.panel ?? await createPanel(config.panel, child('panel'));
   const leds = new OptionalLeds(panel.leds, child('leds'));
-  const camera = createFrameSource(config.camera, child('camera'));
+  const camera = deps.camera ?? createFrameSource(config.camera, child('camera'));
 
   let session: SessionService | undefined;
   const inventory = await new TelemetryCollector({ sysRoot: config.telemetry.sysRoot, diskPath: config.stateDir })
