@@ -22,10 +22,11 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { NATIVE_MODULES } from '../src/device/provision/layout.ts';
 import { type PackageLock, releaseManifest } from './release-lock.ts';
 
 /** Native addons (and the packages that load them) stay out of the bundle and are installed on the device. */
-export const EXTERNALS = ['onnxruntime-node', 'sharp', 'better-sqlite3', 'unix-dgram', 'onoff'] as const;
+export const EXTERNALS = NATIVE_MODULES;
 
 const REPO = resolve(new URL('..', import.meta.url).pathname);
 

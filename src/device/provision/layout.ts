@@ -26,6 +26,12 @@ export const PATHS = {
   udevRules: '/etc/udev/rules.d/60-regterm.rules',
 } as const;
 
+/**
+ * Native addons (and the packages that load them): kept out of the bundle, installed on the terminal by
+ * `npm ci --omit=dev` from the release's lock (scripts/build.ts), checked by doctor.
+ */
+export const NATIVE_MODULES = ['onnxruntime-node', 'sharp', 'better-sqlite3', 'unix-dgram', 'onoff'] as const;
+
 export const UNIT_NAME = 'regterm.service';
 export const UDEV_RULES_NAME = '60-regterm.rules';
 

@@ -1,10 +1,12 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { loadConfig } from '../../config/load.ts';
 import { errorMessage } from '../../errors.ts';
 import { groupMembers, readAccount, type ServiceAccount } from './accounts.ts';
-import { PATHS, SERVICE_GROUPS, SERVICE_USER, under } from './layout.ts';
+import { NATIVE_MODULES, PATHS, SERVICE_GROUPS, SERVICE_USER, under } from './layout.ts';
 
 /** One doctor row (the same shape as src/cli/doctor.ts `Check`). */
 export interface ServiceCheck {
@@ -133,6 +135,30 @@ function keyCheck(root: string, name: string, path: string, account: ServiceAcco
   return pass(name, `${path} 0600 ${SERVICE_USER}, ${type}`);
 }
 
+/**
+ * Every native module resolves from the installed release. On a live root they are also loaded, which catches a
+ * wrong CPU or Node ABI (an image for another machine can only be resolved, not loaded).
+ */
+function nativeModulesCheck(root: string): ServiceCheck {
+  const release = under(root, PATHS.release);
+  if (!existsSync(join(release, 'node_modules'))) return { check: 'native modules', status: 'warn', detail: `run npm ci --omit=dev in ${PATHS.release}` };
+  const live = resolve(root) === '/';
+  const req = createRequire(join(release, 'dist', 'regterm.mjs'));
+  const problems: string[] = [];
+  for (const name of NATIVE_MODULES) {
+    try {
+      if (!live) req.resolve(name);
+      else if (name === 'better-sqlite3') new (req(name) as new (path: string) => { close(): void })(':memory:').close(); // its addon loads on first open
+      else req(name);
+    } catch (e: unknown) {
+      problems.push(`${name}: ${errorMessage(e).split('\n')[0]}`);
+    }
+  }
+  return problems.length
+    ? fail('native modules', problems.join('; '))
+    : pass('native modules', `${NATIVE_MODULES.length} ${live ? 'loaded' : 'resolve'} from ${PATHS.release}/node_modules`);
+}
+
 function certificateCheck(root: string, deviceId: string | undefined): { row: ServiceCheck; cert?: X509Certificate } {
   const pem = readOr(under(root, PATHS.tlsCert));
   if (pem === undefined) return { row: { check: 'device certificate', status: 'warn', detail: `${PATHS.tlsCert} missing: enrollment pending (CSR ${PATHS.tlsCsr})` } };
@@ -188,10 +214,7 @@ export async function checkService(o: ServiceCheckOptions): Promise<ServiceCheck
   } catch (e: unknown) {
     rows.push(fail('config', errorMessage(e).replace(/\n\s*/g, ' ')));
   }
-  const modules = existsSync(under(root, `${PATHS.release}/node_modules`));
-  rows.push(modules
-    ? pass('native modules', `${PATHS.release}/node_modules present`)
-    : { check: 'native modules', status: 'warn', detail: `run npm ci --omit=dev in ${PATHS.release}` });
+  rows.push(nativeModulesCheck(root));
   const cert = certificateCheck(root, config?.deviceId);
   rows.push(cert.row);
   const url = o.broker ?? config?.mqtt.url;

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from '../../../src/device/provision/layout.ts';
+import { buildRelease } from '../../../scripts/build.ts';
+import { installFromLock } from '../release/install.ts';
 import { carrierKey } from './fixture-root.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
@@ -19,8 +21,10 @@ describe('regterm provision --root / (live system, useradd)', () => {
   let etc: string;
   let key: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'regterm-live-'));
+    await buildRelease(join(tmp, 'release'));
+    installFromLock(join(tmp, 'release'));
     etc = join(tmp, 'etc');
     execFileSync('cp', ['-a', '/etc', etc]);
     writeFileSync(join(etc, MARKER), '');
@@ -51,7 +55,7 @@ describe('regterm provision --root / (live system, useradd)', () => {
     ].join('\n');
     return spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...args], { encoding: 'utf8' });
   };
-  const provisionArgs = () => ['provision', '--root', '/', '--device-id', 'live-1', '--broker', 'mqtts://b.test:8883', '--carrier-key', key, '--no-release', '--json'];
+  const provisionArgs = () => ['provision', '--root', '/', '--device-id', 'live-1', '--broker', 'mqtts://b.test:8883', '--carrier-key', key, '--release', join(tmp, 'release'), '--json'];
 
   it('creates the system user with useradd, owns the keys by it, and a second run changes nothing', () => {
     const first = inNamespace(provisionArgs());
@@ -72,12 +76,13 @@ describe('regterm provision --root / (live system, useradd)', () => {
     expect((JSON.parse(again.stdout) as { changes: unknown[] }).changes).toEqual([]);
   });
 
-  it('doctor (no --root) finds the installed unit and checks the live service', () => {
+  it('doctor (no --root) finds the installed unit, checks the live service and loads the native modules', () => {
     const d = inNamespace(['doctor', '--camera', 'none', '--panel', 'none', '--skip-models', '--json']);
     const checks = (JSON.parse(d.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks;
     const status = Object.fromEntries(checks.map((c) => [c.check, c.status]));
-    expect(status).toMatchObject({ 'service enabled': 'pass', 'service user': 'pass', permissions: 'pass', 'signing key': 'pass', 'tls key': 'pass', config: 'pass' });
-    // --no-release: nothing at /opt/regterm, so the unit's ExecStart target is missing and doctor says so
-    expect(checks.find((c) => c.check === 'service unit')?.detail).toContain(`${PATHS.bundle} is missing`);
+    expect(status).toMatchObject({ 'service unit': 'pass', 'service enabled': 'pass', 'service user': 'pass', permissions: 'pass',
+      'signing key': 'pass', 'tls key': 'pass', config: 'pass', 'native modules': 'pass' });
+    expect(checks.find((c) => c.check === 'native modules')?.detail).toMatch(/^5 loaded from \/opt\/regterm/);
+    expect(checks.find((c) => c.check === 'service unit')?.detail).toContain(PATHS.bundle);
   });
 });

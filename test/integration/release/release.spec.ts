@@ -88,6 +88,11 @@ describe('release layout (npm run build)', () => {
     const checks = (JSON.parse(d.stdout) as { checks: { check: string; status: string }[] }).checks;
     const status = Object.fromEntries(checks.map((c) => [c.check, c.status]));
     expect(status).toMatchObject({ 'service unit': 'pass', 'service enabled': 'pass', 'service user': 'pass', 'signing key': 'pass', config: 'pass', 'native modules': 'pass', 'model detect': 'pass' });
+    rmSync(join(root, 'opt/regterm/node_modules/unix-dgram'), { recursive: true });
+    const broken = node([join(root, 'opt/regterm/dist/regterm.mjs'), 'doctor', '--root', root, '--camera', 'none', '--panel', 'none', '--skip-models', '--json']);
+    const row = (JSON.parse(broken.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks.find((c) => c.check === 'native modules');
+    expect(row?.status).toBe('fail');
+    expect(row?.detail).toMatch(/^unix-dgram: /);
   });
 
   it('depends on the native modules only, pinned to the versions in the repository lock', () => {
