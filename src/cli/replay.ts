@@ -126,13 +126,17 @@ async function session(engine: FaceEngine, args: Args, logger: Logger, report?: 
   await Promise.all([leds.start(), buttons.start()]);
   await camera.start();
   const passes: ProgressEvent[] = [];
+  let lastFrameMs = 0;
   const runner = new SessionRunner({
     engine, camera, leds, buttons, logger, timeSource: 'frames', random: seededRandom(args.seed),
     onProgress: (_id, e) => {
       report?.progress(e);
       if (e.event === 'challenge_passed' || e.event === 'challenge_failed') passes.push(e);
     },
-    onFrame: (f) => report?.frame(f),
+    onFrame: (f) => {
+      lastFrameMs = f.tsMs;
+      report?.frame(f);
+    },
   });
   try {
     const d = await runner.run({ sessionId: 'replay', nonce: 'replay-nonce-0000', reference, policy: policy as Record<string, unknown> }, new AbortController().signal);
@@ -140,6 +144,10 @@ async function session(engine: FaceEngine, args: Args, logger: Logger, report?: 
       const at = passes[i];
       return { type: c.type, passed: c.passed, atS: at ? at.atMs / 1000 : null };
     });
+    const decidedMs = Date.parse(d.finishedAt) - Date.parse(d.startedAt);
+    if (decidedMs > lastFrameMs + 50) {
+      notes.push(`the recording ended at ${(lastFrameMs / 1000).toFixed(2)} s, before the session decided: later deadlines decided it (a replay has no customer who stays)`);
+    }
     const json = { decision: d.decision, decidedBy: d.decidedBy, ...(d.reason ? { reason: d.reason } : {}), scores: d.scores, thresholds: d.thresholds, challenges, notes };
     return { json, notes, events: [], line: `${d.decision} (by ${d.decidedBy}${d.reason ? `: ${d.reason}` : ''}) ${challenges.map((c) => `${c.type}:${c.passed ? 'ok' : 'failed'}`).join(' ')}` };
   } finally {
