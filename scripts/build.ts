@@ -82,18 +82,25 @@ function treeBytes(path: string): number {
 
 const README = (version: string, deps: Record<string, string>) => `# regterm ${version} (release)
 
-Install on the terminal (arm64, Node 22):
+Install on the terminal (arm64, Node >= 20.9; Raspberry Pi OS or Debian, as root):
 
-    sudo scripts/provision --root / --device-id ID --broker mqtts://BROKER:8883 --carrier-key CARRIER.pem --ca CA.pem
-    cd /opt/regterm && sudo npm ci --omit=dev
+    scripts/provision --root / --device-id ID --broker mqtts://BROKER:8883 --carrier-key CARRIER.pem --ca CA.pem
+    cd /opt/regterm && npm ci --omit=dev
+    systemctl daemon-reload && udevadm control --reload && udevadm trigger && systemctl start regterm
 
-or for an image mounted at /mnt/img: \`scripts/provision --root /mnt/img ...\` (then run \`npm ci --omit=dev\` in
-/opt/regterm on first boot, or copy in node_modules built on an arm64 builder).
+For an image mounted at /mnt/img: \`scripts/provision --root /mnt/img ...\` (no native modules needed on the flashing
+host), then \`npm ci --omit=dev\` in /opt/regterm on first boot, or copy in a node_modules built on an arm64 machine.
+Provisioning prints the device's signing public key (+ kid) and a TLS CSR; install the certificate the carrier's CA
+signs as /etc/regterm/tls/device.crt, then \`node /opt/regterm/dist/regterm.mjs doctor\` checks the service end to end.
 
-- \`dist/regterm.mjs\`: the agent (\`node dist/regterm.mjs --help\`); systemd runs \`run --config /etc/regterm/config.json\`.
+- \`dist/regterm.mjs\`: the agent's entry (\`node dist/regterm.mjs --help\`), with one chunk per command next to it.
 - \`models/\`: manifest.json and the model files it names; sha256-verified at every start.
-- \`systemd/\`: the unit and udev rules that \`regterm provision\` installs.
-- Native dependencies (exact): ${Object.entries(deps).map(([n, v]) => `${n}@${v}`).join(', ')}.
+- \`systemd/\`: the unit and udev rules that provisioning installs.
+- \`scripts/provision\`: provisioning wrapper for flashing pipelines; \`scripts/prune-onnxruntime.mjs\` runs after
+  \`npm ci\` and removes onnxruntime binaries for other platforms.
+- Native dependencies (exact, locked in package-lock.json): ${Object.entries(deps).map(([n, v]) => `${n}@${v}`).join(', ')}.
+  better-sqlite3, unix-dgram and epoll compile with node-gyp when no prebuilt binary is reachable (build-essential,
+  python3; about 2 minutes).
 `;
 
 export async function buildRelease(out: string): Promise<Record<string, unknown>> {
