@@ -37,8 +37,9 @@ export class AgentProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [REGTERM, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  /** `entry`: bin/regterm.js (sources through tsx) or a release bundle's dist/regterm.mjs */
+  constructor(args: string[], env: NodeJS.ProcessEnv, entry: string = REGTERM) {
+    this.child = spawn(process.execPath, [entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let partial = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       this.raw += d.toString();
