@@ -17,7 +17,7 @@
  * usage: tsx scripts/build.ts [--out DIR]   (prints a JSON summary with sizes)
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,6 +42,7 @@ function sha256(path: string): string {
 }
 
 function copyChecked(name: string, from: string, to: string, expected: string): void {
+  if (!existsSync(from)) throw new Error(`model ${name}: ${from} is missing (deployed builds are made by scripts/build-models)`);
   const digest = sha256(from);
   if (digest !== expected) throw new Error(`model ${name}: ${from} has sha256 ${digest}, manifest expects ${expected}`);
   mkdirSync(dirname(to), { recursive: true });
