@@ -29,6 +29,8 @@ function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult): void {
     ...r.changes.map((c) => `  ${c.action.padEnd(7)} ${c.path}`),
     ...(r.ownershipSkipped ? ['  note: not running as root, file ownership was not set'] : []),
     ...(r.releaseInstalled && !r.nodeModules ? ['  note: run `npm ci --omit=dev` in /opt/regterm on the device (native modules)'] : []),
+    ...(r.releaseInstalled && r.nodeModules && r.changes.some((c) => c.path === '/opt/regterm/package-lock.json')
+      ? ['  note: the release lock changed: run `npm ci --omit=dev` in /opt/regterm again'] : []),
     ...(r.root === '/' && r.changes.length > 0 ? ['  next: systemctl daemon-reload && udevadm control --reload && udevadm trigger && systemctl restart regterm'] : []),
     '',
     `device id: ${r.deviceId}`,

@@ -99,6 +99,9 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     const key = readPublicKey(path);
     return { kid: await keyId(key), pem: key.export({ format: 'pem', type: 'spki' }) as string };
   }));
+  if (o.releaseDir !== undefined && !existsSync(join(o.releaseDir, 'dist', 'regterm.mjs'))) {
+    throw new UsageError(`${o.releaseDir} is not a release (no dist/regterm.mjs): run npm run build`);
+  }
   const caPem = o.caFile === undefined ? undefined : readText(o.caFile, 'CA certificate');
   if (caPem !== undefined) {
     try {
@@ -135,12 +138,10 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const config = deviceConfig(o, w.exists(PATHS.tlsCa));
   w.file(PATHS.config, `${JSON.stringify(config, null, 2)}\n`, 0o640, rootGroupService);
 
-  if (o.releaseDir !== undefined) {
-    if (!existsSync(join(o.releaseDir, 'dist', 'regterm.mjs'))) {
-      throw new UsageError(`${o.releaseDir} is not a release (no dist/regterm.mjs): run npm run build`);
-    }
-    // Provisioning `/` from the installed release itself: it is already in place.
-    if (resolve(o.releaseDir) !== resolve(w.host(PATHS.release))) w.mirror(o.releaseDir, PATHS.release, ROOT_OWNER);
+  // Provisioning `/` from the installed release itself: it is already in place. A node_modules installed on the
+  // terminal (npm ci) is kept when the new release brings none; the CLI says to re-run npm ci.
+  if (o.releaseDir !== undefined && resolve(o.releaseDir) !== resolve(w.host(PATHS.release))) {
+    w.mirror(o.releaseDir, PATHS.release, ROOT_OWNER, ['node_modules']);
   }
   w.file(PATHS.unit, readText(join(o.systemdDir, UNIT_NAME), 'unit'), 0o644, ROOT_OWNER);
   w.symlink(PATHS.unitWants, PATHS.unit);

@@ -104,14 +104,15 @@ export class TreeWriter {
 
   /**
    * Mirrors the host directory `src` into device path `dest`: equal files are left alone, others replaced atomically
-   * one by one, entries missing from `src` are removed (an upgrade leaves no stale files). Modes: 0755 for
-   * directories and executables, 0644 otherwise.
+   * one by one, entries missing from `src` are removed (an upgrade leaves no stale files) except the top-level
+   * names in `keep` (state installed in place, like node_modules). Modes: 0755 for directories and executables,
+   * 0644 otherwise.
    */
-  mirror(src: string, dest: string, owner?: Owner): void {
+  mirror(src: string, dest: string, owner?: Owner, keep: readonly string[] = []): void {
     this.dir(dest, 0o755, owner);
     const wanted = new Set(readdirSync(src));
     for (const name of readdirSync(this.host(dest))) {
-      if (!wanted.has(name)) {
+      if (!wanted.has(name) && !keep.includes(name)) {
         rmSync(join(this.host(dest), name), { recursive: true, force: true });
         this.changes.push({ path: join(dest, name), action: 'removed' });
       }

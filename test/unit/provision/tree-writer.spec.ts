@@ -44,6 +44,11 @@ describe('TreeWriter', () => {
     expect(w2.changes).toEqual([{ path: '/opt/app/stale', action: 'removed' }, { path: '/opt/app/a', action: 'updated' }]);
     expect(existsSync(join(root, 'opt/app/stale'))).toBe(false);
     expect(readFileSync(join(root, 'opt/app/a'), 'utf8')).toBe('A2');
+    mkdirSync(join(root, 'opt/app/node_modules'));
+    const w3 = new TreeWriter({ root });
+    w3.mirror(src, '/opt/app', undefined, ['node_modules']);
+    expect(existsSync(join(root, 'opt/app/node_modules'))).toBe(true);
+    expect(w3.changes).toEqual([]);
   });
 
   it('records owner changes only when it may chown', () => {
