@@ -7,14 +7,12 @@ import { createFrameSource } from '../camera/create-frame-source.ts';
 import type { FrameSource } from '../camera/frame-source.ts';
 import { REAL_TIMER } from '../carrier/backoff.ts';
 import type { CarrierLink } from '../carrier/link.ts';
-import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../device/logger.ts';
 import type { Notifier } from '../device/sd-notify.ts';
 import { watchdogIntervalMs } from '../device/sd-notify.ts';
 import { TelemetryCollector, TelemetryReporter } from '../device/telemetry.ts';
 import { Watchdog } from '../device/watchdog.ts';
-import { errorMessage } from '../errors.ts';
 import { createPanel, type Panel } from '../panel/create-panel.ts';
 import { OptionalLeds } from '../panel/optional-leds.ts';
 import type { Buttons, Leds } from '../panel/panel.ts';
@@ -106,14 +104,10 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   const child = (component: string) => logger.child({ component });
   const manifest = await manifestFacts();
   const modelsHash = manifest.hash;
-  // Policy layers: schema defaults < manifest calibration < config `session.policy` < the carrier's request.
-  let policyBase: PolicyInput;
-  try {
-    policyBase = resolvePolicy(config.session.policy as PolicyInput,
-      deploymentPolicyBase({ antispoofThreshold: undefined, ...manifest.thresholds }));
-  } catch (e: unknown) {
-    throw new ConfigError([`session.policy: ${errorMessage(e).replace(/\s+/g, ' ')}`]);
-  }
+  // Policy layers: schema defaults < manifest calibration < config `session.policy` (validated by the config schema)
+  // < the carrier's request.
+  const policyBase = resolvePolicy(config.session.policy as PolicyInput,
+    deploymentPolicyBase({ antispoofThreshold: undefined, ...manifest.thresholds }));
   const version = agentVersion();
 
   const engine = new FaceEngine({ modelsDir: config.models.dir, logger: child('engine'),

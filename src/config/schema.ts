@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type PolicyInput, resolvePolicy } from '../session/policy.ts';
 
 /**
  * The one configuration schema: every key has a type, a default and a doc string (`.describe`). Unknown keys are
@@ -74,7 +75,17 @@ export const configSchema = z.strictObject({
     brokerMaxAgeMs: z.number().int().min(1000).default(120_000).describe('Watchdog: no packet from the broker (keepalive pings count) for this long is unhealthy; keep above 2 x mqtt.keepaliveS'),
   }),
   session: section({
-    policy: z.record(z.string(), z.json()).default({}).describe('Deployment base of the session policy (src/session/policy.ts); the carrier request overrides it per session'),
+    policy: z.record(z.string(), z.json())
+      // checked here against the session's own schema, so its problems are reported with every other config problem
+      .superRefine((value, ctx) => {
+        try {
+          resolvePolicy(value as PolicyInput);
+        } catch (e: unknown) {
+          const issues = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`) : [e instanceof Error ? e.message : String(e)];
+          for (const message of issues) ctx.addIssue({ code: 'custom', message });
+        }
+      })
+      .default({}).describe('Deployment base of the session policy (src/session/policy.ts); the carrier request overrides it per session'),
     maxFailures: z.number().int().min(1).default(5).describe('Failed sessions allowed per terminal inside session.failureWindowS before new ones are refused'),
     failureWindowS: z.number().int().min(1).default(600).describe('Sliding window of the failed-session rate limit'),
   }),

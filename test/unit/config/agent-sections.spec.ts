@@ -30,3 +30,23 @@ describe('config: health and session sections (regterm run)', () => {
     expect(problems).toMatch(/session\.maxFailures \(env REGTERM_SESSION_MAX_FAILURES\)/);
   });
 });
+
+describe('config: session.policy is checked against the session policy with the rest of the config', () => {
+  it('names out-of-range and inconsistent policy keys next to other problems', () => {
+    let error: unknown;
+    try {
+      loadConfig({ env: {
+        REGTERM_SESSION_POLICY: '{"challenges":{"count":99,"pauseMinMs":900,"pauseMaxMs":100}}', REGTERM_CAMERA_FPS: '0',
+      } });
+    } catch (e: unknown) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems;
+    expect(problems).toContain('session.policy (env REGTERM_SESSION_POLICY): challenges.count: Too big: expected number to be <=8');
+    expect(problems.some((p) => p.startsWith('camera.fps'))).toBe(true);
+    expect(() => loadConfig({ env: { REGTERM_SESSION_POLICY: '{"challenges":{"pauseMinMs":900,"pauseMaxMs":100}}' } }))
+      .toThrow(/session\.policy \(env REGTERM_SESSION_POLICY\): pauseMinMs > pauseMaxMs/);
+    expect(loadConfig({ env: { REGTERM_SESSION_POLICY: '{"challenges":{"set":["blink"],"required":[]}}' } }).session.policy)
+      .toEqual({ challenges: { set: ['blink'], required: [] } });
+  });
+});
