@@ -1,0 +1,43 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { keyId } from '../../../src/carrier/keys.ts';
+import { carrierKeyFiles, loadSigningKey } from '../../../src/compose/carrier-part.ts';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'regterm-carrier-part-'));
+
+describe('carrier part: keys from the agent config', () => {
+  it('loads the device signing key file and derives its kid', async () => {
+    const d = dir();
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const file = join(d, 'device-key.pem');
+    writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    const identity = await loadSigningKey(file);
+    expect(identity.kid).toBe(await keyId(publicKey));
+  });
+
+  it('refuses a signing key others can read, a missing one and a non-Ed25519 one, naming the file', async () => {
+    const d = dir();
+    const file = join(d, 'device-key.pem');
+    writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    chmodSync(file, 0o644);
+    await expect(loadSigningKey(file)).rejects.toThrow(`device key ${file} has mode 644; it must be 0600`);
+    await expect(loadSigningKey(join(d, 'absent.pem'))).rejects.toThrow(/cannot read device key .*absent\.pem/);
+    const ec = join(d, 'ec.pem');
+    writeFileSync(ec, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    await expect(loadSigningKey(ec)).rejects.toThrow(`device key ${ec} is not ed25519`);
+  });
+
+  it('pins every PEM in the carrier key directory and refuses an empty one', () => {
+    const d = dir();
+    mkdirSync(join(d, 'keys'));
+    expect(() => carrierKeyFiles(join(d, 'keys'))).toThrow(/no carrier public key/);
+    writeFileSync(join(d, 'keys', 'b.pem'), '');
+    writeFileSync(join(d, 'keys', 'a.pem'), '');
+    writeFileSync(join(d, 'keys', 'README'), '');
+    expect(carrierKeyFiles(join(d, 'keys'))).toEqual([join(d, 'keys', 'a.pem'), join(d, 'keys', 'b.pem')]);
+    expect(() => carrierKeyFiles(join(d, 'absent'))).toThrow(/cannot read carrier keys/);
+  });
+});
