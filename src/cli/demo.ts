@@ -111,7 +111,7 @@ function detail(d: unknown): string {
 function summary(v: CarrierView): string {
   const p = v.payload;
   if (!p) return `\nresult NOT verified: ${v.error ?? 'unknown'}\n`;
-  const scores = Object.entries(p.scores).map(([k, s]) => `${k} ${s.toFixed(3)}`).join(', ');
+  const scores = Object.entries(p.scores).map(([k, s]) => `${k} ${Number.isInteger(s) ? s : s.toFixed(3)}`).join(', ');
   const challenges = p.challenges.map((c) => `${c.type} ${c.passed ? 'passed' : 'failed'} (${c.ms} ms)`).join(', ');
   return [
     '',
