@@ -1,7 +1,8 @@
 /**
  * regterm bench [--json] [--image FILE] [--iterations N] [--models-dir DIR]
  *
- * Per-model latency (median, p90 over N runs after one warm-up) on a real photo scaled and centre-cropped to 640×480
+ * Per-model latency (median, p90 over N runs after one warm-up) of the deployed model (`medianMs`; `variant` fp32
+ * rewrite or int8, per models/manifest.json) beside the SOURCE fp32 model (`fp32Ms`), and both files' sizes, on a real photo scaled and centre-cropped to 640×480
  * (default: the face-api demo photo sample1.jpg, resolved from the installed package), the whole per-frame tracking
  * latency (detect + landmarks + pose + eyes + quality + anti-spoof for the largest face), the embed latency, and
  * the process's peak RSS. Runs on the engine's default session tuning (1 thread, no spinning).
@@ -16,6 +17,17 @@ import type { RgbImage } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { runModel } from '../vision/run-model.ts';
 import { type CommandContext, writeJson } from './command.ts';
+
+interface ModelBench {
+  /** the deployed model (what the engine runs) */
+  medianMs: number;
+  p90Ms: number;
+  /** the source model from the npm package, same input */
+  fp32Ms: number;
+  variant: 'fp32' | 'int8' | 'source';
+  bytes: number;
+  fp32Bytes: number;
+}
 
 const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature', 'faceapi-resnet'];
 
@@ -41,12 +53,26 @@ export async function run(ctx: CommandContext): Promise<number> {
   const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });
   await engine.start();
   try {
-    const models: Record<string, { medianMs: number; p90Ms: number }> = {};
+    const models: Record<string, ModelBench> = {};
     for (const name of BENCH_MODELS) {
       if (!engine.registry.has(name)) continue;
       const m = await engine.registry.load(name);
       const input = new Float32Array(m.entry.input.shape.reduce((a, b) => a * b, 1)).fill(0.1);
-      models[name] = stats(await time(iterations, () => runModel(m, input)));
+      const deployed = stats(await time(iterations, () => runModel(m, input)));
+      const source = await engine.registry.loadSource(name);
+      let fp32: { medianMs: number; p90Ms: number };
+      try {
+        fp32 = stats(await time(iterations, () => runModel(source, input)));
+      } finally {
+        await source.session.release();
+      }
+      models[name] = {
+        ...deployed,
+        fp32Ms: fp32.medianMs,
+        variant: m.entry.deployed?.variant ?? 'source',
+        bytes: m.entry.deployed?.bytes ?? m.entry.bytes,
+        fp32Bytes: m.entry.bytes,
+      };
     }
     const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
     if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
@@ -63,7 +89,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     };
     if (parsed.values.json) writeJson(ctx.stdout, report);
     else {
-      for (const [n, s] of Object.entries(models)) ctx.stdout.write(`${n.padEnd(10)} median ${s.medianMs} ms  p90 ${s.p90Ms} ms\n`);
+      for (const [n, s] of Object.entries(models)) {
+        ctx.stdout.write(`${n.padEnd(14)} ${s.variant.padEnd(6)} median ${s.medianMs} ms  p90 ${s.p90Ms} ms  (source fp32 ${s.fp32Ms} ms)\n`);
+      }
       ctx.stdout.write(`frame tracking ${report.frame.trackingMs} ms, embed ${report.frame.embedMs} ms, peak RSS ${report.peakRssMb} MB\n`);
     }
     return 0;

@@ -16,6 +16,21 @@ const InputSpec = z.object({
   std: z.array(z.number().positive()),
 });
 
+/**
+ * The file the engine runs, built from the source by scripts/build-models: an exact fp32 rewrite or an int8 QDQ
+ * quantization, chosen per model from measurements. `file` is relative to the manifest's directory.
+ */
+const Deployed = z.object({
+  file: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().positive(),
+  variant: z.enum(['fp32', 'int8']),
+  recipe: z.array(z.string()),
+  calibrationSet: z.string().optional(),
+  metrics: z.record(z.string(), z.unknown()).default({}),
+  why: z.string(),
+});
+
 const ModelEntry = z.object({
   /** Either a file inside an npm package (resolved by Node) or a path relative to the manifest's directory. */
   source: z.union([
@@ -27,6 +42,8 @@ const ModelEntry = z.object({
   input: InputSpec,
   outputs: z.record(z.string(), z.string()),
   params: z.record(z.string(), z.unknown()).default({}),
+  /** Absent: the engine runs the source file itself. */
+  deployed: Deployed.optional(),
 });
 
 const Threshold = z.object({ value: z.number(), how: z.string() }).catchall(z.unknown());
@@ -34,6 +51,7 @@ const Threshold = z.object({ value: z.number(), how: z.string() }).catchall(z.un
 export const Manifest = z.object({
   version: z.literal(1),
   about: z.string().optional(),
+  build: z.record(z.string(), z.unknown()).optional(),
   models: z.record(z.string(), ModelEntry),
   thresholds: z.record(z.string(), Threshold),
 });
@@ -41,6 +59,7 @@ export const Manifest = z.object({
 export type Manifest = z.infer<typeof Manifest>;
 export type ModelEntry = z.infer<typeof ModelEntry>;
 export type InputSpec = z.infer<typeof InputSpec>;
+export type Deployed = z.infer<typeof Deployed>;
 
 /** The manifest shipped with the agent: models/manifest.json in the repository or in the release. */
 export const DEFAULT_MANIFEST_PATH = join(APP_ROOT, 'models', 'manifest.json');

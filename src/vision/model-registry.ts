@@ -54,10 +54,17 @@ export class ModelRegistry {
     this.opts = opts;
   }
 
-  /** The file a model is read from (after the models-dir override). */
+  /** The file a model is read from (after the models-dir override): its deployed build if the manifest has one. */
   pathOf(name: string): string {
-    const entry = this.entry(name);
-    const src = entry.source;
+    const deployed = this.entry(name).deployed;
+    if (!deployed) return this.sourcePathOf(name);
+    if (this.opts.modelsDir) return join(this.opts.modelsDir, basename(deployed.file));
+    return resolve(this.opts.manifestDir, deployed.file);
+  }
+
+  /** The source model's file (the npm package's or a file next to the manifest), after the models-dir override. */
+  sourcePathOf(name: string): string {
+    const src = this.entry(name).source;
     const rel = 'package' in src ? src.path : src.file;
     if (this.opts.modelsDir) return join(this.opts.modelsDir, basename(rel));
     if ('file' in src) return resolve(this.opts.manifestDir, src.file);
@@ -84,12 +91,26 @@ export class ModelRegistry {
     return name in this.opts.manifest.models;
   }
 
-  /** Verify and open one model (once; later calls return the same session). */
+  /** Verify and open one model as deployed (once; later calls return the same session). */
   async load(name: string): Promise<LoadedModel> {
     const cached = this.loaded.get(name);
     if (cached) return cached;
     const entry = this.entry(name);
-    const path = this.pathOf(name);
+    const model = await this.open(name, this.pathOf(name), entry.deployed?.sha256 ?? entry.sha256);
+    this.loaded.set(name, model);
+    return model;
+  }
+
+  /**
+   * Verify and open the SOURCE model, whatever is deployed (benchmarks and accuracy gates compare the two). Not
+   * cached: the caller releases the session.
+   */
+  async loadSource(name: string): Promise<LoadedModel> {
+    return this.open(name, this.sourcePathOf(name), this.entry(name).sha256);
+  }
+
+  private async open(name: string, path: string, sha256: string): Promise<LoadedModel> {
+    const entry = this.entry(name);
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
@@ -97,9 +118,9 @@ export class ModelRegistry {
       throw new ModelIntegrityError(`model ${name}: ${path} cannot be read`, { cause: e });
     }
     const digest = createHash('sha256').update(bytes).digest('hex');
-    if (digest !== entry.sha256) {
+    if (digest !== sha256) {
       throw new ModelIntegrityError(
-        `model ${name}: ${path} has sha256 ${digest}, manifest expects ${entry.sha256}; refusing to load`,
+        `model ${name}: ${path} has sha256 ${digest}, manifest expects ${sha256}; refusing to load`,
       );
     }
     const t = { ...DEFAULT_TUNING, ...this.opts.tuning };
@@ -111,10 +132,8 @@ export class ModelRegistry {
       executionMode: 'sequential',
       extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
     });
-    const model = { name, entry, session };
-    this.loaded.set(name, model);
     this.opts.logger?.debug({ model: name, sha256: digest, bytes: bytes.length }, 'model loaded');
-    return model;
+    return { name, entry, session };
   }
 
   async close(): Promise<void> {
