@@ -1,9 +1,22 @@
 import { COMMANDS } from './cli/commands.ts';
-import { EXIT, errorMessage, isRegtermError } from './errors.ts';
+import { EXIT, RegtermError, errorMessage, isRegtermError } from './errors.ts';
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`);
   return `usage: regterm <command> [options]\n\ncommands:\n${rows.join('\n')}\n`;
+}
+
+/** A release whose native modules were not installed fails here; say what to do instead of printing a stack. */
+async function loadCommand<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e: unknown) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw e;
+    throw new RegtermError(
+      `'${name}' needs a module that is not installed (${errorMessage(e).split('\n')[0]}); run 'npm ci --omit=dev' in the release directory`,
+    );
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -17,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`regterm: unknown command '${name}'\n\n${usage()}`);
     return EXIT.usage;
   }
-  const command = await entry.load();
+  const command = await loadCommand(name, entry.load);
   return command.run({ argv: rest, stdout: process.stdout, stderr: process.stderr, env: process.env });
 }
 
