@@ -9,7 +9,7 @@ import { frameSignals } from './vision-signals.ts';
 /**
  * Every frame of a recording (directory or video file) through the face engine, as session `FrameSignals` — the
  * same replay source, I420→RGB conversion and vision adapter the session runner uses, so events-only scores measure
- * what a session sees. Frames and RGB buffers are zeroed as soon as they are analysed; `t0Ms` is the first frame's
+ * what a session sees. Frames, RGB buffers and landmarks are zeroed as soon as they are analysed; `t0Ms` is the first frame's
  * recorded time.
  */
 export async function recordingSignals(
@@ -33,6 +33,7 @@ export async function recordingSignals(
       const s = frameSignals(faces, { tsMs: f.tsMs, width: f.width, height: f.height, seq: f.seq });
       onFrame?.({ tsMs: f.tsMs, image, faces, signals: s });
       image.data.fill(0);
+      for (const face of faces) face.landmarks68.fill(0);
       signals.push(s);
     }
   } finally {

@@ -28,12 +28,13 @@ export function referenceIssue(face: FaceAnalysis): string | undefined {
 }
 
 /**
- * Reference photo bytes → template. The bytes and the decoded image are zeroed before this resolves, whatever the
+ * Reference photo bytes → template. The bytes, the decoded image and the landmarks are zeroed before this resolves, whatever the
  * outcome; `reason` is a slug (no_face, multiple_faces, face_too_small, face_not_frontal, face_blurry,
  * not_an_image). Errors other than an undecodable photo (an engine failure) propagate.
  */
 export async function referenceTemplate(engine: SessionEngine, bytes: Uint8Array, signal?: AbortSignal): Promise<ReferenceOutcome> {
   let img: RgbImage | undefined;
+  let faces: FaceAnalysis[] = [];
   try {
     try {
       img = await decodeImage(bytes, 'reference');
@@ -41,7 +42,7 @@ export async function referenceTemplate(engine: SessionEngine, bytes: Uint8Array
       if (isRegtermError(e)) return { ok: false, reason: 'not_an_image' };
       throw e;
     }
-    const faces = await engine.analyzeFrame(img, { maxFaces: 2, signal });
+    faces = await engine.analyzeFrame(img, { maxFaces: 2, signal });
     if (faces.length === 0) return { ok: false, reason: 'no_face' };
     if (faces.length > 1) return { ok: false, reason: 'multiple_faces' };
     const issue = referenceIssue(faces[0]);
@@ -50,5 +51,6 @@ export async function referenceTemplate(engine: SessionEngine, bytes: Uint8Array
   } finally {
     bytes.fill(0);
     if (img) wipeImage(img);
+    for (const f of faces) f.landmarks68.fill(0);
   }
 }

@@ -39,7 +39,8 @@ import { frameSignals } from './vision-signals.ts';
  * INVARIANTS:
  * - `run` always resolves with a `resultDecisionSchema`-shaped decision; it never rejects.
  * - Biometric hygiene: the reference bytes, every frame's data, the RGB buffer, every template (reference and frame
- *   embeddings, owned by the session core, which wipes them) are all zeros when `run` resolves, whatever the outcome.
+ *   embeddings, owned by the session core, which wipes them), the landmarks and the engine's model input buffers
+ *   (the last crops, `engine.wipeBuffers()`) are all zeros when `run` resolves, whatever the outcome.
  *   Nothing biometric is logged: logs carry state transitions, decisions and counts only.
  * - Rate limiting: `limiter.check()` before start, `recordFailure()` when the decision counts as a failure.
  */
@@ -70,7 +71,7 @@ export interface AnalysedFrame {
 }
 
 /** What the runner uses of the FaceEngine (the engine itself in production; a scripted world in unit tests). */
-export interface RunnerEngine extends Pick<FaceEngine, 'analyzeFrame' | 'embed'> {
+export interface RunnerEngine extends Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'wipeBuffers'> {
   compare(a: Template, b: Template): { similarity: number };
   readonly fusion: { readonly threshold: number };
   readonly antispoofThreshold: number | undefined;
@@ -224,6 +225,7 @@ class ActiveRun {
       this.ac.abort();
       this.player.clear('session');
       this.rgb?.fill(0);
+      this.o.engine.wipeBuffers();
     }
     const result = this.session.result;
     if (!result) throw new Error('session ended without a decision');
@@ -277,6 +279,7 @@ class ActiveRun {
       const handed = embedding;
       embedding = undefined; // the session owns it from here
       this.feed({ type: 'frame', frame: handed ? signals : plain });
+      for (const f of faces) f.landmarks68.fill(0);
     } finally {
       if (embedding) wipeTemplate(embedding);
       image.data.fill(0);

@@ -26,6 +26,11 @@ export class AntispoofModel {
     this.realClass = param(model.entry, 'realClass', 1);
   }
 
+  /** Zero the reusable input buffer (it holds the last frame or face crop); the session shell calls it when a session ends. */
+  wipe(): void {
+    this.input.fill(0);
+  }
+
   /** Probability that the face is live (0–1). */
   async score(img: RgbImage, box: Box): Promise<number> {
     const crop = livenessCrop(img, squareAround(box, 1), this.cropScale);

@@ -42,6 +42,11 @@ export class Detector {
     this.topK = opts.topK ?? param(model.entry, 'topK', 750);
   }
 
+  /** Zero the reusable input buffer (it holds the last frame or face crop); the session shell calls it when a session ends. */
+  wipe(): void {
+    this.input.fill(0);
+  }
+
   /** Faces in `img`, best score first, boxes in `img` pixel coordinates (may extend past the edges). */
   async detect(img: RgbImage): Promise<Detection[]> {
     const whole = { x1: 0, y1: 0, x2: img.width, y2: img.height };

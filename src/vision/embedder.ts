@@ -27,6 +27,8 @@ export interface Embedder {
   readonly name: string;
   /** embed the located face; the result has unit L2 norm */
   embed(img: RgbImage, face: FaceLocation): Promise<Float32Array>;
+  /** zero any buffer that keeps the last aligned crop between calls */
+  wipe?(): void;
 }
 
 export class TemplateEmbedder implements Embedder {
@@ -55,6 +57,11 @@ export class TemplateEmbedder implements Embedder {
       throw new RangeError(`model ${model.name}: params.alignLandmarks and params.alignPoints differ in length`);
     }
     this.outputName = param(model.entry, 'outputName', Object.keys(model.entry.outputs)[0]);
+  }
+
+  /** Zero the reusable input buffer (it holds the last frame or face crop); the session shell calls it when a session ends. */
+  wipe(): void {
+    this.input.fill(0);
   }
 
   async embed(img: RgbImage, face: FaceLocation): Promise<Float32Array> {

@@ -177,6 +177,17 @@ export class FaceEngine {
     return fuse(a, b, this.loaded().fusion);
   }
 
+  /**
+   * Zero every model's reusable input buffer: they hold the last face crops between calls. The session shell calls
+   * it when a session ends (biometric hygiene; ONNX Runtime's own internal buffers are outside our reach).
+   */
+  wipeBuffers(): void {
+    const s = this.state;
+    if (!s) return;
+    for (const m of [s.detector, s.landmarks, s.eyes, s.pose, s.antispoof]) m.wipe();
+    for (const e of s.embedders) e.wipe?.();
+  }
+
   /** The registry, for benchmarks that time single models. */
   get registry(): ModelRegistry {
     return this.loaded().registry;

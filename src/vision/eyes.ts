@@ -32,6 +32,11 @@ export class EyeModel {
     this.openClass = param(model.entry, 'openClass', 1);
   }
 
+  /** Zero the reusable input buffer (it holds the last frame or face crop); the session shell calls it when a session ends. */
+  wipe(): void {
+    this.input.fill(0);
+  }
+
   async predict(img: RgbImage, lm68: ArrayLike<number>): Promise<EyeState> {
     // subject's right eye: points 36 (outer corner), 39 (inner), lids 37, 38, 40, 41; left eye: 42/45 and 43, 44, 46, 47
     const right = await this.openProb(img, lm68, 36, 39, [37, 38, 40, 41]);

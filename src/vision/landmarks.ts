@@ -30,6 +30,11 @@ export class LandmarkModel {
     this.cropScale = param(model.entry, 'cropScale', 1);
   }
 
+  /** Zero the reusable input buffer (it holds the last frame or face crop); the session shell calls it when a session ends. */
+  wipe(): void {
+    this.input.fill(0);
+  }
+
   /** 68 points as interleaved [x0, y0, ..., x67, y67] in image pixels. */
   async predict(img: RgbImage, box: Box): Promise<Float32Array> {
     const crop = squareAround(box, this.cropScale);

@@ -38,6 +38,11 @@ export class PoseModel {
     this.signs = param(model.entry, 'signs', { yaw: 1, pitch: 1, roll: 1 });
   }
 
+  /** Zero the reusable input buffer (it holds the last frame or face crop); the session shell calls it when a session ends. */
+  wipe(): void {
+    this.input.fill(0);
+  }
+
   async predict(img: RgbImage, box: Box): Promise<Pose> {
     const crop = squareAround(box, this.cropScale);
     warpToTensor(img, cropMap(crop, this.size, this.size), this.size, this.size, this.model.entry.input, this.input);

@@ -32,6 +32,11 @@ describe('full sessions on real clips', () => {
     expect(passed?.atMs).toBeGreaterThanOrEqual(3100);
     expect(passed?.atMs).toBeLessThanOrEqual(3500);
     expect(s.progress.filter((e) => e.event === 'prompt').map((e) => e.prompt)).toContain('blink');
+    // white-box: every model's reusable input buffer (the last crops) was zeroed when the session ended
+    const state = (engine as unknown as { state: Record<string, { input?: Float32Array }> & { embedders: Array<{ input?: Float32Array }> } }).state;
+    const inputs = [state.detector, state.landmarks, state.eyes, state.pose, state.antispoof, ...state.embedders].map((m) => m.input);
+    expect(inputs.length).toBeGreaterThanOrEqual(6);
+    for (const input of inputs) expect(input?.every((x) => x === 0)).toBe(true);
   });
 
   it('d3, turn left prompted: match; the turn is the annotated one at 8.27-9.67 s (subject\'s left = image right)', async () => {

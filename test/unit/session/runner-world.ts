@@ -63,12 +63,22 @@ export class World {
     }
   };
 
+  wipes = 0;
+  readonly landmarks: Float32Array[] = [];
+
   readonly engine = {
     fusion: { threshold: 0.5 },
+    wipeBuffers: (): void => {
+      this.wipes++;
+    },
     antispoofThreshold: 0.5 as number | undefined,
     analyzeFrame: async (img: RgbImage): Promise<FaceAnalysis[]> => {
       this.images.push(img.data);
-      if (img.width === REF_SIZE) return Array.from({ length: this.o.referenceFaces ?? 1 }, () => face(10, 90, 0, 1, 0.9));
+      const keep = (faces: FaceAnalysis[]): FaceAnalysis[] => {
+        for (const f of faces) this.landmarks.push(f.landmarks68);
+        return faces;
+      };
+      if (img.width === REF_SIZE) return keep(Array.from({ length: this.o.referenceFaces ?? 1 }, () => face(10, 90, 0, 1, 0.9)));
       if (this.o.empty) return [];
       const dt = this.nowMs - this.promptAt;
       let yaw = 0;
@@ -79,7 +89,7 @@ export class World {
         if (this.prompt === 'turn_right') yaw = -ramp;
         if (this.prompt === 'blink' && dt >= 300 && dt < 420) eyes = 0.02;
       }
-      return [face(50, 110, yaw, eyes, this.o.antispoof ?? 0.9)];
+      return keep([face(50, 110, yaw, eyes, this.o.antispoof ?? 0.9)]);
     },
     embed: async (img: RgbImage): Promise<Template> => {
       const hot = img.width === REF_SIZE || this.o.person !== 'other' ? 0 : 3;
@@ -125,7 +135,7 @@ function face(x1: number, x2: number, yaw: number, eyes: number, antispoof: numb
   const y1 = x1 === 10 ? 10 : 30;
   const box = { x1, y1, x2, y2: y1 + w };
   return {
-    box, score: 0.99, landmarks68: new Float32Array(136), points5: [],
+    box, score: 0.99, landmarks68: new Float32Array(136).fill(x1), points5: [],
     pose: { yaw, pitch: 0, roll: 0 }, eyes: { left: eyes, right: eyes },
     quality: { faceWidth: w, faceHeight: w, interEyeDistance: w / 3, sharpness: 500, brightness: 0.5, clippedFraction: 0, centreOffsetX: 0, centreOffsetY: 0 },
     antispoof,

@@ -56,7 +56,7 @@ describe('SessionRunner with a simulated customer and panel', () => {
     expect(leds.lit()).toEqual([]);
   });
 
-  it('zeroes every buffer it handed out or was handed: reference bytes, frames, RGB images, templates', async () => {
+  it('zeroes every buffer it handed out or was handed: reference bytes, frames, RGB images, templates, landmarks, model inputs', async () => {
     const { world, runner, request } = await setup();
     const req = await request();
     const d = await runner.run(req, new AbortController().signal);
@@ -68,6 +68,9 @@ describe('SessionRunner with a simulated customer and panel', () => {
     expect(world.images.every(allZero)).toBe(true);
     expect(world.templates.length).toBeGreaterThan(3);
     expect(world.templates.every((t) => allZero(t.feature))).toBe(true);
+    expect(world.landmarks.length).toBeGreaterThan(30);
+    expect(world.landmarks.every(allZero)).toBe(true);
+    expect(world.wipes).toBe(1);
   });
 
   it('embeds only selected frames, not every analysed one', async () => {
