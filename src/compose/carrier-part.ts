@@ -11,7 +11,7 @@ import { SqliteState } from '../carrier/sqlite-store.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceIdentity } from '../device/identity.ts';
 import type { Logger } from '../device/logger.ts';
-import { RegtermError, errorMessage } from '../errors.ts';
+import { EXIT, RegtermError, errorMessage } from '../errors.ts';
 
 /**
  * The carrier half of the agent built from the one agent config: device identity (config `identity.signingKeyFile`),
@@ -72,10 +72,15 @@ export function carrierKeyFiles(dir: string): string[] {
 
 export async function openCarrierPart(config: Readonly<Config>, deps: CarrierPartDeps): Promise<CarrierPart> {
   const now = deps.now ?? Date.now;
+  const m = config.mqtt;
+  // The link pins the broker CA and presents the client certificate together; a certificate without a CA would
+  // otherwise connect without it and be refused by the broker with no hint why.
+  if ((m.certFile || m.keyFile) && !(m.caFile && m.certFile && m.keyFile)) {
+    throw new RegtermError('mqtt.caFile, mqtt.certFile and mqtt.keyFile go together (the broker CA is pinned)', EXIT.config);
+  }
   const identity = await loadSigningKey(config.identity.signingKeyFile);
   const carrierKeys = await pinKeys(carrierKeyFiles(config.carrier.keysDir).map(readPublicKey));
   // The carrier module's own schema supplies its remaining defaults (timeouts, resend, request TTL and skew).
-  const m = config.mqtt;
   const cc = carrierConfigSchema.parse({
     deviceId: config.deviceId, stateDir: config.stateDir, identityDir: config.stateDir, carrierKeyFiles: ['-'],
     mqtt: { url: m.url, protocolVersion: m.protocolVersion, caFile: m.caFile, certFile: m.certFile, keyFile: m.keyFile,

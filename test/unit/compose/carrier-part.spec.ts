@@ -1,10 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keyId } from '../../../src/carrier/keys.ts';
-import { carrierKeyFiles, loadSigningKey } from '../../../src/compose/carrier-part.ts';
+import { z } from 'zod';
+import { carrierKeyFiles, loadSigningKey, openCarrierPart } from '../../../src/compose/carrier-part.ts';
+import { loadConfig } from '../../../src/config/load.ts';
+import { createLogger } from '../../../src/device/logger.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'regterm-carrier-part-'));
 
@@ -39,5 +42,17 @@ describe('carrier part: keys from the agent config', () => {
     writeFileSync(join(d, 'keys', 'README'), '');
     expect(carrierKeyFiles(join(d, 'keys'))).toEqual([join(d, 'keys', 'a.pem'), join(d, 'keys', 'b.pem')]);
     expect(() => carrierKeyFiles(join(d, 'absent'))).toThrow(/cannot read carrier keys/);
+  });
+});
+
+describe('carrier part: TLS files', () => {
+  it('refuses a client certificate without the broker CA before opening anything', async () => {
+    const d = dir();
+    const config = loadConfig({ env: {}, overrides: {
+      stateDir: join(d, 'state'), 'mqtt.certFile': join(d, 'device.crt'), 'mqtt.keyFile': join(d, 'device.key'),
+    } });
+    await expect(openCarrierPart(config, { logger: createLogger({ level: 'silent' }), version: '0', modelsHash: 'm', isBusy: () => false, policySchema: z.object({}) }))
+      .rejects.toThrow('mqtt.caFile, mqtt.certFile and mqtt.keyFile go together (the broker CA is pinned)');
+    expect(existsSync(join(d, 'state'))).toBe(false);
   });
 });
