@@ -36,13 +36,13 @@ const MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature'];
  * int8 vs source cosine): all int8 min 0.894 / median 0.988; depthwise float 0.953 / 0.994; depthwise and the
  * 3-op stem float 0.977 / 0.995 (gate: 0.97 / 0.985); weights-only int8 0.979 / 0.998.
  */
-const QUANT_OPTS: Record<string, { float_depthwise?: boolean; float_first?: number }> = {
-  feature: { float_depthwise: true, float_first: 3 },
-  liveness: { float_depthwise: true, float_first: 3 },
-  pose: { float_depthwise: true, float_first: 3 },
-  landmark: { float_depthwise: true, float_first: 3 },
-  eye: { float_depthwise: true, float_first: 3 },
-  detect: { float_depthwise: true, float_first: 3 },
+const QUANT_OPTS: Record<string, { float_depthwise?: boolean; float_first?: number; float_heads?: boolean }> = {
+  feature: { float_depthwise: true, float_first: 3, float_heads: true },
+  liveness: { float_depthwise: true, float_first: 3, float_heads: true },
+  pose: { float_depthwise: true, float_first: 3, float_heads: true },
+  landmark: { float_depthwise: true, float_first: 3, float_heads: true },
+  eye: { float_depthwise: true, float_first: 3, float_heads: true },
+  detect: { float_depthwise: true, float_first: 3, float_heads: true },
 };
 const RECIPE_FP32 = ['opset 13 (onnx.version_converter; static Reshape shapes)', 'prune zero-weight depthwise channels', 'PRelu -> Max(x, a*x) with sign folding'];
 const RECIPE_INT8 = [
@@ -60,14 +60,19 @@ function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** Every model input the source engine forms on `files` (all faces: analyzeFrame + embed). */
-async function collectInputs(files: string[], extra: RgbImage[] = []): Promise<Map<string, Float32Array[]>> {
+/**
+ * Every model input the source engine forms on `files`: analyzeFrame on all faces; embeddings of every face
+ * (calibration) or of the largest face only (evaluation: what the reference and verification paths embed).
+ */
+async function collectInputs(files: string[], embedAll: boolean, extra: RgbImage[] = []): Promise<Map<string, Float32Array[]>> {
   const { engine, close } = await engineOn(await manifestWith());
   try {
     const taps = await tapInputs(engine, MODELS);
     for (const f of files) {
       const img = await readImageFile(f);
-      for (const face of await engine.analyzeFrame(img)) await engine.embed(img, face);
+      const faces = await engine.analyzeFrame(img);
+      if (embedAll) for (const face of faces) await engine.embed(img, face);
+      else if (faces[0]) await engine.embed(img, faces[0]);
     }
     for (const img of extra) await engine.analyzeFrame(img);
     return taps;
@@ -158,12 +163,12 @@ async function main(): Promise<void> {
   try {
     const calibFiles = calibrationImages();
     process.stderr.write(`calibration set ${CALIBRATION_SET_ID}: ${calibFiles.length} images\n`);
-    const calib = await collectInputs(calibFiles);
+    const calib = await collectInputs(calibFiles, true);
     const lfw = [...new Set(lfwPairs(evalEvery).flatMap((p) => [p.a, p.b]))];
     const evalFiles = [...lfw, ...nuaaEval(evalEvery).map((n) => n.file)];
     const patches = await Promise.all(lfw.slice(0, 30).map(backgroundPatch));
     process.stderr.write(`evaluation: ${evalFiles.length} images + ${patches.length} face-free patches\n`);
-    const evalInputs = await collectInputs(evalFiles, patches);
+    const evalInputs = await collectInputs(evalFiles, false, patches);
     const report: Record<string, unknown> = {};
     for (const name of MODELS.filter((m) => !only || only.includes(m))) {
       const entry = registry.entry(name);

@@ -3,7 +3,7 @@
   /usr/bin/python3 scripts/models/graph.py rewrite  SRC.onnx OUT.onnx          exact fp32 rewrites, opset 13
   /usr/bin/python3 scripts/models/graph.py probe    IN.onnx OUT.onnx TENSORS.json OPTS  IN + every tensor to calibrate as an output
   /usr/bin/python3 scripts/models/graph.py quantize IN.onnx RANGES.json OUT.onnx OPTS   QDQ int8 from calibrated ranges
-  OPTS: JSON {"float_depthwise": bool, "float_first": int} (see quantizable)
+  OPTS: JSON {"float_depthwise": bool, "float_first": int, "float_heads": bool} (see quantizable)
 
 Needs Debian's python3-onnx and python3-numpy (no onnxruntime for Python: calibration and evaluation run on
 onnxruntime-node in TypeScript). Deterministic: the same input bytes give the same output bytes (fixed node order,
@@ -108,6 +108,12 @@ def prune_zero_depthwise(g):
         if a is None or a.op_type != 'Conv' or g.only_consumer(a.output[0]) is not act1 or g.only_consumer(act1.output[0]) is not dw:
             continue
         if p is None or p.op_type != 'Conv' or not is_pointwise(g, p) or len(a.input) < 3:
+            continue
+        # keep a multiple of 8 channels: onnxruntime's blocked (NCHWc) conv kernels take channels in 8s/16s, and
+        # an odd count falls back to slower paths that cost more than the pruned work saves
+        extra = (-int((~zero).sum())) % 8
+        zero[np.nonzero(zero)[0][:extra]] = False
+        if not zero.any():
             continue
         keep = np.nonzero(~zero)[0]
         const = g.arr(dw.input[2])[zero]
@@ -296,7 +302,21 @@ def quantizable(g, n, opts):
     if opts.get('float_depthwise') and n.op_type == 'Conv' and is_depthwise(g, n):
         return False
     weighted = [m.name for m in g.graph.node if m.op_type in QUANT_OPS and m.input[1] in g.init]
-    return n.name not in weighted[:opts.get('float_first', 0)]
+    if n.name in weighted[:opts.get('float_first', 0)]:
+        return False
+    return not opts.get('float_heads') or feeds_weighted(g)[n.output[0]]
+
+
+def feeds_weighted(g):
+    """Per tensor: whether some weighted op (Conv/Gemm/MatMul) reads it, directly or through other ops. Ops whose
+    output reaches none are heads (outputs, in-graph box decoding): with `float_heads` they stay float, so the
+    quantized part is the backbone."""
+    reach = {}
+    for n in reversed(list(g.graph.node)):
+        for o in n.output:
+            reach[o] = any((c.op_type in QUANT_OPS and c.input[1] in g.init) or any(reach.get(x, False) for x in c.output)
+                           for c in g.cons.get(o, []))
+    return reach
 
 
 def quant_plan(g, opts):

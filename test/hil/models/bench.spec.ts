@@ -1,0 +1,26 @@
+/** `regterm bench --json` reports the deployed model beside the source fp32 model for every model (issue #3). */
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { loadManifest } from '../../../src/vision/manifest.ts';
+
+const BIN = new URL('../../../bin/regterm.js', import.meta.url).pathname;
+
+describe('regterm bench: fp32 column', () => {
+  it('each model has medianMs (deployed), fp32Ms (source), its variant and both sizes', async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [BIN, 'bench', '--json', '--iterations', '3'], { maxBuffer: 1 << 24 }, (err, out) =>
+        err ? reject(err) : resolve(out),
+      );
+    });
+    const out = JSON.parse(stdout);
+    const { manifest } = await loadManifest();
+    for (const name of ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature', 'faceapi-resnet']) {
+      const m = out.models[name];
+      expect(m.medianMs, name).toBeGreaterThan(0);
+      expect(m.fp32Ms, name).toBeGreaterThan(0);
+      expect(m.variant, name).toBe(manifest.models[name].deployed?.variant ?? 'source');
+      expect(m.bytes, name).toBe(manifest.models[name].deployed?.bytes ?? manifest.models[name].bytes);
+      expect(m.fp32Bytes, name).toBe(manifest.models[name].bytes);
+    }
+  }, 300_000);
+});

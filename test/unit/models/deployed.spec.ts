@@ -1,0 +1,70 @@
+/**
+ * The committed deployable models match models/manifest.json (what CI checks on every run: devices and CI need no
+ * build tools), and the registry loads what the manifest says: the deployed build, or the source on request.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelIntegrityError } from '../../../src/errors.ts';
+import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../../src/vision/manifest.ts';
+import { ModelRegistry } from '../../../src/vision/model-registry.ts';
+
+const MODELS_DIR = dirname(DEFAULT_MANIFEST_PATH);
+
+describe('deployed models', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'regterm-deployed-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function registry(modelsDir?: string): Promise<ModelRegistry> {
+    const { manifest } = await loadManifest();
+    return new ModelRegistry({ manifest, manifestDir: MODELS_DIR, modelsDir });
+  }
+
+  it('every committed deployed file has the manifest sha256 and size', async () => {
+    const { manifest } = await loadManifest();
+    const deployed = Object.entries(manifest.models).filter(([, e]) => e.deployed);
+    expect(deployed.length).toBeGreaterThanOrEqual(6);
+    for (const [name, e] of deployed) {
+      const d = e.deployed!;
+      const bytes = await readFile(join(MODELS_DIR, d.file));
+      expect(createHash('sha256').update(bytes).digest('hex'), name).toBe(d.sha256);
+      expect(bytes.length, name).toBe(d.bytes);
+      expect(d.recipe.length, name).toBeGreaterThan(0);
+      if (d.variant === 'int8') expect(d.calibrationSet, name).toBe(manifest.build?.calibrationSet);
+    }
+  });
+
+  it('load() opens the deployed build with the source model input and outputs; loadSource() the source', async () => {
+    const reg = await registry();
+    const { manifest } = await loadManifest();
+    for (const name of Object.keys(manifest.models).filter((n) => manifest.models[n].deployed)) {
+      expect(reg.pathOf(name)).toBe(join(MODELS_DIR, manifest.models[name].deployed!.file));
+      const d = await reg.load(name);
+      const s = await reg.loadSource(name);
+      expect(d.session.inputNames, name).toEqual(s.session.inputNames);
+      expect([...d.session.outputNames].sort(), name).toEqual([...s.session.outputNames].sort());
+      await s.session.release();
+    }
+    await reg.close();
+  });
+
+  it('a deployed file with one altered byte is refused; the models-dir override reads its basename', async () => {
+    const good = await registry();
+    const path = good.pathOf('eye');
+    await copyFile(path, join(tmp, basename(path)));
+    const reg = await registry(tmp);
+    expect(reg.pathOf('eye')).toBe(join(tmp, basename(path)));
+    const bytes = await readFile(join(tmp, basename(path)));
+    bytes[bytes.length - 10] ^= 0xff;
+    await writeFile(join(tmp, basename(path)), bytes);
+    await expect(reg.load('eye')).rejects.toBeInstanceOf(ModelIntegrityError);
+    await expect(reg.load('eye')).rejects.toThrow(/manifest expects/);
+  });
+});
