@@ -82,7 +82,7 @@ export function agentVersion(root: string = APP_ROOT): string {
  * engine starts), and its calibrated thresholds are the base of the session policy. The engine verifies every model
  * against it in start().
  */
-async function manifestFacts(): Promise<{ hash: string; thresholds: { fusion: { threshold: number }; antispoofThreshold?: number } }> {
+async function manifestFacts(): Promise<{ hash: string; thresholds: { fusion: { threshold: number }; antispoofThreshold: number | undefined } }> {
   const { manifest, bytes } = await loadManifest();
   return {
     hash: createHash('sha256').update(bytes).digest('hex'),
@@ -107,7 +107,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   // Policy layers: schema defaults < manifest calibration < config `session.policy` (validated by the config schema)
   // < the carrier's request.
   const policyBase = resolvePolicy(config.session.policy as PolicyInput,
-    deploymentPolicyBase({ antispoofThreshold: undefined, ...manifest.thresholds }));
+    deploymentPolicyBase(manifest.thresholds));
   const version = agentVersion();
 
   const engine = new FaceEngine({ modelsDir: config.models.dir, logger: child('engine'),
