@@ -93,7 +93,7 @@ const my = tail.reduce((a, s) => a + s.rssMB, 0) / n;
 const slope = tail.reduce((a, s) => a + (s.frames - mx) * (s.rssMB - my), 0) / tail.reduce((a, s) => a + (s.frames - mx) ** 2, 0);
 const last = samples.at(-1)!;
 const report = {
-  clip, onnxruntimeNode: ortVersion, node: process.version, frames: last.frames, sessions: last.session, seconds: Math.round(seconds),
+  clip, onnxruntimeNode: ortVersion, node: process.version, models: rig.composed.modelsHash.slice(0, 12), frames: last.frames, sessions: last.session, seconds: Math.round(seconds),
   fps: Math.round((last.frames / seconds) * 10) / 10,
   decisions: Object.fromEntries([...new Set(samples.slice(1).map((s) => s.decision))].map((d) => [d, samples.filter((s) => s.decision === d).length])),
   rssMB: { start: samples[0]!.rssMB, warm: warm.rssMB, warmAtFrames: warm.frames, end: last.rssMB, max: Math.max(...samples.map((s) => s.rssMB)) },
