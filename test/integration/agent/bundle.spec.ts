@@ -103,6 +103,8 @@ describe('the provisioned release bundle (regterm run)', () => {
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toEqual({ code: 0, signal: null });
     expect(notify.states.at(-1)).toBe('STOPPING=1');
+    // the process ended on its own: stop() released every handle (no forced exit after the grace period)
+    expect(agent.hasLog('handles still open after stop; exiting')).toBe(false);
     await until(() => agent!.leftovers().length === 0, 3000, 'no leftovers').catch(() => undefined);
     expect(agent.leftovers()).toEqual([]);
   }, 240_000);

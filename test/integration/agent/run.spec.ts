@@ -108,6 +108,8 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
     const exit = await agent.exited;
     expect(exit).toEqual({ code: 0, signal: null });
     expect(notify.states.at(-1)).toBe('STOPPING=1');
+    // the process ended on its own: stop() released every handle (no forced exit after the grace period)
+    expect(agent.hasLog('handles still open after stop; exiting')).toBe(false);
     await carrier.until(() => carrier.messages.some((m) => m.topic === topics.status && m.payload.includes('"offline"')), 5000, 'offline');
     // nothing the agent started outlives it (an exited child is a zombie until init reaps it: allow a moment)
     await until(() => agent.leftovers().length === 0, 3000, `no leftover processes (${agent.leftovers().join('; ')})`).catch(() => undefined);
