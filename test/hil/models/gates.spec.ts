@@ -91,6 +91,7 @@ describe('deployed models vs source fp32 (accuracy gates)', () => {
         if (a && b) c.push(cosine(a[name], b[name]));
       }
       expect(c.length).toBeGreaterThan(files.length * 0.98);
+      console.log(`gate ${name}: cosine min ${Math.min(...c).toFixed(4)} median ${quantile(c, 0.5).toFixed(4)} (${c.length} faces)`);
       expect(Math.min(...c), name).toBeGreaterThanOrEqual(0.97);
       expect(quantile(c, 0.5), name).toBeGreaterThanOrEqual(0.985);
     }
@@ -111,12 +112,16 @@ describe('deployed models vs source fp32 (accuracy gates)', () => {
     const f = score(sides.fp32);
     const d = score(sides.deployed);
     expect(f.pos.length).toBeGreaterThan(100);
+    const r = (x: { pos: number[]; neg: number[] }): string =>
+      `TAR@1e-3 ${tarAtFar(x.pos, x.neg, 1e-3).tar.toFixed(4)} acc ${bestAccuracy(x.pos, x.neg).accuracy.toFixed(4)}`;
+    console.log(`gate verification (${pairs.length} pairs): fp32 ${r(f)}; deployed ${r(d)}`);
     expect(tarAtFar(d.pos, d.neg, 1e-3).tar).toBeGreaterThanOrEqual(tarAtFar(f.pos, f.neg, 1e-3).tar - 0.01);
     expect(bestAccuracy(d.pos, d.neg).accuracy).toBeGreaterThanOrEqual(bestAccuracy(f.pos, f.neg).accuracy - 0.003);
   });
 
   it('detector: no fp32 face missed, box IoU min >= 0.85', () => {
     expect(fp32Faces).toBeGreaterThan(files.length * 0.9);
+    console.log(`gate detector: ${fp32Faces} fp32 faces, ${missed} missed, IoU min ${Math.min(...ious).toFixed(4)}`);
     expect(missed).toBe(0);
     expect(Math.min(...ious)).toBeGreaterThanOrEqual(0.85);
   });
@@ -132,6 +137,8 @@ describe('deployed models vs source fp32 (accuracy gates)', () => {
 
   it('anti-spoof and eye-state decisions agree on >= 99% of faces (LFW + NUAA not used for calibration)', () => {
     expect(liveAgree.length).toBeGreaterThan(files.length * 0.9);
+    const frac = (a: boolean[]): string => (a.filter(Boolean).length / a.length).toFixed(4);
+    console.log(`gate decisions (${liveAgree.length} faces): anti-spoof ${frac(liveAgree)}, eyes ${frac(eyesAgree)}`);
     expect(liveAgree.filter(Boolean).length / liveAgree.length).toBeGreaterThanOrEqual(0.99);
     expect(eyesAgree.filter(Boolean).length / eyesAgree.length).toBeGreaterThanOrEqual(0.99);
   });

@@ -30,7 +30,11 @@ describe('deployed models', () => {
   it('every committed deployed file has the manifest sha256 and size', async () => {
     const { manifest } = await loadManifest();
     const deployed = Object.entries(manifest.models).filter(([, e]) => e.deployed);
-    expect(deployed.length).toBeGreaterThanOrEqual(6);
+    expect(deployed.length).toBeGreaterThanOrEqual(1);
+    // every built model's recorded choice is what the manifest deploys (source = no deployed entry)
+    const decisions = (manifest.build?.decisions ?? {}) as Record<string, { chosen: string }>;
+    expect(Object.keys(decisions).length).toBeGreaterThanOrEqual(6);
+    for (const [name, d] of Object.entries(decisions)) expect(manifest.models[name].deployed?.variant ?? 'source', name).toBe(d.chosen);
     for (const [name, e] of deployed) {
       const d = e.deployed!;
       const bytes = await readFile(join(MODELS_DIR, d.file));
@@ -56,15 +60,17 @@ describe('deployed models', () => {
   });
 
   it('a deployed file with one altered byte is refused; the models-dir override reads its basename', async () => {
+    const { manifest } = await loadManifest();
+    const name = Object.keys(manifest.models).find((n) => manifest.models[n].deployed) as string;
     const good = await registry();
-    const path = good.pathOf('eye');
+    const path = good.pathOf(name);
     await copyFile(path, join(tmp, basename(path)));
     const reg = await registry(tmp);
-    expect(reg.pathOf('eye')).toBe(join(tmp, basename(path)));
+    expect(reg.pathOf(name)).toBe(join(tmp, basename(path)));
     const bytes = await readFile(join(tmp, basename(path)));
     bytes[bytes.length - 10] ^= 0xff;
     await writeFile(join(tmp, basename(path)), bytes);
-    await expect(reg.load('eye')).rejects.toBeInstanceOf(ModelIntegrityError);
-    await expect(reg.load('eye')).rejects.toThrow(/manifest expects/);
+    await expect(reg.load(name)).rejects.toBeInstanceOf(ModelIntegrityError);
+    await expect(reg.load(name)).rejects.toThrow(/manifest expects/);
   });
 });
