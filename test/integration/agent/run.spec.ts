@@ -130,4 +130,31 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
     expect(findBiometricLeaks(agent.raw, { reference, requestJws, templateValues: values, allowed: [jws] })).toEqual([]);
     expect(agent.lines.length).toBeGreaterThan(50);
   }, 240_000);
+
+  it('SIGTERM during a session: the cancelled result is signed, delivered and acknowledged within the drain budget', async () => {
+    const topics = new Topics(DEVICE);
+    const notify2 = new NotifySocket(join(dir, 'notify2.sock'));
+    try {
+      agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH, NOTIFY_SOCKET: notify2.path });
+      await until(() => notify2.states.includes('READY=1'), 60_000, `READY=1 (stderr: ${agent.stderr})`);
+      const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: await extractJpegFrame(CLIP, 10.5) },
+        ttlS: 300, policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
+      await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));
+      await carrier.until(() => carrier.messages.some((m) => m.topic === topics.progress(request.sessionId)), 30_000, 'the session to start');
+      agent.child.kill('SIGTERM');
+      expect(await agent.exited).toEqual({ code: 0, signal: null });
+
+      expect(carrier.results.has(request.sessionId)).toBe(true);
+      const jwsFile = join(dir, 'cancelled.jws');
+      writeFileSync(jwsFile, carrier.results.get(request.sessionId)![0]!);
+      const verified = await run(process.execPath, [REGTERM, 'verify-result', '--key', devicePub, jwsFile], { encoding: 'utf8' });
+      expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, payload: { sessionId: request.sessionId, decision: 'cancelled', decidedBy: 'agent', seq: 2 } });
+      const order = agent.lines.map((l) => (l.msg === 'stopped' ? `stopped ${String(l.component)}` : String(l.msg)));
+      expect(order.indexOf('result acknowledged')).toBeGreaterThan(order.indexOf('stopped session'));
+      expect(order.indexOf('result acknowledged')).toBeLessThan(order.indexOf('stopped carrier'));
+      expect(agent.leftovers().filter((p) => !p.includes('<defunct>'))).toEqual([]);
+    } finally {
+      notify2.close();
+    }
+  }, 120_000);
 });
