@@ -48,6 +48,12 @@ export const policySchema = z.strictObject({
      * frame to frame in a drowsy flutter gives one long closure instead of many blinks (d14 in the data set)
      */
     minOpenMs: ms.default(60),
+    /**
+     * each eye must have been open within this long before the closure began: both lids start a blink together
+     * (the closing phase takes ~100 ms, 3-4 frames at 25-30 fps), while a closure that starts with one eye already
+     * shut for longer is a wink or squint ending (d3 in the data set)
+     */
+    bilateralMs: ms.default(150),
     /** a closure longer than this is eyes_closed, not a blink (human blinks are 100-400 ms) */
     maxDurationMs: ms.default(700),
     /** a hole in the timestamps longer than this aborts a blink in progress: we did not see it happen */

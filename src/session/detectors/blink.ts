@@ -15,10 +15,14 @@ type BlinkState = 'unknown' | 'open' | 'closing';
  * Streaming blink detector: both eyes close and reopen.
  *
  * INVARIANTS:
- * - "Eyes" = the MORE open of the two eyes, so a wink (one eye) never counts and both must close.
- * - Hysteresis: a blink needs an open phase (> openAbove), a dip below closedBelow, and a reopening above openAbove,
- *   within maxDurationMs from the first sample below openAbove. A dip that never reaches closedBelow (partial blink,
- *   noise, smile) or a closure longer than maxDurationMs (eyes_closed) emits nothing.
+ * - "Eyes" = the MORE open of the two eyes for the open/closing phases, so a wink (one eye) never counts.
+ * - Hysteresis: a blink needs an open phase (> openAbove), a dip of EACH eye below closedBelow, and a reopening
+ *   above openAbove, within maxDurationMs from the first sample below openAbove. A dip that never reaches closedBelow
+ *   (partial blink, noise, smile) or a closure longer than maxDurationMs (eyes_closed) emits nothing.
+ * - Both eyes take part from the start (a blink is bilateral and the lids move together): each eye must have been
+ *   open (> openAbove) within bilateralMs before the closure began, and each must dip below closedBelow during it
+ *   (not necessarily on the same frame: the eye-state model reads the two eyes independently, one frame apart on a
+ *   fast blink). A closure that begins while one eye is already shut is a wink or a squint ending, not a blink.
  * - "Open" means open for at least minOpenMs, before and after: an eye-state model flipping frame to frame during a
  *   drowsy flutter (closed / slit / closed ...) is one long closure, not a string of blinks. The blink is reported
  *   when the reopening has lasted minOpenMs; its end is the first open sample.
@@ -28,9 +32,15 @@ type BlinkState = 'unknown' | 'open' | 'closing';
 export class BlinkDetector {
   private state: BlinkState = 'unknown';
   private startMs = 0;
-  private sawClosed = false;
+  /** both eyes were open within bilateralMs before the current closure began */
+  private bilateral = false;
+  private leftClosed = false;
+  private rightClosed = false;
   /** first sample of the current run of open samples */
   private openSince: number | undefined;
+  /** last sample where each eye on its own was open */
+  private leftOpenMs: number | undefined;
+  private rightOpenMs: number | undefined;
   private lastTs: number | undefined;
 
   constructor(private readonly cfg: SessionPolicy['blink']) {}
@@ -43,35 +53,54 @@ export class BlinkDetector {
       this.reset();
       return undefined;
     }
-    const eyes = Math.max(face.leftEyeOpen, face.rightEyeOpen);
+    const { leftEyeOpen: left, rightEyeOpen: right } = face;
+    const eyes = Math.max(left, right);
     const open = eyes > this.cfg.openAbove;
     if (!open) this.openSince = undefined;
     else this.openSince ??= tsMs;
     const steadyOpen = this.openSince !== undefined && tsMs - this.openSince >= this.cfg.minOpenMs;
+    let event: BlinkEvent | undefined;
     switch (this.state) {
       case 'unknown':
         if (steadyOpen) this.state = 'open';
-        return undefined;
+        break;
       case 'open':
         if (!open) {
           this.state = 'closing';
           this.startMs = tsMs;
-          this.sawClosed = eyes < this.cfg.closedBelow;
+          this.bilateral = this.recentlyOpen(this.leftOpenMs, tsMs) && this.recentlyOpen(this.rightOpenMs, tsMs);
+          this.leftClosed = false;
+          this.rightClosed = false;
         }
-        return undefined;
+        break;
       case 'closing': {
-        if (eyes < this.cfg.closedBelow) this.sawClosed = true;
-        if (!steadyOpen || this.openSince === undefined) return undefined;
+        if (!steadyOpen || this.openSince === undefined) break;
         this.state = 'open';
         const short = this.openSince - this.startMs <= this.cfg.maxDurationMs;
-        return this.sawClosed && short ? { type: 'blink', startMs: this.startMs, endMs: this.openSince } : undefined;
+        if (this.bilateral && this.leftClosed && this.rightClosed && short) {
+          event = { type: 'blink', startMs: this.startMs, endMs: this.openSince };
+        }
+        break;
       }
     }
+    if (this.state === 'closing') {
+      this.leftClosed ||= left < this.cfg.closedBelow;
+      this.rightClosed ||= right < this.cfg.closedBelow;
+    }
+    if (left > this.cfg.openAbove) this.leftOpenMs = tsMs;
+    if (right > this.cfg.openAbove) this.rightOpenMs = tsMs;
+    return event;
   }
 
   reset(): void {
     this.state = 'unknown';
     this.openSince = undefined;
+    this.leftOpenMs = undefined;
+    this.rightOpenMs = undefined;
     this.lastTs = undefined;
+  }
+
+  private recentlyOpen(openMs: number | undefined, nowMs: number): boolean {
+    return openMs !== undefined && nowMs - openMs <= this.cfg.bilateralMs;
   }
 }

@@ -76,6 +76,29 @@ describe('BlinkDetector', () => {
     expect(run(flutter)).toEqual([]);
   });
 
+  it('both eyes take part: a closure that begins while one eye is already shut (wink ending) is not a blink', () => {
+    const wink = clip({
+      durationMs: 2000,
+      face: (t, base) => (t > 500 && t < 1100 ? { ...base, rightEyeOpen: 0.05, leftEyeOpen: t > 900 ? 0.02 : base.leftEyeOpen } : base),
+    });
+    expect(run(wink)).toEqual([]);
+  });
+
+  it('the two eyes may read closed on different frames of a fast blink (independent per-eye model)', () => {
+    const frames = clip({
+      durationMs: 1500,
+      face: (t, base) => {
+        if (t >= 600 && t < 633) return { ...base, leftEyeOpen: 0.5, rightEyeOpen: 0.05 };
+        if (t >= 633 && t < 666) return { ...base, leftEyeOpen: 0.9, rightEyeOpen: 0.3 };
+        if (t >= 666 && t < 700) return { ...base, leftEyeOpen: 0.05, rightEyeOpen: 0.95 };
+        return base;
+      },
+    });
+    expect(run(frames)).toHaveLength(1);
+    const oneEye = clip({ durationMs: 1500, face: (t, base) => (t >= 600 && t < 700 ? { ...base, rightEyeOpen: 0.05, leftEyeOpen: 0.5 } : base) });
+    expect(run(oneEye)).toEqual([]);
+  });
+
   it('a double blink with ~120 ms of open eyes in between is two blinks', () => {
     expect(run(blinks([[1000, 200], [1320, 200]]))).toHaveLength(2);
   });
