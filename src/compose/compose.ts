@@ -112,9 +112,10 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
 
   const engine = new FaceEngine({ modelsDir: config.models.dir, logger: child('engine'),
     tuning: { intraOpThreads: config.models.intraOpThreads } });
-  const panel = deps.panel ?? await createPanel(config.panel, child('panel'));
+  // camera and panel backends bind their own `component` (and `backend`) to the logger they are given
+  const panel = deps.panel ?? await createPanel(config.panel, logger);
   const leds = new OptionalLeds(panel.leds, child('leds'));
-  const camera = deps.camera ?? createFrameSource(config.camera, child('camera'));
+  const camera = deps.camera ?? createFrameSource(config.camera, logger);
 
   let session: SessionService | undefined;
   const inventory = await new TelemetryCollector({ sysRoot: config.telemetry.sysRoot, diskPath: config.stateDir })
