@@ -10,14 +10,17 @@ onnxruntime-node in TypeScript). Deterministic: the same input bytes give the sa
 fixed names, no timestamps).
 
 Exact rewrites (outputs equal within float rounding):
-  - opset 9 -> 13 by onnx.version_converter (Slice attributes become inputs, Unsqueeze axes an input, ...), which
-    per-channel DequantizeLinear (axis) needs.
+  - Reshape shapes computed by Shape/Gather/Unsqueeze/Concat become constants (batch kept by Reshape's 0 rule), then
+    opset 9 -> 13 by onnx.version_converter (Slice attributes become inputs, Unsqueeze axes an input, Softmax 12->13
+    with the now-known rank): per-channel DequantizeLinear (axis) needs opset 13.
+  - cross-layer equalization of conv -> Relu/PRelu -> conv pairs (see equalize).
   - pruning of depthwise channels whose weights are all (effectively) zero: such a channel outputs its bias whatever
     its input, so the channel of the producing conv, both per-channel activations and the depthwise channel are
-    removed and the constant act(bias) is folded into the bias of the 1x1 conv that consumes it.
+    removed and the constant act(bias) is folded into the bias of the 1x1 conv that consumes it (in multiples of 8).
   - PRelu(x, a) -> s * Max(y, a*y) with y = s*x, s = -1 on channels whose slope exceeds 1 (there min(x, a x) is the
-    PRelu) and +1 elsewhere; s is folded into the producing conv's output channel and the consuming conv's input
-    channel, so no Mul by s remains when both are convs.
+    PRelu) and +1 elsewhere (Max(x, a x) is PRelu for any a <= 1, negative slopes included); s is folded into the
+    producing conv's output channel and the consuming conv's input channel (group-1 or depthwise), so no Mul by s
+    remains. A PRelu whose neighbours are not such convs is left as it is.
 """
 import json
 import sys
@@ -154,16 +157,16 @@ def prelu_to_max(g):
             a = g.prod.get(n.input[0])
             c = g.only_consumer(n.output[0])
             if not (a is not None and a.op_type == 'Conv' and g.only_consumer(a.output[0]) is n and len(a.input) == 3
-                    and c is not None and c.op_type == 'Conv' and attr(c, 'group', 1) == 1):
+                    and c is not None and c.op_type == 'Conv' and (attr(c, 'group', 1) == 1 or is_depthwise(g, c))):
                 continue  # cannot fold the sign; keep this PRelu as it is
             s = np.where(flip, -1.0, 1.0).astype(np.float32)
             w = g.arr(a.input[1])
             g.set_arr(a.input[1], w * s.reshape(-1, 1, 1, 1))
             g.set_arr(a.input[2], g.arr(a.input[2]) * s)
+            # input channel c of the consumer reads s_c * PRelu: a group-1 conv flips weight column c, a depthwise
+            # conv its channel c. The slope stays a: s*Max(s x, s a x) = min(x, a x) = PRelu(x, a) where a > 1.
             cw = g.arr(c.input[1])
-            g.set_arr(c.input[1], cw * s.reshape(1, -1, 1, 1))
-            # slopes > 1 become 1/a after flipping: for y = -x, -max(y, y/a)... = min(x, a x) is what s*Max(y, a y)
-            # gives with the same slope a (s*max(s x, s a x) = min(x, a x) for s = -1), so the slope stays a.
+            g.set_arr(c.input[1], cw * (s.reshape(-1, 1, 1, 1) if is_depthwise(g, c) else s.reshape(1, -1, 1, 1)))
         scaled = n.output[0] + '_ax'
         idx = list(g.graph.node).index(n)
         mul = helper.make_node('Mul', [n.input[0], n.input[1]], [scaled], name=n.name + '_mul')
