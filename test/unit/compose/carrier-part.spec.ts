@@ -1,15 +1,21 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../../src/carrier/keys.ts';
 import { z } from 'zod';
 import { carrierKeyFiles, loadSigningKey, openCarrierPart } from '../../../src/compose/carrier-part.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'regterm-carrier-part-'));
+const dirs: string[] = [];
+const dir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'regterm-carrier-part-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
 describe('carrier part: keys from the agent config', () => {
   it('loads the device signing key file and derives its kid', async () => {
