@@ -44,10 +44,15 @@ const QUANT_OPTS: Record<string, { float_depthwise?: boolean; float_first?: numb
   eye: { float_depthwise: true, float_first: 3, float_heads: true },
   detect: { float_depthwise: true, float_first: 3, float_heads: true },
 };
-const RECIPE_FP32 = ['opset 13 (onnx.version_converter; static Reshape shapes)', 'prune zero-weight depthwise channels', 'PRelu -> Max(x, a*x) with sign folding'];
+const RECIPE_FP32 = [
+  'static Reshape shapes, opset 13 (onnx.version_converter)',
+  'prune zero-weight depthwise channels (multiples of 8), constants folded into the next 1x1 bias',
+  'cross-layer equalization of conv -> Relu/PRelu -> conv',
+  'PRelu -> Max(x, a*x) with sign folding where a > 1',
+];
 const RECIPE_INT8 = [
   ...RECIPE_FP32,
-  'QDQ int8: weights per-channel symmetric (scale floored), uint8 activations min/max calibrated on Conv/Gemm/MatMul inputs and outputs, Relu absorbed into Q; everything else float',
+  'QDQ int8: weights per-channel symmetric int8 (scales floored), int32 bias; uint8 activations on Conv/Gemm/MatMul inputs and outputs, range = least-MSE clip of the calibration histogram; Relu absorbed into Q; everything else float',
 ];
 
 function python(...args: string[]): string {
@@ -177,7 +182,7 @@ async function main(): Promise<void> {
       const stem = basename(src, '.onnx');
       const fp32 = join(work, `${stem}.fp32.onnx`);
       const int8 = join(work, `${stem}.int8.onnx`);
-      const rewrite = JSON.parse(python('rewrite', src, fp32)) as Record<string, number>;
+      const { out: _, ...rewrite } = JSON.parse(python('rewrite', src, fp32)) as Record<string, number>;
       const opts = JSON.stringify(QUANT_OPTS[name] ?? {});
       python('probe', fp32, join(work, 'probe.onnx'), join(work, 'tensors.json'), opts);
       const tensors = JSON.parse(readFileSync(join(work, 'tensors.json'), 'utf8')) as string[];
