@@ -394,10 +394,8 @@ def quantize(src, ranges_json, out, opts):
     graph_outputs = {o.name for o in model.graph.output}
     for n in g.graph.node:
         for i, name in enumerate(n.input):
-            if name in dq_of:
+            if name in dq_of:  # absorbed relu outputs are in dq_of too: their readers take the conv output's QDQ
                 n.input[i] = name + '_dq'
-            elif name in absorbed:
-                n.input[i] = absorbed[name] + '_dq'
     # weights: int8 symmetric per output channel; bias int32 at scale x_scale * w_scale
     for n in list(g.graph.node):
         if not quantizable(g, n, opts):
@@ -453,7 +451,7 @@ def quantize(src, ranges_json, out, opts):
         for o in n.output:
             order.extend(pending_by_src.pop(o, []))
     assert not pending_by_src, f'unplaced QDQ for {list(pending_by_src)}'
-    # graph outputs that were quantized keep the float value name: read from the float producer (unchanged)
+    # a quantized tensor that is also a graph output stays the float producer's output; only readers take the DQ
     del model.graph.node[:]
     model.graph.node.extend(order)
     used = {i for n in order for i in n.input}
