@@ -6,13 +6,14 @@ import { type ProvisionResult, provision } from '../device/provision/provision.t
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
-const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts://HOST:PORT --carrier-key PUB.pem
-                         [--carrier-key PUB2.pem ...] [--ca CA.pem] [--release DIR | --no-release]
+const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts://HOST:PORT --carrier-key PUB.pem --ca CA.pem
+                         [--carrier-key PUB2.pem ...] [--release DIR | --no-release]
                          [--camera rpicam|ffmpeg] [--panel onoff|sim] [--json]
 Provisions a terminal into a root filesystem (an image mounted at DIR, or /): the regterm service user (groups
 video, gpio), /etc/regterm (config, Ed25519 signing key, TLS key + CSR, CA, pinned carrier keys), /var/lib/regterm,
 the release in /opt/regterm, the systemd unit (enabled) and udev rules. Idempotent: a second run changes nothing and
 never regenerates keys. Prints the enrollment data: device id, signing public key + kid, CSR for the carrier's CA.
+--ca (the CA that signs the broker certificate; the terminal pins it) may be left out only on a re-run.
 --release defaults to the running release (or dist/release in a checkout).
 `;
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,13 @@ export function makeRoot(dir: string): string {
 /** A carrier Ed25519 public key PEM written to `path`. */
 export function carrierKey(path: string): string {
   writeFileSync(path, generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }) as string);
+  return path;
+}
+
+/** A self-signed CA certificate (the carrier's broker CA) written to `path`; its key goes next to it. */
+export function brokerCa(path: string): string {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout',
+    `${path}.key`, '-out', path, '-subj', '/CN=carrier-test-ca', '-days', '2'], { stdio: 'ignore' });
   return path;
 }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from '../../../src/device/provision/layout.ts';
 import { buildRelease } from '../../../scripts/build.ts';
 import { installFromLock } from '../release/install.ts';
-import { carrierKey } from './fixture-root.ts';
+import { brokerCa, carrierKey } from './fixture-root.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 const MARKER = '.regterm-live-root-test';
@@ -20,6 +20,7 @@ describe('regterm provision --root / (live system, useradd)', () => {
   let tmp: string;
   let etc: string;
   let key: string;
+  let ca: string;
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'regterm-live-'));
@@ -40,6 +41,7 @@ describe('regterm provision --root / (live system, useradd)', () => {
     mkdirSync(join(tmp, 'opt'));
     mkdirSync(join(tmp, 'varlib'));
     key = carrierKey(join(tmp, 'carrier.pub.pem'));
+    ca = brokerCa(join(tmp, 'ca.pem'));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -55,7 +57,7 @@ describe('regterm provision --root / (live system, useradd)', () => {
     ].join('\n');
     return spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...args], { encoding: 'utf8' });
   };
-  const provisionArgs = () => ['provision', '--root', '/', '--device-id', 'live-1', '--broker', 'mqtts://b.test:8883', '--carrier-key', key, '--release', join(tmp, 'release'), '--json'];
+  const provisionArgs = () => ['provision', '--root', '/', '--device-id', 'live-1', '--broker', 'mqtts://b.test:8883', '--carrier-key', key, '--ca', ca, '--release', join(tmp, 'release'), '--json'];
 
   it('creates the system user with useradd, owns the keys by it, and a second run changes nothing', () => {
     const first = inNamespace(provisionArgs());

@@ -9,7 +9,7 @@ import { keyId } from '../../../src/carrier/keys.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { PATHS } from '../../../src/device/provision/layout.ts';
 import { provision } from '../../../src/device/provision/provision.ts';
-import { carrierKey, makeRoot, snapshot } from './fixture-root.ts';
+import { brokerCa, carrierKey, makeRoot, snapshot } from './fixture-root.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 const CLI = join(REPO, 'bin', 'regterm.js');
@@ -45,9 +45,7 @@ describe('regterm provision into an image root', () => {
     release = join(tmp, 'release');
     await buildRelease(release);
     carrier = carrierKey(join(tmp, 'carrier.pub.pem'));
-    ca = join(tmp, 'ca.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout',
-      join(tmp, 'ca.key'), '-out', ca, '-subj', '/CN=carrier-test-ca', '-days', '2'], { stdio: 'ignore' });
+    ca = brokerCa(join(tmp, 'ca.pem'));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -176,24 +174,32 @@ describe('regterm provision into an image root', () => {
     expect(existsSync(join(fresh, PATHS.configDir))).toBe(false); // refused before anything was written
   });
 
+  it('refuses a first run without --ca before writing anything (the agent pins the broker CA)', () => {
+    const fresh = makeRoot(join(tmp, 'no-ca'));
+    const run = cli(['--root', fresh, '--device-id', 'term-0045', '--broker', 'mqtts://b:8883', '--carrier-key', carrier, '--no-release']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--ca CA\.pem is required/);
+    expect(existsSync(join(fresh, PATHS.configDir))).toBe(false);
+  });
+
   it('without chown (a non-root run) lays out the same tree and says ownership was skipped', async () => {
     const other = makeRoot(join(tmp, 'unowned'));
     const result = await provision({
-      root: other, deviceId: 'term-0043', brokerUrl: 'mqtts://broker.test:8883', carrierKeys: [carrier],
+      root: other, deviceId: 'term-0043', brokerUrl: 'mqtts://broker.test:8883', carrierKeys: [carrier], caFile: ca,
       systemdDir: join(REPO, 'systemd'), camera: 'ffmpeg', panel: 'sim',
     });
     expect(result.ownershipSkipped).toBe(true);
     expect(result.releaseInstalled).toBe(false);
     expect(mode(join(other, PATHS.signingKey))).toBe(0o600);
     expect(statSync(join(other, PATHS.signingKey)).uid).toBe(process.getuid?.());
-    expect(loadConfig({ file: join(other, PATHS.config) }).mqtt.caFile).toBeUndefined();
+    expect(loadConfig({ file: join(other, PATHS.config) }).mqtt.caFile).toBe(PATHS.tlsCa);
   });
 
   it('scripts/provision takes its defaults from the environment (flashing pipelines)', () => {
     const other = makeRoot(join(tmp, 'scripted'));
     const run = spawnSync(join(REPO, 'scripts', 'provision'), ['--no-release', '--json'], {
       encoding: 'utf8',
-      env: { ...process.env, REGTERM_PROVISION_ROOT: other, REGTERM_DEVICE_ID: 'term-0044', REGTERM_BROKER: 'mqtts://b.test:8883', REGTERM_CARRIER_KEY: carrier },
+      env: { ...process.env, REGTERM_PROVISION_ROOT: other, REGTERM_DEVICE_ID: 'term-0044', REGTERM_BROKER: 'mqtts://b.test:8883', REGTERM_CARRIER_KEY: carrier, REGTERM_CA: ca },
     });
     expect(run.status, run.stderr).toBe(0);
     expect((JSON.parse(run.stdout) as Result).deviceId).toBe('term-0044');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTERNALS, buildRelease } from '../../../scripts/build.ts';
 import { type PackageLock, lockClosure, resolveLockPath } from '../../../scripts/release-lock.ts';
 import { COMMANDS } from '../../../src/cli/commands.ts';
-import { carrierKey, makeRoot } from '../provision/fixture-root.ts';
+import { brokerCa, carrierKey, makeRoot } from '../provision/fixture-root.ts';
 import { installFromLock } from './install.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
@@ -61,7 +61,7 @@ describe('release layout (npm run build)', () => {
     expect(help.status, help.stderr).toBe(0);
     const root = makeRoot(join(tmp, 'bare-image'));
     const p = spawnSync(join(bare, 'scripts', 'provision'), ['--root', root, '--device-id', 'bare-1', '--broker', 'mqtts://b.test:8883',
-      '--carrier-key', carrierKey(join(tmp, 'bare.pub.pem')), '--json'], { cwd: tmp, encoding: 'utf8', env: { PATH: process.env.PATH, NODE: process.execPath } });
+      '--carrier-key', carrierKey(join(tmp, 'bare.pub.pem')), '--ca', brokerCa(join(tmp, 'bare-ca.pem')), '--json'], { cwd: tmp, encoding: 'utf8', env: { PATH: process.env.PATH, NODE: process.execPath } });
     expect(p.status, p.stderr).toBe(0);
     expect((JSON.parse(p.stdout) as { nodeModules: boolean }).nodeModules).toBe(false);
     expect(existsSync(join(root, 'opt/regterm/dist/regterm.mjs'))).toBe(true);
@@ -79,7 +79,7 @@ describe('release layout (npm run build)', () => {
     const root = makeRoot(join(tmp, 'image'));
     const key = carrierKey(join(tmp, 'carrier.pub.pem'));
     const env = { PATH: process.env.PATH, NODE: process.execPath };
-    const p = spawnSync(join(release, 'scripts', 'provision'), ['--root', root, '--device-id', 'rel-1', '--broker', 'mqtts://b.test:8883', '--carrier-key', key, '--json'], { cwd: tmp, encoding: 'utf8', env });
+    const p = spawnSync(join(release, 'scripts', 'provision'), ['--root', root, '--device-id', 'rel-1', '--broker', 'mqtts://b.test:8883', '--carrier-key', key, '--ca', brokerCa(join(tmp, 'ca.pem')), '--json'], { cwd: tmp, encoding: 'utf8', env });
     expect(p.status, p.stderr).toBe(0);
     expect((JSON.parse(p.stdout) as { deviceId: string }).deviceId).toBe('rel-1');
     expect(readFileSync(join(root, 'opt/regterm/dist/regterm.mjs'))).toEqual(readFileSync(join(release, 'dist', 'regterm.mjs')));
