@@ -31,6 +31,10 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   const command = await loadCommand(name, entry.load);
+  if (command.USAGE && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`${command.USAGE.trimEnd()}\n`);
+    return EXIT.ok;
+  }
   return command.run({ argv: rest, stdout: process.stdout, stderr: process.stderr, env: process.env });
 }
 

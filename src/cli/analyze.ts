@@ -6,6 +6,9 @@ import { faceToJson } from '../vision/face-json.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
+export const USAGE = `usage: regterm analyze IMAGE... [--json] [--models-dir DIR]
+Per image: faces (largest first) with box, score, 68 landmarks, yaw/pitch/roll, eye state, quality and anti-spoof score.`;
+
 export async function run(ctx: CommandContext): Promise<number> {
   let parsed;
   try {
@@ -18,7 +21,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UsageError(`analyze: ${e instanceof Error ? e.message : String(e)}`);
   }
   const files = parsed.positionals;
-  if (files.length === 0) throw new UsageError('usage: regterm analyze IMAGE... [--json] [--models-dir DIR]');
+  if (files.length === 0) throw new UsageError(USAGE);
   const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });
   await engine.start();
   try {

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../device/atomic-write.ts';
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import type { CommandContext } from './command.ts';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   regterm carrier keygen --out DIR
       writes carrier.key.pem (0600) and carrier.pub.pem (pin it on terminals); prints the kid
   regterm carrier request --key CARRIER_KEY.pem --device ID --reference IMG [--ttl S] [--session ID] [--policy JSON]

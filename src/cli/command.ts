@@ -8,8 +8,16 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
 }
 
-/** A CLI command module exports `run`; it resolves to the process exit code. */
+/**
+ * A CLI command module exports `run`, which resolves to the process exit code, and may export `USAGE`, which
+ * `regterm COMMAND --help` prints (commands without it handle --help themselves).
+ */
 export type CommandRun = (ctx: CommandContext) => Promise<number>;
+
+export interface CommandModule {
+  run: CommandRun;
+  USAGE?: string;
+}
 
 export function writeJson(out: Writable, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,8 +1,8 @@
-import type { CommandRun } from './command.ts';
+import type { CommandModule } from './command.ts';
 
 interface CommandEntry {
   summary: string;
-  load: () => Promise<{ run: CommandRun }>;
+  load: () => Promise<CommandModule>;
 }
 
 /** The command table (DESIGN.md §7). Each command lives in its own file and is loaded only when used. */

@@ -21,7 +21,7 @@ import type { FaceTemplate } from '../vision/matcher.ts';
 import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
-const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]';
+export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]';
 
 export async function run(ctx: CommandContext): Promise<number> {
   let parsed;

@@ -5,6 +5,10 @@ import { FaceEngine } from '../vision/engine.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
+export const USAGE = `usage: regterm match A B [--json] [--single] [--models-dir DIR]
+1:1 similarity of the largest face in each photo: { similarity, threshold, same }. --single refuses a photo with
+more than one face (as a reference photo must).`;
+
 export async function run(ctx: CommandContext): Promise<number> {
   let parsed;
   try {
@@ -21,7 +25,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   } catch (e: unknown) {
     throw new UsageError(`match: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (parsed.positionals.length !== 2) throw new UsageError('usage: regterm match A B [--json] [--single]');
+  if (parsed.positionals.length !== 2) throw new UsageError(USAGE);
   const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });
   await engine.start();
   try {

@@ -32,8 +32,19 @@ import { type CommandContext, writeJson } from './command.ts';
 
 const MOTIONS: readonly ChallengeType[] = ['blink', 'turn_left', 'turn_right'];
 const LIGHT_NOTE = 'a replayed recording cannot follow the LED light challenge: it is not part of this session';
+const USAGE = `usage: regterm replay RECORDING [--reference IMG] [--challenges blink,turn_left,turn_right] [--seed TEXT]
+                      [--models-dir DIR] [--json] [--report FILE.html]
+       regterm replay RECORDING --events-only [--json] [--report FILE.html]
+Runs a registration session (or, with --events-only, the blink/turn detectors over the whole clip) on a recording
+directory or a video file. Without --reference the recording's own frame at 80 % of its length is the ID photo.
+--report writes a self-contained HTML timeline with face thumbnails: a debug artefact (mode 0600), delete it after use.
+`;
 
 export async function run(ctx: CommandContext): Promise<number> {
+  if (ctx.argv.includes('--help') || ctx.argv.includes('-h')) {
+    ctx.stdout.write(USAGE);
+    return 0;
+  }
   const args = parse(ctx.argv);
   const logger = createLogger({ level: ctx.env.LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
   const engine = new FaceEngine({ modelsDir: args.modelsDir, logger: logger.child({ component: 'vision' }) });
@@ -74,7 +85,7 @@ function parse(argv: string[]): Args {
   } catch (e: unknown) {
     throw new UsageError(`replay: ${errorMessage(e)}`);
   }
-  if (p.positionals.length !== 1) throw new UsageError('usage: regterm replay RECORDING [--reference IMG] [--challenges blink,turn_left,...] [--events-only] [--json] [--report FILE.html]');
+  if (p.positionals.length !== 1) throw new UsageError(USAGE.trimEnd());
   const v = p.values;
   let challenges: ChallengeType[] | undefined;
   if (v.challenges !== undefined) {

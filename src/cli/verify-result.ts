@@ -5,7 +5,7 @@ import { readPublicKey } from '../carrier/keys.ts';
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
-const USAGE = 'usage: regterm verify-result --key DEVICE_PUB.pem [FILE]   (reads stdin without FILE)';
+export const USAGE = 'usage: regterm verify-result --key DEVICE_PUB.pem [FILE]   (reads stdin without FILE)';
 
 /** Carrier side: verifies a device's signed result and prints its payload; exit 1 when the signature is bad. */
 export async function run(ctx: CommandContext): Promise<number> {
