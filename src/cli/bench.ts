@@ -29,6 +29,11 @@ interface ModelBench {
   fp32Bytes: number;
 }
 
+export const USAGE = `usage: regterm bench [--json] [--image FILE] [--iterations N] [--models-dir DIR]
+Per model: median and p90 latency of the deployed model beside the source fp32 model (fp32Ms), at one thread; per
+frame: tracking (detect + landmarks + eyes + pose + anti-spoof) and embedding latency; peak RSS. The default image is
+a face-api demo photo (a development install); on a terminal pass --image.`;
+
 const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature', 'faceapi-resnet'];
 
 export async function run(ctx: CommandContext): Promise<number> {
