@@ -8,9 +8,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { faceDataRoot } from '../src/face-data.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const DATA_DIR = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+export const DATA_DIR = faceDataRoot();
 
 export interface LabelledFile {
   readonly file: string;

@@ -17,11 +17,12 @@ import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from '../src/
 import { ReplaySource } from '../src/camera/replay-source.ts';
 import { DemoRig } from '../src/compose/demo/rig.ts';
 import { extractJpegFrame } from '../src/compose/demo/reference-frame.ts';
+import { faceDataRoot } from '../src/face-data.ts';
 
 const { values } = parseArgs({ options: {
   frames: { type: 'string', default: '10000' }, clip: { type: 'string' }, csv: { type: 'string' }, gc: { type: 'boolean' },
 } });
-const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+const DATA = faceDataRoot();
 const clip = values.clip ?? join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
 const target = Number(values.frames);
 const POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 } };

@@ -1,5 +1,5 @@
 /**
- * The image sets of the model build, read in place from the face data (REGTERM_FACE_DATA, default /work/shared/data;
+ * The image sets of the model build, read in place from the face data (REGTERM_FACE_DATA, default ../shared/data next to the checkout;
  * never copied). Calibration and evaluation are disjoint: no calibration image is an evaluation image.
  *
  *   calib-v1: deepface_unit_tests/images (all), face_recognition_examples/images (all), NUAA subject 0001 (real and
@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../../src/vision/image.ts';
 import { readImageFile } from '../../src/vision/image-file.ts';
+import { faceDataRoot } from '../../src/face-data.ts';
 
 export const CALIBRATION_SET_ID = 'calib-v1';
 
 export function dataRoot(): string {
-  return process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+  return faceDataRoot();
 }
 
 /** Image files under `dir`, recursively, in a fixed (sorted) order. */

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { APP_ROOT } from '../app-root.ts';
 import type { CarrierView } from '../compose/demo/carrier-stand-in.ts';
 import { DemoRig } from '../compose/demo/rig.ts';
 import { LedView, WatchedLeds } from '../compose/demo/led-view.ts';
@@ -12,6 +11,7 @@ import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { seededRandom } from '../session/random.ts';
 import { writeJson, type CommandContext } from './command.ts';
+import { faceDataRoot } from '../face-data.ts';
 
 const HELP = `usage: regterm demo [--clip VIDEO] [--reference-at SECONDS] [--seed TEXT] [--json] [--verbose]
 
@@ -44,8 +44,8 @@ const RESULT_TIMEOUT_MS = 180_000;
 const VERDICT_SHOW_MS = 2000;
 
 function defaultClip(env: NodeJS.ProcessEnv): string | undefined {
-  const roots = [env.REGTERM_FACE_DATA, join(APP_ROOT, '..', 'shared', 'data')].filter((r): r is string => !!r);
-  return roots.map((r) => join(r, DEFAULT_CLIP)).find((p) => existsSync(p));
+  const clip = join(faceDataRoot(env), DEFAULT_CLIP);
+  return existsSync(clip) ? clip : undefined;
 }
 
 export async function run(ctx: CommandContext): Promise<number> {

@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RgbImage } from '../../../src/vision/image.ts';
+import { faceDataRoot } from '../../../src/face-data.ts';
 
 /** The read-only shared face data (never copied into the repo). */
-export const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+export const DATA = faceDataRoot();
 
 export const FACEAPI_DEMO = join(
   dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),

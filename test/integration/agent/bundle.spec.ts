@@ -17,6 +17,7 @@ import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
 import { createPki, type TestPki } from '../carrier/helpers/pki.ts';
 import { makeRoot } from '../provision/fixture-root.ts';
 import { AgentProcess, NotifySocket, until } from './agent-process.ts';
+import { faceDataRoot } from '../../../src/face-data.ts';
 
 /**
  * The installed agent: `npm run build`'s release provisioned into a temporary root (`provision`: service user,
@@ -27,7 +28,7 @@ import { AgentProcess, NotifySocket, until } from './agent-process.ts';
  * repository's node_modules through a symlink (the release test covers `npm ci` of the release lock).
  */
 const REPO = join(import.meta.dirname, '..', '..', '..');
-const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+const DATA = faceDataRoot();
 const CLIP = join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
 const DEVICE = 'term-0077';
 const run = promisify(execFile);

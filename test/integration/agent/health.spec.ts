@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
 import { freePort } from '../carrier/helpers/mosquitto.ts';
 import { AgentProcess, NotifySocket, until } from './agent-process.ts';
+import { faceDataRoot } from '../../../src/face-data.ts';
 
 /**
  * `regterm run` health and failure paths as a real process: the watchdog is not fed while the broker cannot be
  * reached, and a camera that cannot be opened fails the start with a non-zero exit (systemd restarts it) after
  * stopping what had started.
  */
-const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+const DATA = faceDataRoot();
 let dir = '';
 const agents: AgentProcess[] = [];
 const sockets: NotifySocket[] = [];

@@ -17,6 +17,7 @@ import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
 import { createPki } from '../carrier/helpers/pki.ts';
 import { AgentProcess, NotifySocket, REGTERM, until } from './agent-process.ts';
 import { findBiometricLeaks } from './log-scan.ts';
+import { faceDataRoot } from '../../../src/face-data.ts';
 
 /**
  * `regterm run` end to end: the agent as a real process (bin/regterm.js, tsx) against the real mosquitto with TLS
@@ -25,7 +26,7 @@ import { findBiometricLeaks } from './log-scan.ts';
  * acknowledged; SIGTERM stops the agent with exit 0, `offline` retained and no child process left. The agent logs
  * at trace level and every line is scanned for biometric data.
  */
-const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+const DATA = faceDataRoot();
 const CLIP = join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
 const DEVICE = 'term-e2e';
 const run = promisify(execFile);

@@ -3,9 +3,10 @@ import type { SpawnFn } from '../../../src/camera/child-frame-source.ts';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../../src/device/logger.ts';
+import { faceDataRoot } from '../../../src/face-data.ts';
 
 export const FAKE_RPICAM = fileURLToPath(new URL('../../../scripts/fake-rpicam-vid', import.meta.url));
-export const DATA = '/work/shared/data';
+export const DATA = faceDataRoot();
 /** a real 256x256 25 fps clip (read in place, never copied) */
 export const CLIP = `${DATA}/dagan_driving_video/driving.mp4`;
 export const CLIP_EVENTS = `${DATA}/dagan_driving_video/driving.events.csv`;

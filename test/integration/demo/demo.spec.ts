@@ -6,12 +6,13 @@ import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { resultPayloadSchema } from '../../../src/carrier/protocol.ts';
 import { REGTERM } from '../agent/agent-process.ts';
+import { faceDataRoot } from '../../../src/face-data.ts';
 
 /**
  * `regterm demo` as a user runs it (a real process): the default clip from the shared data, the embedded aedes
  * broker, the carrier stand-in. Output is not a TTY here, so the simulated LEDs are plain timestamped lines.
  */
-const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+const DATA = faceDataRoot();
 const run = promisify(execFile);
 
 async function demo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,9 @@ describe('sd_notify over a real unix datagram socket', () => {
   afterEach(() => closers.splice(0).forEach((close) => close()));
 
   it('delivers READY, WATCHDOG and STOPPING to NOTIFY_SOCKET', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'regterm-notify-')), 'notify.sock');
+    const dir = mkdtempSync(join(tmpdir(), 'regterm-notify-'));
+    closers.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'notify.sock');
     const receiver = unix.createSocket('unix_dgram');
     const received: string[] = [];
     receiver.on('message', (buf) => received.push(buf.toString()));

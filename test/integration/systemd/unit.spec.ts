@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ describe('systemd/regterm.service', () => {
     expect(run.error).toBeUndefined();
     expect(`${run.stdout}${run.stderr}`.trim()).toBe('');
     expect(run.status).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('scores as well hardened in systemd-analyze security (exposure below 2.5)', () => {

@@ -1,11 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, configLeaves, configReference, envName, loadConfig } from '../../../src/config/load.ts';
 
+const TMP = mkdtempSync(join(tmpdir(), 'regterm-config-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+let files = 0;
 function configFile(content: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'regterm-config-')), 'config.json');
+  const file = join(TMP, `config-${++files}.json`);
   writeFileSync(file, content);
   return file;
 }

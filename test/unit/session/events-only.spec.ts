@@ -5,10 +5,11 @@ import { scoreEvents, type TruthEvent } from '../../../src/session/detectors/eve
 import { detectClipEvents } from '../../../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { blinkEyes, clip, gauss, turnYaw, withEyes } from './synth.ts';
+import { faceDataRoot } from '../../../src/face-data.ts';
 
 const policy = resolvePolicy();
 /** The read-only shared face data, read in place (same variable as the HIL tests). */
-const DATA = process.env.REGTERM_FACE_DATA ?? '/work/shared/data';
+const DATA = faceDataRoot();
 
 /** Minimal reader for the data set's events CSV (start_s,end_s,event,confidence,"note"). */
 function readTruth(rel: string): TruthEvent[] {
