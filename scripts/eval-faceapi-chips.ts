@@ -8,8 +8,9 @@
  * Prints per folder: pair counts, mean same/different cosine, EER (and its threshold), TAR at FAR 1e-3 (with fewer
  * than 1000 different pairs this means: no different pair accepted).
  */
-import { FaceapiEmbedder, cosineSimilarity } from '../src/vision/embedder-faceapi.ts';
+import { FaceapiEmbedder } from './faceapi-embedder.ts';
 import { readChip, readLabels } from './faceapi-chips.ts';
+import { cosine } from '../src/vision/embedder.ts';
 
 export interface Separation {
   same: number;
@@ -53,7 +54,7 @@ export async function evalFolder(embedder: FaceapiEmbedder, folder: string): Pro
   const same: number[] = [];
   const diff: number[] = [];
   for (let i = 0; i < labels.length; i++)
-    for (let j = i + 1; j < labels.length; j++) (labels[i].identity === labels[j].identity ? same : diff).push(cosineSimilarity(embs[i], embs[j]));
+    for (let j = i + 1; j < labels.length; j++) (labels[i].identity === labels[j].identity ? same : diff).push(cosine(embs[i], embs[j]));
   return separation(same, diff);
 }
 

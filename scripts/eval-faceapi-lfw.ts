@@ -21,7 +21,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fivePoints, similarityTransform, type Point } from '../src/vision/align.ts';
 import { boxArea } from '../src/vision/detector.ts';
-import { cosineSimilarity, dlibChipTemplate5, dlibChipTemplate68, FaceapiEmbedder, FACEAPI_TENSOR_SPEC } from '../src/vision/embedder-faceapi.ts';
+import { dlibChipTemplate5, dlibChipTemplate68, FaceapiEmbedder, FACEAPI_TENSOR_SPEC } from './faceapi-embedder.ts';
 import { FaceEngine } from '../src/vision/engine.ts';
 import { decodeImage, type RgbImage } from '../src/vision/image.ts';
 import { LandmarkModel } from '../src/vision/landmarks.ts';
@@ -120,7 +120,7 @@ async function embedAll(engine: FaceEngine, landmarks: LandmarkModel, faceapi: F
 function score(m: Method, a: Float32Array, b: Float32Array): number {
   if (m === 'feature') return cosine(a, b);
   if (m === 'faceapi33raw') return -Math.hypot(...a.map((v, i) => v - b[i]));
-  return cosineSimilarity(a, b);
+  return cosine(a, b);
 }
 
 async function main(): Promise<void> {

@@ -10,20 +10,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FACEAPI_RESNET_PATH, FaceapiEmbedder } from '../src/vision/embedder-faceapi.ts';
+import { DEFAULT_FACEAPI_RESNET_PATH, FaceapiEmbedder } from './faceapi-embedder.ts';
 import { readChip, readLabels, tfjsDescriptors } from './faceapi-chips.ts';
+import { cosine } from './models/measure.ts';
 
-function cos(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -54,7 +44,7 @@ async function main(): Promise<number> {
   let minCos = 1;
   for (let i = 0; i < chips.length; i++) {
     for (let k = 0; k < 128; k++) maxAbs = Math.max(maxAbs, Math.abs(onnx[i][k] - ref[i][k]));
-    minCos = Math.min(minCos, cos(onnx[i], ref[i]));
+    minCos = Math.min(minCos, cosine(onnx[i], ref[i]));
   }
   const report = { model: values.model, sha256, chips: chips.length, maxAbsDiff: maxAbs, minCosine: minCos, tolerance, onnxMsPerChip: onnxMs, tfjsMsPerChip: tfjsMs };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabels } from '../../../scripts/faceapi-chips.ts';
 import { fivePoints, similarityTransform, type Point } from '../../../src/vision/align.ts';
-import { dlibChipTemplate5, dlibChipTemplate68 } from '../../../src/vision/embedder-faceapi.ts';
+import { dlibChipTemplate5, dlibChipTemplate68 } from '../../../scripts/faceapi-embedder.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { decodeImage } from '../../../src/vision/image.ts';
 import { LandmarkModel } from '../../../src/vision/landmarks.ts';

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalFolder } from '../../../scripts/eval-faceapi-chips.ts';
 import { readChip, readLabels, tfjsDescriptors, type LabelledFile } from '../../../scripts/faceapi-chips.ts';
-import { FaceapiEmbedder } from '../../../src/vision/embedder-faceapi.ts';
+import { FaceapiEmbedder } from '../../../scripts/faceapi-embedder.ts';
 
 function firstPerIdentity(labels: LabelledFile[], n: number): LabelledFile[] {
   const seen = new Map<string, number>();

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildFaceapiResnet, DEFAULT_OUT, FACEAPI_DIR } from '../../../scripts/build-faceapi-resnet.ts';
 import { readTfjsWeights } from '../../../scripts/faceapi-weights.ts';
 import { encodeModel } from '../../../scripts/onnx-proto.ts';
-import { FACEAPI_RESNET } from '../../../src/vision/embedder-faceapi.ts';
+import { FACEAPI_RESNET } from '../../../scripts/faceapi-embedder.ts';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

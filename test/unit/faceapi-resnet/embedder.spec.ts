@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRegtermError, EXIT, ModelIntegrityError } from '../../../src/errors.ts';
 import {
-  cosineSimilarity,
   DEFAULT_FACEAPI_RESNET_PATH,
   dlibChipTemplate5,
   dlibChipTemplate68,
   FaceapiEmbedder,
   mirrorPlanar,
-} from '../../../src/vision/embedder-faceapi.ts';
+} from '../../../scripts/faceapi-embedder.ts';
+import { cosine } from '../../../src/vision/embedder.ts';
 
 /** A deterministic synthetic 150x150 RGB pattern (not a face): enough to exercise shapes and invariants. */
 function pattern(seed: number): Uint8Array {
@@ -42,7 +42,7 @@ describe('FaceapiEmbedder', () => {
     const fromTensor = await embedder.embedTensor(chw);
     for (let i = 0; i < 128; i++) expect(fromChip[i]).toBeCloseTo(fromTensor[i], 6);
     const other = await embedder.embedChip(pattern(3));
-    expect(cosineSimilarity(fromChip, other)).toBeLessThan(0.9999);
+    expect(cosine(fromChip, other)).toBeLessThan(0.9999);
   });
 
   it('runs concurrent calls without mixing their inputs', async () => {
@@ -86,8 +86,8 @@ describe('FaceapiEmbedder test-time flip', () => {
     const a = await flip.embedTensor(chw);
     const b = await flip.embedTensor(mirrored);
     expect(norm(a)).toBeCloseTo(1, 5);
-    expect(cosineSimilarity(a, b)).toBeGreaterThan(1 - 1e-6);
-    expect(cosineSimilarity(await plain.embedTensor(chw), await plain.embedTensor(mirrored))).toBeLessThan(1 - 1e-4);
+    expect(cosine(a, b)).toBeGreaterThan(1 - 1e-6);
+    expect(cosine(await plain.embedTensor(chw), await plain.embedTensor(mirrored))).toBeLessThan(1 - 1e-4);
   });
 });
 

@@ -3,6 +3,9 @@
  * published by dlib) as ONNX: models/faceapi-resnet.onnx, built by scripts/build-faceapi-resnet.ts from the tfjs
  * weights in @vladmandic/face-api (MIT) and verified against face-api's own tfjs forward pass.
  *
+ * Build and verification tooling: the agent runs this model through the manifest (src/vision/embedder.ts); this
+ * standalone embedder takes ready-made chips so the tfjs parity check and the chip evaluations need no detector.
+ *
  * Input contract: a 150x150 RGB chip aligned like dlib's `extract_image_chip(img, get_face_chip_details(shape, 150,
  * 0.25))`. The model takes raw 0..255 values (NCHW float32); face-api's normalisation ((x - mean) / 255) is inside
  * the graph, so the tensor spec for a warper is colour rgb, mean [0,0,0], std [1,1,1]. Output: L2-normalised 128-d.
@@ -14,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
-import { ModelIntegrityError } from '../errors.ts';
+import { ModelIntegrityError } from '../src/errors.ts';
+import { l2normalise } from '../src/vision/embedder.ts';
 
 export const FACEAPI_RESNET = {
   name: 'faceapi-resnet',
@@ -27,7 +31,7 @@ export const FACEAPI_RESNET = {
   licence: 'MIT (@vladmandic/face-api 1.7.15; weights from dlib_face_recognition_resnet_model_v1)',
 } as const;
 
-export const DEFAULT_FACEAPI_RESNET_PATH = new URL('../../models/faceapi-resnet.onnx', import.meta.url).pathname;
+export const DEFAULT_FACEAPI_RESNET_PATH = new URL('../models/faceapi-resnet.onnx', import.meta.url).pathname;
 
 /** Pixel-to-tensor spec for a generic warper (same shape as warp.ts TensorSpec): raw RGB, normalised in-graph. */
 export const FACEAPI_TENSOR_SPEC = { colour: 'rgb', mean: [0, 0, 0], std: [1, 1, 1] } as const;
@@ -179,13 +183,6 @@ export class FaceapiEmbedder {
   }
 }
 
-function l2normalise(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-  for (let i = 0; i < v.length; i++) v[i] *= inv;
-  return v;
-}
 
 /** Left-right mirror of a planar C×H×W tensor with rows of `width`. */
 export function mirrorPlanar(t: Float32Array, width: number): Float32Array {
@@ -195,12 +192,4 @@ export function mirrorPlanar(t: Float32Array, width: number): Float32Array {
     for (let x = 0; x < width; x++) out[o + x] = t[o + width - 1 - x];
   }
   return out;
-}
-
-/** Cosine similarity of two unit vectors. */
-export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new RangeError('embedding lengths differ');
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }
