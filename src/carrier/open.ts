@@ -1,7 +1,8 @@
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { z } from 'zod';
+import { type DeviceIdentity, loadOrCreateIdentity } from '../device/identity.ts';
 import type { Logger } from '../device/logger.ts';
-import { loadOrCreateIdentity } from '../device/identity.ts';
 import type { Timer } from './backoff.ts';
 import type { CarrierConfig } from './config.ts';
 import { pinKeys, readPublicKey } from './keys.ts';
@@ -12,9 +13,14 @@ import { SqliteState } from './sqlite-store.ts';
 
 /**
  * Composition of the carrier part from a validated config: identity, SQLite state, validator, outbox, link.
- * `close()` stops the link and then closes the database (the order matters: the link may still be deleting acks).
+ * Nothing here opens a socket: the link connects in start(). `close()` stops the link and then closes the database
+ * (the order matters: the link may still be deleting acks); it is safe after the link was stopped already.
  */
 export interface CarrierDeps {
+  /** a provisioned identity; default: loaded (or created) in `config.identityDir` */
+  identity?: DeviceIdentity;
+  /** pinned carrier keys by kid; default: read from `config.carrierKeyFiles` */
+  carrierKeys?: Map<string, KeyObject>;
   logger: Logger;
   version: string;
   modelsHash: string;
@@ -36,8 +42,8 @@ export interface OpenCarrier {
 
 export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Promise<OpenCarrier> {
   const now = deps.now ?? Date.now;
-  const identity = await loadOrCreateIdentity(config.identityDir);
-  const carrierKeys = await pinKeys(config.carrierKeyFiles.map(readPublicKey));
+  const identity = deps.identity ?? (await loadOrCreateIdentity(config.identityDir));
+  const carrierKeys = deps.carrierKeys ?? (await pinKeys(config.carrierKeyFiles.map(readPublicKey)));
   const db = SqliteState.open({ path: join(config.stateDir, 'state.db'), now });
   const outbox = new ResultOutbox({
     deviceId: config.deviceId, identity, store: db.outbox, state: db.state, agentVersion: deps.version,
@@ -62,8 +68,11 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
   return {
     link, outbox, kid: identity.kid,
     close: async () => {
-      await link.stop();
-      db.close();
+      try {
+        await link.stop();
+      } finally {
+        db.close();
+      }
     },
   };
 }

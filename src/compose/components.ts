@@ -44,11 +44,7 @@ export function carrierComponent(part: CarrierPart, drainBudgetMs: number, sleep
     async stop() {
       const deadline = Date.now() + drainBudgetMs;
       while (part.link.health().outboxDepth > 0 && Date.now() < deadline) await sleep(50);
-      try {
-        await part.link.stop();
-      } finally {
-        part.close();
-      }
+      await part.close(); // stops the link (publishes offline), then closes the state database
     },
   };
 }

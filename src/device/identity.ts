@@ -30,23 +30,30 @@ export async function createIdentity(dir: string): Promise<DeviceIdentity> {
   return { privateKey, publicKey, kid: await keyId(publicKey) };
 }
 
-export async function loadIdentity(dir: string): Promise<DeviceIdentity> {
-  const keyPath = join(dir, PRIVATE_KEY_FILE);
+/** The signing key at `path` (a provisioned terminal: /etc/regterm/device-key.pem), with the 0600 check. */
+export async function loadSigningKeyFile(path: string): Promise<DeviceIdentity> {
   let pem: string;
   try {
-    const mode = statSync(keyPath).mode & 0o777;
-    if ((mode & 0o077) !== 0) {
-      throw new RegtermError(`device key ${keyPath} has mode ${mode.toString(8)}; it must be 0600`);
-    }
-    pem = readFileSync(keyPath, 'utf8');
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0) throw new RegtermError(`device key ${path} has mode ${mode.toString(8)}; it must be 0600`);
+    pem = readFileSync(path, 'utf8');
   } catch (e: unknown) {
     if (e instanceof RegtermError) throw e;
-    throw new RegtermError(`cannot read device key ${keyPath}: ${errorMessage(e)}`, undefined, { cause: e });
+    throw new RegtermError(`cannot read device key ${path}: ${errorMessage(e)}`, undefined, { cause: e });
   }
-  const privateKey = createPrivateKey(pem);
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new RegtermError(`device key ${keyPath} is not ed25519`);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (e: unknown) {
+    throw new RegtermError(`device key ${path} is not a PEM private key: ${errorMessage(e)}`, undefined, { cause: e });
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new RegtermError(`device key ${path} is not ed25519`);
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, kid: await keyId(publicKey) };
+}
+
+export async function loadIdentity(dir: string): Promise<DeviceIdentity> {
+  return loadSigningKeyFile(join(dir, PRIVATE_KEY_FILE));
 }
 
 /** Loads the identity in `dir`, creating it on first start (provisioning normally does this). */

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../../src/carrier/keys.ts';
 import { z } from 'zod';
-import { carrierKeyFiles, loadSigningKey, openCarrierPart } from '../../../src/compose/carrier-part.ts';
+import { carrierKeyFiles, openCarrierPart } from '../../../src/compose/carrier-part.ts';
+import { loadSigningKeyFile } from '../../../src/device/identity.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 
@@ -23,7 +24,7 @@ describe('carrier part: keys from the agent config', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const file = join(d, 'device-key.pem');
     writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-    const identity = await loadSigningKey(file);
+    const identity = await loadSigningKeyFile(file);
     expect(identity.kid).toBe(await keyId(publicKey));
   });
 
@@ -32,11 +33,11 @@ describe('carrier part: keys from the agent config', () => {
     const file = join(d, 'device-key.pem');
     writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
     chmodSync(file, 0o644);
-    await expect(loadSigningKey(file)).rejects.toThrow(`device key ${file} has mode 644; it must be 0600`);
-    await expect(loadSigningKey(join(d, 'absent.pem'))).rejects.toThrow(/cannot read device key .*absent\.pem/);
+    await expect(loadSigningKeyFile(file)).rejects.toThrow(`device key ${file} has mode 644; it must be 0600`);
+    await expect(loadSigningKeyFile(join(d, 'absent.pem'))).rejects.toThrow(/cannot read device key .*absent\.pem/);
     const ec = join(d, 'ec.pem');
     writeFileSync(ec, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-    await expect(loadSigningKey(ec)).rejects.toThrow(`device key ${ec} is not ed25519`);
+    await expect(loadSigningKeyFile(ec)).rejects.toThrow(`device key ${ec} is not ed25519`);
   });
 
   it('pins every PEM in the carrier key directory and refuses an empty one', () => {
