@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedImageFiles } from '../../fixtures/vision/generated.ts';
 import { DATA, FACEAPI_DEMO } from './helpers.ts';
 
 const BIN = new URL('../../../bin/regterm.js', import.meta.url).pathname;
-const FIX = new URL('../../fixtures/vision/', import.meta.url).pathname;
 
 function regterm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -19,6 +19,12 @@ function regterm(...args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 const DEEPFACE = (f: string): string => join(DATA, 'deepface_unit_tests/images', f);
+
+let FIX: Awaited<ReturnType<typeof generatedImageFiles>>;
+beforeAll(async () => {
+  FIX = await generatedImageFiles();
+});
+afterAll(() => FIX.remove());
 
 describe('regterm analyze', () => {
   it('prints the documented JSON per image', async () => {
@@ -46,7 +52,7 @@ describe('regterm analyze', () => {
     const missing = await regterm('analyze', '/nonexistent.jpg', '--json');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('regterm: /nonexistent.jpg: no such file\n');
-    const corrupt = await regterm('analyze', join(FIX, 'corrupt.jpg'));
+    const corrupt = await regterm('analyze', FIX.corruptJpg);
     expect(corrupt.code).toBe(2);
     expect(corrupt.stderr).toMatch(/^regterm: .*corrupt\.jpg: not a decodable image .*\n$/);
     expect(corrupt.stderr.split('\n')).toHaveLength(2);
@@ -68,7 +74,7 @@ describe('regterm match', () => {
   });
 
   it('no face and two faces where one is required are clear errors', async () => {
-    const none = await regterm('match', DEEPFACE('img1.jpg'), join(FIX, 'no-face.png'), '--json');
+    const none = await regterm('match', DEEPFACE('img1.jpg'), FIX.noFacePng, '--json');
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no-face\.png: no face found\n$/);
     const two = await regterm('match', join(FACEAPI_DEMO, 'sample1.jpg'), DEEPFACE('img1.jpg'), '--single', '--json');

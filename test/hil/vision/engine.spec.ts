@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { boxIou } from '../../../src/vision/detector.ts';
-import { i420ToRgb, mirror } from '../../../src/vision/image.ts';
+import { decodeImage, i420ToRgb, mirror } from '../../../src/vision/image.ts';
+import { gradientPng } from '../../fixtures/vision/generated.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { bestAccuracy } from '../../../src/vision/metrics.ts';
@@ -62,7 +63,7 @@ describe('detection', () => {
   });
 
   it('finds no face on a face-free gradient', async () => {
-    const img = await readImageFile(new URL('../../fixtures/vision/no-face.png', import.meta.url).pathname);
+    const img = await decodeImage(await gradientPng());
     expect(await engine.analyzeFrame(img)).toEqual([]);
   });
 });

@@ -1,15 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImageDecodeError, UsageError } from '../../../src/errors.ts';
 import { decodeImage, i420ToRgb, mirror, toGray } from '../../../src/vision/image.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
+import { CORRUPT_JPEG, gradientPng } from '../../fixtures/vision/generated.ts';
 
-const FIX = new URL('../../fixtures/vision/', import.meta.url).pathname;
 
 describe('decodeImage', () => {
   it('rejects bytes that are not an image with ImageDecodeError', async () => {
-    await expect(decodeImage(await readFile(`${FIX}corrupt.jpg`), 'corrupt.jpg')).rejects.toBeInstanceOf(ImageDecodeError);
+    await expect(decodeImage(CORRUPT_JPEG, 'corrupt.jpg')).rejects.toBeInstanceOf(ImageDecodeError);
     await expect(decodeImage(new Uint8Array(0))).rejects.toBeInstanceOf(ImageDecodeError);
   });
 
@@ -27,7 +26,7 @@ describe('decodeImage', () => {
   });
 
   it('decodes PNG to interleaved RGB', async () => {
-    const img = await decodeImage(await readFile(`${FIX}no-face.png`));
+    const img = await decodeImage(await gradientPng());
     expect(img.data.length).toBe(img.width * img.height * 3);
   });
 });
