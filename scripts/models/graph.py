@@ -3,7 +3,8 @@
   /usr/bin/python3 scripts/models/graph.py rewrite  SRC.onnx OUT.onnx          exact fp32 rewrites, opset 13
   /usr/bin/python3 scripts/models/graph.py probe    IN.onnx OUT.onnx TENSORS.json OPTS  IN + every tensor to calibrate as an output
   /usr/bin/python3 scripts/models/graph.py quantize IN.onnx RANGES.json OUT.onnx OPTS   QDQ int8 from calibrated ranges
-  OPTS: JSON {"float_depthwise": bool, "float_first": int, "float_heads": bool} (see quantizable)
+  /usr/bin/python3 scripts/models/graph.py nodes    IN.onnx OPTS                  names of the ops OPTS quantizes
+  OPTS: JSON {"float_depthwise": bool, "float_first": int, "float_heads": bool, "float_nodes": [name]} (see quantizable)
 
 Needs Debian's python3-onnx and python3-numpy (no onnxruntime for Python: calibration and evaluation run on
 onnxruntime-node in TypeScript). Deterministic: the same input bytes give the same output bytes (fixed node order,
@@ -299,13 +300,16 @@ def rewrite(src, out):
 def quantizable(g, n, opts):
     """Whether `n` runs in int8. Mixed precision by measurement (scripts/build-models.ts RECIPES): depthwise convs
     (per-tensor uint8 outputs of depthwise convs lose the small channels next to large ones) and the first
-    `float_first` weighted ops (the stem, where the image's detail is) may stay float."""
+    `float_first` weighted ops (the stem, where the image's detail is) may stay float, and so may the named
+    `float_nodes` (the layers a per-layer sensitivity sweep found most sensitive: scripts/models/sweep.ts)."""
     if n.op_type not in QUANT_OPS or n.input[1] not in g.init:
         return False
     if opts.get('float_depthwise') and n.op_type == 'Conv' and is_depthwise(g, n):
         return False
     weighted = [m.name for m in g.graph.node if m.op_type in QUANT_OPS and m.input[1] in g.init]
     if n.name in weighted[:opts.get('float_first', 0)]:
+        return False
+    if n.name in opts.get('float_nodes', ()):
         return False
     return not opts.get('float_heads') or feeds_weighted(g)[n.output[0]]
 
@@ -471,6 +475,10 @@ if __name__ == '__main__':
         probe(sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5]))
     elif cmd == 'quantize':
         quantize(sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5]))
+    elif cmd == 'nodes':
+        g = G(onnx.load(sys.argv[2]))
+        opts = json.loads(sys.argv[3])
+        print(json.dumps([n.name for n in g.graph.node if quantizable(g, n, opts)]))
     elif cmd == 'version':
         print(onnx.__version__)
     else:
