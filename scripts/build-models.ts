@@ -39,11 +39,15 @@ const MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature'];
  * (scripts/models/sweep.ts; mean |logit diff| 0.108 all int8 -> Conv_33 0.096, Conv_27 0.098, Conv_39 0.099, the rest
  * >= 0.100). Evaluation decision agreement / int8 ms vs fp32 ms: none float 98.9% / 4.25 vs 5.07; top 2 99.3% / 4.29 vs
  * 5.01; top 3 99.5% / 5.04 vs 5.62 (loaded run, 10.5% faster); top 5 99.5% / 4.62 vs 5.09 (not 10% faster).
+ * fr_pose float_nodes: the same sweep (mean |output diff| 0.286 all int8 -> Conv_6 0.244, Conv_154 0.254, Conv_152
+ * 0.255, then Conv_190/42/193 ~0.276, the rest >= 0.278) plus the last five convs before the head. Evaluation p99
+ * angle error / int8 ms vs fp32 ms: none float 7.9 deg / 4.55 vs 5.05; top 3 4.6 / 4.10 vs 5.38; top 6 4.3 / 3.56 vs
+ * 4.71; top 6 + tail 3.3 / 4.21 vs 4.97 (gate 4 deg). Keeping ops float costs little here: their QDQ pairs go too.
  */
 const QUANT_OPTS: Record<string, { float_depthwise?: boolean; float_first?: number; float_heads?: boolean; float_nodes?: string[] }> = {
   feature: { float_depthwise: true, float_first: 3, float_heads: true },
   liveness: { float_depthwise: true, float_first: 3, float_heads: true, float_nodes: ['Conv_33', 'Conv_27'] },
-  pose: { float_depthwise: true, float_first: 3, float_heads: true },
+  pose: { float_depthwise: true, float_first: 3, float_heads: true, float_nodes: ['Conv_6', 'Conv_154', 'Conv_152', 'Conv_190', 'Conv_42', 'Conv_193', 'Conv_201', 'Conv_181', 'Conv_178', 'Conv_169', 'Conv_166'] },
   landmark: { float_depthwise: true, float_first: 3, float_heads: true },
   eye: { float_depthwise: true, float_first: 3, float_heads: true },
   detect: { float_depthwise: true, float_first: 3, float_heads: true },

@@ -9,8 +9,7 @@
  * statistics of the float model, so keeping ops float needs no new calibration.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readImageFile } from '../../src/vision/image-file.ts';
 import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../src/vision/manifest.ts';
