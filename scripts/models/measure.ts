@@ -3,6 +3,7 @@
  * agreement of a candidate's outputs with the source model's outputs on the same inputs.
  */
 import ort from 'onnxruntime-node';
+import { cosine } from '../../src/session/identity.ts';
 import { softmax } from '../../src/vision/run-model.ts';
 
 export type Outputs = Record<string, Float32Array>;
@@ -68,17 +69,6 @@ export function maxAbsDiff(a: Outputs[], b: Outputs[]): number {
   return m;
 }
 
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 export function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -97,8 +97,25 @@ function storageError(path: string, e: unknown): RegtermError {
   return new StateStorageError(`state database ${path}: ${errorMessage(e)}`, undefined, { cause: e });
 }
 
-class SqliteOutboxStore implements OutboxStore {
-  constructor(private readonly db: Database.Database, private readonly path: string) {}
+/** What both stores share: one connection, closed once, and every statement mapped to a clear storage error. */
+abstract class SqliteBacked {
+  constructor(protected readonly db: Database.Database, protected readonly path: string) {}
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  protected run<T>(fn: () => T): T {
+    if (!this.db.open) throw new StoreClosedError();
+    try {
+      return fn();
+    } catch (e: unknown) {
+      throw storageError(this.path, e);
+    }
+  }
+}
+
+class SqliteOutboxStore extends SqliteBacked implements OutboxStore {
 
   async put(entry: OutboxEntry): Promise<OutboxEntry> {
     return this.run(() =>
@@ -127,22 +144,9 @@ class SqliteOutboxStore implements OutboxStore {
     return this.run(() => (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n);
   }
 
-  async close(): Promise<void> {
-    if (this.db.open) this.db.close();
-  }
-
   private read(sessionId: string): OutboxEntry | undefined {
     const row = this.db.prepare('SELECT session_id, seq, jws, created_at FROM outbox WHERE session_id = ?').get(sessionId);
     return row ? toEntry(row) : undefined;
-  }
-
-  private run<T>(fn: () => T): T {
-    if (!this.db.open) throw new StoreClosedError();
-    try {
-      return fn();
-    } catch (e: unknown) {
-      throw storageError(this.path, e);
-    }
   }
 }
 
@@ -151,9 +155,10 @@ function toEntry(row: unknown): OutboxEntry {
   return { sessionId: r.session_id, seq: r.seq, jws: r.jws, createdAt: r.created_at };
 }
 
-class SqliteStateStore implements StateStore {
-  constructor(private readonly db: Database.Database, private readonly path: string, private readonly floorPath: string,
-    private reservedUpTo: number) {}
+class SqliteStateStore extends SqliteBacked implements StateStore {
+  constructor(db: Database.Database, path: string, private readonly floorPath: string, private reservedUpTo: number) {
+    super(db, path);
+  }
 
   async nextSeq(): Promise<number> {
     return this.run(() => {
@@ -174,18 +179,5 @@ class SqliteStateStore implements StateStore {
         return this.db.prepare('INSERT OR IGNORE INTO nonces (nonce, expires_at) VALUES (?, ?)').run(nonce, expiresAtMs)
           .changes === 1;
       }).immediate());
-  }
-
-  async close(): Promise<void> {
-    if (this.db.open) this.db.close();
-  }
-
-  private run<T>(fn: () => T): T {
-    if (!this.db.open) throw new StoreClosedError();
-    try {
-      return fn();
-    } catch (e: unknown) {
-      throw storageError(this.path, e);
-    }
   }
 }

@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineOn, manifestWith } from '../../../scripts/models/engines.ts';
-import { cosine, quantile } from '../../../scripts/models/measure.ts';
+import { cosine } from '../../../src/session/identity.ts';
+import { quantile } from '../../../scripts/models/measure.ts';
 import { backgroundPatch, lfwPairs, nuaaEval } from '../../../scripts/models/sets.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import type { FaceTemplate } from '../../../src/vision/matcher.ts';
