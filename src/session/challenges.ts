@@ -46,7 +46,8 @@ export type ChallengeStatus =
 /**
  * One running challenge, fed frames and clock ticks. Motion challenges only accept evidence that STARTED at least
  * minReactionMs after the prompt (a blink or turn already under way does not count); turns must start from a
- * frontal pose.
+ * frontal pose and are measured from `frontalYawDeg`, the subject's own frontal yaw (the session measures it while
+ * its quality gate holds the face frontal; 0 = absolute yaw).
  * The light challenge records face luminance while its sequence plays and decides once the sequence plus the
  * maximum camera lag is over; it never fails on its own deadline before that.
  */
@@ -61,9 +62,10 @@ export class ActiveChallenge {
     readonly promptMs: number,
     private readonly p: SessionPolicy,
     readonly light: LightSchedule | undefined,
+    frontalYawDeg = 0,
   ) {
     this.blink = type === 'blink' ? new BlinkDetector(p.blink) : undefined;
-    this.turn = type === 'turn_left' || type === 'turn_right' ? new TurnDetector(p.turn, p.mirrored) : undefined;
+    this.turn = type === 'turn_left' || type === 'turn_right' ? new TurnDetector(p.turn, p.mirrored, frontalYawDeg) : undefined;
     this.deadlineMs = light ? scheduleEndMs(light) + p.light.maxLagMs : promptMs + p.challenges.timeoutMs;
   }
 
@@ -72,11 +74,13 @@ export class ActiveChallenge {
     return this.promptMs + this.p.challenges.minReactionMs;
   }
 
-  static start(type: ChallengeType, nowMs: number, p: SessionPolicy, nonce: string, salt: Uint8Array): ActiveChallenge {
+  static start(
+    type: ChallengeType, nowMs: number, p: SessionPolicy, nonce: string, salt: Uint8Array, frontalYawDeg = 0,
+  ): ActiveChallenge {
     const light = type === 'light'
       ? { startMs: nowMs + p.light.leadMs, chipMs: p.light.chipMs, chips: lightChips(nonce, salt, p.light.dataBits) }
       : undefined;
-    return new ActiveChallenge(type, nowMs, p, light);
+    return new ActiveChallenge(type, nowMs, p, light, frontalYawDeg);
   }
 
   frame(f: FrameSignals): ChallengeStatus {

@@ -1,3 +1,4 @@
+import { frontalYaw } from './detectors/turn.ts';
 import { ActiveChallenge, planChallenges, type ChallengePlan, type ChallengeStatus } from './challenges.ts';
 import {
   decideFinal, finiteScores, thresholdsOf, toReason, type ChallengeOutcome, type Decision, type DecidedBy, type SessionResult, type SessionScores,
@@ -40,6 +41,9 @@ export class RegistrationSession {
   private readonly continuity: ContinuityTracker;
   private readonly similarity: Similarity;
   private okSince: number | undefined;
+  /** yaw of every frame in the quality gate's current good run; its median is the subject's frontal yaw */
+  private readonly holdYaws: number[] = [];
+  private frontalYawDeg = 0;
   private sawFace = false;
   private lastIssue: QualityIssue = 'no_face';
   private lastFaceAt = 0;
@@ -160,19 +164,27 @@ export class RegistrationSession {
   private qualityStep(f: FrameSignals, q: QualityAssessment, now: number): void {
     const gap = this.lastFrameTs !== undefined && f.tsMs - this.lastFrameTs > this.o.policy.quality.maxGapMs;
     this.lastFrameTs = f.tsMs;
-    if (gap) this.okSince = undefined;
+    if (gap) this.restartHold();
     if (!q.ok) {
-      this.okSince = undefined;
+      this.restartHold();
       this.lastIssue = q.issues[0];
       this.show(ISSUE_PROMPT[q.issues[0]], now);
       return;
     }
     this.okSince ??= f.tsMs;
+    if (f.face) this.holdYaws.push(f.face.yawDeg);
     this.show('look_at_camera', now);
     if (f.tsMs - this.okSince >= this.o.policy.quality.holdMs) {
+      // Turns are measured from the yaw this customer reads while facing the camera (detectors/turn.ts).
+      this.frontalYawDeg = frontalYaw(this.holdYaws);
       this.enter('challenges', now);
       this.pauseUntil = now + (this.plan?.challenges[0]?.pauseMs ?? 0);
     }
+  }
+
+  private restartHold(): void {
+    this.okSince = undefined;
+    this.holdYaws.length = 0;
   }
 
   private challengeStep(status: ChallengeStatus | undefined, now: number): void {
@@ -233,7 +245,7 @@ export class RegistrationSession {
   private startChallenge(now: number): void {
     const planned = this.plan?.challenges[this.next];
     if (planned === undefined || this.plan === undefined) return;
-    this.active = ActiveChallenge.start(planned.type, now, this.o.policy, this.o.nonce, this.plan.lightSalt);
+    this.active = ActiveChallenge.start(planned.type, now, this.o.policy, this.o.nonce, this.plan.lightSalt, this.frontalYawDeg);
     const prompt: PromptId = planned.type === 'light' ? 'watch_light' : planned.type;
     this.show(prompt, now);
     this.emitProgress('challenge_started', { challenge: planned.type, index: this.next });

@@ -11,6 +11,7 @@ export interface TurnEvent {
   endMs?: number;
   /** the excursion began from a frontal sample we saw (not mid-turn at stream start or after a gap) */
   fromFrontal: boolean;
+  /** largest |yaw| seen, relative to the frontal baseline */
   peakDeg: number;
 }
 
@@ -24,9 +25,14 @@ interface Excursion {
 }
 
 /**
- * Streaming turn detector over subject yaw.
+ * Streaming turn detector over subject yaw, measured from the subject's own frontal pose.
  *
  * INVARIANTS:
+ * - Yaw is taken RELATIVE to `frontalYawDeg` (image convention, like `FaceSignals.yawDeg`): the yaw this subject reads
+ *   when facing the camera (pose-model bias for this face, or a slightly turned seat). A turn is a head rotation, so a
+ *   customer whose frontal reads -6 deg turns right when the reading passes -6 - enterDeg, and turns left at
+ *   -6 + enterDeg. 0 = absolute yaw. The live session measures it during the quality gate (`frontalYaw`), events-only
+ *   mode over the clip's frontal frames.
  * - An excursion starts at the first sample with |yaw| >= exitDeg and ends at the first sample below exitDeg
  *   (hysteresis band exitDeg..enterDeg). Crossing to the other side past exitDeg restarts it in that direction.
  * - It is confirmed (`turn_onset`, once) when |yaw| has stayed >= enterDeg for holdMs; after that only falling below
@@ -43,6 +49,7 @@ export class TurnDetector {
   constructor(
     private readonly cfg: SessionPolicy['turn'],
     private readonly mirrored: boolean,
+    private readonly frontalYawDeg = 0,
   ) {}
 
   push(tsMs: number, face: FaceSignals | undefined): TurnEvent[] {
@@ -53,7 +60,7 @@ export class TurnDetector {
       this.lastTs = tsMs;
       return out;
     }
-    const yaw = subjectYawDeg(face.yawDeg, this.mirrored);
+    const yaw = subjectYawDeg(face.yawDeg - this.frontalYawDeg, this.mirrored);
     const mag = Math.abs(yaw);
     if (mag < this.cfg.exitDeg) {
       this.close(out, tsMs);
@@ -95,4 +102,16 @@ export class TurnDetector {
       out.push({ type: 'turn_end', direction: e.direction, startMs: e.startMs, endMs, fromFrontal: e.fromFrontal, peakDeg: e.peakDeg });
     }
   }
+}
+
+/**
+ * The subject's frontal yaw (image convention): the median of yaw readings taken while the subject faced the camera
+ * (the quality gate's hold, or a clip's frames inside the gate's facing band). The median ignores the few frames of
+ * a turn starting or a pose glitch; no readings → 0 (absolute yaw).
+ */
+export function frontalYaw(yawsDeg: readonly number[]): number {
+  if (yawsDeg.length === 0) return 0;
+  const s = [...yawsDeg].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }

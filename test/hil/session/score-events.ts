@@ -35,6 +35,20 @@ function noseOffsetRatio(lm: Float32Array): number {
   return (lm[60] - (x0 + x16) / 2) / ((x16 - x0) / 2);
 }
 
+/**
+ * Landmark eye geometry for the blink study (scalars only, no coordinates): per eye (subject's own left = iBUG 42-47)
+ * the eye aspect ratio (Soukupova & Cech 2016: mean lid distance / corner distance) and the mean lid distance over the
+ * inter-ocular distance (outer corners 36-45), which does not shrink with the eye's width when the head turns.
+ */
+function eyeGeometry(lm: Float32Array): { earL: number; earR: number; lidL: number; lidR: number } {
+  const d = (a: number, b: number): number => Math.hypot(lm[2 * a] - lm[2 * b], lm[2 * a + 1] - lm[2 * b + 1]);
+  const iod = d(36, 45);
+  const lidR = (d(37, 41) + d(38, 40)) / 2;
+  const lidL = (d(43, 47) + d(44, 46)) / 2;
+  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  return { earL: r3(lidL / d(42, 45)), earR: r3(lidR / d(36, 39)), lidL: r3(lidL / iod), lidR: r3(lidR / iod) };
+}
+
 export const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];
 const TYPES = ['blink', 'turn_left', 'turn_right'] as const;
 
@@ -53,12 +67,17 @@ try {
     for (const file of readdirSync(join(DATA, set)).filter((f) => f.endsWith('.events.csv')).sort()) {
       const clip = file.replace('.events.csv', '');
       const cached = values.cache ? join(values.cache, `${set}--${clip}.json`) : undefined;
-      let data: { signals: FrameSignals[]; t0Ms: number; noseOffset?: Array<number | null> };
+      let data: { signals: FrameSignals[]; t0Ms: number; noseOffset?: Array<number | null>; eyes?: Array<ReturnType<typeof eyeGeometry> | null> };
       if (cached && existsSync(cached)) data = JSON.parse(readFileSync(cached, 'utf8'));
       else {
         const noseOffset: Array<number | null> = [];
-        data = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger, (f) => noseOffset.push(f.faces[0] ? noseOffsetRatio(f.faces[0].landmarks68) : null));
+        const eyes: Array<ReturnType<typeof eyeGeometry> | null> = [];
+        data = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger, (f) => {
+          noseOffset.push(f.faces[0] ? noseOffsetRatio(f.faces[0].landmarks68) : null);
+          eyes.push(f.faces[0] ? eyeGeometry(f.faces[0].landmarks68) : null);
+        });
         data.noseOffset = noseOffset;
+        data.eyes = eyes;
         if (cached) writeFileSync(cached, JSON.stringify(data));
       }
       const truth: TruthEvent[] = parseEventsCsv(readFileSync(join(DATA, set, file), 'utf8')).map((e) => ({

@@ -35,6 +35,10 @@ export interface CustomerOptions {
   /** the camera mirrors the image: the customer's own left turn shows as negative image yaw */
   mirroredCamera?: boolean;
   dropRate?: number;
+  /** image yaw this customer reads when facing the camera (pose-model bias for this face, or a turned seat) */
+  frontalYawDeg?: number;
+  /** how far the customer turns when asked, from their own frontal (default 30 deg) */
+  turnDeg?: number;
 }
 
 export interface RunOptions {
@@ -103,6 +107,8 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
     const since = now - current.atMs - reaction;
     const obeys = !(c.ignores ?? []).includes(current.prompt);
     let face = baseFace(rand, { antispoof: Math.min(1, Math.max(0, (c.antispoof ?? 0.8) + (rand() - 0.5) * 0.1)) });
+    const frontal = c.frontalYawDeg ?? 0;
+    face = { ...face, yawDeg: face.yawDeg + frontal };
     const isQualityPrompt = !['please_wait', 'look_at_camera', 'blink', 'turn_left', 'turn_right', 'watch_light', 'done'].includes(current.prompt);
     if (isQualityPrompt && obeys && since >= 0) fixed = true;
     if (c.initialProblem && !fixed) face = { ...face, ...c.initialProblem };
@@ -112,10 +118,10 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
       if (v !== undefined) face = withEyes(face, v, rand);
     }
     if (obeys && (current.prompt === 'turn_left' || current.prompt === 'turn_right')) {
-      const y = turnYaw(since, 0, 400, 400, 30);
+      const y = turnYaw(since, 0, 400, 400, c.turnDeg ?? 30);
       if (y !== undefined) {
         const ownLeft = current.prompt === 'turn_left' ? y : -y;
-        face = { ...face, yawDeg: c.mirroredCamera ? -ownLeft : ownLeft };
+        face = { ...face, yawDeg: frontal + (c.mirroredCamera ? -ownLeft : ownLeft) };
       }
     }
     const follow = c.luma ?? 'follow';

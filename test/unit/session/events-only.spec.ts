@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scoreEvents, type TruthEvent } from '../../../src/session/detectors/event-score.ts';
-import { detectClipEvents } from '../../../src/session/detectors/events-only.ts';
+import { clipFrontalYaw, detectClipEvents } from '../../../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { blinkEyes, clip, gauss, turnYaw, withEyes } from './synth.ts';
 import { faceDataRoot } from '../../../src/face-data.ts';
@@ -75,6 +75,34 @@ describe('events-only mode', () => {
     expect(turn.type).toBe('turn_left');
     expect(turn.startS).toBeCloseTo(1.0, 1);
     expect(turn.endS).toBeCloseTo(1.97, 1);
+  });
+
+  it('measures turns from the clip\'s frontal yaw (median of its frames inside the gate\'s facing band)', () => {
+    // a subject whose frontal reads -6 deg: turns of 22 deg peak at +16 (left) and -28 (right); a 40 deg excursion
+    // outside the facing band does not move the baseline
+    const frames = clip({
+      durationMs: 8000,
+      face: (t, base) => {
+        const y = turnYaw(t, 1000, 300, 500, 22) ?? turnYaw(t, 3000, 300, 500, -22) ?? turnYaw(t, 5000, 300, 1200, 40);
+        return { ...base, yawDeg: base.yawDeg - 6 + (y ?? 0) };
+      },
+    });
+    expect(detectClipEvents(frames, policy).map((e) => e.type)).toEqual(['turn_left', 'turn_right', 'turn_left']);
+    // 16 deg glances from the same frontal are no turns, although the right one reads -22 deg absolute
+    const glances = clip({
+      durationMs: 8000,
+      face: (t, base) => ({ ...base, yawDeg: base.yawDeg - 6 + (turnYaw(t, 1000, 300, 500, 16) ?? turnYaw(t, 4000, 300, 500, -16) ?? 0) }),
+    });
+    expect(detectClipEvents(glances, policy)).toEqual([]);
+    expect(detectClipEvents(glances, { ...policy, turn: { ...policy.turn, enterDeg: 12, exitDeg: 8 } }).map((e) => e.type)).toEqual(['turn_left', 'turn_right']);
+  });
+
+  it('a clip without a frontal phase as long as the quality gate\'s hold has no baseline (absolute yaw)', () => {
+    const turned = clip({ durationMs: 4000, face: (t, base) => ({ ...base, yawDeg: t < 300 ? -14 : -30 }) });
+    expect(clipFrontalYaw(turned, policy.quality)).toBe(0);
+    expect(detectClipEvents(turned, policy).map((e) => e.type)).toEqual(['turn_right']);
+    const settles = clip({ durationMs: 4000, face: (t, base) => ({ ...base, yawDeg: base.yawDeg + (t < 3000 ? -30 : -8) }) });
+    expect(clipFrontalYaw(settles, policy.quality)).toBeCloseTo(-8, 0);
   });
 
   it('on signals shaped like the data set\'s annotated clips, scores perfectly against their ground truth', () => {

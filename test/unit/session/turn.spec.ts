@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { TurnDetector, type TurnEvent } from '../../../src/session/detectors/turn.ts';
+import { TurnDetector, frontalYaw, type TurnEvent } from '../../../src/session/detectors/turn.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { subjectYawDeg, type FrameSignals } from '../../../src/session/signals.ts';
 import { clip, gauss, turnYaw } from './synth.ts';
 
 const policy = resolvePolicy();
 
-function run(frames: FrameSignals[], mirrored = false): TurnEvent[] {
-  const d = new TurnDetector(policy.turn, mirrored);
+function run(frames: FrameSignals[], mirrored = false, frontalYawDeg = 0): TurnEvent[] {
+  const d = new TurnDetector(policy.turn, mirrored, frontalYawDeg);
   const out: TurnEvent[] = [];
   for (const f of frames) out.push(...d.push(f.tsMs, f.faceCount > 0 ? f.face : undefined));
   return [...out, ...d.finish()];
@@ -77,6 +77,28 @@ describe('TurnDetector', () => {
     const staticTurn = clip({ durationMs: 2000, face: (_t, base) => ({ ...base, yawDeg: -32 }) });
     const events = run(staticTurn);
     expect(events.at(-1)).toMatchObject({ type: 'turn_end', direction: 'right', fromFrontal: false });
+  });
+
+  it('measures yaw from the subject\'s frontal baseline: frontal -6 turning to +16 is a 22 deg left turn', () => {
+    const fromMinus6 = (peak: number): FrameSignals[] => turning(500, 400, 500, peak).map((f) =>
+      (f.face ? { ...f, face: { ...f.face, yawDeg: f.face.yawDeg - 6 } } : f));
+    const left = run(fromMinus6(22), false, -6);
+    expect(left.map((e) => [e.type, e.direction])).toEqual([['turn_onset', 'left'], ['turn_end', 'left']]);
+    expect(left[0]).toMatchObject({ fromFrontal: true });
+    expect(left[0].peakDeg).toBeGreaterThan(20);
+    expect(left[0].peakDeg).toBeLessThan(28);
+    // the same readings on absolute yaw: +16 never reaches enterDeg
+    expect(run(fromMinus6(22))).toEqual([]);
+    // a 16 deg right turn reads -22 absolute but is only 16 deg from this subject's frontal
+    expect(run(fromMinus6(-16))).not.toEqual([]);
+    expect(run(fromMinus6(-16), false, -6)).toEqual([]);
+  });
+
+  it('frontalYaw: the median of the frontal readings (robust to a turn starting), 0 without readings', () => {
+    expect(frontalYaw([])).toBe(0);
+    expect(frontalYaw([-5, -6, -7])).toBe(-6);
+    expect(frontalYaw([-5, -6, -7, -4])).toBe(-5.5);
+    expect(frontalYaw([-6, -6, -5, -7, -6, 14, 15])).toBe(-6);
   });
 
   it('a lost face ends a confirmed turn at the last frame seen', () => {
