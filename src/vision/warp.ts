@@ -57,6 +57,7 @@ export function warpToTensor(
   out: Float32Array,
   offset = 0,
 ): Float32Array {
+  if (spec.colour !== 'gray' && isHalving(img, dstToSrc, outW, outH)) return halveToTensor(img, outW, outH, spec, out, offset);
   if (dstToSrc[1] === 0 && dstToSrc[3] === 0) return scaleToTensor(img, dstToSrc, outW, outH, spec, out, offset);
   const plane = outW * outH;
   const gray = spec.colour === 'gray';
@@ -88,15 +89,25 @@ export function warpToTensor(
 }
 
 /** Per output column (or row): clamped source indices and weights for the two bilinear taps (0 outside). */
-interface Taps {
+interface Taps<W extends Float32Array | Float64Array> {
   i0: Int32Array;
   i1: Int32Array;
-  w0: Float32Array;
-  w1: Float32Array;
+  w0: W;
+  w1: W;
 }
 
-function taps(n: number, scale: number, shift: number, limit: number): Taps {
-  const t = { i0: new Int32Array(n), i1: new Int32Array(n), w0: new Float32Array(n), w1: new Float32Array(n) };
+/**
+ * Taps of the output positions `scale·k + shift`. Weights are Float32 for tensors (the precision the model inputs
+ * were calibrated with) or Float64 for the gray crop (the precision of the general sampler it must equal).
+ */
+function taps<W extends Float32Array | Float64Array>(
+  n: number,
+  scale: number,
+  shift: number,
+  limit: number,
+  weights: new (n: number) => W,
+): Taps<W> {
+  const t = { i0: new Int32Array(n), i1: new Int32Array(n), w0: new weights(n), w1: new weights(n) };
   for (let k = 0; k < n; k++) {
     const s = scale * k + shift;
     const a = Math.floor(s);
@@ -109,6 +120,64 @@ function taps(n: number, scale: number, shift: number, limit: number): Taps {
     t.w1[k] = inB ? f : 0;
   }
   return t;
+}
+
+/**
+ * The output planes and normalisation of a spec, per SOURCE channel: mean/std are indexed by OUTPUT channel, so they
+ * follow the declared colour order. Gray has one plane (offset 0) and uses mean[0]/std[0].
+ */
+function planes(spec: TensorSpec, plane: number, offset: number) {
+  const gray = spec.colour === 'gray';
+  const pr = spec.colour === 'bgr' ? 2 : 0;
+  const pb = spec.colour === 'bgr' ? 0 : 2;
+  return {
+    gray,
+    oR: offset + (gray ? 0 : pr * plane),
+    oG: offset + plane,
+    oB: offset + pb * plane,
+    mr: gray ? spec.mean[0] : spec.mean[pr],
+    sr: 1 / (gray ? spec.std[0] : spec.std[pr]),
+    mg: gray ? 0 : spec.mean[1],
+    sg: gray ? 0 : 1 / spec.std[1],
+    mb: gray ? 0 : spec.mean[pb],
+    sb: gray ? 0 : 1 / spec.std[pb],
+  };
+}
+
+/**
+ * True when `m` maps each output pixel onto the centre of a 2×2 source block that lies inside the image: the
+ * detector's input from a frame of exactly twice its size (640×480 → 320×240, the terminal's camera).
+ */
+function isHalving(img: RgbImage, m: Affine, outW: number, outH: number): boolean {
+  return (
+    m[0] === 2 && m[1] === 0 && m[2] === 0.5 && m[3] === 0 && m[4] === 2 && m[5] === 0.5 &&
+    2 * outW <= img.width && 2 * outH <= img.height
+  );
+}
+
+/**
+ * The halving case of warpToTensor for colour tensors: every tap weight is 0.5, so the bilinear sum is the 2×2 block
+ * sum × 0.25. All four products and their sum are exact in doubles either way, so the result is bit-identical to
+ * scaleToTensor's.
+ */
+function halveToTensor(img: RgbImage, outW: number, outH: number, spec: TensorSpec, out: Float32Array, offset: number): Float32Array {
+  const { data } = img;
+  const stride = img.width * 3;
+  const { oR, oG, oB, mr, sr, mg, sg, mb, sb } = planes(spec, outW * outH, offset);
+  for (let y = 0; y < outH; y++) {
+    let a = 2 * y * stride;
+    let c = a + stride;
+    const o = y * outW;
+    for (let x = 0; x < outW; x++, a += 6, c += 6) {
+      const r = (data[a] + data[a + 3] + data[c] + data[c + 3]) * 0.25;
+      const g = (data[a + 1] + data[a + 4] + data[c + 1] + data[c + 4]) * 0.25;
+      const bl = (data[a + 2] + data[a + 5] + data[c + 2] + data[c + 5]) * 0.25;
+      out[oR + o + x] = (r - mr) * sr;
+      out[oG + o + x] = (g - mg) * sg;
+      out[oB + o + x] = (bl - mb) * sb;
+    }
+  }
+  return out;
 }
 
 /**
@@ -125,33 +194,22 @@ function scaleToTensor(
   offset: number,
 ): Float32Array {
   const { width, data } = img;
-  const cols = taps(outW, m[0], m[2], width);
-  const rows = taps(outH, m[4], m[5], img.height);
-  const plane = outW * outH;
-  const gray = spec.colour === 'gray';
-  const bgr = spec.colour === 'bgr';
-  // output planes for source R, G, B and their normalisation (mean/std follow the OUTPUT channel order)
-  const pr = bgr ? 2 : 0;
-  const pb = bgr ? 0 : 2;
-  const mr = gray ? spec.mean[0] : spec.mean[pr];
-  const sr = 1 / (gray ? spec.std[0] : spec.std[pr]);
-  const mg = gray ? 0 : spec.mean[1];
-  const sg = gray ? 0 : 1 / spec.std[1];
-  const mb = gray ? 0 : spec.mean[pb];
-  const sb = gray ? 0 : 1 / spec.std[pb];
+  const { i0: ci0, i1: ci1, w0: cw0, w1: cw1 } = taps(outW, m[0], m[2], width, Float32Array);
+  const rows = taps(outH, m[4], m[5], img.height, Float32Array);
+  const { gray, oR, oG, oB, mr, sr, mg, sg, mb, sb } = planes(spec, outW * outH, offset);
   for (let y = 0; y < outH; y++) {
     const r0 = rows.i0[y] * width * 3;
     const r1 = rows.i1[y] * width * 3;
     const wy0 = rows.w0[y];
     const wy1 = rows.w1[y];
-    const o = offset + y * outW;
+    const o = y * outW;
     for (let x = 0; x < outW; x++) {
-      const c0 = cols.i0[x] * 3;
-      const c1 = cols.i1[x] * 3;
-      const w00 = cols.w0[x] * wy0;
-      const w01 = cols.w1[x] * wy0;
-      const w10 = cols.w0[x] * wy1;
-      const w11 = cols.w1[x] * wy1;
+      const c0 = ci0[x] * 3;
+      const c1 = ci1[x] * 3;
+      const w00 = cw0[x] * wy0;
+      const w01 = cw1[x] * wy0;
+      const w10 = cw0[x] * wy1;
+      const w11 = cw1[x] * wy1;
       const a = r0 + c0;
       const b = r0 + c1;
       const c = r1 + c0;
@@ -160,11 +218,11 @@ function scaleToTensor(
       const g = data[a + 1] * w00 + data[b + 1] * w01 + data[c + 1] * w10 + data[d + 1] * w11;
       const bl = data[a + 2] * w00 + data[b + 2] * w01 + data[c + 2] * w10 + data[d + 2] * w11;
       if (gray) {
-        out[o + x] = ((r * 77 + g * 150 + bl * 29) / 256 - mr) * sr;
+        out[oR + o + x] = ((r * 77 + g * 150 + bl * 29) / 256 - mr) * sr;
       } else {
-        out[o + x + pr * plane] = (r - mr) * sr;
-        out[o + x + plane] = (g - mg) * sg;
-        out[o + x + pb * plane] = (bl - mb) * sb;
+        out[oR + o + x] = (r - mr) * sr;
+        out[oG + o + x] = (g - mg) * sg;
+        out[oB + o + x] = (bl - mb) * sb;
       }
     }
   }
@@ -174,12 +232,44 @@ function scaleToTensor(
 /** Sample `img` through `dstToSrc` into an 8-bit gray image of outW×outH. */
 export function warpToGray(img: RgbImage, dstToSrc: Affine, outW: number, outH: number, out?: Uint8Array): Uint8Array {
   const dst = out ?? new Uint8Array(outW * outH);
+  if (dstToSrc[1] === 0 && dstToSrc[3] === 0) return scaleToGray(img, dstToSrc, outW, outH, dst);
   const rgb = new Float64Array(3);
   const [a, b, c, d, e, f] = dstToSrc;
   for (let y = 0; y < outH; y++) {
     for (let x = 0; x < outW; x++) {
       sampleRgb(img, a * x + b * y + c, d * x + e * y + f, rgb);
       dst[y * outW + x] = (rgb[0] * 77 + rgb[1] * 150 + rgb[2] * 29) / 256 + 0.5;
+    }
+  }
+  return dst;
+}
+
+/**
+ * The axis-aligned case of warpToGray with per-column and per-row taps in doubles. Bit-identical to sampleRgb: the
+ * same positions and weight products, and a tap outside the image adds an exact 0 where sampleRgb skips it.
+ */
+function scaleToGray(img: RgbImage, m: Affine, outW: number, outH: number, dst: Uint8Array): Uint8Array {
+  const { width, data } = img;
+  const { i0: ci0, i1: ci1, w0: cw0, w1: cw1 } = taps(outW, m[0], m[2], width, Float64Array);
+  const rows = taps(outH, m[4], m[5], img.height, Float64Array);
+  for (let y = 0; y < outH; y++) {
+    const r0 = rows.i0[y] * width * 3;
+    const r1 = rows.i1[y] * width * 3;
+    const wy0 = rows.w0[y];
+    const wy1 = rows.w1[y];
+    for (let x = 0; x < outW; x++) {
+      const w00 = cw0[x] * wy0;
+      const w01 = cw1[x] * wy0;
+      const w10 = cw0[x] * wy1;
+      const w11 = cw1[x] * wy1;
+      const a = r0 + ci0[x] * 3;
+      const b = r0 + ci1[x] * 3;
+      const c = r1 + ci0[x] * 3;
+      const d = r1 + ci1[x] * 3;
+      const r = data[a] * w00 + data[b] * w01 + data[c] * w10 + data[d] * w11;
+      const g = data[a + 1] * w00 + data[b + 1] * w01 + data[c + 1] * w10 + data[d + 1] * w11;
+      const bl = data[a + 2] * w00 + data[b + 2] * w01 + data[c + 2] * w10 + data[d + 2] * w11;
+      dst[y * outW + x] = (r * 77 + g * 150 + bl * 29) / 256 + 0.5;
     }
   }
   return dst;
