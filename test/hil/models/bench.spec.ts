@@ -22,5 +22,12 @@ describe('regterm bench: fp32 column', () => {
       expect(m.bytes, name).toBe(manifest.models[name].deployed?.bytes ?? manifest.models[name].bytes);
       expect(m.fp32Bytes, name).toBe(manifest.models[name].bytes);
     }
+    // the tracking stage's model calls timed alone: one detect, landmark, pose and liveness call and one eye call per eye
+    const calls = out.models.detect.medianMs + out.models.landmark.medianMs + 2 * out.models.eye.medianMs +
+      out.models.pose.medianMs + out.models.liveness.medianMs;
+    expect(out.width).toBe(640);
+    expect(out.height).toBe(480);
+    expect(out.frame.modelSumMs).toBeCloseTo(calls, 1);
+    expect(out.frame.trackingMs).toBeGreaterThan(0);
   }, 300_000);
 });
