@@ -5,14 +5,15 @@
  * against the hand-made *.events.csv: per clip and overall, recall and false events per minute for blink,
  * turn_left and turn_right.
  *   npx tsx test/hil/session/score-events.ts [--cache DIR] ['{"turn":{"enterDeg":15}}']
- * --cache keeps each clip's per-frame signals (pose, eyes, counts; no pixels, no embeddings) as JSON in DIR (use a tmp
- * dir, never the repo) so policy variants re-score in seconds. d20 is left out of the blink totals (its README: eye
+ * --cache keeps each clip's per-frame signals (pose, eyes, counts, and per-eye landmark scalars: nose offset, eye aspect
+ * ratio, lid distance; no pixels, no coordinates, no embeddings) as JSON in DIR (use a tmp dir, never the repo) so
+ * policy variants re-score in seconds. A model change makes the cache stale: use a new DIR. d20 is left out of the blink totals (its README: eye
  * state could not be annotated). ~5000 frames through the engine: several minutes on 2 cores.
  *
  * SPLIT (against fitting 13 clips): clips in the order below (set order, then file name) alternate between half A
  * (1st, 3rd, ...: d0 d13 d18 d20 d6 517600055 driving) and half B (d10 d14 d19 d3 WDA_... 796100172), fixed before
- * any tuning. Detector parameters were chosen on B (where the errors were); A is the held-out check. Totals are
- * printed per half and overall.
+ * any tuning. The blink rules (bilateralMs) were chosen on B (where the errors were), A held out; the turn baseline
+ * and thresholds come from geometry, not from either half (src/session/README.md). Totals per half and overall.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

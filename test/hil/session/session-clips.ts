@@ -12,7 +12,7 @@ import type { ResultDecision } from '../../../src/carrier/protocol.ts';
 import type { Logger } from '../../../src/device/logger.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../../../src/panel/panel.ts';
 import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
-import type { ChallengeType } from '../../../src/session/policy.ts';
+import type { ChallengeType, PolicyInput } from '../../../src/session/policy.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { SessionRunner, type ProgressEvent, type RunnerEngine } from '../../../src/session/runner.ts';
 
@@ -63,7 +63,7 @@ export interface ClipSession {
 
 /** A full session on a recording with a forced challenge script (replay: no light challenge), as `regterm replay` runs it. */
 export async function sessionOnClip(
-  engine: RunnerEngine, logger: Logger, video: string, reference: Uint8Array, script: ChallengeType[],
+  engine: RunnerEngine, logger: Logger, video: string, reference: Uint8Array, script: ChallengeType[], extra: PolicyInput = {},
 ): Promise<ClipSession> {
   const camera = new ReplaySource({ path: video, pace: 'fast', logger });
   const leds = new SimLeds(Object.keys(DEFAULT_LED_PINS));
@@ -77,7 +77,7 @@ export async function sessionOnClip(
       engine, camera, leds, buttons, logger, timeSource: 'frames', random: seededRandom('hil-session'),
       onProgress: (_id, e) => progress.push(e),
     });
-    const policy = { challenges: { set: script, required: [], ordered: true, count: script.length } };
+    const policy = { ...extra, challenges: { set: script, required: [], ordered: true, count: script.length } };
     const decision = await runner.run({ sessionId: 'hil', nonce: 'hil-nonce-0123456789', reference, policy }, new AbortController().signal);
     return { decision, progress, leds };
   } finally {
