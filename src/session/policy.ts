@@ -60,9 +60,12 @@ export const policySchema = z.strictObject({
     maxGapMs: ms.default(250),
   }).prefault({}),
   turn: z.strictObject({
-    /** a turn counts once |yaw| reaches this; clips label a turn from ~20 deg */
+    /**
+     * a turn counts once |yaw| measured FROM THE CUSTOMER'S OWN FRONTAL (the median yaw of the quality gate's hold,
+     * detectors/turn.ts) reaches this: out of the gate's +-15 deg frontal band plus 5 deg of pose error
+     */
     enterDeg: deg.default(20),
-    /** ...and ends when |yaw| falls below this (hysteresis; also 'frontal' for the start of a turn) */
+    /** ...and ends when it falls below this: back in the frontal band less the margin (hysteresis; also 'frontal' for the start of a turn) */
     exitDeg: deg.default(12),
     /** yaw must stay past exitDeg for this long after reaching enterDeg (rejects single-frame pose glitches) */
     holdMs: ms.default(150),

@@ -38,6 +38,24 @@ describe('ActiveChallenge', () => {
     expect(outcome('turn_left', 1000, alreadyTurned)).toMatch(/^failed@8000/);
   });
 
+  it('a turn is measured from the frontal yaw handed over by the quality gate', () => {
+    const fromMinus6 = clip({
+      durationMs: 9000,
+      face: (t, base) => ({ ...base, yawDeg: base.yawDeg - 6 + (turnYaw(t, 1500, 400, 400, 22) ?? 0) }),
+    });
+    const run = (frontal: number): string => {
+      const c = ActiveChallenge.start('turn_left', 1000, policy, 'n', salt, frontal);
+      for (const f of fromMinus6) {
+        const s = c.frame(f);
+        if (s.status !== 'pending') return s.status;
+      }
+      return 'pending';
+    };
+    // frontal -6 deg, turned to +16 deg: 22 deg from that frontal passes; on absolute yaw +16 never reaches 20
+    expect(run(-6)).toBe('passed');
+    expect(run(0)).toBe('failed');
+  });
+
   it('fails at its deadline on time alone (tick) when no frames arrive', () => {
     const c = ActiveChallenge.start('blink', 1000, policy, 'n', salt);
     expect(c.tick(7999).status).toBe('pending');
