@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { scoreEvents, type TruthEvent } from '../../../src/session/detectors/event-score.ts';
-import { detectClipEvents } from '../../../src/session/detectors/events-only.ts';
+import { clipFrontalYaw, detectClipEvents } from '../../../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
@@ -98,9 +98,11 @@ try {
           t.fn += sc.falseNegatives;
           t.minutes += minutes;
         }
-        cells.push(`${sc.type} ${sc.truePositives}/${sc.positives} fp ${sc.falsePositives}`);
+        const recall = sc.positives > 0 ? ` (${sc.recall.toFixed(2)}, ${(sc.falsePositives / minutes).toFixed(1)}/min)` : '';
+        cells.push(`${sc.type} ${sc.truePositives}/${sc.positives} fp ${sc.falsePositives}${recall}`);
       }
-      process.stdout.write(`| ${half} | ${clip.slice(0, 30).padEnd(30)} | ${(minutes * 60).toFixed(1).padStart(5)} s | ${cells.join(' | ')} |\n`);
+      const frontal = clipFrontalYaw(s, policy.quality).toFixed(1);
+      process.stdout.write(`| ${half} | ${clip.slice(0, 30).padEnd(30)} | ${(minutes * 60).toFixed(1).padStart(5)} s | frontal ${frontal} | ${cells.join(' | ')} |\n`);
     }
   }
 } finally {
