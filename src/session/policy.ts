@@ -70,6 +70,11 @@ export const policySchema = z.strictObject({
     /** yaw must stay past exitDeg for this long after reaching enterDeg (rejects single-frame pose glitches) */
     holdMs: ms.default(150),
     maxGapMs: ms.default(400),
+    /**
+     * a customer's frontal (median yaw of the gate's hold) further from the camera axis than this is a head held
+     * turned, not a personal bias: turns are then measured from 0. The 13 clips' frontals span -7.1..+6.0 deg.
+     */
+    maxFrontalBiasDeg: deg.default(8),
   }).prefault({}),
   light: z.strictObject({
     /**

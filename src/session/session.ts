@@ -176,7 +176,7 @@ export class RegistrationSession {
     this.show('look_at_camera', now);
     if (f.tsMs - this.okSince >= this.o.policy.quality.holdMs) {
       // Turns are measured from the yaw this customer reads while facing the camera (detectors/turn.ts).
-      this.frontalYawDeg = frontalYaw(this.holdYaws);
+      this.frontalYawDeg = frontalYaw(this.holdYaws, this.o.policy.turn.maxFrontalBiasDeg);
       this.enter('challenges', now);
       this.pauseUntil = now + (this.plan?.challenges[0]?.pauseMs ?? 0);
     }

@@ -27,7 +27,7 @@ export function detectClipEvents(
 ): ClipEvent[] {
   const all = [...frames];
   const blink = new BlinkDetector(policy.blink);
-  const turn = new TurnDetector(policy.turn, policy.mirrored, clipFrontalYaw(all, policy.quality));
+  const turn = new TurnDetector(policy.turn, policy.mirrored, clipFrontalYaw(all, policy));
   const events: ClipEvent[] = [];
   const s = (t: number): number => Math.round((t - clipStartMs)) / 1000;
   const addTurns = (list: ReturnType<TurnDetector['push']>): void => {
@@ -52,7 +52,8 @@ export function detectClipEvents(
  * (the gate would have passed). A clip without that frontal phase (turned from its first frame to its last) has no
  * frontal reference: 0, absolute yaw. Frames of a turn inside the band are a minority the median ignores.
  */
-export function clipFrontalYaw(frames: readonly FrameSignals[], q: SessionPolicy['quality']): number {
+export function clipFrontalYaw(frames: readonly FrameSignals[], policy: Pick<SessionPolicy, 'turn' | 'quality'>): number {
+  const q = policy.quality;
   const yaws: number[] = [];
   let runStart: number | undefined;
   let lastTs: number | undefined;
@@ -67,5 +68,5 @@ export function clipFrontalYaw(frames: readonly FrameSignals[], q: SessionPolicy
     runStart ??= f.tsMs;
     held ||= f.tsMs - runStart >= q.holdMs;
   }
-  return held ? frontalYaw(yaws) : 0;
+  return held ? frontalYaw(yaws, policy.turn.maxFrontalBiasDeg) : 0;
 }

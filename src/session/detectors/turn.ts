@@ -107,11 +107,14 @@ export class TurnDetector {
 /**
  * The subject's frontal yaw (image convention): the median of yaw readings taken while the subject faced the camera
  * (the quality gate's hold, or a clip's frames inside the gate's facing band). The median ignores the few frames of
- * a turn starting or a pose glitch; no readings → 0 (absolute yaw).
+ * a turn starting or a pose glitch; no readings → 0 (absolute yaw). A median beyond `maxBiasDeg` is not a personal
+ * bias but a head held turned through the gate (the gate's band is wider): then the camera axis, 0, is the better
+ * estimate of frontal, and a turn in that direction is not made harder by the amount the customer was already turned.
  */
-export function frontalYaw(yawsDeg: readonly number[]): number {
+export function frontalYaw(yawsDeg: readonly number[], maxBiasDeg: number): number {
   if (yawsDeg.length === 0) return 0;
   const s = [...yawsDeg].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+  const median = s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return Math.abs(median) <= maxBiasDeg ? median : 0;
 }

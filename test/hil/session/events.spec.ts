@@ -41,7 +41,7 @@ async function score(
     totals.set(s.type, { tp: t.tp + s.truePositives, fn: t.fn + s.falseNegatives, fp: t.fp + s.falsePositives, minutes: t.minutes + minutes });
   }
   const byType = Object.fromEntries(scores.map((s) => [s.type, s])) as Record<ClipEventType, EventScore>;
-  return { ...byType, frontalYawDeg: clipFrontalYaw(signals, policy.quality) };
+  return { ...byType, frontalYawDeg: clipFrontalYaw(signals, policy) };
 }
 
 describe('events-only detectors on real clips', () => {

@@ -101,7 +101,7 @@ try {
         const recall = sc.positives > 0 ? ` (${sc.recall.toFixed(2)}, ${(sc.falsePositives / minutes).toFixed(1)}/min)` : '';
         cells.push(`${sc.type} ${sc.truePositives}/${sc.positives} fp ${sc.falsePositives}${recall}`);
       }
-      const frontal = clipFrontalYaw(s, policy.quality).toFixed(1);
+      const frontal = clipFrontalYaw(s, policy).toFixed(1);
       process.stdout.write(`| ${half} | ${clip.slice(0, 30).padEnd(30)} | ${(minutes * 60).toFixed(1).padStart(5)} s | frontal ${frontal} | ${cells.join(' | ')} |\n`);
     }
   }

@@ -94,11 +94,13 @@ describe('TurnDetector', () => {
     expect(run(fromMinus6(-16), false, -6)).toEqual([]);
   });
 
-  it('frontalYaw: the median of the frontal readings (robust to a turn starting), 0 without readings', () => {
-    expect(frontalYaw([])).toBe(0);
-    expect(frontalYaw([-5, -6, -7])).toBe(-6);
-    expect(frontalYaw([-5, -6, -7, -4])).toBe(-5.5);
-    expect(frontalYaw([-6, -6, -5, -7, -6, 14, 15])).toBe(-6);
+  it('frontalYaw: the median of the frontal readings (robust to a turn starting), 0 without readings or beyond the bias cap', () => {
+    expect(frontalYaw([], 8)).toBe(0);
+    expect(frontalYaw([-5, -6, -7], 8)).toBe(-6);
+    expect(frontalYaw([-5, -6, -7, -4], 8)).toBe(-5.5);
+    expect(frontalYaw([-6, -6, -5, -7, -6, 14, 15], 8)).toBe(-6);
+    expect(frontalYaw([11, 12, 13], 8)).toBe(0);
+    expect(frontalYaw([-8, -8, -8], 8)).toBe(-8);
   });
 
   it('a lost face ends a confirmed turn at the last frame seen', () => {
