@@ -88,36 +88,35 @@ export function warpToTensor(
   return out;
 }
 
-/** Per output column (or row): clamped source indices and weights for the two bilinear taps (0 outside). */
-interface Taps<W extends Float32Array | Float64Array> {
+/**
+ * Per output column (or row): the source offsets (index × `stride`, clamped) and weights of the two bilinear taps,
+ * weight 0 for a tap outside the image.
+ */
+interface Taps {
   i0: Int32Array;
   i1: Int32Array;
-  w0: W;
-  w1: W;
+  w0: Float64Array;
+  w1: Float64Array;
 }
 
 /**
- * Taps of the output positions `scale·k + shift`. Weights are Float32 for tensors (the precision the model inputs
- * were calibrated with) or Float64 for the gray crop (the precision of the general sampler it must equal).
+ * Taps of the output positions `scale·k + shift`. Tensor weights are rounded to float32 (the precision the model
+ * inputs, and the int8 calibration made from them, have always used; held in doubles so the pixel loop does not
+ * convert); the gray crop keeps double weights (the precision of the general sampler it must equal).
  */
-function taps<W extends Float32Array | Float64Array>(
-  n: number,
-  scale: number,
-  shift: number,
-  limit: number,
-  weights: new (n: number) => W,
-): Taps<W> {
-  const t = { i0: new Int32Array(n), i1: new Int32Array(n), w0: new weights(n), w1: new weights(n) };
+function taps(n: number, scale: number, shift: number, limit: number, stride: number, float32Weights: boolean): Taps {
+  const t = { i0: new Int32Array(n), i1: new Int32Array(n), w0: new Float64Array(n), w1: new Float64Array(n) };
+  const round = float32Weights ? Math.fround : (w: number): number => w;
   for (let k = 0; k < n; k++) {
     const s = scale * k + shift;
     const a = Math.floor(s);
     const f = s - a;
     const inA = a >= 0 && a < limit;
     const inB = a + 1 >= 0 && a + 1 < limit;
-    t.i0[k] = inA ? a : 0;
-    t.i1[k] = inB ? a + 1 : 0;
-    t.w0[k] = inA ? 1 - f : 0;
-    t.w1[k] = inB ? f : 0;
+    t.i0[k] = (inA ? a : 0) * stride;
+    t.i1[k] = (inB ? a + 1 : 0) * stride;
+    t.w0[k] = inA ? round(1 - f) : 0;
+    t.w1[k] = inB ? round(f) : 0;
   }
   return t;
 }
@@ -194,18 +193,18 @@ function scaleToTensor(
   offset: number,
 ): Float32Array {
   const { width, data } = img;
-  const { i0: ci0, i1: ci1, w0: cw0, w1: cw1 } = taps(outW, m[0], m[2], width, Float32Array);
-  const rows = taps(outH, m[4], m[5], img.height, Float32Array);
+  const { i0: ci0, i1: ci1, w0: cw0, w1: cw1 } = taps(outW, m[0], m[2], width, 3, true);
+  const rows = taps(outH, m[4], m[5], img.height, width * 3, true);
   const { gray, oR, oG, oB, mr, sr, mg, sg, mb, sb } = planes(spec, outW * outH, offset);
   for (let y = 0; y < outH; y++) {
-    const r0 = rows.i0[y] * width * 3;
-    const r1 = rows.i1[y] * width * 3;
+    const r0 = rows.i0[y];
+    const r1 = rows.i1[y];
     const wy0 = rows.w0[y];
     const wy1 = rows.w1[y];
     const o = y * outW;
     for (let x = 0; x < outW; x++) {
-      const c0 = ci0[x] * 3;
-      const c1 = ci1[x] * 3;
+      const c0 = ci0[x];
+      const c1 = ci1[x];
       const w00 = cw0[x] * wy0;
       const w01 = cw1[x] * wy0;
       const w10 = cw0[x] * wy1;
@@ -250,11 +249,11 @@ export function warpToGray(img: RgbImage, dstToSrc: Affine, outW: number, outH: 
  */
 function scaleToGray(img: RgbImage, m: Affine, outW: number, outH: number, dst: Uint8Array): Uint8Array {
   const { width, data } = img;
-  const { i0: ci0, i1: ci1, w0: cw0, w1: cw1 } = taps(outW, m[0], m[2], width, Float64Array);
-  const rows = taps(outH, m[4], m[5], img.height, Float64Array);
+  const { i0: ci0, i1: ci1, w0: cw0, w1: cw1 } = taps(outW, m[0], m[2], width, 3, false);
+  const rows = taps(outH, m[4], m[5], img.height, width * 3, false);
   for (let y = 0; y < outH; y++) {
-    const r0 = rows.i0[y] * width * 3;
-    const r1 = rows.i1[y] * width * 3;
+    const r0 = rows.i0[y];
+    const r1 = rows.i1[y];
     const wy0 = rows.w0[y];
     const wy1 = rows.w1[y];
     for (let x = 0; x < outW; x++) {
@@ -262,10 +261,10 @@ function scaleToGray(img: RgbImage, m: Affine, outW: number, outH: number, dst: 
       const w01 = cw1[x] * wy0;
       const w10 = cw0[x] * wy1;
       const w11 = cw1[x] * wy1;
-      const a = r0 + ci0[x] * 3;
-      const b = r0 + ci1[x] * 3;
-      const c = r1 + ci0[x] * 3;
-      const d = r1 + ci1[x] * 3;
+      const a = r0 + ci0[x];
+      const b = r0 + ci1[x];
+      const c = r1 + ci0[x];
+      const d = r1 + ci1[x];
       const r = data[a] * w00 + data[b] * w01 + data[c] * w10 + data[d] * w11;
       const g = data[a + 1] * w00 + data[b + 1] * w01 + data[c + 1] * w10 + data[d + 1] * w11;
       const bl = data[a + 2] * w00 + data[b + 2] * w01 + data[c + 2] * w10 + data[d + 2] * w11;
