@@ -74,6 +74,40 @@ describe('graph.py', () => {
     }
   });
 
+  it('pad zero-fills the liveness channel spaces up to 8s: same outputs within float rounding, same bytes twice', async () => {
+    const spec = reg.entry('liveness').input;
+    const fp32 = join(tmp, 'live.fp32.onnx');
+    await py('rewrite', reg.sourcePathOf('liveness'), fp32);
+    const stats = JSON.parse(await py('pad', fp32, join(tmp, 'live.pad.onnx'), '8')) as { channels: Record<string, number> };
+    await py('pad', fp32, join(tmp, 'live.pad2.onnx'), '8');
+    expect(await sha(join(tmp, 'live.pad.onnx'))).toBe(await sha(join(tmp, 'live.pad2.onnx')));
+    // MiniFASNet's pruned 103/13/231/... channel counts, every one now a multiple of 8
+    expect(Object.keys(stats.channels).length).toBe(15);
+    expect(stats.channels.Conv_4).toBe(104);
+    for (const c of Object.values(stats.channels)) expect(c % 8).toBe(0);
+    const x = input(spec.shape).map((v) => (v + 1) * 127.5);
+    const want = (await run(fp32, spec.name, spec.shape, x)).output;
+    const got = (await run(join(tmp, 'live.pad.onnx'), spec.name, spec.shape, x)).output;
+    for (let i = 0; i < want.length; i++) expect(Math.abs(want[i] - got[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(want[i])));
+  });
+
+  it('pad leaves a channel space alone when it reaches an op it cannot carry zeros through', async () => {
+    // fr_eye's only odd conv is its 2-logit head (feeds a Reshape and the output); fr_pose (ShuffleNet v2): the first
+    // conv of each 58/116-channel branch leads through relu and depthwise to a conv and is padded, while that last
+    // conv's output goes into a Concat and its channel shuffle, so it is not
+    const padded: Record<string, Record<string, number>> = {};
+    for (const name of ['eye', 'pose']) {
+      const fp32 = join(tmp, `${name}.fp32.onnx`);
+      await py('rewrite', reg.sourcePathOf(name), fp32);
+      padded[name] = (JSON.parse(await py('pad', fp32, join(tmp, `${name}.pad.onnx`), '8')) as { channels: Record<string, number> }).channels;
+    }
+    expect(padded.eye).toEqual({});
+    expect(padded.pose.Conv_6).toBe(64);
+    expect(padded.pose.Conv_56).toBe(120);
+    expect(padded.pose.Conv_9).toBeUndefined();
+    expect(padded.pose.Conv_59).toBeUndefined();
+  });
+
   it('quantize writes the same bytes for the same ranges, and the int8 model tracks fp32', async () => {
     const spec = reg.entry('eye').input;
     const fp32 = join(tmp, 'eye.fp32.onnx');
