@@ -19,8 +19,8 @@ import type { VirtualClock } from './lit-clock.ts';
  *     Y' = min(255, round(Y + gain * w(x, y) * Y / 255))
  * `gain` = luma levels added to a white surface where the ring's light is strongest. The ring is ~0.5 m from the
  * face and the background 1.5-2 m away (inverse square: ~1/10), and the quality gate centres the face, so the
- * weight falls from 1 at the frame centre to `farFraction` away from it: w = far + (1 - far) * exp(-r^2 / 2 s^2),
- * r = distance from the centre in frame widths/heights, s = `nearSigma`. Chroma is untouched (white light).
+ * weight falls from 1 at the frame centre to FAR_FRACTION away from it: w = far + (1 - far) * exp(-r^2 / 2 s^2),
+ * r = distance from the centre in frame widths/heights, s = NEAR_SIGMA. Chroma is untouched (white light).
  * LATENCY: LED rise + exposure/readout delay the effect by `delayFrames` (0-3) frames: frame k shows the LED state
  * at frame k - delay.
  */
@@ -34,12 +34,14 @@ export interface LitReplayOptions {
   illuminator: Illuminator;
   /** luma levels added to a white surface at the centre of the lit zone; 0 = no LED */
   gain: number;
+  /** LED + exposure latency, 0-3 frames (default 1) */
   delayFrames?: number;
-  /** weight of the ring's light far from the centre (background), 0..1 */
-  farFraction?: number;
-  /** width of the lit zone, in frame sizes */
-  nearSigma?: number;
 }
+
+/** weight of the ring's light on the background, relative to the face at ~0.5 m (inverse square, 1.5-2 m) */
+const FAR_FRACTION = 0.1;
+/** width of the lit zone around the frame centre, in frame sizes */
+const NEAR_SIGMA = 0.3;
 
 export class LitReplaySource implements FrameSource {
   readonly kind = 'replay' as const;
@@ -94,8 +96,8 @@ export class LitReplaySource implements FrameSource {
 
   private weightMap(width: number, height: number): Float32Array {
     if (this.weights?.length === width * height) return this.weights;
-    const far = this.o.farFraction ?? 0.1;
-    const s2 = 2 * (this.o.nearSigma ?? 0.3) ** 2;
+    const far = FAR_FRACTION;
+    const s2 = 2 * NEAR_SIGMA ** 2;
     const w = new Float32Array(width * height);
     for (let y = 0; y < height; y++) {
       const dy = (y + 0.5) / height - 0.5;

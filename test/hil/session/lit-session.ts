@@ -33,7 +33,6 @@ export interface LitSessionOptions {
   delayFrames?: number;
   /** default: the session's own light LED; else e.g. another session's recorded LED history */
   illuminator?: (leds: SimLeds) => Illuminator;
-  policy?: PolicyInput;
 }
 
 export interface LitSession {
@@ -50,7 +49,7 @@ export interface LitSession {
   light?: LightReplay;
 }
 
-/** The light challenge's evaluation redone by the test, with its inputs (to evaluate the same samples against other sequences). */
+/** The light challenge's evaluation redone by the test, with its inputs (to try the same samples on other sequences). */
 export interface LightReplay extends LightResult {
   schedule: LightSchedule;
   /** the face luminance samples the challenge saw */
@@ -64,7 +63,7 @@ export async function litSession(engine: RunnerEngine, logger: Logger, o: LitSes
   const buttons = new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger, clock);
   const illuminator = o.illuminator?.(leds) ?? (() => leds.isOn('light'));
   const camera = new LitReplaySource({ path: o.video, logger, clock, illuminator, gain: o.gain, delayFrames: o.delayFrames ?? 1 });
-  const policyInput: PolicyInput = { ...o.policy, challenges: { set: o.script, required: [], ordered: true, count: o.script.length } };
+  const policyInput: PolicyInput = { challenges: { set: o.script, required: [], ordered: true, count: o.script.length } };
   const luma: LumaSample[] = [];
   const progress: ProgressEvent[] = [];
   await leds.start();
@@ -78,7 +77,8 @@ export async function litSession(engine: RunnerEngine, logger: Logger, o: LitSes
         if (f.signals.face) luma.push({ tsMs: f.tsMs, luma: f.signals.face.faceLuma });
       },
     });
-    const decision = await runner.run({ sessionId: 'hil-light', nonce: o.nonce, reference: o.reference, policy: policyInput as Record<string, unknown> }, new AbortController().signal);
+    const request = { sessionId: 'hil-light', nonce: o.nonce, reference: o.reference, policy: policyInput as Record<string, unknown> };
+    const decision = await runner.run(request, new AbortController().signal);
     const light = reevaluate(engine, policyInput, o.nonce, progress, luma);
     return { decision, progress, leds, litFrames: camera.litFrames, ...(light ? { light } : {}) };
   } finally {
@@ -116,6 +116,7 @@ function reevaluate(
 /** `seconds` of `video` from `startS`, re-encoded near-losslessly into `dir` (a caller-removed tmp dir). */
 export async function clipSegment(dir: string, video: string, startS: number, seconds: number): Promise<string> {
   const out = join(dir, 'segment.mp4');
-  await run('ffmpeg', ['-loglevel', 'error', '-ss', String(startS), '-i', video, '-t', String(seconds), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '12', out]);
+  await run('ffmpeg', ['-loglevel', 'error', '-ss', String(startS), '-i', video, '-t', String(seconds),
+    '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '12', out]);
   return out;
 }
