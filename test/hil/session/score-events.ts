@@ -3,7 +3,8 @@
  * sadtalker_hdtf_ref_videos, pcavs_pose_source and dagan_driving_video through the SAME path as
  * `regterm replay --events-only` (replay source → I420 → RGB → face engine → vision adapter → detectors), scored
  * against the hand-made *.events.csv: per clip and overall, recall and false events per minute for blink,
- * turn_left and turn_right.
+ * turn_left and turn_right; and passive anti-spoof as a session aggregates it (5 s windows, trimmed mean) on these
+ * live clips, where every window below the threshold would be a live customer refused as `spoof`.
  *   npx tsx test/hil/session/score-events.ts [--cache DIR] ['{"turn":{"enterDeg":15}}']
  * --cache keeps each clip's per-frame signals (pose, eyes, counts, and per-eye landmark scalars: nose offset, eye aspect
  * ratio, lid distance; no pixels, no coordinates, no embeddings) as JSON in DIR (use a tmp dir, never the repo) so
@@ -22,6 +23,7 @@ import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { scoreEvents, type TruthEvent } from '../../../src/session/detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents } from '../../../src/session/detectors/events-only.ts';
+import { trimmedMean } from '../../../src/session/evidence.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
@@ -60,6 +62,26 @@ const engine = new FaceEngine();
 await engine.start();
 const policy = resolvePolicy(policyInput, deploymentPolicyBase(engine));
 const total: Record<string, { tp: number; fp: number; fn: number; minutes: number }> = {};
+const spoofTotal = { windows: 0, spoof: 0 };
+
+/**
+ * Passive anti-spoof as a session would aggregate it on this REAL clip: every 5 s window (1 s apart) of frames that
+ * face the camera within the quality gate's yaw/pitch limits, trimmed mean vs the deployed threshold. A window below
+ * it would decide `spoof` for a live person.
+ */
+function antispoofWindows(signals: FrameSignals[]): { windows: number; spoof: number } {
+  const q = policy.quality;
+  const facing = signals.filter((f) => f.faceCount === 1 && f.face && Math.abs(f.face.yawDeg) <= q.maxYawDeg && Math.abs(f.face.pitchDeg) <= q.maxPitchDeg);
+  const out = { windows: 0, spoof: 0 };
+  const endMs = facing.at(-1)?.tsMs ?? 0;
+  for (let t = facing[0]?.tsMs ?? 0; t + 5000 <= endMs; t += 1000) {
+    const scores = facing.filter((f) => f.tsMs >= t && f.tsMs < t + 5000).map((f) => f.face?.antispoof ?? 0);
+    if (scores.length < policy.antispoof.minFrames) continue;
+    out.windows++;
+    if (trimmedMean(scores, policy.antispoof.trimFraction) < policy.antispoof.threshold) out.spoof++;
+  }
+  return out;
+}
 let clipIndex = 0;
 if (values.cache) mkdirSync(values.cache, { recursive: true });
 
@@ -102,7 +124,11 @@ try {
         cells.push(`${sc.type} ${sc.truePositives}/${sc.positives} fp ${sc.falsePositives}${recall}`);
       }
       const frontal = clipFrontalYaw(s, policy).toFixed(1);
-      process.stdout.write(`| ${half} | ${clip.slice(0, 30).padEnd(30)} | ${(minutes * 60).toFixed(1).padStart(5)} s | frontal ${frontal} | ${cells.join(' | ')} |\n`);
+      const spoof = antispoofWindows(s);
+      spoofTotal.windows += spoof.windows;
+      spoofTotal.spoof += spoof.spoof;
+      const spoofCell = `anti-spoof windows < threshold ${spoof.spoof}/${spoof.windows}`;
+      process.stdout.write(`| ${half} | ${clip.slice(0, 30).padEnd(30)} | ${(minutes * 60).toFixed(1).padStart(5)} s | frontal ${frontal} | ${cells.join(' | ')} | ${spoofCell} |\n`);
     }
   }
 } finally {
@@ -114,3 +140,4 @@ for (const key of ['A', 'B', 'all'].flatMap((h) => TYPES.map((type) => `${h} ${t
   const recall = t.tp + t.fn > 0 ? t.tp / (t.tp + t.fn) : 1;
   process.stdout.write(`| ${key.replace(' ', ' | ')} | ${t.tp} | ${t.fn} | ${t.fp} | ${recall.toFixed(2)} | ${(t.fp / t.minutes).toFixed(2)} |\n`);
 }
+process.stdout.write(`\nanti-spoof on live clips: ${spoofTotal.spoof} of ${spoofTotal.windows} five-second windows below the threshold ${policy.antispoof.threshold}\n`);
