@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { FaceEngine } from '../../src/vision/engine.ts';
 import { readImageFile } from '../../src/vision/image-file.ts';
 import { MODEL_POINTS, type ModelPoint, landmarkPose } from './landmark-pose.ts';
-import { type Angles, REPORT_HEADER, axisReport, reportRows } from './landmark-pose-stats.ts';
+import { type Angles, axisReport, reportHeader, reportRows } from './landmark-pose-stats.ts';
 import { quantile } from './measure.ts';
 import { lfwPairs, nuaaEval } from './sets.ts';
 
@@ -54,7 +54,8 @@ const residuals = ok.map((i) => main[i]!.residualMm);
 out.push(`images ${files.length}, no face ${noFace}, faces ${faces.length}, no landmark fit ${faces.length - ok.length}; fit residual median ${quantile(residuals, 0.5).toFixed(1)} mm, p99 ${quantile(residuals, 0.99).toFixed(1)} mm`);
 const range = (axis: keyof Angles): string => `${Math.round(quantile(ok.map((i) => faces[i].model[axis]), 0.01))}..${Math.round(quantile(ok.map((i) => faces[i].model[axis]), 0.99))}`;
 out.push(`fr_pose p01..p99: yaw ${range('yaw')}, pitch ${range('pitch')}, roll ${range('roll')}\n`);
-out.push(REPORT_HEADER);
+const HEADER = reportHeader('photos', 'even half', 'odd half');
+out.push(HEADER);
 const subsets: Record<string, number[]> = {
   all: ok,
   LFW: ok.filter((i) => faces[i].file.includes('lfw_view1')),
@@ -62,7 +63,7 @@ const subsets: Record<string, number[]> = {
   'fr_pose inside gate (all 3 <= 15)': ok.filter((i) => Object.values(faces[i].model).every((v) => Math.abs(v) <= 15)),
 };
 for (const [label, idx] of Object.entries(subsets)) out.push(reportRows(`${label}`, axisReport(modelOf(idx), lmOf(idx), even)));
-out.push(`\nModel-point ablations (all photos):\n\n${REPORT_HEADER}`);
+out.push(`\nModel-point ablations (all photos):\n\n${HEADER}`);
 for (const [label, fit] of Object.entries(fits)) {
   const idx = faces.flatMap((_, i) => (fit[i] ? [i] : []));
   out.push(reportRows(label, axisReport(modelOf(idx), lmOf(idx, fit), even)));

@@ -106,4 +106,7 @@ export function reportRows(label: string, r: ReturnType<typeof axisReport>): str
   }).join('\n');
 }
 
-export const REPORT_HEADER = '| photos | axis | n | raw abs diff median / p90 / p99 (deg) | r | calibration (fr_pose = a x + b, even half) | odd half raw | odd half calibrated |\n| --- | --- | --- | --- | --- | --- | --- | --- |';
+/** The table header for `reportRows`: `fit` names the part the calibration is fitted on, `test` the held-out part. */
+export function reportHeader(set: string, fit: string, test: string): string {
+  return `| ${set} | axis | n | raw abs diff median / p90 / p99 (deg) | r | calibration (fr_pose = a x + b, ${fit}) | ${test} raw | ${test} calibrated |\n| --- | --- | --- | --- | --- | --- | --- | --- |`;
+}

@@ -1,0 +1,240 @@
+/**
+ * Study (issue #3): would the turn detector and the quality gate's pose limits decide the same if yaw/pitch/roll came
+ * from the 68 landmarks (scripts/models/landmark-pose.ts) instead of fr_pose? Every annotated clip (the 13 of
+ * test/hil/session/score-events.ts, same order and A/B halves) through the SAME path as `regterm replay --events-only`
+ * (recordingSignals: replay source, I420 -> RGB, face engine, vision adapter); per frame both poses.
+ *   node --import tsx scripts/models/landmark-pose-clips.ts [--cache DIR]
+ * --cache keeps per clip the frame signals and the landmark angles (angles only: no pixels, no coordinates, no
+ * embeddings) as JSON in DIR (a tmp dir, never the repo) so the analysis re-runs in seconds.
+ *
+ * Pose sources compared, each as the frame's yawDeg/pitchDeg/rollDeg fed to the unchanged detectors:
+ *   fr_pose  the deployed model (what ships);
+ *   lm raw   the landmark fit as is;
+ *   lm cal   the landmark fit after a per-axis line (fr_pose = a * lm + b) fitted on half A's frames (held out: B);
+ *   lm yaw   landmark yaw (raw), fr_pose pitch and roll (the "yaw only" option).
+ * Per clip: yaw agreement with fr_pose (median / p90 |diff|, r), turn events scored against the clip's events.csv
+ * with each source (and how many turn events each finds), the pose part of the quality gate (|yaw|, |pitch|, |roll|
+ * <= policy limits) per frame: pass rate per source and per-frame agreement with fr_pose; and jitter: the frame-to-frame
+ * sd of each angle over the annotated frontal_still stretches.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseEventsCsv } from '../../src/camera/events-csv.ts';
+import { createLogger } from '../../src/device/logger.ts';
+import { faceDataRoot } from '../../src/face-data.ts';
+import { scoreEvents } from '../../src/session/detectors/event-score.ts';
+import { clipFrontalYaw, detectClipEvents } from '../../src/session/detectors/events-only.ts';
+import { resolvePolicy } from '../../src/session/policy.ts';
+import { recordingSignals } from '../../src/session/recording-signals.ts';
+import { deploymentPolicyBase } from '../../src/session/runner-support.ts';
+import type { FrameSignals } from '../../src/session/signals.ts';
+import { FaceEngine } from '../../src/vision/engine.ts';
+import { landmarkPose } from './landmark-pose.ts';
+import { AXES, type Angles, type Line, absDiff, applyLine, axisReport, fitLine, jitterSd, pearson, reportHeader, reportRows } from './landmark-pose-stats.ts';
+import { quantile } from './measure.ts';
+
+const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];
+const DATA = faceDataRoot();
+
+interface Clip {
+  name: string;
+  half: 'A' | 'B';
+  csv: string;
+  signals: FrameSignals[];
+  t0Ms: number;
+  landmark: Array<Angles | null>;
+}
+
+const { values } = parseArgs({ options: { cache: { type: 'string' } } });
+const logger = createLogger({ level: 'warn' });
+const engine = new FaceEngine();
+await engine.start();
+const policy = resolvePolicy({}, deploymentPolicyBase(engine));
+const clips: Clip[] = [];
+if (values.cache) mkdirSync(values.cache, { recursive: true });
+try {
+  for (const set of SETS) {
+    for (const file of readdirSync(join(DATA, set)).filter((f) => f.endsWith('.events.csv')).sort()) {
+      const name = file.replace('.events.csv', '');
+      const cached = values.cache ? join(values.cache, `${set}--${name}.json`) : undefined;
+      let data: { signals: FrameSignals[]; t0Ms: number; landmark: Array<Angles | null> };
+      if (cached && existsSync(cached)) data = JSON.parse(readFileSync(cached, 'utf8'));
+      else {
+        const landmark: Array<Angles | null> = [];
+        const r = await recordingSignals(engine, join(DATA, set, `${name}.mp4`), logger, (f) => {
+          const p = f.faces[0] ? landmarkPose(f.faces[0].landmarks68) : null;
+          landmark.push(p ? { yaw: p.yaw, pitch: p.pitch, roll: p.roll } : null);
+        });
+        data = { ...r, landmark };
+        if (cached) writeFileSync(cached, JSON.stringify(data));
+      }
+      clips.push({ name, half: clips.length % 2 === 0 ? 'A' : 'B', csv: readFileSync(join(DATA, set, file), 'utf8'), ...data });
+    }
+  }
+} finally {
+  await engine.stop();
+}
+
+const frPose = (f: FrameSignals): Angles => ({ yaw: f.face!.yawDeg, pitch: f.face!.pitchDeg, roll: f.face!.rollDeg });
+/** frames with one face and a landmark fit: the paired readings */
+const paired = (c: Clip): number[] => c.signals.flatMap((f, i) => (f.faceCount === 1 && f.face && c.landmark[i] ? [i] : []));
+
+// calibration on half A's paired frames
+const calibration = {} as Record<keyof Angles, Line>;
+for (const axis of AXES) {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const c of clips.filter((x) => x.half === 'A')) {
+    for (const i of paired(c)) {
+      xs.push(c.landmark[i]![axis]);
+      ys.push(frPose(c.signals[i])[axis]);
+    }
+  }
+  calibration[axis] = fitLine(xs, ys);
+}
+const calibrated = (a: Angles): Angles => ({ yaw: applyLine(calibration.yaw, a.yaw), pitch: applyLine(calibration.pitch, a.pitch), roll: applyLine(calibration.roll, a.roll) });
+
+type Source = 'fr_pose' | 'lm raw' | 'lm cal' | 'lm yaw';
+const SOURCES: Source[] = ['fr_pose', 'lm raw', 'lm cal', 'lm yaw'];
+/** The pose a source gives frame i (undefined: the frame has no usable face for that source). */
+function poseOf(c: Clip, i: number, src: Source): Angles | undefined {
+  const f = c.signals[i];
+  if (!f.face) return undefined;
+  if (src === 'fr_pose') return frPose(f);
+  const lm = c.landmark[i];
+  if (!lm) return undefined;
+  if (src === 'lm raw') return lm;
+  if (src === 'lm cal') return calibrated(lm);
+  return { ...frPose(f), yaw: lm.yaw };
+}
+function signalsOf(c: Clip, src: Source): FrameSignals[] {
+  return c.signals.map((f, i) => {
+    const p = poseOf(c, i, src);
+    if (!f.face || !p) return { ...f, faceCount: 0, face: undefined };
+    return { ...f, face: { ...f.face, yawDeg: p.yaw, pitchDeg: p.pitch, rollDeg: p.roll } };
+  });
+}
+const q = policy.quality;
+const inGate = (p: Angles | undefined): boolean => p !== undefined && Math.abs(p.yaw) <= q.maxYawDeg && Math.abs(p.pitch) <= q.maxPitchDeg && Math.abs(p.roll) <= q.maxRollDeg;
+const f1 = (x: number): string => x.toFixed(1);
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+const out: string[] = [];
+out.push(`calibration fitted on half A (fr_pose = a * lm + b): ${AXES.map((a) => `${a} ${calibration[a].slope.toFixed(3)} x ${calibration[a].intercept >= 0 ? '+' : '-'} ${Math.abs(calibration[a].intercept).toFixed(2)}`).join(', ')}\n`);
+out.push('| half | clip | frames (paired) | yaw abs(fr_pose - lm raw) median / p90, r | turns: truth | found fr_pose / lm raw / lm cal / lm yaw | TP (FP) fr_pose / lm raw / lm cal / lm yaw | gate pass fr_pose / lm raw / lm cal / lm yaw | gate agreement with fr_pose: lm raw / lm cal / lm yaw |');
+out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+const totals = { frames: 0, agree: Object.fromEntries(SOURCES.map((s) => [s, 0])) as Record<Source, number>, tp: {} as Record<string, number>, fp: {} as Record<string, number>, truth: { A: 0, B: 0 } };
+const allDiff: Record<'A' | 'B', { fr: number[]; lm: number[] }> = { A: { fr: [], lm: [] }, B: { fr: [], lm: [] } };
+const jitter: Record<Source, Record<keyof Angles, number[]>> = Object.fromEntries(SOURCES.map((s) => [s, { yaw: [], pitch: [], roll: [] }])) as never;
+for (const c of clips) {
+  const idx = paired(c);
+  const fr = idx.map((i) => c.signals[i].face!.yawDeg);
+  const lm = idx.map((i) => c.landmark[i]!.yaw);
+  allDiff[c.half].fr.push(...fr);
+  allDiff[c.half].lm.push(...lm);
+  const d = absDiff(fr, lm);
+  const truth = parseEventsCsv(c.csv).map((e) => ({ startS: e.startMs / 1000, endS: e.endMs / 1000, event: e.event, confidence: e.extra?.confidence }));
+  const turnTruth = truth.filter((t) => t.event === 'turn_left' || t.event === 'turn_right').length;
+  totals.truth[c.half] += turnTruth;
+  const found: string[] = [];
+  const scored: string[] = [];
+  const pass: string[] = [];
+  const agree: string[] = [];
+  const gateFr = c.signals.map((_, i) => inGate(poseOf(c, i, 'fr_pose')));
+  for (const src of SOURCES) {
+    const sig = signalsOf(c, src);
+    const ev = detectClipEvents(sig, policy, c.t0Ms);
+    const turns = ev.filter((e) => e.type !== 'blink');
+    found.push(turns.map((e) => `${e.type === 'turn_left' ? 'L' : 'R'}`).join('') || '-');
+    const sc = scoreEvents(turns, truth).filter((s) => s.type !== 'blink');
+    const tp = sc.reduce((s, x) => s + x.truePositives, 0);
+    const fp = sc.reduce((s, x) => s + x.falsePositives, 0);
+    totals.tp[`${c.half} ${src}`] = (totals.tp[`${c.half} ${src}`] ?? 0) + tp;
+    totals.fp[`${c.half} ${src}`] = (totals.fp[`${c.half} ${src}`] ?? 0) + fp;
+    scored.push(`${tp} (${fp})`);
+    const gate = c.signals.map((_, i) => inGate(poseOf(c, i, src)));
+    pass.push(pct(gate.filter(Boolean).length / gate.length));
+    const same = gate.filter((g, i) => g === gateFr[i]).length;
+    totals.agree[src] += same;
+    if (src !== 'fr_pose') agree.push(pct(same / gate.length));
+    // jitter over frontal_still stretches: successive paired frames inside the stretch
+    for (const t of truth.filter((x) => x.event === 'frontal_still')) {
+      const inside = c.signals.flatMap((f, i) => (f.tsMs - c.t0Ms >= t.startS * 1000 && f.tsMs - c.t0Ms < t.endS * 1000 && idx.includes(i) ? [i] : []));
+      for (const axis of AXES) jitter[src][axis].push(jitterSd(inside.map((i) => poseOf(c, i, src)![axis])));
+    }
+  }
+  totals.frames += c.signals.length;
+  out.push(`| ${c.half} | ${c.name.slice(0, 26)} | ${c.signals.length} (${idx.length}) | ${f1(d.median)} / ${f1(d.p90)}, ${pearson(fr, lm).toFixed(2)} | ${turnTruth} | ${found.join(' / ')} | ${scored.join(' / ')} | ${pass.join(' / ')} | ${agree.join(' / ')} |`);
+}
+out.push('\n| half | turn events in truth | TP (FP) fr_pose | lm raw | lm cal | lm yaw |\n| --- | --- | --- | --- | --- | --- |');
+for (const h of ['A', 'B'] as const) {
+  out.push(`| ${h} | ${totals.truth[h]} | ${SOURCES.map((s) => `${totals.tp[`${h} ${s}`]} (${totals.fp[`${h} ${s}`]})`).join(' | ')} |`);
+}
+out.push(`\nper-frame gate (pose part) agreement with fr_pose over all ${totals.frames} frames: ${SOURCES.slice(1).map((s) => `${s} ${pct(totals.agree[s] / totals.frames)}`).join(', ')}`);
+for (const h of ['A', 'B'] as const) {
+  const d = absDiff(allDiff[h].fr, allDiff[h].lm);
+  out.push(`yaw abs(fr_pose - lm raw) on half ${h} (${d.n} frames): median ${d.median}, p90 ${d.p90}, p99 ${d.p99}; r ${pearson(allDiff[h].fr, allDiff[h].lm).toFixed(3)}`);
+}
+// all three axes over every paired frame: calibration fitted on half A, reported on half B
+const modelAll: Angles[] = [];
+const lmAll: Angles[] = [];
+const halfAll: Array<'A' | 'B'> = [];
+for (const c of clips) {
+  for (const i of paired(c)) {
+    modelAll.push(frPose(c.signals[i]));
+    lmAll.push(c.landmark[i]!);
+    halfAll.push(c.half);
+  }
+}
+out.push(`\n${reportHeader('clip frames', 'half A', 'half B')}`);
+out.push(reportRows('all 13 clips', axisReport(modelAll, lmAll, (i) => halfAll[i] === 'A')));
+
+// which axis makes the gate decisions differ: per axis, frames where |angle| <= limit differs from fr_pose's
+const limit: Angles = { yaw: q.maxYawDeg, pitch: q.maxPitchDeg, roll: q.maxRollDeg };
+out.push('\nPer-axis gate decision (|angle| <= limit) agreement with fr_pose, paired frames:\n\n| source | yaw | pitch | roll | fr_pose fails (yaw / pitch / roll) | source fails (yaw / pitch / roll) |\n| --- | --- | --- | --- | --- | --- |');
+for (const src of SOURCES.slice(1)) {
+  const cal = (a: Angles): Angles => (src === 'lm cal' ? calibrated(a) : a);
+  const cells = AXES.map((axis) => {
+    let same = 0;
+    for (let i = 0; i < modelAll.length; i++) {
+      const m = Math.abs(modelAll[i][axis]) <= limit[axis];
+      const l = src === 'lm yaw' && axis !== 'yaw' ? m : Math.abs(cal(lmAll[i])[axis]) <= limit[axis];
+      if (m === l) same++;
+    }
+    return pct(same / modelAll.length);
+  });
+  const fails = (xs: Angles[]): string => AXES.map((axis) => xs.filter((a) => Math.abs(a[axis]) > limit[axis]).length).join(' / ');
+  const srcAngles = lmAll.map((a, i) => (src === 'lm yaw' ? { ...modelAll[i], yaw: a.yaw } : cal(a)));
+  out.push(`| ${src} | ${cells.join(' | ')} | ${fails(modelAll)} | ${fails(srcAngles)} |`);
+}
+
+// every annotated turn: the largest |yaw - clip frontal| inside it, per source (enterDeg is what a turn must reach)
+out.push(`\nAnnotated turns: peak |yaw - clip frontal| inside the event per source (turn.enterDeg ${policy.turn.enterDeg}, exitDeg ${policy.turn.exitDeg}); clip frontal per source in brackets:\n`);
+out.push(`| clip | event | confidence | ${SOURCES.join(' | ')} |\n| --- | --- | --- | ${SOURCES.map(() => '---').join(' | ')} |`);
+for (const c of clips) {
+  const turns = parseEventsCsv(c.csv).filter((e) => e.event === 'turn_left' || e.event === 'turn_right');
+  if (turns.length === 0) continue;
+  const frontal = Object.fromEntries(SOURCES.map((s) => [s, clipFrontalYaw(signalsOf(c, s), policy)])) as Record<Source, number>;
+  for (const t of turns) {
+    const cells = SOURCES.map((src) => {
+      let peak = 0;
+      c.signals.forEach((f, i) => {
+        const p = poseOf(c, i, src);
+        if (p && f.tsMs - c.t0Ms >= t.startMs && f.tsMs - c.t0Ms < t.endMs) peak = Math.max(peak, Math.abs(p.yaw - frontal[src]));
+      });
+      return `${f1(peak)} [${f1(frontal[src])}]`;
+    });
+    out.push(`| ${c.name.slice(0, 26)} | ${t.event} ${(t.startMs / 1000).toFixed(2)}-${(t.endMs / 1000).toFixed(2)} | ${t.extra?.confidence ?? ''} | ${cells.join(' | ')} |`);
+  }
+}
+
+out.push('\nJitter on frontal_still stretches (frame-to-frame sd, deg; median over stretches / max):\n\n| source | yaw | pitch | roll |\n| --- | --- | --- | --- |');
+for (const src of SOURCES) {
+  const cell = (xs: number[]): string => {
+    const v = xs.filter(Number.isFinite);
+    return `${quantile(v, 0.5).toFixed(2)} / ${Math.max(...v).toFixed(2)} (n ${v.length})`;
+  };
+  out.push(`| ${src} | ${AXES.map((a) => cell(jitter[src][a])).join(' | ')} |`);
+}
+process.stdout.write(`${out.join('\n')}\n`);
