@@ -11,7 +11,9 @@
  *   fr_pose  the deployed model (what ships);
  *   lm raw   the landmark fit as is;
  *   lm cal   the landmark fit after a per-axis line (fr_pose = a * lm + b) fitted on half A's frames (held out: B);
- *   lm yaw   landmark yaw (raw), fr_pose pitch and roll (the "yaw only" option).
+ *   lm yaw   landmark yaw (raw), fr_pose pitch and roll (the "yaw only" option);
+ *   hybrid 1/N  fr_pose on every N-th tracked frame, landmark angles offset by the recent fr_pose difference between
+ *            (hybridPoses): what an engine running fr_pose at a fraction of the frame rate would feed the session.
  * Per clip: yaw agreement with fr_pose (median / p90 |diff|, r), turn events scored against the clip's events.csv
  * with each source (and how many turn events each finds), the pose part of the quality gate (|yaw|, |pitch|, |roll|
  * <= policy limits) per frame: pass rate per source and per-frame agreement with fr_pose; and jitter: the frame-to-frame
@@ -95,13 +97,53 @@ for (const axis of AXES) {
 }
 const calibrated = (a: Angles): Angles => ({ yaw: applyLine(calibration.yaw, a.yaw), pitch: applyLine(calibration.pitch, a.pitch), roll: applyLine(calibration.roll, a.roll) });
 
-type Source = 'fr_pose' | 'lm raw' | 'lm cal' | 'lm yaw';
-const SOURCES: Source[] = ['fr_pose', 'lm raw', 'lm cal', 'lm yaw'];
+type Source = 'fr_pose' | 'lm raw' | 'lm cal' | 'lm yaw' | 'hybrid 1/5' | 'hybrid 1/10';
+const SOURCES: Source[] = ['fr_pose', 'lm raw', 'lm cal', 'lm yaw', 'hybrid 1/5', 'hybrid 1/10'];
+const HYBRID_EVERY: Partial<Record<Source, number>> = { 'hybrid 1/5': 5, 'hybrid 1/10': 10 };
+/** last fr_pose samples whose (fr_pose - landmark) difference makes the hybrid's per-axis offset (median) */
+const HYBRID_SAMPLES = 3;
+
+/**
+ * The hybrid an engine could run: fr_pose on the first tracked frame and every `every`-th tracked frame after it
+ * (the counter restarts when the face is lost), landmark angles on every frame, each axis shifted by the median
+ * (fr_pose - landmark) of the last HYBRID_SAMPLES sampled frames; sampled frames use fr_pose itself.
+ */
+function hybridPoses(c: Clip, every: number): Array<Angles | undefined> {
+  const out: Array<Angles | undefined> = [];
+  let tracked = 0;
+  let diffs: Angles[] = [];
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  c.signals.forEach((f, i) => {
+    const lm = c.landmark[i];
+    if (!f.face || !lm) {
+      tracked = 0;
+      diffs = [];
+      out.push(undefined);
+      return;
+    }
+    if (tracked++ % every === 0) {
+      const fr = frPose(f);
+      diffs = [...diffs, { yaw: fr.yaw - lm.yaw, pitch: fr.pitch - lm.pitch, roll: fr.roll - lm.roll }].slice(-HYBRID_SAMPLES);
+      out.push(fr);
+      return;
+    }
+    out.push({ yaw: lm.yaw + median(diffs.map((d) => d.yaw)), pitch: lm.pitch + median(diffs.map((d) => d.pitch)), roll: lm.roll + median(diffs.map((d) => d.roll)) });
+  });
+  return out;
+}
+const hybridCache = new Map<string, Array<Angles | undefined>>();
+
 /** The pose a source gives frame i (undefined: the frame has no usable face for that source). */
 function poseOf(c: Clip, i: number, src: Source): Angles | undefined {
   const f = c.signals[i];
   if (!f.face) return undefined;
   if (src === 'fr_pose') return frPose(f);
+  const every = HYBRID_EVERY[src];
+  if (every !== undefined) {
+    const key = `${c.name} ${src}`;
+    if (!hybridCache.has(key)) hybridCache.set(key, hybridPoses(c, every));
+    return hybridCache.get(key)![i];
+  }
   const lm = c.landmark[i];
   if (!lm) return undefined;
   if (src === 'lm raw') return lm;
@@ -118,11 +160,29 @@ function signalsOf(c: Clip, src: Source): FrameSignals[] {
 const q = policy.quality;
 const inGate = (p: Angles | undefined): boolean => p !== undefined && Math.abs(p.yaw) <= q.maxYawDeg && Math.abs(p.pitch) <= q.maxPitchDeg && Math.abs(p.roll) <= q.maxRollDeg;
 const f1 = (x: number): string => x.toFixed(1);
+
+/**
+ * When the pose part of the quality gate would first pass (seconds from the clip start): the first moment the
+ * source's angles have stayed inside the limits for quality.holdMs without a gap > quality.maxGapMs; '-' = never.
+ */
+function gateHeldAt(c: Clip, src: Source): string {
+  let runStart: number | undefined;
+  let lastTs: number | undefined;
+  for (let i = 0; i < c.signals.length; i++) {
+    const ts = c.signals[i].tsMs;
+    if (!inGate(poseOf(c, i, src)) || (lastTs !== undefined && ts - lastTs > q.maxGapMs)) runStart = undefined;
+    lastTs = ts;
+    if (!inGate(poseOf(c, i, src))) continue;
+    runStart ??= ts;
+    if (ts - runStart >= q.holdMs) return ((ts - c.t0Ms) / 1000).toFixed(2);
+  }
+  return '-';
+}
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 const out: string[] = [];
 out.push(`calibration fitted on half A (fr_pose = a * lm + b): ${AXES.map((a) => `${a} ${calibration[a].slope.toFixed(3)} x ${calibration[a].intercept >= 0 ? '+' : '-'} ${Math.abs(calibration[a].intercept).toFixed(2)}`).join(', ')}\n`);
-out.push('| half | clip | frames (paired) | yaw abs(fr_pose - lm raw) median / p90, r | turns: truth | found fr_pose / lm raw / lm cal / lm yaw | TP (FP) fr_pose / lm raw / lm cal / lm yaw | gate pass fr_pose / lm raw / lm cal / lm yaw | gate agreement with fr_pose: lm raw / lm cal / lm yaw |');
+out.push(`| half | clip | frames (paired) | yaw abs(fr_pose - lm raw) median / p90, r | turns: truth | found ${SOURCES.join(' / ')} | TP (FP) ${SOURCES.join(' / ')} | gate pass ${SOURCES.join(' / ')} | gate agreement with fr_pose: ${SOURCES.slice(1).join(' / ')} |`);
 out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const totals = { frames: 0, agree: Object.fromEntries(SOURCES.map((s) => [s, 0])) as Record<Source, number>, tp: {} as Record<string, number>, fp: {} as Record<string, number>, truth: { A: 0, B: 0 } };
 const allDiff: Record<'A' | 'B', { fr: number[]; lm: number[] }> = { A: { fr: [], lm: [] }, B: { fr: [], lm: [] } };
@@ -167,7 +227,7 @@ for (const c of clips) {
   totals.frames += c.signals.length;
   out.push(`| ${c.half} | ${c.name.slice(0, 26)} | ${c.signals.length} (${idx.length}) | ${f1(d.median)} / ${f1(d.p90)}, ${pearson(fr, lm).toFixed(2)} | ${turnTruth} | ${found.join(' / ')} | ${scored.join(' / ')} | ${pass.join(' / ')} | ${agree.join(' / ')} |`);
 }
-out.push('\n| half | turn events in truth | TP (FP) fr_pose | lm raw | lm cal | lm yaw |\n| --- | --- | --- | --- | --- | --- |');
+out.push(`\n| half | turn events in truth | TP (FP) ${SOURCES.join(' | ')} |\n| --- | --- | ${SOURCES.map(() => '---').join(' | ')} |`);
 for (const h of ['A', 'B'] as const) {
   out.push(`| ${h} | ${totals.truth[h]} | ${SOURCES.map((s) => `${totals.tp[`${h} ${s}`]} (${totals.fp[`${h} ${s}`]})`).join(' | ')} |`);
 }
@@ -192,22 +252,42 @@ out.push(reportRows('all 13 clips', axisReport(modelAll, lmAll, (i) => halfAll[i
 
 // which axis makes the gate decisions differ: per axis, frames where |angle| <= limit differs from fr_pose's
 const limit: Angles = { yaw: q.maxYawDeg, pitch: q.maxPitchDeg, roll: q.maxRollDeg };
+const diffRows: string[] = [];
 out.push('\nPer-axis gate decision (|angle| <= limit) agreement with fr_pose, paired frames:\n\n| source | yaw | pitch | roll | fr_pose fails (yaw / pitch / roll) | source fails (yaw / pitch / roll) |\n| --- | --- | --- | --- | --- | --- |');
 for (const src of SOURCES.slice(1)) {
-  const cal = (a: Angles): Angles => (src === 'lm cal' ? calibrated(a) : a);
-  const cells = AXES.map((axis) => {
-    let same = 0;
-    for (let i = 0; i < modelAll.length; i++) {
-      const m = Math.abs(modelAll[i][axis]) <= limit[axis];
-      const l = src === 'lm yaw' && axis !== 'yaw' ? m : Math.abs(cal(lmAll[i])[axis]) <= limit[axis];
-      if (m === l) same++;
+  const same = { yaw: 0, pitch: 0, roll: 0 };
+  const fails = { fr: { yaw: 0, pitch: 0, roll: 0 }, src: { yaw: 0, pitch: 0, roll: 0 } };
+  let n = 0;
+  const d: Record<keyof Angles, { m: number[]; l: number[] }> = { yaw: { m: [], l: [] }, pitch: { m: [], l: [] }, roll: { m: [], l: [] } };
+  for (const c of clips) {
+    for (const i of paired(c)) {
+      const m = frPose(c.signals[i]);
+      const l = poseOf(c, i, src)!;
+      n++;
+      for (const axis of AXES) {
+        d[axis].m.push(m[axis]);
+        d[axis].l.push(l[axis]);
+      }
+      for (const axis of AXES) {
+        const mOk = Math.abs(m[axis]) <= limit[axis];
+        const lOk = Math.abs(l[axis]) <= limit[axis];
+        if (mOk === lOk) same[axis]++;
+        if (!mOk) fails.fr[axis]++;
+        if (!lOk) fails.src[axis]++;
+      }
     }
-    return pct(same / modelAll.length);
-  });
-  const fails = (xs: Angles[]): string => AXES.map((axis) => xs.filter((a) => Math.abs(a[axis]) > limit[axis]).length).join(' / ');
-  const srcAngles = lmAll.map((a, i) => (src === 'lm yaw' ? { ...modelAll[i], yaw: a.yaw } : cal(a)));
-  out.push(`| ${src} | ${cells.join(' | ')} | ${fails(modelAll)} | ${fails(srcAngles)} |`);
+  }
+  diffRows.push(`| ${src} | ${AXES.map((a) => {
+    const x = absDiff(d[a].m, d[a].l);
+    return `${x.median} / ${x.p90} / ${x.p99}`;
+  }).join(' | ')} |`);
+  out.push(`| ${src} | ${AXES.map((a) => pct(same[a] / n)).join(' | ')} | ${AXES.map((a) => fails.fr[a]).join(' / ')} | ${AXES.map((a) => fails.src[a]).join(' / ')} |`);
 }
+
+out.push(`\nQuality gate (pose part) first held for ${q.holdMs} ms, seconds from the clip start:\n\n| clip | ${SOURCES.join(' | ')} |\n| --- | ${SOURCES.map(() => '---').join(' | ')} |`);
+for (const c of clips) out.push(`| ${c.name.slice(0, 26)} | ${SOURCES.map((src) => gateHeldAt(c, src)).join(' | ')} |`);
+
+out.push(`\nPer-frame abs(source - fr_pose), paired frames, median / p90 / p99 (deg):\n\n| source | yaw | pitch | roll |\n| --- | --- | --- | --- |\n${diffRows.join('\n')}`);
 
 // every annotated turn: the largest |yaw - clip frontal| inside it, per source (enterDeg is what a turn must reach)
 out.push(`\nAnnotated turns: peak |yaw - clip frontal| inside the event per source (turn.enterDeg ${policy.turn.enterDeg}, exitDeg ${policy.turn.exitDeg}); clip frontal per source in brackets:\n`);
