@@ -13,7 +13,7 @@
  *   lm cal   the landmark fit after a per-axis line (fr_pose = a * lm + b) fitted on half A's frames (held out: B);
  *   lm yaw   landmark yaw (raw), fr_pose pitch and roll (the "yaw only" option);
  *   hybrid 1/N  fr_pose on every N-th tracked frame, landmark angles offset by the recent fr_pose difference between
- *            (hybridPoses): what an engine running fr_pose at a fraction of the frame rate would feed the session.
+ *            (landmark-pose-hybrid.ts): what an engine running fr_pose at a fraction of the frames would feed the session.
  * Per clip: yaw agreement with fr_pose (median / p90 |diff|, r), turn events scored against the clip's events.csv
  * with each source (and how many turn events each finds), the pose part of the quality gate (|yaw|, |pitch|, |roll|
  * <= policy limits) per frame: pass rate per source and per-frame agreement with fr_pose; and jitter: the frame-to-frame
@@ -33,6 +33,7 @@ import { deploymentPolicyBase } from '../../src/session/runner-support.ts';
 import type { FrameSignals } from '../../src/session/signals.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';
 import { landmarkPose } from './landmark-pose.ts';
+import { hybridPoses } from './landmark-pose-hybrid.ts';
 import { AXES, type Angles, type Line, absDiff, applyLine, axisReport, fitLine, jitterSd, pearson, reportHeader, reportRows } from './landmark-pose-stats.ts';
 import { quantile } from './measure.ts';
 
@@ -100,37 +101,6 @@ const calibrated = (a: Angles): Angles => ({ yaw: applyLine(calibration.yaw, a.y
 type Source = 'fr_pose' | 'lm raw' | 'lm cal' | 'lm yaw' | 'hybrid 1/5' | 'hybrid 1/10';
 const SOURCES: Source[] = ['fr_pose', 'lm raw', 'lm cal', 'lm yaw', 'hybrid 1/5', 'hybrid 1/10'];
 const HYBRID_EVERY: Partial<Record<Source, number>> = { 'hybrid 1/5': 5, 'hybrid 1/10': 10 };
-/** last fr_pose samples whose (fr_pose - landmark) difference makes the hybrid's per-axis offset (median) */
-const HYBRID_SAMPLES = 3;
-
-/**
- * The hybrid an engine could run: fr_pose on the first tracked frame and every `every`-th tracked frame after it
- * (the counter restarts when the face is lost), landmark angles on every frame, each axis shifted by the median
- * (fr_pose - landmark) of the last HYBRID_SAMPLES sampled frames; sampled frames use fr_pose itself.
- */
-function hybridPoses(c: Clip, every: number): Array<Angles | undefined> {
-  const out: Array<Angles | undefined> = [];
-  let tracked = 0;
-  let diffs: Angles[] = [];
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  c.signals.forEach((f, i) => {
-    const lm = c.landmark[i];
-    if (!f.face || !lm) {
-      tracked = 0;
-      diffs = [];
-      out.push(undefined);
-      return;
-    }
-    if (tracked++ % every === 0) {
-      const fr = frPose(f);
-      diffs = [...diffs, { yaw: fr.yaw - lm.yaw, pitch: fr.pitch - lm.pitch, roll: fr.roll - lm.roll }].slice(-HYBRID_SAMPLES);
-      out.push(fr);
-      return;
-    }
-    out.push({ yaw: lm.yaw + median(diffs.map((d) => d.yaw)), pitch: lm.pitch + median(diffs.map((d) => d.pitch)), roll: lm.roll + median(diffs.map((d) => d.roll)) });
-  });
-  return out;
-}
 const hybridCache = new Map<string, Array<Angles | undefined>>();
 
 /** The pose a source gives frame i (undefined: the frame has no usable face for that source). */
@@ -141,7 +111,10 @@ function poseOf(c: Clip, i: number, src: Source): Angles | undefined {
   const every = HYBRID_EVERY[src];
   if (every !== undefined) {
     const key = `${c.name} ${src}`;
-    if (!hybridCache.has(key)) hybridCache.set(key, hybridPoses(c, every));
+    if (!hybridCache.has(key)) {
+      const frames = c.signals.map((g, k) => (g.face && c.landmark[k] ? { model: frPose(g), landmark: c.landmark[k]! } : undefined));
+      hybridCache.set(key, hybridPoses(frames, every).poses);
+    }
     return hybridCache.get(key)![i];
   }
   const lm = c.landmark[i];
