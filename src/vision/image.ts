@@ -103,6 +103,21 @@ export function wipeImage(img: { data: Uint8Array }): void {
   img.data.fill(0);
 }
 
+/**
+ * `img` centred on a black canvas with `border` pixels on every side (a new buffer; the caller wipes both). A portrait
+ * cropped tight to the face (an ID photo) cuts the detector's box at the image edge; the pose crop, centred on that
+ * box, then sits off the face and reads a frontal face as turned 30-50 deg. With room around it the detector boxes the
+ * whole face (src/session/reference-intake.ts).
+ */
+export function padImage(img: RgbImage, border: number): RgbImage {
+  const width = img.width + 2 * border;
+  const height = img.height + 2 * border;
+  const data = new Uint8Array(width * height * 3);
+  const row = img.width * 3;
+  for (let y = 0; y < img.height; y++) data.set(img.data.subarray(y * row, (y + 1) * row), ((y + border) * width + border) * 3);
+  return { width, height, data };
+}
+
 function clamp255(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v + 0.5;
 }

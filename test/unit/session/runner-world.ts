@@ -14,6 +14,8 @@ import type { RgbImage } from '../../../src/vision/image.ts';
 export const W = 160;
 export const H = 120;
 export const REF_SIZE = 100;
+/** the reference photo (analysed by the intake on a border, so not REF_SIZE any more): anything not a camera frame */
+const isReference = (img: RgbImage): boolean => img.width !== W || img.height !== H;
 const FPS = 30;
 
 export interface WorldOptions {
@@ -78,7 +80,7 @@ export class World {
         for (const f of faces) this.landmarks.push(f.landmarks68);
         return faces;
       };
-      if (img.width === REF_SIZE) return keep(Array.from({ length: this.o.referenceFaces ?? 1 }, () => face(10, 90, 0, 1, 0.9)));
+      if (isReference(img)) return keep(Array.from({ length: this.o.referenceFaces ?? 1 }, () => face(10, 90, 0, 1, 0.9)));
       if (this.o.empty) return [];
       const dt = this.nowMs - this.promptAt;
       let yaw = 0;
@@ -92,7 +94,7 @@ export class World {
       return keep([face(50, 110, yaw, eyes, this.o.antispoof ?? 0.9)]);
     },
     embed: async (img: RgbImage): Promise<Template> => {
-      const hot = img.width === REF_SIZE || this.o.person !== 'other' ? 0 : 3;
+      const hot = isReference(img) || this.o.person !== 'other' ? 0 : 3;
       const t = { feature: vec(hot, this.embeds++) };
       this.templates.push(t);
       return t;
