@@ -31,10 +31,11 @@ import { resolvePolicy } from '../../src/session/policy.ts';
 import { recordingSignals } from '../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../src/session/runner-support.ts';
 import type { FrameSignals } from '../../src/session/signals.ts';
+import { pearson } from '../../src/session/light.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';
 import { landmarkPose } from './landmark-pose.ts';
 import { hybridPoses } from './landmark-pose-hybrid.ts';
-import { AXES, type Angles, type Line, absDiff, applyLine, axisReport, fitLine, jitterSd, pearson, reportHeader, reportRows } from './landmark-pose-stats.ts';
+import { AXES, type Angles, type Line, absDiff, applyLine, axisReport, fitLine, jitterSd, reportHeader, reportRows } from './landmark-pose-stats.ts';
 import { quantile } from './measure.ts';
 
 const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];

@@ -2,6 +2,7 @@
  * Statistics of the landmark-pose study (scripts/models/landmark-pose.md): agreement of paired angle readings
  * (fr_pose vs the landmark fit) raw and after a per-axis linear calibration fitted on a disjoint half.
  */
+import { pearson } from '../../src/session/light.ts';
 import { quantile } from './measure.ts';
 
 export const AXES = ['yaw', 'pitch', 'roll'] as const;
@@ -42,21 +43,6 @@ export function fitLine(x: readonly number[], y: readonly number[]): Line {
   }
   const slope = sxx > 0 ? sxy / sxx : 1;
   return { slope, intercept: my - slope * mx };
-}
-
-export function pearson(x: readonly number[], y: readonly number[]): number {
-  const n = x.length;
-  const mx = x.reduce((s, v) => s + v, 0) / n;
-  const my = y.reduce((s, v) => s + v, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
 }
 
 export const applyLine = (l: Line, x: number): number => l.slope * x + l.intercept;

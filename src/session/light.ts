@@ -115,7 +115,7 @@ function detrend(t: readonly number[], y: readonly number[]): number[] {
 }
 
 /** Pearson correlation; 0 when either side is constant (a photo under steady light). */
-function pearson(a: readonly number[], b: readonly number[]): number {
+export function pearson(a: readonly number[], b: readonly number[]): number {
   const n = a.length;
   if (n < 3) return 0;
   const ma = a.reduce((s, v) => s + v, 0) / n;
