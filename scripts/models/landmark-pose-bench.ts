@@ -23,7 +23,7 @@ import { readImageFile } from '../../src/vision/image-file.ts';
 import { LandmarkModel } from '../../src/vision/landmarks.ts';
 import { PoseModel } from '../../src/vision/pose.ts';
 import { measureQuality } from '../../src/vision/quality.ts';
-import { landmarkPose } from './landmark-pose.ts';
+import { landmarkPose } from '../../src/vision/landmark-pose.ts';
 import { quantile } from './measure.ts';
 
 const { values } = parseArgs({ options: { image: { type: 'string' }, iterations: { type: 'string', default: '200' } } });

@@ -33,7 +33,8 @@ import { deploymentPolicyBase } from '../../src/session/runner-support.ts';
 import type { FrameSignals } from '../../src/session/signals.ts';
 import { pearson } from '../../src/session/light.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';
-import { landmarkPose } from './landmark-pose.ts';
+import { landmarkPose } from '../../src/vision/landmark-pose.ts';
+import { PoseTrack } from '../../src/vision/pose-track.ts';
 import { hybridPoses } from './landmark-pose-hybrid.ts';
 import { AXES, type Angles, type Line, absDiff, applyLine, axisReport, fitLine, jitterSd, reportHeader, reportRows } from './landmark-pose-stats.ts';
 import { quantile } from './measure.ts';
@@ -66,10 +67,11 @@ try {
       if (cached && existsSync(cached)) data = JSON.parse(readFileSync(cached, 'utf8'));
       else {
         const landmark: Array<Angles | null> = [];
+        // fr_pose on every frame (a track with every: 1): the study's reference source
         const r = await recordingSignals(engine, join(DATA, set, `${name}.mp4`), logger, (f) => {
           const p = f.faces[0] ? landmarkPose(f.faces[0].landmarks68) : null;
           landmark.push(p ? { yaw: p.yaw, pitch: p.pitch, roll: p.roll } : null);
-        });
+        }, new PoseTrack({ every: 1 }));
         data = { ...r, landmark };
         if (cached) writeFileSync(cached, JSON.stringify(data));
       }
@@ -113,7 +115,7 @@ function poseOf(c: Clip, i: number, src: Source): Angles | undefined {
   if (every !== undefined) {
     const key = `${c.name} ${src}`;
     if (!hybridCache.has(key)) {
-      const frames = c.signals.map((g, k) => (g.face && c.landmark[k] ? { model: frPose(g), landmark: c.landmark[k]! } : undefined));
+      const frames = c.signals.map((g, k) => (g.face && c.landmark[k] ? { model: frPose(g), landmark: c.landmark[k]!, box: g.face.box, tsMs: g.tsMs } : undefined));
       hybridCache.set(key, hybridPoses(frames, every).poses);
     }
     return hybridCache.get(key)![i];

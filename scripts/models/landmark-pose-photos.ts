@@ -13,7 +13,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceEngine } from '../../src/vision/engine.ts';
 import { readImageFile } from '../../src/vision/image-file.ts';
-import { MODEL_POINTS, type ModelPoint, landmarkPose } from './landmark-pose.ts';
+import { MODEL_POINTS, type ModelPoint, landmarkPose } from '../../src/vision/landmark-pose.ts';
 import { type Angles, axisReport, reportHeader, reportRows } from './landmark-pose-stats.ts';
 import { quantile } from './measure.ts';
 import { lfwPairs, nuaaEval } from './sets.ts';

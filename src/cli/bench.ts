@@ -10,6 +10,10 @@
  * `frame.modelSumMs` is what the tracking stage's model calls cost timed alone (detect + landmark + 2 × eye + pose
  * + liveness medians); `trackingMs − modelSumMs` is the rest: crops and tensor fills, decoding, NMS, quality, and
  * the models running back to back with colder caches than when timed alone.
+ *
+ * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one `PoseTrack`, as a
+ * session runs it: fr_pose on every 5th frame, landmark pose + offset on the others (so the median is a frame
+ * without fr_pose, the p90 one with it, the mean the sustained per-frame cost).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,6 +23,7 @@ import { UsageError } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import type { RgbImage } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
+import { PoseTrack } from '../vision/pose-track.ts';
 import { runModel } from '../vision/run-model.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
@@ -35,8 +40,9 @@ interface ModelBench {
 
 export const USAGE = `usage: regterm bench [--json] [--image FILE] [--iterations N] [--models-dir DIR]
 Per model: median and p90 latency of the deployed model beside the source fp32 model (fp32Ms), at one thread; per
-frame: tracking (detect + landmarks + eyes + pose + anti-spoof; modelSumMs = its model calls timed alone) and
-embedding latency; peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
+frame: tracking (detect + landmarks + eyes + pose + anti-spoof; modelSumMs = its model calls timed alone), the
+same over consecutive frames of one pose track (trackingHybridMs: fr_pose on every 5th frame) and embedding
+latency; peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
 face-api demo photo (a development install); on a terminal pass --image.`;
 
 const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature', 'faceapi-resnet'];
@@ -91,6 +97,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
     if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
     const tracking = stats(await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1 })));
+    const poseTrack = new PoseTrack();
+    const hybridMs = await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1, poseTrack }));
+    const hybrid = stats(hybridMs);
     const embed = stats(await time(iterations, () => engine.embed(img, face)));
     const modelSumMs = round2(TRACKING_CALLS.reduce((sum, [name, calls]) => sum + (models[name]?.medianMs ?? 0) * calls, 0));
     const report = {
@@ -102,6 +111,9 @@ export async function run(ctx: CommandContext): Promise<number> {
       frame: {
         trackingMs: tracking.medianMs,
         trackingP90Ms: tracking.p90Ms,
+        trackingHybridMs: hybrid.medianMs,
+        trackingHybridP90Ms: hybrid.p90Ms,
+        trackingHybridMeanMs: round2(hybridMs.reduce((a, b) => a + b, 0) / hybridMs.length),
         modelSumMs,
         embedMs: embed.medianMs,
         embedP90Ms: embed.p90Ms,
@@ -114,7 +126,9 @@ export async function run(ctx: CommandContext): Promise<number> {
         ctx.stdout.write(`${n.padEnd(14)} ${s.variant.padEnd(6)} median ${s.medianMs} ms  p90 ${s.p90Ms} ms  (source fp32 ${s.fp32Ms} ms)\n`);
       }
       ctx.stdout.write(
-        `frame tracking ${report.frame.trackingMs} ms (models alone ${modelSumMs} ms), embed ${report.frame.embedMs} ms, ` +
+        `frame tracking ${report.frame.trackingMs} ms (models alone ${modelSumMs} ms), ` +
+          `with a pose track (fr_pose 1 frame in ${poseTrack.every}) median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
+          `mean ${report.frame.trackingHybridMeanMs} ms, embed ${report.frame.embedMs} ms, ` +
           `peak RSS ${report.peakRssMb} MB\n`,
       );
     }

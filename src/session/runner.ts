@@ -9,6 +9,7 @@ import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import type { RgbImage } from '../vision/image.ts';
+import { PoseTrack } from '../vision/pose-track.ts';
 import { countsAsFailure } from './decision.ts';
 import { wipeTemplate, type Template } from './identity.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from './policy.ts';
@@ -172,6 +173,8 @@ class ActiveRun {
   private readonly ac = new AbortController();
   private readonly session: RegistrationSession;
   private readonly selector: EmbedSelector;
+  /** the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame); reset when the run ends */
+  private readonly poseTrack = new PoseTrack();
   private readonly frameMode: boolean;
   private virtualMs = 0;
   /** clock mode with a replay source: recorded time → clock time */
@@ -225,6 +228,7 @@ class ActiveRun {
       this.ac.abort();
       this.player.clear('session');
       this.rgb?.fill(0);
+      this.poseTrack.reset();
       this.o.engine.wipeBuffers();
     }
     const result = this.session.result;
@@ -268,8 +272,8 @@ class ActiveRun {
     frame.data.fill(0);
     let embedding: Template | undefined;
     try {
-      const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal });
       const tsMs = frame.tsMs + this.tsOffset;
+      const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal, poseTrack: this.poseTrack, tsMs });
       if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, tsMs);
       const meta = { tsMs, width, height, seq: frame.seq };
       const plain = frameSignals(faces, meta);

@@ -19,7 +19,9 @@ import { LandmarkModel } from './landmarks.ts';
 import { DEFAULT_MANIFEST_PATH, type Manifest, loadManifest } from './manifest.ts';
 import { type FaceTemplate, type FusionConfig, type MatchScore, fuse } from './matcher.ts';
 import { ModelRegistry, type SessionTuning } from './model-registry.ts';
+import { landmarkPose } from './landmark-pose.ts';
 import { type Pose, PoseModel } from './pose.ts';
+import type { PoseSource, PoseTrack } from './pose-track.ts';
 import { type Quality, measureQuality } from './quality.ts';
 import type { Box } from './warp.ts';
 
@@ -32,6 +34,8 @@ export interface FaceAnalysis {
   /** 5 alignment points (subject's right eye, left eye, nose, right and left mouth corner) */
   points5: Point[];
   pose: Pose;
+  /** where `pose` came from: set only when the frame was analysed with a `poseTrack` (fr_pose or landmarks + offset) */
+  poseSource?: PoseSource;
   eyes: EyeState;
   quality: Quality;
   /** passive anti-spoof: probability the face is live, 0–1 */
@@ -130,26 +134,46 @@ export class FaceEngine {
   /**
    * Every face in the frame, largest first, with landmarks, pose, eyes, quality and anti-spoof score.
    * `maxFaces` limits the per-face work to the largest N (the session only needs to know there is a second face).
+   * `poseTrack` (frames that are a stream: one track per stream, `tsMs` the frame's time for its gap rule): the
+   * largest face's pose comes from the track's hybrid source (fr_pose on its model frames, landmark angles + the
+   * recent offset in between; pose-track.ts) and carries `poseSource`; other faces still run fr_pose. Without a
+   * track every face runs fr_pose and the result is exactly the stateless one.
    */
-  async analyzeFrame(img: RgbImage, opts: { maxFaces?: number; signal?: AbortSignal } = {}): Promise<FaceAnalysis[]> {
+  async analyzeFrame(
+    img: RgbImage, opts: { maxFaces?: number; signal?: AbortSignal; poseTrack?: PoseTrack; tsMs?: number } = {},
+  ): Promise<FaceAnalysis[]> {
     const s = this.loaded();
     const dets = (await s.detector.detect(img)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
+    if (dets.length === 0) opts.poseTrack?.lost();
     const faces: FaceAnalysis[] = [];
-    for (const d of dets.slice(0, opts.maxFaces ?? dets.length)) {
+    for (const [i, d] of dets.slice(0, opts.maxFaces ?? dets.length).entries()) {
       if (opts.signal?.aborted) throw new CanceledError('analyzeFrame canceled');
       const landmarks68 = await s.landmarks.predict(img, d.box);
+      const track = i === 0 ? opts.poseTrack : undefined;
+      const tracked = track ? await this.trackedPose(track, img, d.box, landmarks68, opts.tsMs) : undefined;
       faces.push({
         box: d.box,
         score: d.score,
         landmarks68,
         points5: fivePoints(landmarks68),
-        pose: await s.pose.predict(img, d.box),
+        pose: tracked?.pose ?? (await s.pose.predict(img, d.box)),
+        ...(tracked ? { poseSource: tracked.source } : {}),
         eyes: await s.eyes.predict(img, landmarks68),
         quality: measureQuality(img, d.box, landmarks68),
         antispoof: await s.antispoof.score(img, d.box),
       });
     }
     return faces;
+  }
+
+  /** The primary face's pose from its track: fr_pose on the track's model frames, else landmarks + offset. */
+  private async trackedPose(
+    track: PoseTrack, img: RgbImage, box: Box, landmarks68: Float32Array, tsMs: number | undefined,
+  ): Promise<{ pose: Pose; source: PoseSource }> {
+    const fit = landmarkPose(landmarks68);
+    const source = track.next(box, tsMs, fit !== null);
+    if (source === 'landmarks' && fit) return { pose: track.fromLandmarks(fit), source };
+    return { pose: track.fromModel(await this.loaded().pose.predict(img, box), fit), source: 'model' };
   }
 
   /**

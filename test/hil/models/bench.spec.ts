@@ -1,4 +1,7 @@
-/** `regterm bench --json` reports the deployed model beside the source fp32 model for every model (issue #3). */
+/**
+ * `regterm bench --json` reports the deployed model beside the source fp32 model for every model (issue #3), and the
+ * tracking stage with and without a pose track.
+ */
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../../../src/vision/manifest.ts';
@@ -29,5 +32,9 @@ describe('regterm bench: fp32 column', () => {
     expect(out.height).toBe(480);
     expect(out.frame.modelSumMs).toBeCloseTo(calls, 1);
     expect(out.frame.trackingMs).toBeGreaterThan(0);
+    // the same stage over consecutive frames of one pose track (fr_pose on every 5th): reported beside it, not timed here
+    expect(out.frame.trackingHybridMs).toBeGreaterThan(0);
+    expect(out.frame.trackingHybridP90Ms).toBeGreaterThanOrEqual(out.frame.trackingHybridMs);
+    expect(out.frame.trackingHybridMeanMs).toBeGreaterThan(0);
   }, 300_000);
 });

@@ -43,3 +43,15 @@ export async function videoFrame(
   if (stdout.length !== expected) throw new Error(`ffmpeg gave ${stdout.length} bytes for ${width}x${height} ${pixFmt}`);
   return { width, height, data: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length) };
 }
+
+/** `n` consecutive RGB video frames from time `t` seconds, decoded by ffmpeg into memory (no file written). */
+export async function videoFrames(path: string, t: number, n: number, width: number, height: number): Promise<RgbImage[]> {
+  const { stdout } = await promisify(execFile)(
+    'ffmpeg',
+    ['-loglevel', 'error', '-ss', String(t), '-i', path, '-frames:v', String(n), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
+  );
+  const size = width * height * 3;
+  if (stdout.length !== n * size) throw new Error(`ffmpeg gave ${stdout.length} bytes for ${n} frames of ${width}x${height}`);
+  return Array.from({ length: n }, (_, i) => ({ width, height, data: new Uint8Array(stdout.buffer, stdout.byteOffset + i * size, size) }));
+}

@@ -10,6 +10,7 @@ import type { ProgressEvent } from '../../../src/session/runner.ts';
 import { cosine, type Template } from '../../../src/session/identity.ts';
 import type { FaceAnalysis } from '../../../src/vision/engine.ts';
 import type { RgbImage } from '../../../src/vision/image.ts';
+import type { PoseTrack } from '../../../src/vision/pose-track.ts';
 
 export const W = 160;
 export const H = 120;
@@ -67,6 +68,8 @@ export class World {
 
   wipes = 0;
   readonly landmarks: Float32Array[] = [];
+  /** the pose track and frame time of every analyseFrame call (undefined: analysed without a track) */
+  readonly tracked: Array<{ track: PoseTrack | undefined; tsMs: number | undefined }> = [];
 
   readonly engine = {
     fusion: { threshold: 0.5 },
@@ -74,10 +77,15 @@ export class World {
       this.wipes++;
     },
     antispoofThreshold: 0.5 as number | undefined,
-    analyzeFrame: async (img: RgbImage): Promise<FaceAnalysis[]> => {
+    analyzeFrame: async (img: RgbImage, opts: { poseTrack?: PoseTrack; tsMs?: number } = {}): Promise<FaceAnalysis[]> => {
       this.images.push(img.data);
+      this.tracked.push({ track: opts.poseTrack, tsMs: opts.tsMs });
       const keep = (faces: FaceAnalysis[]): FaceAnalysis[] => {
         for (const f of faces) this.landmarks.push(f.landmarks68);
+        // the engine's use of a track on the primary face: count the frame, record an offset on model frames
+        const track = opts.poseTrack;
+        if (faces[0] && track && track.next(faces[0].box, opts.tsMs, true) === 'model') track.fromModel(faces[0].pose, faces[0].pose);
+        if (!faces[0]) track?.lost();
         return faces;
       };
       if (isReference(img)) return keep(Array.from({ length: this.o.referenceFaces ?? 1 }, () => face(10, 90, 0, 1, 0.9)));

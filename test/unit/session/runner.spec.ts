@@ -73,6 +73,22 @@ describe('SessionRunner with a simulated customer and panel', () => {
     expect(world.wipes).toBe(1);
   });
 
+  it('analyses the session\'s frames on one pose track (not the reference photo), reset when the session ends', async () => {
+    const { world, runner, request } = await setup();
+    await runner.run(await request(), new AbortController().signal);
+    const [intake, ...frames] = world.tracked;
+    expect(intake.track).toBeUndefined();
+    const track = frames[0].track;
+    expect(track).toBeDefined();
+    expect(frames.length).toBeGreaterThan(10);
+    expect(frames.every((f) => f.track === track && f.tsMs !== undefined)).toBe(true);
+    expect(() => track?.fromLandmarks({ yaw: 0, pitch: 0, roll: 0 })).toThrow(/before any offset/); // offsets gone
+    await runner.run(await request(), new AbortController().signal);
+    const next = world.tracked.slice(frames.length + 2).map((f) => f.track);
+    expect(next.length).toBeGreaterThan(10);
+    expect(next.every((t) => t !== undefined && t !== track)).toBe(true); // a fresh track per session
+  });
+
   it('embeds only selected frames, not every analysed one', async () => {
     const { world, runner, request } = await setup();
     await runner.run(await request(), new AbortController().signal);

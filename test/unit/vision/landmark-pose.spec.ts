@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MODEL_POINTS, landmarkPose } from '../../../scripts/models/landmark-pose.ts';
+import { MODEL_POINTS, landmarkPose } from '../../../src/vision/landmark-pose.ts';
 
 const RAD = Math.PI / 180;
 

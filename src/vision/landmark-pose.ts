@@ -1,5 +1,5 @@
 /**
- * Head pose from the 68 iBUG landmarks the engine already computes (issue #3 study; not used by the engine):
+ * Head pose from the 68 iBUG landmarks the engine already computes (issue #3; the study is scripts/models/landmark-pose.md):
  * a weak-perspective (scaled orthographic) fit of a generic rigid 3D face to the 2D points, by Gauss-Newton on
  * (yaw, pitch, roll, scale) with the translation removed by centring both point sets.
  *
@@ -14,7 +14,8 @@
  * with expression and are left out. Coordinates are millimetres from generic adult anthropometry (Farkas: outer
  * canthi 90 mm apart, inner 32, mouth 50 wide, nose tip ~38 mm below the eye line and ~38 mm in front of the outer
  * canthi, half face width W ~68 mm with depth D/W ~1.6 behind the nose tip, as test/hil/session/yaw-calibration.ts).
- * A generic face gives a per-person bias (a deeper nose reads as more yaw); the study measures how much.
+ * A generic face gives a per-person bias (a deeper nose reads as more yaw, pitch up to 12 deg off): the engine uses it
+ * only between fr_pose readings, shifted by their recent offset (pose-track.ts), never on its own.
  */
 
 /** [iBUG index, x (toward the image right on a frontal face), y (up), z (toward the camera)] in mm, nose tip at 0. */
