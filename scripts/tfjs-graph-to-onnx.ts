@@ -80,6 +80,10 @@ const NCHW_FROM_NHWC_AXIS = [0, 3, 1, 2] as const;
 export function readWeights(model: TfjsGraphModel, shards: readonly Buffer[]): Map<string, Const> {
   const specs = model.weightsManifest.flatMap((g) => g.weights);
   const buf = Buffer.concat(shards);
+  const byteSize = (w: WeightSpec): number =>
+    w.shape.reduce((x, y) => x * y, 1) * (w.quantization?.dtype === 'uint8' ? 1 : w.quantization?.dtype === 'uint16' ? 2 : 4);
+  const expected = specs.reduce((s, w) => s + byteSize(w), 0);
+  if (expected !== buf.length) throw new Error(`weights: manifest describes ${expected} bytes, shards hold ${buf.length}`);
   const out = new Map<string, Const>();
   let offset = 0;
   for (const spec of specs) {
@@ -104,7 +108,6 @@ export function readWeights(model: TfjsGraphModel, shards: readonly Buffer[]): M
     else throw new Error(`weight ${spec.name}: unsupported dtype ${spec.dtype}`);
     offset += n * 4;
   }
-  if (offset !== buf.length) throw new Error(`weights: manifest describes ${offset} bytes, shards hold ${buf.length}`);
   return out;
 }
 
