@@ -8,7 +8,8 @@
  *
  * Eye crop (human's src/face/iris.ts getEyeBox): the box spanned by the eye's two corners (here iBUG 36/39 and 42/45
  * from the engine's 68 landmarks), enlarged 2.3x about its centre, made square on its longer side, resized to 64x64
- * RGB, pixel / 255. Crops live in memory only. Exit code 1 if any difference exceeds the tolerance.
+ * RGB, pixel / 255; the eye on the image's right is flipped horizontally (the model's native eye is the image-left
+ * one). Crops live in memory only. Exit code 1 if any difference exceeds the tolerance.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -37,12 +38,16 @@ export function eyeBox(ax: number, ay: number, bx: number, by: number): { x1: nu
   return { x1: Math.round(cx - half), y1: Math.round(cy - half), x2: Math.round(cx + half), y2: Math.round(cy + half) };
 }
 
-/** A 64x64 NHWC float crop, RGB / 255. */
-export function eyeCrop(img: RgbImage, box: { x1: number; y1: number; x2: number; y2: number }): Float32Array {
+/** A 64x64 NHWC float crop, RGB / 255, mirrored left-right if `flip`. */
+export function eyeCrop(img: RgbImage, box: { x1: number; y1: number; x2: number; y2: number }, flip: boolean): Float32Array {
   const n = IRIS_SIZE * IRIS_SIZE;
   const chw = warpToTensor(img, cropMap(box, IRIS_SIZE, IRIS_SIZE), IRIS_SIZE, IRIS_SIZE, { colour: 'rgb', mean: [0, 0, 0], std: [255, 255, 255] }, new Float32Array(3 * n));
   const hwc = new Float32Array(3 * n);
-  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) hwc[p * 3 + c] = chw[c * n + p];
+  for (let y = 0; y < IRIS_SIZE; y++)
+    for (let x = 0; x < IRIS_SIZE; x++) {
+      const src = y * IRIS_SIZE + (flip ? IRIS_SIZE - 1 - x : x);
+      for (let c = 0; c < 3; c++) hwc[(y * IRIS_SIZE + x) * 3 + c] = chw[c * n + src];
+    }
   return hwc;
 }
 
@@ -103,7 +108,7 @@ async function main(): Promise<number> {
     const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
     if (face === undefined) continue;
     const lm = face.landmarks68;
-    for (const [a, b] of [[36, 39], [42, 45]]) crops.push(eyeCrop(img, eyeBox(lm[2 * a], lm[2 * a + 1], lm[2 * b], lm[2 * b + 1])));
+    for (const [a, b, flip] of [[36, 39, false], [42, 45, true]] as const) crops.push(eyeCrop(img, eyeBox(lm[2 * a], lm[2 * a + 1], lm[2 * b], lm[2 * b + 1]), flip));
   }
   await engine.stop();
 
