@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { TfjsGraphModel } from './tfjs-graph-to-onnx.ts';
+import type { TfjsGraphModel } from './tfjs-graph-model.ts';
 
 interface GraphModel {
   readonly inputs: readonly { readonly shape?: number[] }[];

@@ -7,7 +7,8 @@
  */
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { convertTfjsGraph, readWeights, tfPads, type TfAttr, type TfjsGraphModel, type TfNode, type WeightSpec } from '../../../scripts/tfjs-graph-to-onnx.ts';
+import { readWeights, type TfAttr, type TfjsGraphModel, type TfNode, type WeightSpec } from '../../../scripts/tfjs-graph-model.ts';
+import { convertTfjsGraph, tfPads } from '../../../scripts/tfjs-graph-to-onnx.ts';
 
 interface T {
   readonly shape: number[];
