@@ -3,12 +3,12 @@
  * face-api's tfjs descriptors for them from a child process (scripts/faceapi-tfjs-reference.ts), chips piped over
  * stdin. Face data stays in memory.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { faceDataRoot } from '../src/face-data.ts';
+import { tfjsReference } from './tfjs-child.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DATA_DIR = faceDataRoot();
@@ -39,24 +39,5 @@ export async function readChip(file: string, size = 150): Promise<Uint8Array> {
 
 /** face-api's own descriptors (tfjs cpu backend) for the given chips, in order. */
 export function tfjsDescriptors(chips: readonly Uint8Array[]): Promise<Float32Array[]> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'faceapi-tfjs-reference.ts')], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(new Error(`tfjs reference exited ${code}: ${Buffer.concat(err).toString('utf8').slice(-2000)}`));
-        return;
-      }
-      const rows = JSON.parse(Buffer.concat(out).toString('utf8')) as number[][];
-      resolvePromise(rows.map((r) => Float32Array.from(r)));
-    });
-    child.stdin.end(Buffer.concat(chips));
-  });
+  return tfjsReference(ROOT, 'faceapi-tfjs-reference.ts', [], Buffer.concat(chips));
 }

@@ -11,7 +11,6 @@
  * RGB, pixel / 255; the eye on the image's right is flipped horizontally (the model's native eye is the image-left
  * one). Crops live in memory only. Exit code 1 if any difference exceeds the tolerance.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,6 +23,7 @@ import type { RgbImage } from '../src/vision/image.ts';
 import { cropMap, warpToTensor } from '../src/vision/warp.ts';
 import { DEFAULT_CACHE, DEFAULT_IRIS_OUT, HUMAN_MODELS_VERSION, cachedTarball } from './build-human-models.ts';
 import { readLabels } from './faceapi-chips.ts';
+import { tfjsReference } from './tfjs-child.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const IRIS_SIZE = 64;
@@ -68,19 +68,7 @@ export function eyeReading(out: Float32Array): { opening: number; irisX: number;
 }
 
 function tfjsOutputs(modelJson: string, crops: readonly Float32Array[]): Promise<Float32Array[]> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'tfjs-graph-reference.ts'), modelJson], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`tfjs reference exited ${code}: ${Buffer.concat(err).toString('utf8').slice(-2000)}`));
-      else resolvePromise((JSON.parse(Buffer.concat(out).toString('utf8')) as number[][]).map((r) => Float32Array.from(r)));
-    });
-    child.stdin.end(Buffer.concat(crops.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))));
-  });
+  return tfjsReference(ROOT, 'tfjs-graph-reference.ts', [modelJson], Buffer.concat(crops.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))));
 }
 
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1];
