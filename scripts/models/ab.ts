@@ -19,9 +19,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { FaceEngine } from '../../src/vision/engine.ts';
-import type { RgbImage } from '../../src/vision/image.ts';
+import { coverResize } from '../../src/vision/image.ts';
 import { readImageFile } from '../../src/vision/image-file.ts';
 import { quantile } from './measure.ts';
 import { lfwPairs, nuaaEval } from './sets.ts';
@@ -41,15 +40,6 @@ function extract(rev: string): string {
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   return dir;
-}
-
-/** Scale to cover 640x480 and centre-crop (as `regterm bench` frames its photo). */
-async function vga(img: RgbImage): Promise<RgbImage> {
-  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(640, 480, { fit: 'cover' })
-    .raw()
-    .toBuffer();
-  return { width: 640, height: 480, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 /** analyzeFrame's result as text, typed arrays spelled out, so equal text means equal values. */
@@ -82,7 +72,7 @@ async function main(): Promise<number> {
       const differing: string[] = [];
       for (const f of files) {
         const img = await readImageFile(f);
-        for (const frame of [img, await vga(img)]) {
+        for (const frame of [img, await coverResize(img, 640, 480)]) {
           const x = await a.analyzeFrame(frame);
           const y = await b.analyzeFrame(frame);
           frames++;
@@ -92,7 +82,7 @@ async function main(): Promise<number> {
       }
       const require = createRequire(import.meta.url);
       const photo = values.image ?? join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
-      const frame = await vga(await readImageFile(photo));
+      const frame = await coverResize(await readImageFile(photo), 640, 480);
       const ta: number[] = [];
       const tb: number[] = [];
       for (let i = 0; i < iterations + 5; i++) {

@@ -18,10 +18,9 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { UsageError } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
-import type { RgbImage } from '../vision/image.ts';
+import { coverResize } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { PoseTrack } from '../vision/pose-track.ts';
 import { runModel } from '../vision/run-model.ts';
@@ -67,7 +66,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const iterations = Number(parsed.values.iterations);
   if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError('--iterations must be a positive integer');
   const source = parsed.values.image ?? defaultPhoto();
-  const img = await to640x480(await readImageFile(source));
+  const img = await coverResize(await readImageFile(source), 640, 480);
   const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });
   await engine.start();
   try {
@@ -141,15 +140,6 @@ export async function run(ctx: CommandContext): Promise<number> {
 function defaultPhoto(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
-}
-
-/** Scale to cover 640×480 and centre-crop, as a VGA camera frame would frame it. */
-async function to640x480(img: RgbImage): Promise<RgbImage> {
-  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(640, 480, { fit: 'cover' })
-    .raw()
-    .toBuffer();
-  return { width: 640, height: 480, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {

@@ -99,6 +99,15 @@ export function mirror(img: RgbImage): RgbImage {
 }
 
 /** Zero an image's pixels in place (end of session). */
+/** Scale to cover width×height and centre-crop: a photo framed as a camera frame of that size would frame it. */
+export async function coverResize(img: RgbImage, width: number, height: number): Promise<RgbImage> {
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(width, height, { fit: 'cover' })
+    .raw()
+    .toBuffer();
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
 export function wipeImage(img: { data: Uint8Array }): void {
   img.data.fill(0);
 }

@@ -3,6 +3,14 @@
  * Pure functions; fractions are 0–1. A comparison counts as accept when score >= threshold.
  */
 
+/** Median (mean of the two middle values for an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export interface RateAt {
   threshold: number;
   /** fraction of negatives accepted */

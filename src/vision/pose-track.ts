@@ -15,6 +15,7 @@
  * Holds angles, a box and a time only: nothing biometric. One track per frame stream, used by one caller at a time.
  */
 import { boxIou } from './detector.ts';
+import { median } from './metrics.ts';
 import type { Pose } from './pose.ts';
 import type { Box } from './warp.ts';
 
@@ -96,10 +97,4 @@ export class PoseTrack {
       roll: landmark.roll + median(this.offsets.map((o) => o.roll)),
     };
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }

@@ -1,3 +1,4 @@
+import { median } from '../../vision/metrics.ts';
 import type { SessionPolicy } from '../policy.ts';
 import { directionOf, subjectYawDeg, type FaceSignals, type TurnDirection } from '../signals.ts';
 
@@ -113,8 +114,6 @@ export class TurnDetector {
  */
 export function frontalYaw(yawsDeg: readonly number[], maxBiasDeg: number): number {
   if (yawsDeg.length === 0) return 0;
-  const s = [...yawsDeg].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  const median = s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-  return Math.abs(median) <= maxBiasDeg ? median : 0;
+  const m = median(yawsDeg);
+  return Math.abs(m) <= maxBiasDeg ? m : 0;
 }
