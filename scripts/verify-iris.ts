@@ -6,10 +6,8 @@
  *
  *   node --import tsx scripts/verify-iris.ts [--model FILE] [--cache DIR] [--photos 10] [--tolerance 5e-4]
  *
- * Eye crop (human's src/face/iris.ts getEyeBox): the box spanned by the eye's two corners (here iBUG 36/39 and 42/45
- * from the engine's 68 landmarks), enlarged 2.3x about its centre, made square on its longer side, resized to 64x64
- * RGB, pixel / 255; the eye on the image's right is flipped horizontally (the model's native eye is the image-left
- * one). Crops live in memory only. Exit code 1 if any difference exceeds the tolerance.
+ * Eye crops are the engine's (src/vision/iris.ts eyeCrop, MediaPipe's getEyeBox on the 68 landmarks' eye corners) and
+ * live in memory only. Exit code 1 if any difference exceeds the tolerance.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,53 +17,16 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { FaceEngine } from '../src/vision/engine.ts';
 import { readImageFile } from '../src/vision/image-file.ts';
-import type { RgbImage } from '../src/vision/image.ts';
-import { cropMap, warpToTensor } from '../src/vision/warp.ts';
+import { eyeCrop, lidOpening } from '../src/vision/iris.ts';
 import { DEFAULT_CACHE, DEFAULT_IRIS_OUT, HUMAN_MODELS_VERSION, cachedTarball } from './build-human-models.ts';
 import { readLabels } from './faceapi-chips.ts';
 import { tfjsReference } from './tfjs-child.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const IRIS_SIZE = 64;
-/** human's irisEnlarge */
-export const IRIS_ENLARGE = 2.3;
+const IRIS_SIZE = 64;
 
-/** human getEyeBox: corners' bounding box, enlarged 2.3x, squared on the longer side, rounded. */
-export function eyeBox(ax: number, ay: number, bx: number, by: number): { x1: number; y1: number; x2: number; y2: number } {
-  const cx = (ax + bx) / 2;
-  const cy = (ay + by) / 2;
-  const half = (IRIS_ENLARGE * Math.max(Math.abs(bx - ax), Math.abs(by - ay))) / 2;
-  return { x1: Math.round(cx - half), y1: Math.round(cy - half), x2: Math.round(cx + half), y2: Math.round(cy + half) };
-}
-
-/** A 64x64 NHWC float crop, RGB / 255, mirrored left-right if `flip`. */
-export function eyeCrop(img: RgbImage, box: { x1: number; y1: number; x2: number; y2: number }, flip: boolean): Float32Array {
-  const n = IRIS_SIZE * IRIS_SIZE;
-  const chw = warpToTensor(img, cropMap(box, IRIS_SIZE, IRIS_SIZE), IRIS_SIZE, IRIS_SIZE, { colour: 'rgb', mean: [0, 0, 0], std: [255, 255, 255] }, new Float32Array(3 * n));
-  const hwc = new Float32Array(3 * n);
-  for (let y = 0; y < IRIS_SIZE; y++)
-    for (let x = 0; x < IRIS_SIZE; x++) {
-      const src = y * IRIS_SIZE + (flip ? IRIS_SIZE - 1 - x : x);
-      for (let c = 0; c < 3; c++) hwc[(y * IRIS_SIZE + x) * 3 + c] = chw[c * n + src];
-    }
-  return hwc;
-}
-
-/**
- * A plausibility read of one output (not the blink cue itself): lid opening = mean vertical gap between the upper lid
- * (contour points 9-15, MediaPipe EyeUpper0) and the lower lid's inner points (1-7 of EyeLower0 0-8, corner to corner)
- * over the corner distance (points 0-8); and the iris centre (point 71) in crop pixels.
- */
-export function eyeReading(out: Float32Array): { opening: number; irisX: number; irisY: number } {
-  const y = (i: number): number => out[3 * i + 1];
-  const mean = (from: number, to: number): number => {
-    let s = 0;
-    for (let i = from; i <= to; i++) s += y(i);
-    return s / (to - from + 1);
-  };
-  const width = Math.hypot(out[24] - out[0], out[25] - out[1]);
-  return { opening: (mean(1, 7) - mean(9, 15)) / width, irisX: out[213], irisY: out[214] };
-}
+/** Iris centre (point 71) in crop pixels: a plausibility read beside the lid opening. */
+const irisCentre = (out: Float32Array): [number, number] => [out[213], out[214]];
 
 function tfjsOutputs(modelJson: string, crops: readonly Float32Array[]): Promise<Float32Array[]> {
   return tfjsReference(ROOT, 'tfjs-graph-reference.ts', [modelJson], Buffer.concat(crops.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))));
@@ -95,8 +56,9 @@ async function main(): Promise<number> {
     const img = await readImageFile(file);
     const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
     if (face === undefined) continue;
-    const lm = face.landmarks68;
-    for (const [a, b, flip] of [[36, 39, false], [42, 45, true]] as const) crops.push(eyeCrop(img, eyeBox(lm[2 * a], lm[2 * a + 1], lm[2 * b], lm[2 * b + 1]), flip));
+    for (const eye of ['right', 'left'] as const) {
+      crops.push(eyeCrop(img, face.landmarks68, eye, new Float32Array(3 * IRIS_SIZE * IRIS_SIZE), new Float32Array(3 * IRIS_SIZE * IRIS_SIZE)));
+    }
   }
   await engine.stop();
 
@@ -135,8 +97,8 @@ async function main(): Promise<number> {
     meanAbsDiff: sumAbs / (crops.length * 228),
     maxAbsOutput: maxRef,
     tolerance,
-    lidOpening: median(onnx.map((o) => eyeReading(o).opening)),
-    irisCentreMedian: [median(onnx.map((o) => eyeReading(o).irisX)), median(onnx.map((o) => eyeReading(o).irisY))],
+    lidOpening: median(onnx.map((o) => lidOpening(o))),
+    irisCentreMedian: [median(onnx.map((o) => irisCentre(o)[0])), median(onnx.map((o) => irisCentre(o)[1]))],
     onnxMsMedian1Thread: times[times.length >> 1],
     onnxMsP90: times[Math.floor(times.length * 0.9)],
   };

@@ -71,7 +71,7 @@ try {
         const r = await recordingSignals(engine, join(DATA, set, `${name}.mp4`), logger, (f) => {
           const p = f.faces[0] ? landmarkPose(f.faces[0].landmarks68) : null;
           landmark.push(p ? { yaw: p.yaw, pitch: p.pitch, roll: p.roll } : null);
-        }, new PoseTrack({ every: 1 }));
+        }, { poseTrack: new PoseTrack({ every: 1 }) });
         data = { ...r, landmark };
         if (cached) writeFileSync(cached, JSON.stringify(data));
       }

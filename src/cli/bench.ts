@@ -11,9 +11,10 @@
  * + liveness medians); `trackingMs − modelSumMs` is the rest: crops and tensor fills, decoding, NMS, quality, and
  * the models running back to back with colder caches than when timed alone.
  *
- * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one `PoseTrack`, as a
- * session runs it: fr_pose on every 5th frame, landmark pose + offset on the others (so the median is a frame
- * without fr_pose, the p90 one with it, the mean the sustained per-frame cost).
+ * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one `PoseTrack` and one
+ * `LidTrack`, as a session runs them: fr_pose on every 5th frame, landmark pose + offset on the others, and the iris
+ * lid model on both eyes of every 5th frame between the fr_pose ones (the bench face's eyes are open, so never more);
+ * the median is a frame with neither, the p90 one with fr_pose or iris, the mean the sustained per-frame cost.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,6 +23,7 @@ import { UsageError } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { coverResize } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
+import { LidTrack } from '../vision/lid-track.ts';
 import { PoseTrack } from '../vision/pose-track.ts';
 import { runModel } from '../vision/run-model.ts';
 import { type CommandContext, writeJson } from './command.ts';
@@ -40,11 +42,12 @@ interface ModelBench {
 export const USAGE = `usage: regterm bench [--json] [--image FILE] [--iterations N] [--models-dir DIR]
 Per model: median and p90 latency of the deployed model beside the source fp32 model (fp32Ms), at one thread; per
 frame: tracking (detect + landmarks + eyes + pose + anti-spoof; modelSumMs = its model calls timed alone), the
-same over consecutive frames of one pose track (trackingHybridMs: fr_pose on every 5th frame) and embedding
+same over consecutive frames of one pose track and one lid track as a session runs them (trackingHybridMs: fr_pose
+on every 5th frame, the iris lid model on every 5th between them for an open-eyed face) and embedding
 latency; peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
 face-api demo photo (a development install); on a terminal pass --image.`;
 
-const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'feature', 'faceapi-resnet'];
+const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'iris', 'feature', 'faceapi-resnet'];
 /** The model calls of one tracked face (FaceEngine.analyzeFrame with maxFaces 1): the eye model runs once per eye. */
 const TRACKING_CALLS: [string, number][] = [['detect', 1], ['landmark', 1], ['eye', 2], ['pose', 1], ['liveness', 1]];
 
@@ -97,7 +100,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
     const tracking = stats(await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1 })));
     const poseTrack = new PoseTrack();
-    const hybridMs = await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1, poseTrack }));
+    const lidTrack = new LidTrack();
+    const hybridMs = await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1, poseTrack, lidTrack }));
     const hybrid = stats(hybridMs);
     const embed = stats(await time(iterations, () => engine.embed(img, face)));
     const modelSumMs = round2(TRACKING_CALLS.reduce((sum, [name, calls]) => sum + (models[name]?.medianMs ?? 0) * calls, 0));
@@ -126,7 +130,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       }
       ctx.stdout.write(
         `frame tracking ${report.frame.trackingMs} ms (models alone ${modelSumMs} ms), ` +
-          `with a pose track (fr_pose 1 frame in ${poseTrack.every}) median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
+          `with pose and lid tracks (fr_pose 1 frame in ${poseTrack.every}, iris 1 in ${lidTrack.every}) median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
           `mean ${report.frame.trackingHybridMeanMs} ms, embed ${report.frame.embedMs} ms, ` +
           `peak RSS ${report.peakRssMb} MB\n`,
       );

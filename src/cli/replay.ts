@@ -28,6 +28,7 @@ import { ReportCollector } from '../session/report-html.ts';
 import { SessionRunner, type ProgressEvent } from '../session/runner.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { FaceEngine } from '../vision/engine.ts';
+import { LidTrack } from '../vision/lid-track.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
 const MOTIONS: readonly ChallengeType[] = ['blink', 'turn_left', 'turn_right'];
@@ -107,8 +108,10 @@ interface Output { json: Record<string, unknown>; line: string; events: ClipEven
 
 async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, report?: ReportCollector): Promise<Output> {
   let t0: number | undefined;
-  const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))));
-  const events = detectClipEvents(signals, resolvePolicy({}, deploymentPolicyBase(engine)), t0Ms);
+  const policy = resolvePolicy({}, deploymentPolicyBase(engine));
+  const lidTrack = new LidTrack({ measureBelow: policy.blink.closedBelow });
+  const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))), { lidTrack });
+  const events = detectClipEvents(signals, policy, t0Ms);
   const count = (t: string): number => events.filter((e) => e.type === t).length;
   return {
     json: { events }, events, notes: [`events-only: ${signals.length} frames`],

@@ -44,6 +44,14 @@ export const policySchema = z.strictObject({
     /** eyes count as open above this; the gap to closedBelow is the hysteresis that rejects partial blinks/noise */
     openAbove: unit.default(0.6),
     /**
+     * an eye whose measured lid opening is at least this fraction of its own recent open level (FaceSignals
+     * leftLidOpen/rightLidOpen, the iris model) is not closed, whatever the eye-state model says: half-lidded and
+     * downcast eyes read as closed by the eye-state model (d14's beauty-filtered half-lidded glances). 0.8 = above
+     * the highest lowest-reading of either eye inside any annotated blink (0.70) with a 0.1 margin, so the veto never
+     * blocks a real blink; half-lidded glances read 0.7-0.9 (src/session/README.md)
+     */
+    lidOpenAbove: z.number().positive().default(0.8),
+    /**
      * eyes must stay open this long before a blink and after it (3 frames at 30 fps): an eye-state model that flips
      * frame to frame in a drowsy flutter gives one long closure instead of many blinks (d14 in the data set)
      */

@@ -42,6 +42,13 @@ export interface FaceSignals {
   /** open probability 0..1 of the subject's own left / right eye */
   leftEyeOpen: number;
   rightEyeOpen: number;
+  /**
+   * Lid opening of the subject's own left / right eye relative to that eye's recent open level (1 = as open as
+   * usual; the iris model, src/vision/lid-track.ts), on frames where it was measured: the blink detector's second
+   * opinion on an eye the eye-state model calls closed.
+   */
+  leftLidOpen?: number;
+  rightLidOpen?: number;
   /** mean luminance 0..255 of the face region (the light challenge reads it) */
   faceLuma: number;
   /** passive anti-spoof score 0..1, higher = live */

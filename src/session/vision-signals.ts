@@ -16,6 +16,8 @@ export function faceSignals(face: FaceAnalysis, embedding?: Template): FaceSigna
     rollDeg: face.pose.roll,
     leftEyeOpen: face.eyes.left,
     rightEyeOpen: face.eyes.right,
+    ...(face.lids?.left === undefined ? {} : { leftLidOpen: face.lids.left }),
+    ...(face.lids?.right === undefined ? {} : { rightLidOpen: face.lids.right }),
     faceLuma: face.quality.brightness * 255,
     antispoof: face.antispoof,
     quality: { sharpness: face.quality.sharpness },

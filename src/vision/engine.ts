@@ -15,11 +15,13 @@ import { type Detection, Detector, boxArea } from './detector.ts';
 import { type Embedder, type FaceLocation, TemplateEmbedder } from './embedder.ts';
 import { type EyeState, EyeModel } from './eyes.ts';
 import type { RgbImage } from './image.ts';
+import { IrisModel } from './iris.ts';
 import { LandmarkModel } from './landmarks.ts';
 import { DEFAULT_MANIFEST_PATH, type Manifest, loadManifest } from './manifest.ts';
 import { type FaceTemplate, type FusionConfig, type MatchScore, fuse } from './matcher.ts';
 import { ModelRegistry, type SessionTuning } from './model-registry.ts';
 import { landmarkPose } from './landmark-pose.ts';
+import type { Eye, LidTrack } from './lid-track.ts';
 import { type Pose, PoseModel } from './pose.ts';
 import type { PoseSource, PoseTrack } from './pose-track.ts';
 import { type Quality, measureQuality } from './quality.ts';
@@ -37,6 +39,11 @@ export interface FaceAnalysis {
   /** where `pose` came from: set only when the frame was analysed with a `poseTrack` (fr_pose or landmarks + offset) */
   poseSource?: PoseSource;
   eyes: EyeState;
+  /**
+   * Lid opening relative to the eye's recent open level (1 = as open as usual; iris.ts, lid-track.ts): set only when
+   * the frame was analysed with a `lidTrack`, for the eyes the track measured on this frame once their level is known.
+   */
+  lids?: Partial<Record<Eye, number>>;
   quality: Quality;
   /** passive anti-spoof: probability the face is live, 0–1 */
   antispoof: number;
@@ -60,6 +67,7 @@ interface Loaded {
   eyes: EyeModel;
   pose: PoseModel;
   antispoof: AntispoofModel;
+  iris: IrisModel;
   embedders: Embedder[];
   fusion: FusionConfig;
 }
@@ -96,6 +104,7 @@ export class FaceEngine {
         eyes: new EyeModel(await registry.load('eye')),
         pose: new PoseModel(await registry.load('pose')),
         antispoof: new AntispoofModel(await registry.load('liveness'), this.opts.antispoofCropScale),
+        iris: new IrisModel(await registry.load('iris')),
         embedders,
         fusion,
       };
@@ -138,19 +147,27 @@ export class FaceEngine {
    * largest face's pose comes from the track's hybrid source (fr_pose on its model frames, landmark angles + the
    * recent offset in between; pose-track.ts) and carries `poseSource`; other faces still run fr_pose. Without a
    * track every face runs fr_pose and the result is exactly the stateless one.
+   * `lidTrack` (same stream rule): the largest face's lids are measured by the iris model on the frames the track
+   * asks for, and `lids` carries the readings relative to each eye's open level.
    */
   async analyzeFrame(
-    img: RgbImage, opts: { maxFaces?: number; signal?: AbortSignal; poseTrack?: PoseTrack; tsMs?: number } = {},
+    img: RgbImage,
+    opts: { maxFaces?: number; signal?: AbortSignal; poseTrack?: PoseTrack; lidTrack?: LidTrack; tsMs?: number } = {},
   ): Promise<FaceAnalysis[]> {
     const s = this.loaded();
     const dets = (await s.detector.detect(img)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
-    if (dets.length === 0) opts.poseTrack?.lost();
+    if (dets.length === 0) {
+      opts.poseTrack?.lost();
+      opts.lidTrack?.lost();
+    }
     const faces: FaceAnalysis[] = [];
     for (const [i, d] of dets.slice(0, opts.maxFaces ?? dets.length).entries()) {
       if (opts.signal?.aborted) throw new CanceledError('analyzeFrame canceled');
       const landmarks68 = await s.landmarks.predict(img, d.box);
       const track = i === 0 ? opts.poseTrack : undefined;
       const tracked = track ? await this.trackedPose(track, img, d.box, landmarks68, opts.tsMs) : undefined;
+      const eyes = await s.eyes.predict(img, landmarks68);
+      const lidTrack = i === 0 ? opts.lidTrack : undefined;
       faces.push({
         box: d.box,
         score: d.score,
@@ -158,7 +175,8 @@ export class FaceEngine {
         points5: fivePoints(landmarks68),
         pose: tracked?.pose ?? (await s.pose.predict(img, d.box)),
         ...(tracked ? { poseSource: tracked.source } : {}),
-        eyes: await s.eyes.predict(img, landmarks68),
+        eyes,
+        ...(lidTrack ? { lids: await this.trackedLids(lidTrack, img, d.box, landmarks68, eyes, opts.tsMs) } : {}),
         quality: measureQuality(img, d.box, landmarks68),
         antispoof: await s.antispoof.score(img, d.box),
       });
@@ -174,6 +192,18 @@ export class FaceEngine {
     const source = track.next(box, tsMs, fit !== null);
     if (source === 'landmarks' && fit) return { pose: track.fromLandmarks(fit), source };
     return { pose: track.fromModel(await this.loaded().pose.predict(img, box), fit), source: 'model' };
+  }
+
+  /** The primary face's lids on its track: the eyes the track asks for, relative to their open level. */
+  private async trackedLids(
+    track: LidTrack, img: RgbImage, box: Box, landmarks68: Float32Array, eyes: EyeState, tsMs: number | undefined,
+  ): Promise<Partial<Record<Eye, number>>> {
+    const lids: Partial<Record<Eye, number>> = {};
+    for (const eye of track.next(box, tsMs, eyes)) {
+      const relative = track.record(eye, tsMs, await this.loaded().iris.opening(img, landmarks68, eye));
+      if (relative !== undefined) lids[eye] = relative;
+    }
+    return lids;
   }
 
   /**
@@ -208,7 +238,7 @@ export class FaceEngine {
   wipeBuffers(): void {
     const s = this.state;
     if (!s) return;
-    for (const m of [s.detector, s.landmarks, s.eyes, s.pose, s.antispoof]) m.wipe();
+    for (const m of [s.detector, s.landmarks, s.eyes, s.pose, s.antispoof, s.iris]) m.wipe();
     for (const e of s.embedders) e.wipe?.();
   }
 

@@ -23,6 +23,10 @@ type BlinkState = 'unknown' | 'open' | 'closing';
  *   open (> openAbove) within bilateralMs before the closure began, and each must dip below closedBelow during it
  *   (not necessarily on the same frame: the eye-state model reads the two eyes independently, one frame apart on a
  *   fast blink). A closure that begins while one eye is already shut is a wink or a squint ending, not a blink.
+ * - The lids have a veto: an eye whose measured lid opening (iris model, relative to its own open level) is at least
+ *   lidOpenAbove on a frame does not count as closed on that frame, whatever its open probability, and counts as
+ *   open for the bilateral test (downcast eyes the eye-state model reads as shut are open). The state machine's
+ *   open/closing phases stay the eye-state model's call, so the lids never split or end a closure.
  * - "Open" means open for at least minOpenMs, before and after: an eye-state model flipping frame to frame during a
  *   drowsy flutter (closed / slit / closed ...) is one long closure, not a string of blinks. The blink is reported
  *   when the reopening has lasted minOpenMs; its end is the first open sample.
@@ -84,11 +88,11 @@ export class BlinkDetector {
       }
     }
     if (this.state === 'closing') {
-      this.leftClosed ||= left < this.cfg.closedBelow;
-      this.rightClosed ||= right < this.cfg.closedBelow;
+      this.leftClosed ||= left < this.cfg.closedBelow && !this.lidOpen(face.leftLidOpen);
+      this.rightClosed ||= right < this.cfg.closedBelow && !this.lidOpen(face.rightLidOpen);
     }
-    if (left > this.cfg.openAbove) this.leftOpenMs = tsMs;
-    if (right > this.cfg.openAbove) this.rightOpenMs = tsMs;
+    if (left > this.cfg.openAbove || this.lidOpen(face.leftLidOpen)) this.leftOpenMs = tsMs;
+    if (right > this.cfg.openAbove || this.lidOpen(face.rightLidOpen)) this.rightOpenMs = tsMs;
     return event;
   }
 
@@ -98,6 +102,11 @@ export class BlinkDetector {
     this.leftOpenMs = undefined;
     this.rightOpenMs = undefined;
     this.lastTs = undefined;
+  }
+
+  /** the lid measurement (when there is one) says the eye is open: it vetoes the eye-state model's "closed" */
+  private lidOpen(relative: number | undefined): boolean {
+    return relative !== undefined && relative >= this.cfg.lidOpenAbove;
   }
 
   private recentlyOpen(openMs: number | undefined, nowMs: number): boolean {

@@ -29,6 +29,7 @@ import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
+import { LidTrack } from '../../../src/vision/lid-track.ts';
 import { DATA } from '../vision/helpers.ts';
 
 /** Landmark geometry for the yaw calibration study: nose tip offset from the jaw-contour midpoint / half width. */
@@ -98,7 +99,7 @@ try {
         data = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger, (f) => {
           noseOffset.push(f.faces[0] ? noseOffsetRatio(f.faces[0].landmarks68) : null);
           eyes.push(f.faces[0] ? eyeGeometry(f.faces[0].landmarks68) : null);
-        });
+        }, { lidTrack: new LidTrack({ measureBelow: policy.blink.closedBelow }) });
         data.noseOffset = noseOffset;
         data.eyes = eyes;
         if (cached) writeFileSync(cached, JSON.stringify(data));

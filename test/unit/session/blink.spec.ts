@@ -108,6 +108,43 @@ describe('BlinkDetector', () => {
     expect(run(frames)).toEqual([]);
   });
 
+  it('lid veto: an eye the iris model measures at >= lidOpenAbove of its open level is not closed, whatever fr_eye says', () => {
+    // half-lidded glance: the eye-state model reads both eyes closed for 100 ms, the lids stay at 80-90 % of open
+    const lids = (l: number, r: number) => (f: FrameSignals): FrameSignals => (f.face ? { ...f, face: { ...f.face, leftLidOpen: l, rightLidOpen: r } } : f);
+    const glance = blinks([[600, 100]]);
+    const inside = (f: FrameSignals): boolean => f.tsMs >= 600 && f.tsMs < 700;
+    expect(run(glance)).toHaveLength(1); // without lid readings: fr_eye alone decides, as before
+    expect(run(glance.map((f) => (inside(f) ? lids(0.85, 0.8)(f) : f)))).toEqual([]);
+    // one eye vetoed is enough: a blink needs each eye closed
+    expect(run(glance.map((f) => (inside(f) ? lids(0.2, 0.9)(f) : f)))).toEqual([]);
+    // a real blink: the lids close too, so nothing is vetoed
+    expect(run(glance.map((f) => (inside(f) ? lids(0.2, 0.3)(f) : f)))).toHaveLength(1);
+    // the veto applies per frame: an eye closed by both cues on one frame of the closure counts
+    const mixed = glance.map((f) => (inside(f) ? lids(f.tsMs < 650 ? 0.9 : 0.2, f.tsMs < 650 ? 0.9 : 0.2)(f) : f));
+    expect(run(mixed)).toHaveLength(1);
+  });
+
+  it('lid veto never splits a closure: "open" stays the eye-state model\'s call', () => {
+    // a 1.2 s closure (eyes_closed, too long for a blink) with open-looking lid readings in its middle
+    const long = blinks([[600, 1200]]).map((f) => (f.face && f.tsMs >= 1100 && f.tsMs < 1300 ? { ...f, face: { ...f.face, leftLidOpen: 1, rightLidOpen: 1 } } : f));
+    expect(run(long)).toEqual([]);
+  });
+
+  it('an eye the lids measure open counts as open for the bilateral test (a blink from downcast eyes)', () => {
+    // eyes cast down from 400 ms: fr_eye reads the right eye shut, the lids stay at 85 % of open; a blink at 900 ms
+    const frames = clip({
+      durationMs: 2000,
+      face: (t, base, rand) => {
+        if (t >= 900 && t < 1000) return withEyes(base, 0.03, rand);
+        if (t >= 400 && t < 1300) return { ...base, rightEyeOpen: 0.1, rightLidOpen: 0.85 };
+        return base;
+      },
+    });
+    expect(run(frames)).toHaveLength(1);
+    const noLids = frames.map((f) => (f.face ? { ...f, face: { ...f.face, rightLidOpen: undefined } } : f));
+    expect(run(noLids)).toEqual([]); // the eye-state model alone: the right eye was shut before the closure
+  });
+
   it('forgets a blink in progress across a hole in the timestamps or a lost face', () => {
     const hole = blinks([[500, 250]]).filter((f) => f.tsMs < 520 || f.tsMs > 820);
     expect(run(hole)).toEqual([]);

@@ -1,0 +1,55 @@
+/**
+ * Study (issue #5): per-frame eye signals on the annotated clips for the blink cue. For every frame of every clip
+ * (the replay path, one pose track per clip): fr_eye's open probabilities and the iris model's lid opening per eye.
+ *   node --import tsx scripts/models/iris-blink-study.ts --model /tmp/iris.onnx --out DIR
+ * Writes DIR/<set>--<clip>.json: { tsMs[], frL[], frR[], lidL[], lidR[] } (null where no face). Scalars only.
+ */
+import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import ort from 'onnxruntime-node';
+import { createLogger } from '../../src/device/logger.ts';
+import { recordingSignals } from '../../src/session/recording-signals.ts';
+import { FaceEngine } from '../../src/vision/engine.ts';
+import { eyeCrop, lidOpening } from '../../src/vision/iris.ts';
+
+const DATA = '/work/shared/data';
+const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];
+const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' } } });
+const out = values.out ?? '/tmp/iris-study';
+mkdirSync(out, { recursive: true });
+
+const session = await ort.InferenceSession.create(values.model ?? '/tmp/iris.onnx', { intraOpNumThreads: 1, interOpNumThreads: 1 });
+const engine = new FaceEngine();
+await engine.start();
+const logger = createLogger({ level: 'warn' });
+for (const set of SETS) for (const file of readdirSync(join(DATA, set)).filter((f) => f.endsWith('.events.csv')).sort()) {
+  const clip = file.replace('.events.csv', '');
+  const dest = join(out, `${set}--${clip}.json`);
+  if (existsSync(dest)) continue;
+  const crops: Array<[Float32Array, Float32Array] | null> = [];
+  const { signals } = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger, (f) => {
+    const face = f.faces[0];
+    if (!face) { crops.push(null); return; }
+    const crop = (eye: 'left' | 'right'): Float32Array => eyeCrop(f.image, face.landmarks68, eye, new Float32Array(3 * 64 * 64), new Float32Array(3 * 64 * 64));
+    crops.push([crop('left'), crop('right')]);
+  });
+  const lidL: Array<number | null> = [], lidR: Array<number | null> = [];
+  for (const c of crops) {
+    if (!c) { lidL.push(null); lidR.push(null); continue; }
+    for (const [i, crop] of c.entries()) {
+      const res = await session.run({ input_1: new ort.Tensor('float32', crop, [1, 64, 64, 3]) });
+      (i === 0 ? lidL : lidR).push(lidOpening(res.Identity.data as Float32Array));
+      crop.fill(0);
+    }
+  }
+  writeFileSync(dest, JSON.stringify({
+    tsMs: signals.map((s) => s.tsMs),
+    frL: signals.map((s) => s.face?.leftEyeOpen ?? null), frR: signals.map((s) => s.face?.rightEyeOpen ?? null),
+    yaw: signals.map((s) => s.face?.yawDeg ?? null), faces: signals.map((s) => s.faceCount),
+    lidL, lidR,
+  }));
+  process.stdout.write(`${set} ${clip} ${signals.length}\n`);
+}
+await engine.stop();
+await session.release();
