@@ -11,9 +11,11 @@
  * + liveness medians); `trackingMs − modelSumMs` is the rest: crops and tensor fills, decoding, NMS, quality, and
  * the models running back to back with colder caches than when timed alone.
  *
- * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one `PoseTrack`, as a
- * session runs it: fr_pose on every 5th frame, landmark pose + offset on the others (so the median is a frame
- * without fr_pose, the p90 one with it, the mean the sustained per-frame cost).
+ * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one `FaceTrack`, as a
+ * session runs it (face-track.ts): fr_pose on every 5th frame, landmark pose + offset on the others, and the
+ * anti-spoof model on alternate frames that do not run fr_pose. A steady track repeats P S · S · (P fr_pose, S
+ * anti-spoof, · neither): the median is an anti-spoof frame, the p90 an fr_pose frame, the mean the sustained
+ * per-frame cost. `frame.trackingHybridFrames` counts the timed frames of each kind.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,7 +24,7 @@ import { UsageError } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { coverResize } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
-import { PoseTrack } from '../vision/pose-track.ts';
+import { FaceTrack } from '../vision/face-track.ts';
 import { runModel } from '../vision/run-model.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
@@ -40,7 +42,8 @@ interface ModelBench {
 export const USAGE = `usage: regterm bench [--json] [--image FILE] [--iterations N] [--models-dir DIR]
 Per model: median and p90 latency of the deployed model beside the source fp32 model (fp32Ms), at one thread; per
 frame: tracking (detect + landmarks + eyes + pose + anti-spoof; modelSumMs = its model calls timed alone), the
-same over consecutive frames of one pose track (trackingHybridMs: fr_pose on every 5th frame) and embedding
+same over consecutive frames of one face track (trackingHybridMs: fr_pose on every 5th frame, anti-spoof on
+alternate frames without fr_pose, so no frame runs both) and embedding
 latency; peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
 face-api demo photo (a development install); on a terminal pass --image.`;
 
@@ -96,8 +99,16 @@ export async function run(ctx: CommandContext): Promise<number> {
     const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
     if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
     const tracking = stats(await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1 })));
-    const poseTrack = new PoseTrack();
-    const hybridMs = await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1, poseTrack }));
+    const track = new FaceTrack();
+    const ran: Array<keyof typeof kinds> = [];
+    const hybridMs = await time(iterations, async () => {
+      const [f] = await engine.analyzeFrame(img, { maxFaces: 1, track });
+      const pose = f?.poseSource === 'model';
+      const spoof = f?.antispoof !== undefined;
+      ran.push(pose && spoof ? 'both' : pose ? 'pose' : spoof ? 'antispoof' : 'neither');
+    });
+    const kinds = { pose: 0, antispoof: 0, both: 0, neither: 0 };
+    for (const k of ran.slice(1)) kinds[k]++; // ran[0] is the untimed warm-up call
     const hybrid = stats(hybridMs);
     const embed = stats(await time(iterations, () => engine.embed(img, face)));
     const modelSumMs = round2(TRACKING_CALLS.reduce((sum, [name, calls]) => sum + (models[name]?.medianMs ?? 0) * calls, 0));
@@ -113,6 +124,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         trackingHybridMs: hybrid.medianMs,
         trackingHybridP90Ms: hybrid.p90Ms,
         trackingHybridMeanMs: round2(hybridMs.reduce((a, b) => a + b, 0) / hybridMs.length),
+        trackingHybridFrames: kinds,
         modelSumMs,
         embedMs: embed.medianMs,
         embedP90Ms: embed.p90Ms,
@@ -126,7 +138,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       }
       ctx.stdout.write(
         `frame tracking ${report.frame.trackingMs} ms (models alone ${modelSumMs} ms), ` +
-          `with a pose track (fr_pose 1 frame in ${poseTrack.every}) median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
+          `on a face track (${kinds.pose} frames fr_pose, ${kinds.antispoof} anti-spoof, ${kinds.both} both, ${kinds.neither} neither) ` +
+          `median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
           `mean ${report.frame.trackingHybridMeanMs} ms, embed ${report.frame.embedMs} ms, ` +
           `peak RSS ${report.peakRssMb} MB\n`,
       );

@@ -9,7 +9,7 @@ import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import type { RgbImage } from '../vision/image.ts';
-import { PoseTrack } from '../vision/pose-track.ts';
+import { FaceTrack } from '../vision/face-track.ts';
 import { countsAsFailure } from './decision.ts';
 import { wipeTemplate, type Template } from './identity.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from './policy.ts';
@@ -173,8 +173,11 @@ class ActiveRun {
   private readonly ac = new AbortController();
   private readonly session: RegistrationSession;
   private readonly selector: EmbedSelector;
-  /** the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame); reset when the run ends */
-  private readonly poseTrack = new PoseTrack();
+  /**
+   * the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame) and anti-spoof on alternate
+   * frames without fr_pose (face-track.ts); reset when the run ends
+   */
+  private readonly track = new FaceTrack();
   private readonly frameMode: boolean;
   private virtualMs = 0;
   /** clock mode with a replay source: recorded time → clock time */
@@ -228,7 +231,7 @@ class ActiveRun {
       this.ac.abort();
       this.player.clear('session');
       this.rgb?.fill(0);
-      this.poseTrack.reset();
+      this.track.reset();
       this.o.engine.wipeBuffers();
     }
     const result = this.session.result;
@@ -273,7 +276,7 @@ class ActiveRun {
     let embedding: Template | undefined;
     try {
       const tsMs = frame.tsMs + this.tsOffset;
-      const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal, poseTrack: this.poseTrack, tsMs });
+      const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal, track: this.track, tsMs });
       if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, tsMs);
       const meta = { tsMs, width, height, seq: frame.seq };
       const plain = frameSignals(faces, meta);

@@ -44,8 +44,11 @@ export interface FaceSignals {
   rightEyeOpen: number;
   /** mean luminance 0..255 of the face region (the light challenge reads it) */
   faceLuma: number;
-  /** passive anti-spoof score 0..1, higher = live */
-  antispoof: number;
+  /**
+   * passive anti-spoof score 0..1, higher = live. Absent on frames the vision side did not score (on a stream the
+   * model runs on alternate frames, src/vision/face-track.ts): such a frame adds no anti-spoof evidence.
+   */
+  antispoof?: number;
   quality: FaceQuality;
   /**
    * Identity template (one vector per embedder), present on frames the shell chose to embed. The session takes

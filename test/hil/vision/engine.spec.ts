@@ -12,7 +12,7 @@ import { gradientPng } from '../../fixtures/vision/generated.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { bestAccuracy } from '../../../src/vision/metrics.ts';
-import { PoseTrack } from '../../../src/vision/pose-track.ts';
+import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { csvRows, DATA, FACEAPI_DEMO, videoFrame, videoFrames } from './helpers.ts';
 
 const engine = new FaceEngine();
@@ -127,22 +127,24 @@ describe('pose', () => {
   });
 });
 
-describe('hybrid pose (a PoseTrack: fr_pose on every 5th frame, landmark angles + offset between)', () => {
-  it('on the DaGAN turn: model frames equal the stateless fr_pose exactly, the others stay close, the rest is unchanged', async () => {
+describe('a FaceTrack: hybrid pose (fr_pose on every 5th frame, landmark angles + offset between), anti-spoof on alternate frames', () => {
+  it('on the DaGAN turn: pose and anti-spoof frames equal the stateless analysis exactly, the others stay close or have no score', async () => {
     // 1.6 s through the annotated turn to the subject's left (2.32–3.12 s), 25 fps
     const frames = await videoFrames(join(DATA, 'dagan_driving_video/driving.mp4'), 2.0, 40, 256, 256);
-    const track = new PoseTrack();
+    const track = new FaceTrack();
     const diffs: number[] = [];
     const hybridYaw: number[] = [];
     for (const [i, img] of frames.entries()) {
       const [plain] = await engine.analyzeFrame(img, { maxFaces: 1 });
-      const [hybrid] = await engine.analyzeFrame(img, { maxFaces: 1, poseTrack: track, tsMs: i * 40 });
+      const [hybrid] = await engine.analyzeFrame(img, { maxFaces: 1, track, tsMs: i * 40 });
       expect(plain.poseSource).toBeUndefined();
       expect(hybrid.poseSource, `frame ${i}`).toBe(i % 5 === 0 ? 'model' : 'landmarks');
       hybridYaw.push(hybrid.pose.yaw);
-      const { pose, poseSource, ...rest } = hybrid;
-      const { pose: plainPose, ...plainRest } = plain;
+      const { pose, poseSource, antispoof, ...rest } = hybrid;
+      const { pose: plainPose, antispoof: plainAntispoof, ...plainRest } = plain;
       expect(rest).toEqual(plainRest);
+      // the face stays in view: the steady schedule P S · S · (fr_pose, anti-spoof, neither), the plain score where it runs
+      expect(antispoof, `frame ${i}`).toBe(i % 5 === 1 || i % 5 === 3 ? plainAntispoof : undefined);
       if (poseSource === 'model') expect(pose).toEqual(plainPose);
       else diffs.push(Math.abs(pose.yaw - plainPose.yaw), Math.abs(pose.pitch - plainPose.pitch), Math.abs(pose.roll - plainPose.roll));
     }

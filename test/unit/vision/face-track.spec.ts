@@ -1,22 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import type { Pose } from '../../../src/vision/pose.ts';
-import { PoseTrack, type PoseSource } from '../../../src/vision/pose-track.ts';
+import { FaceTrack, type FramePlan, type PoseSource } from '../../../src/vision/face-track.ts';
 import type { Box } from '../../../src/vision/warp.ts';
 
 const a = (yaw: number, pitch: number, roll: number): Pose => ({ yaw, pitch, roll });
 const BOX: Box = { x1: 100, y1: 80, x2: 260, y2: 280 };
 const shifted = (dx: number): Box => ({ x1: BOX.x1 + dx, y1: BOX.y1, x2: BOX.x2 + dx, y2: BOX.y2 });
 
-/** The engine's use of a track for one frame: the model reading is only taken on the track's model frames. */
-function frame(track: PoseTrack, model: Pose, landmark: Pose | null, box: Box = BOX, tsMs?: number): { pose: Pose; source: PoseSource } {
-  const source = track.next(box, tsMs, landmark !== null);
+/** The engine's use of a track for one frame: the model reading is only taken on the track's pose frames. */
+function frame(track: FaceTrack, model: Pose, landmark: Pose | null, box: Box = BOX, tsMs?: number): { pose: Pose; source: PoseSource } {
+  const source = track.next(box, tsMs, landmark !== null).pose;
   if (source === 'landmarks' && landmark) return { pose: track.fromLandmarks(landmark), source };
   return { pose: track.fromModel(model, landmark), source };
 }
 
-describe('PoseTrack (hybrid head pose: fr_pose on every N-th frame, landmarks + offset between)', () => {
+/** A frame's plan as a letter: P fr_pose, S anti-spoof, B both, . neither (feeding the pose offsets like the engine). */
+function letters(track: FaceTrack, fits: boolean[]): string {
+  return fits.map((fit) => {
+    const plan: FramePlan = track.next(BOX, undefined, fit);
+    if (plan.pose === 'model') track.fromModel(a(0, 0, 0), fit ? a(0, 0, 0) : null);
+    return plan.pose === 'model' ? (plan.antispoof ? 'B' : 'P') : plan.antispoof ? 'S' : '.';
+  }).join('');
+}
+const steady = (n: number): boolean[] => Array.from({ length: n }, () => true);
+
+describe('FaceTrack: hybrid head pose (fr_pose on every N-th frame, landmarks + offset between)', () => {
   it('runs the model on the first and every 5th frame by default and shifts landmark angles by its offset between', () => {
-    const t = new PoseTrack();
+    const t = new FaceTrack();
     // the landmark reading is the model's minus a constant person bias; the motion is seen by both
     const out = Array.from({ length: 12 }, (_, i) => frame(t, a(i, -6, 2), a(i, -14, 1), BOX, i * 40));
     expect(out.map((o) => o.source === 'model')).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => i % 5 === 0));
@@ -24,24 +34,24 @@ describe('PoseTrack (hybrid head pose: fr_pose on every N-th frame, landmarks + 
   });
 
   it('holds the offset between model frames: a model change is not seen until the next model frame', () => {
-    const t = new PoseTrack({ every: 5 });
+    const t = new FaceTrack({ poseEvery: 5 });
     const yaws = Array.from({ length: 6 }, (_, i) => frame(t, a(i < 3 ? 0 : 10, 0, 0), a(0, 0, 0)).pose.yaw);
     expect(yaws).toEqual([0, 0, 0, 0, 0, 10]);
   });
 
   it('uses the median of the last `samples` offsets, so one wild model reading does not move the frames after it', () => {
-    const t = new PoseTrack({ every: 2, samples: 3 });
+    const t = new FaceTrack({ poseEvery: 2, poseSamples: 3 });
     const yaws = [0, 0, 0, 0, 50, 0, 0, 0].map((m) => frame(t, a(m, 0, 0), a(0, 0, 0)).pose.yaw);
     // model frames 0, 2, 4 (wild), 6: after frame 4 the offsets are [0, 0, 50] -> median 0
     expect(yaws[4]).toBe(50);
     expect(yaws[5]).toBe(0);
     // a 4th sample drops the oldest: [0, 50, 0] -> still 0; with samples 1 the wild one would have shown
-    const one = new PoseTrack({ every: 2, samples: 1 });
+    const one = new FaceTrack({ poseEvery: 2, poseSamples: 1 });
     expect([0, 0, 0, 0, 50, 0].map((m) => frame(one, a(m, 0, 0), a(0, 0, 0)).pose.yaw)[5]).toBe(50);
   });
 
   it('resets on a lost face: the next face is a model frame and the old offsets are forgotten', () => {
-    const t = new PoseTrack();
+    const t = new FaceTrack();
     frame(t, a(5, 0, 0), a(0, 0, 0));
     expect(frame(t, a(5, 0, 0), a(0, 0, 0)).pose.yaw).toBe(5);
     t.lost();
@@ -50,7 +60,7 @@ describe('PoseTrack (hybrid head pose: fr_pose on every N-th frame, landmarks + 
   });
 
   it('resets when the primary box jumps (a different face) but not when it drifts', () => {
-    const t = new PoseTrack();
+    const t = new FaceTrack();
     frame(t, a(5, 0, 0), a(0, 0, 0), BOX);
     expect(frame(t, a(5, 0, 0), a(0, 0, 0), shifted(20)).source).toBe('landmarks'); // IoU 0.78
     expect(frame(t, a(-7, 0, 0), a(0, 0, 0), shifted(300))).toEqual({ pose: a(-7, 0, 0), source: 'model' });
@@ -58,27 +68,61 @@ describe('PoseTrack (hybrid head pose: fr_pose on every N-th frame, landmarks + 
   });
 
   it('resets after a gap longer than maxGapMs between frames', () => {
-    const t = new PoseTrack({ maxGapMs: 500 });
+    const t = new FaceTrack({ maxGapMs: 500 });
     frame(t, a(5, 0, 0), a(0, 0, 0), BOX, 0);
     expect(frame(t, a(5, 0, 0), a(0, 0, 0), BOX, 500).source).toBe('landmarks');
     expect(frame(t, a(8, 0, 0), a(0, 0, 0), BOX, 1001)).toEqual({ pose: a(8, 0, 0), source: 'model' });
   });
 
   it('runs the model when the landmark fit fails, and keeps doing so until an offset is known', () => {
-    const t = new PoseTrack();
+    const t = new FaceTrack();
     expect(frame(t, a(5, 0, 0), null).source).toBe('model'); // first frame, no fit: no offset recorded
     expect(frame(t, a(6, 0, 0), a(0, 0, 0))).toEqual({ pose: a(6, 0, 0), source: 'model' }); // no offset yet
     expect(frame(t, a(99, 0, 0), a(1, 0, 0))).toEqual({ pose: a(7, 0, 0), source: 'landmarks' });
     expect(frame(t, a(9, 0, 0), null)).toEqual({ pose: a(9, 0, 0), source: 'model' }); // fit failed mid-track
   });
 
-  it('every: 1 is fr_pose on every frame; reset() forgets everything', () => {
-    const t = new PoseTrack({ every: 1 });
+  it('poseEvery: 1 is fr_pose on every frame; reset() forgets everything', () => {
+    const t = new FaceTrack({ poseEvery: 1 });
     expect([1, 2, 3].map((m) => frame(t, a(m, 0, 0), a(0, 0, 0)).source)).toEqual(['model', 'model', 'model']);
-    const u = new PoseTrack();
+    const u = new FaceTrack();
     frame(u, a(5, 0, 0), a(0, 0, 0));
     u.reset();
     expect(() => u.fromLandmarks(a(0, 0, 0))).toThrow(/before any offset/);
-    expect(() => new PoseTrack({ every: 0 })).toThrow(RangeError);
+    expect(() => new FaceTrack({ poseEvery: 0 })).toThrow(RangeError);
   });
 });
+
+describe('FaceTrack: anti-spoof on alternate frames, never with fr_pose while it can be avoided', () => {
+  it('a steady track repeats P S . S .: 2 frames in 5 scored, no frame runs both models', () => {
+    expect(letters(new FaceTrack(), steady(20))).toBe('PS.S.PS.S.PS.S.PS.S.');
+  });
+
+  it('never leaves more than 2 frames in a row unscored, whatever the pose cadence', () => {
+    for (const poseEvery of [1, 2, 3, 4, 5, 7, 10]) {
+      const plan = letters(new FaceTrack({ poseEvery }), steady(60));
+      expect(plan, `poseEvery ${poseEvery}`).not.toMatch(/[P.]{3}/);
+      // two scored frames are never adjacent: each frame's score is the model's own, spread over time
+      expect(plan, `poseEvery ${poseEvery}`).not.toMatch(/[SB]{2}/);
+    }
+    // fr_pose on every frame (a failing landmark fit forces it, or poseEvery 1): one frame in 3 pays for both
+    expect(letters(new FaceTrack({ poseEvery: 1 }), steady(9))).toBe('PPBPPBPPB');
+    expect(letters(new FaceTrack(), steady(9).map(() => false))).toBe('PPBPPBPPB');
+  });
+
+  it('a forced fr_pose frame (failed landmark fit) defers the score to the next frame', () => {
+    // frame 1 would be scored; its fit fails, so it runs fr_pose and frame 2 is scored instead
+    expect(letters(new FaceTrack(), [true, false, true, true, true, true, true])).toBe('PPS.SPS');
+  });
+
+  it('restarts the alternation on every reset: a lost face, a jump, a gap', () => {
+    const t = new FaceTrack();
+    expect(letters(t, steady(4))).toBe('PS.S');
+    t.lost();
+    expect(letters(t, steady(3))).toBe('PS.');
+    const plans = [t.next(BOX, 0, true), t.next(shifted(300), 40, true), t.next(shifted(300), 1000, true)];
+    expect(plans.map((p) => p.pose)).toEqual(['landmarks', 'model', 'model']);
+    expect(plans.map((p) => p.antispoof)).toEqual([true, false, false]);
+  });
+});
+
