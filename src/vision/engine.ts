@@ -166,7 +166,7 @@ export class FaceEngine {
       if (opts.signal?.aborted) throw new CanceledError('analyzeFrame canceled');
       const landmarks68 = await s.landmarks.predict(img, d.box);
       const track = i === 0 ? opts.track : undefined;
-      const tracked = track ? await this.trackedPose(track, img, d.box, landmarks68, opts.tsMs) : undefined;
+      const tracked = track ? await this.followTrack(track, img, d.box, landmarks68, opts.tsMs) : undefined;
       faces.push({
         box: d.box,
         score: d.score,
@@ -182,8 +182,8 @@ export class FaceEngine {
     return faces;
   }
 
-  /** The primary face's plan from its track, and its pose: fr_pose on the track's pose frames, else landmarks + offset. */
-  private async trackedPose(
+  /** The primary face on its track: the frame's plan, and its pose (fr_pose on pose frames, else landmarks + offset). */
+  private async followTrack(
     track: FaceTrack, img: RgbImage, box: Box, landmarks68: Float32Array, tsMs: number | undefined,
   ): Promise<{ pose: Pose; plan: FramePlan }> {
     const fit = landmarkPose(landmarks68);
