@@ -15,7 +15,8 @@
  * session runs it (face-track.ts): fr_pose on every 5th frame, landmark pose + offset on the others, and the
  * anti-spoof model on alternate frames that do not run fr_pose. A steady track repeats P S · S · (P fr_pose, S
  * anti-spoof, · neither): the median is an anti-spoof frame, the p90 an fr_pose frame, the mean the sustained
- * per-frame cost. `frame.trackingHybridFrames` counts the timed frames of each kind.
+ * per-frame cost. `frame.trackingHybridFrames` gives the timed frames of each kind (fr_pose, anti-spoof, both,
+ * neither) with their median.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -100,15 +101,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
     const tracking = stats(await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1 })));
     const track = new FaceTrack();
-    const ran: Array<keyof typeof kinds> = [];
+    const ran: FrameKind[] = [];
     const hybridMs = await time(iterations, async () => {
       const [f] = await engine.analyzeFrame(img, { maxFaces: 1, track });
       const pose = f?.poseSource === 'model';
       const spoof = f?.antispoof !== undefined;
       ran.push(pose && spoof ? 'both' : pose ? 'pose' : spoof ? 'antispoof' : 'neither');
     });
-    const kinds = { pose: 0, antispoof: 0, both: 0, neither: 0 };
-    for (const k of ran.slice(1)) kinds[k]++; // ran[0] is the untimed warm-up call
+    const kinds = byKind(ran.slice(1), hybridMs); // ran[0] is the untimed warm-up call
     const hybrid = stats(hybridMs);
     const embed = stats(await time(iterations, () => engine.embed(img, face)));
     const modelSumMs = round2(TRACKING_CALLS.reduce((sum, [name, calls]) => sum + (models[name]?.medianMs ?? 0) * calls, 0));
@@ -138,7 +138,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       }
       ctx.stdout.write(
         `frame tracking ${report.frame.trackingMs} ms (models alone ${modelSumMs} ms), ` +
-          `on a face track (${kinds.pose} frames fr_pose, ${kinds.antispoof} anti-spoof, ${kinds.both} both, ${kinds.neither} neither) ` +
+          `on a face track (frames by what ran: ${FRAME_KINDS.map((k) => `${kinds[k].frames} ${KIND_LABEL[k]}${kinds[k].frames ? ` ${kinds[k].medianMs} ms` : ''}`).join(', ')}) ` +
           `median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
           `mean ${report.frame.trackingHybridMeanMs} ms, embed ${report.frame.embedMs} ms, ` +
           `peak RSS ${report.peakRssMb} MB\n`,
@@ -148,6 +148,20 @@ export async function run(ctx: CommandContext): Promise<number> {
   } finally {
     await engine.stop();
   }
+}
+
+type FrameKind = 'pose' | 'antispoof' | 'both' | 'neither';
+const FRAME_KINDS: FrameKind[] = ['pose', 'antispoof', 'both', 'neither'];
+const KIND_LABEL: Record<FrameKind, string> = { pose: 'fr_pose', antispoof: 'anti-spoof', both: 'both', neither: 'neither' };
+
+/** The timed frames of a face track grouped by which of fr_pose / anti-spoof they ran: count and median latency. */
+function byKind(ran: FrameKind[], ms: number[]): Record<FrameKind, { frames: number; medianMs?: number }> {
+  const out = {} as Record<FrameKind, { frames: number; medianMs?: number }>;
+  for (const k of FRAME_KINDS) {
+    const mine = ms.filter((_, i) => ran[i] === k);
+    out[k] = { frames: mine.length, ...(mine.length > 0 ? { medianMs: stats(mine).medianMs } : {}) };
+  }
+  return out;
 }
 
 function defaultPhoto(): string {
