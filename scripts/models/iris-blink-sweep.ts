@@ -5,8 +5,9 @@
  *   node --import tsx scripts/models/iris-blink-sweep.ts DIR base          fr_eye alone (the shipped rules before the lids)
  *   node --import tsx scripts/models/iris-blink-sweep.ts DIR lid           the relative lid opening AS the eye signal
  *   node --import tsx scripts/models/iris-blink-sweep.ts DIR veto [EVERY]  fr_eye + the lid veto (what ships)
- * Relative openings come from the shipped LidTrack (window, quantile, schedule as swept; EVERY = its `every`, 1 = every
- * frame measured). The study has no face boxes, so the track's box-jump reset is not exercised here. Prints the 15
+ * Relative openings come from the shipped FaceTrack (its lid schedule and open levels; window, quantile as swept; EVERY
+ * = its `lidEvery`); `lid` mode measures every frame. The study has no face boxes, so the track's box-jump reset is
+ * not exercised here, and every frame's landmark fit counts as good. Prints the 15
  * rules with the fewest half-B errors (misses + false blinks), with half A as the held-out check.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { type TruthEvent, scoreEvents } from '../../src/session/detectors/event-
 import type { ClipEvent } from '../../src/session/detectors/events-only.ts';
 import { type PolicyInput, resolvePolicy } from '../../src/session/policy.ts';
 import type { FaceSignals } from '../../src/session/signals.ts';
-import { LidTrack } from '../../src/vision/lid-track.ts';
+import { FaceTrack } from '../../src/vision/face-track.ts';
 
 const DATA = '/work/shared/data';
 const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];
@@ -40,18 +41,21 @@ function loadClips(dir: string): Clip[] {
   });
 }
 
-/** Per frame the detector's input: fr_eye, plus the lid readings a LidTrack with `rule` would have produced. */
-function eyeSignals(c: Clip, rule: Rule, closedBelow: number): Array<Eyes | undefined> {
-  const track = new LidTrack({ every: rule.every, phase: rule.every > 2 ? 2 : 0, windowMs: rule.windowMs, quantile: rule.quantile, measureBelow: closedBelow });
+/** Per frame the detector's input: fr_eye, plus the lid readings a FaceTrack with `rule` would have produced. */
+function eyeSignals(c: Clip, rule: Rule, measureBelow: number): Array<Eyes | undefined> {
+  const track = new FaceTrack({ lidEvery: rule.every, lidMeasureBelow: measureBelow, lidLevels: { windowMs: rule.windowMs, quantile: rule.quantile } });
+  const still = { yaw: 0, pitch: 0, roll: 0 };
   return c.ts.map((ts, i) => {
     const [frL, frR, lidL, lidR] = [c.frL[i], c.frR[i], c.lidL[i], c.lidR[i]];
     if (frL === null || frR === null || lidL === null || lidR === null) {
       track.lost();
       return undefined;
     }
+    const plan = track.next(BOX, ts, true);
+    if (plan.pose === 'model') track.fromModel(still, still);
     const eyes: Eyes = { leftEyeOpen: frL, rightEyeOpen: frR };
-    for (const eye of track.next(BOX, ts, { left: frL, right: frR })) {
-      const rel = track.record(eye, ts, eye === 'left' ? lidL : lidR);
+    for (const eye of track.lidEyes(plan, { left: frL, right: frR })) {
+      const rel = track.lidReading(eye, ts, eye === 'left' ? lidL : lidR, plan);
       if (rel !== undefined) eyes[eye === 'left' ? 'leftLidOpen' : 'rightLidOpen'] = rel;
     }
     return eyes;
@@ -63,7 +67,7 @@ function score(clips: Clip[], rule: Rule, mode: string): { line: string; perClip
   const tot: Record<string, { tp: number; fn: number; fp: number; min: number }> = {};
   const per: string[] = [];
   for (const c of clips.filter((x) => x.name !== 'd20')) {
-    const signals = eyeSignals(c, { ...rule, every: mode === 'lid' ? 1 : rule.every }, policy.blink.closedBelow);
+    const signals = eyeSignals(c, rule, mode === 'lid' ? 2 : policy.blink.closedBelow);
     const det = new BlinkDetector(policy.blink);
     const events: ClipEvent[] = [];
     for (const [i, e] of signals.entries()) {

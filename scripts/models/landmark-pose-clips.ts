@@ -5,7 +5,9 @@
  * (recordingSignals: replay source, I420 -> RGB, face engine, vision adapter); per frame both poses.
  *   node --import tsx scripts/models/landmark-pose-clips.ts [--cache DIR]
  * --cache keeps per clip the frame signals and the landmark angles (angles only: no pixels, no coordinates, no
- * embeddings) as JSON in DIR (a tmp dir, never the repo) so the analysis re-runs in seconds.
+ * embeddings) as JSON in DIR (a tmp dir, never the repo) so the analysis re-runs in seconds. Loading the clips and
+ * the hybrid's gate agreement are landmark-pose-clip-data.ts, shared with the CI check of that agreement
+ * (test/hil/vision/hybrid-gate.spec.ts).
  *
  * Pose sources compared, each as the frame's yawDeg/pitchDeg/rollDeg fed to the unchanged detectors:
  *   fr_pose  the deployed model (what ships);
@@ -19,37 +21,19 @@
  * <= policy limits) per frame: pass rate per source and per-frame agreement with fr_pose; and jitter: the frame-to-frame
  * sd of each angle over the annotated frontal_still stretches.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseEventsCsv } from '../../src/camera/events-csv.ts';
 import { createLogger } from '../../src/device/logger.ts';
-import { faceDataRoot } from '../../src/face-data.ts';
 import { scoreEvents } from '../../src/session/detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents } from '../../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../../src/session/policy.ts';
-import { recordingSignals } from '../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../src/session/runner-support.ts';
 import type { FrameSignals } from '../../src/session/signals.ts';
 import { pearson } from '../../src/session/light.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';
-import { landmarkPose } from '../../src/vision/landmark-pose.ts';
-import { PoseTrack } from '../../src/vision/pose-track.ts';
-import { hybridPoses } from './landmark-pose-hybrid.ts';
+import { type PoseClip as Clip, clipFiles, clipHybridPoses, frPose, loadPoseClip, poseGate } from './landmark-pose-clip-data.ts';
 import { AXES, type Angles, type Line, absDiff, applyLine, axisReport, fitLine, jitterSd, reportHeader, reportRows } from './landmark-pose-stats.ts';
 import { quantile } from './measure.ts';
-
-const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];
-const DATA = faceDataRoot();
-
-interface Clip {
-  name: string;
-  half: 'A' | 'B';
-  csv: string;
-  signals: FrameSignals[];
-  t0Ms: number;
-  landmark: Array<Angles | null>;
-}
 
 const { values } = parseArgs({ options: { cache: { type: 'string' } } });
 const logger = createLogger({ level: 'warn' });
@@ -57,32 +41,12 @@ const engine = new FaceEngine();
 await engine.start();
 const policy = resolvePolicy({}, deploymentPolicyBase(engine));
 const clips: Clip[] = [];
-if (values.cache) mkdirSync(values.cache, { recursive: true });
 try {
-  for (const set of SETS) {
-    for (const file of readdirSync(join(DATA, set)).filter((f) => f.endsWith('.events.csv')).sort()) {
-      const name = file.replace('.events.csv', '');
-      const cached = values.cache ? join(values.cache, `${set}--${name}.json`) : undefined;
-      let data: { signals: FrameSignals[]; t0Ms: number; landmark: Array<Angles | null> };
-      if (cached && existsSync(cached)) data = JSON.parse(readFileSync(cached, 'utf8'));
-      else {
-        const landmark: Array<Angles | null> = [];
-        // fr_pose on every frame (a track with every: 1): the study's reference source
-        const r = await recordingSignals(engine, join(DATA, set, `${name}.mp4`), logger, (f) => {
-          const p = f.faces[0] ? landmarkPose(f.faces[0].landmarks68) : null;
-          landmark.push(p ? { yaw: p.yaw, pitch: p.pitch, roll: p.roll } : null);
-        }, { poseTrack: new PoseTrack({ every: 1 }) });
-        data = { ...r, landmark };
-        if (cached) writeFileSync(cached, JSON.stringify(data));
-      }
-      clips.push({ name, half: clips.length % 2 === 0 ? 'A' : 'B', csv: readFileSync(join(DATA, set, file), 'utf8'), ...data });
-    }
-  }
+  for (const file of clipFiles()) clips.push(await loadPoseClip(engine, logger, file, values.cache));
 } finally {
   await engine.stop();
 }
 
-const frPose = (f: FrameSignals): Angles => ({ yaw: f.face!.yawDeg, pitch: f.face!.pitchDeg, roll: f.face!.rollDeg });
 /** frames with one face and a landmark fit: the paired readings */
 const paired = (c: Clip): number[] => c.signals.flatMap((f, i) => (f.faceCount === 1 && f.face && c.landmark[i] ? [i] : []));
 
@@ -114,10 +78,7 @@ function poseOf(c: Clip, i: number, src: Source): Angles | undefined {
   const every = HYBRID_EVERY[src];
   if (every !== undefined) {
     const key = `${c.name} ${src}`;
-    if (!hybridCache.has(key)) {
-      const frames = c.signals.map((g, k) => (g.face && c.landmark[k] ? { model: frPose(g), landmark: c.landmark[k]!, box: g.face.box, tsMs: g.tsMs } : undefined));
-      hybridCache.set(key, hybridPoses(frames, every).poses);
-    }
+    if (!hybridCache.has(key)) hybridCache.set(key, clipHybridPoses(c, every));
     return hybridCache.get(key)![i];
   }
   const lm = c.landmark[i];
@@ -134,7 +95,7 @@ function signalsOf(c: Clip, src: Source): FrameSignals[] {
   });
 }
 const q = policy.quality;
-const inGate = (p: Angles | undefined): boolean => p !== undefined && Math.abs(p.yaw) <= q.maxYawDeg && Math.abs(p.pitch) <= q.maxPitchDeg && Math.abs(p.roll) <= q.maxRollDeg;
+const inGate = poseGate(q);
 const f1 = (x: number): string => x.toFixed(1);
 
 /**

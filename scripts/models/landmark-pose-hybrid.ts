@@ -1,11 +1,11 @@
 /**
  * The hybrid pose source of the landmark-pose study (scripts/models/landmark-pose.md) replayed over recorded angle
- * pairs: the engine's own `PoseTrack` (src/vision/pose-track.ts) driven frame by frame, so the study scores exactly
- * what `FaceEngine.analyzeFrame(img, { poseTrack })` reports. A frame without a face or without a landmark fit
+ * pairs: the engine's own `FaceTrack` (src/vision/face-track.ts) driven frame by frame, so the study scores exactly
+ * the pose `FaceEngine.analyzeFrame(img, { track })` reports. A frame without a face or without a landmark fit
  * loses the track (the study's rule; the engine instead runs fr_pose on a failed fit and keeps the track).
  */
 import type { Box } from '../../src/vision/warp.ts';
-import { PoseTrack } from '../../src/vision/pose-track.ts';
+import { FaceTrack } from '../../src/vision/face-track.ts';
 import type { Angles } from './landmark-pose-stats.ts';
 
 /**
@@ -16,14 +16,14 @@ export type PairedFrame = { model: Angles; landmark: Angles; box?: Box; tsMs?: n
 
 /** The hybrid's angles per frame (undefined where the frame has no face), and how many frames ran fr_pose. */
 export function hybridPoses(frames: readonly PairedFrame[], every: number, samples = 3): { poses: Array<Angles | undefined>; modelFrames: number } {
-  const track = new PoseTrack({ every, samples });
+  const track = new FaceTrack({ poseEvery: every, poseSamples: samples });
   const poses: Array<Angles | undefined> = [];
   let modelFrames = 0;
   for (const f of frames) {
     if (!f) {
       track.lost();
       poses.push(undefined);
-    } else if (track.next(f.box, f.tsMs, true) === 'model') {
+    } else if (track.next(f.box, f.tsMs, true).pose === 'model') {
       modelFrames++;
       poses.push(track.fromModel(f.model, f.landmark));
     } else poses.push(track.fromLandmarks(f.landmark));

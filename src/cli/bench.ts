@@ -11,10 +11,13 @@
  * + liveness medians); `trackingMs − modelSumMs` is the rest: crops and tensor fills, decoding, NMS, quality, and
  * the models running back to back with colder caches than when timed alone.
  *
- * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one `PoseTrack` and one
- * `LidTrack`, as a session runs them: fr_pose on every 5th frame, landmark pose + offset on the others, and the iris
- * lid model on both eyes of every 5th frame between the fr_pose ones (the bench face's eyes are open, so never more);
- * the median is a frame with neither, the p90 one with fr_pose or iris, the mean the sustained per-frame cost.
+ * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one `FaceTrack`, as a
+ * session runs it (face-track.ts): fr_pose on every 5th frame, landmark pose + offset on the others, the anti-spoof
+ * model on alternate frames that do not run fr_pose, and the iris lid model on both eyes of every 5th frame that runs
+ * neither (and on eyes the eye-state model reads closed: never on the bench's open-eyed face). A steady track repeats
+ * P S L S · (fr_pose, anti-spoof, lids, neither): the median is an anti-spoof frame, the p90 an fr_pose or lid frame,
+ * the mean the sustained per-frame cost. `frame.trackingHybridFrames` gives the timed frames of each kind (fr_pose,
+ * anti-spoof, lids, several, neither) with their median.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -23,8 +26,7 @@ import { UsageError } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { coverResize } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
-import { LidTrack } from '../vision/lid-track.ts';
-import { PoseTrack } from '../vision/pose-track.ts';
+import { FaceTrack } from '../vision/face-track.ts';
 import { runModel } from '../vision/run-model.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
@@ -42,9 +44,9 @@ interface ModelBench {
 export const USAGE = `usage: regterm bench [--json] [--image FILE] [--iterations N] [--models-dir DIR]
 Per model: median and p90 latency of the deployed model beside the source fp32 model (fp32Ms), at one thread; per
 frame: tracking (detect + landmarks + eyes + pose + anti-spoof; modelSumMs = its model calls timed alone), the
-same over consecutive frames of one pose track and one lid track as a session runs them (trackingHybridMs: fr_pose
-on every 5th frame, the iris lid model on every 5th between them for an open-eyed face) and embedding
-latency; peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
+same over consecutive frames of one face track (trackingHybridMs: fr_pose on every 5th frame, anti-spoof on
+alternate frames without fr_pose, the iris lid model on every 5th frame running neither) and embedding latency;
+peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
 face-api demo photo (a development install); on a terminal pass --image.`;
 
 const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'iris', 'feature', 'faceapi-resnet'];
@@ -99,9 +101,15 @@ export async function run(ctx: CommandContext): Promise<number> {
     const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
     if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
     const tracking = stats(await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1 })));
-    const poseTrack = new PoseTrack();
-    const lidTrack = new LidTrack();
-    const hybridMs = await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1, poseTrack, lidTrack }));
+    const track = new FaceTrack();
+    const ran: FrameKind[] = [];
+    const hybridMs = await time(iterations, async () => {
+      const [f] = await engine.analyzeFrame(img, { maxFaces: 1, track });
+      const costly = (['pose', 'antispoof', 'lids'] as const).filter((k) =>
+        k === 'pose' ? f?.poseSource === 'model' : k === 'antispoof' ? f?.antispoof !== undefined : f?.lids !== undefined);
+      ran.push(costly.length > 1 ? 'several' : (costly[0] ?? 'neither'));
+    });
+    const kinds = byKind(ran.slice(1), hybridMs); // ran[0] is the untimed warm-up call
     const hybrid = stats(hybridMs);
     const embed = stats(await time(iterations, () => engine.embed(img, face)));
     const modelSumMs = round2(TRACKING_CALLS.reduce((sum, [name, calls]) => sum + (models[name]?.medianMs ?? 0) * calls, 0));
@@ -117,6 +125,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         trackingHybridMs: hybrid.medianMs,
         trackingHybridP90Ms: hybrid.p90Ms,
         trackingHybridMeanMs: round2(hybridMs.reduce((a, b) => a + b, 0) / hybridMs.length),
+        trackingHybridFrames: kinds,
         modelSumMs,
         embedMs: embed.medianMs,
         embedP90Ms: embed.p90Ms,
@@ -130,7 +139,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       }
       ctx.stdout.write(
         `frame tracking ${report.frame.trackingMs} ms (models alone ${modelSumMs} ms), ` +
-          `with pose and lid tracks (fr_pose 1 frame in ${poseTrack.every}, iris 1 in ${lidTrack.every}) median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
+          `on a face track (frames by what ran: ${FRAME_KINDS.map((k) => `${kinds[k].frames} ${KIND_LABEL[k]}${kinds[k].frames ? ` ${kinds[k].medianMs} ms` : ''}`).join(', ')}) ` +
+          `median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
           `mean ${report.frame.trackingHybridMeanMs} ms, embed ${report.frame.embedMs} ms, ` +
           `peak RSS ${report.peakRssMb} MB\n`,
       );
@@ -139,6 +149,20 @@ export async function run(ctx: CommandContext): Promise<number> {
   } finally {
     await engine.stop();
   }
+}
+
+type FrameKind = 'pose' | 'antispoof' | 'lids' | 'several' | 'neither';
+const FRAME_KINDS: FrameKind[] = ['pose', 'antispoof', 'lids', 'several', 'neither'];
+const KIND_LABEL: Record<FrameKind, string> = { pose: 'fr_pose', antispoof: 'anti-spoof', lids: 'iris lids', several: 'several', neither: 'neither' };
+
+/** The timed frames of a face track grouped by which of fr_pose / anti-spoof / iris they ran: count and median latency. */
+function byKind(ran: FrameKind[], ms: number[]): Record<FrameKind, { frames: number; medianMs?: number }> {
+  const out = {} as Record<FrameKind, { frames: number; medianMs?: number }>;
+  for (const k of FRAME_KINDS) {
+    const mine = ms.filter((_, i) => ran[i] === k);
+    out[k] = { frames: mine.length, ...(mine.length > 0 ? { medianMs: stats(mine).medianMs } : {}) };
+  }
+  return out;
 }
 
 function defaultPhoto(): string {

@@ -28,7 +28,7 @@ import { ReportCollector } from '../session/report-html.ts';
 import { SessionRunner, type ProgressEvent } from '../session/runner.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { FaceEngine } from '../vision/engine.ts';
-import { LidTrack } from '../vision/lid-track.ts';
+import { FaceTrack } from '../vision/face-track.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
 const MOTIONS: readonly ChallengeType[] = ['blink', 'turn_left', 'turn_right'];
@@ -109,8 +109,8 @@ interface Output { json: Record<string, unknown>; line: string; events: ClipEven
 async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, report?: ReportCollector): Promise<Output> {
   let t0: number | undefined;
   const policy = resolvePolicy({}, deploymentPolicyBase(engine));
-  const lidTrack = new LidTrack({ measureBelow: policy.blink.closedBelow });
-  const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))), { lidTrack });
+  const track = new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow });
+  const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))), track);
   const events = detectClipEvents(signals, policy, t0Ms);
   const count = (t: string): number => events.filter((e) => e.type === t).length;
   return {

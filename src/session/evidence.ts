@@ -23,7 +23,10 @@ export interface AntispoofSummary {
   live: boolean;
 }
 
-/** Passive anti-spoof over quality-passing frames: a trimmed mean, never a single frame. */
+/**
+ * Passive anti-spoof over quality-passing frames that carry a score: a trimmed mean, never a single frame. `frames`
+ * (and `minFrames`) count scored frames, each once.
+ */
 export class AntispoofAggregator {
   private readonly scores: number[] = [];
   constructor(private readonly cfg: SessionPolicy['antispoof']) {}

@@ -2,8 +2,7 @@ import { i420ToRgb } from '../camera/i420.ts';
 import { ReplaySource } from '../camera/replay-source.ts';
 import type { Logger } from '../device/logger.ts';
 import type { FaceEngine } from '../vision/engine.ts';
-import { LidTrack } from '../vision/lid-track.ts';
-import { PoseTrack } from '../vision/pose-track.ts';
+import { FaceTrack } from '../vision/face-track.ts';
 import type { AnalysedFrame } from './runner.ts';
 import type { FrameSignals } from './signals.ts';
 import { frameSignals } from './vision-signals.ts';
@@ -11,14 +10,14 @@ import { frameSignals } from './vision-signals.ts';
 /**
  * Every frame of a recording (directory or video file) through the face engine, as session `FrameSignals` — the
  * same replay source, I420→RGB conversion and vision adapter the session runner uses, so events-only scores measure
- * what a session sees: one pose track and one lid track per recording, as a session has (the hybrid head pose, the
- * iris lid cue; a study passes `new PoseTrack({ every: 1 })` for fr_pose on every frame), reset when the recording
- * ends. Frames, RGB buffers and landmarks are zeroed as soon as they are analysed; `t0Ms` is the first frame's
- * recorded time.
+ * what a session sees: one face track per recording, as a session has one (the hybrid head pose, the iris lid cue and anti-spoof on
+ * alternate frames; a study passes `new FaceTrack({ poseEvery: 1 })` for fr_pose on every frame), reset when the
+ * recording ends. Frames, RGB buffers and landmarks are zeroed as soon as they are analysed; `t0Ms` is the first
+ * frame's recorded time.
  */
 export async function recordingSignals(
   engine: Pick<FaceEngine, 'analyzeFrame'>, path: string, logger: Logger, onFrame?: (f: AnalysedFrame) => void,
-  { poseTrack = new PoseTrack(), lidTrack = new LidTrack() }: { poseTrack?: PoseTrack; lidTrack?: LidTrack } = {},
+  track: FaceTrack = new FaceTrack(),
 ): Promise<{ signals: FrameSignals[]; t0Ms: number }> {
   const source = new ReplaySource({ path, pace: 'fast', logger: logger.child({ component: 'camera' }) });
   await source.start();
@@ -34,7 +33,7 @@ export async function recordingSignals(
       }
       const image = { width: f.width, height: f.height, data: i420ToRgb(f.width, f.height, f.data, rgb) };
       f.data.fill(0);
-      const faces = await engine.analyzeFrame(image, { maxFaces: 2, poseTrack, lidTrack, tsMs: f.tsMs });
+      const faces = await engine.analyzeFrame(image, { maxFaces: 2, track, tsMs: f.tsMs });
       const s = frameSignals(faces, { tsMs: f.tsMs, width: f.width, height: f.height, seq: f.seq });
       onFrame?.({ tsMs: f.tsMs, image, faces, signals: s });
       image.data.fill(0);
@@ -43,8 +42,7 @@ export async function recordingSignals(
     }
   } finally {
     rgb?.fill(0);
-    poseTrack.reset();
-    lidTrack.reset();
+    track.reset();
     await source.stop();
   }
   return { signals, t0Ms: t0Ms ?? 0 };

@@ -13,6 +13,7 @@ const THUMB = 112;
 const THUMB_EVERY_MS = 400;
 const MAX_THUMBS = 12;
 
+/** One frame on the timeline; a face frame without `antispoof` was not scored (the line joins its neighbours). */
 interface Point { tS: number; faces: number; yaw?: number; eyes?: number; antispoof?: number; luma?: number }
 interface Thumb { tS: number; rgb: Uint8Array; box: number[]; points: number[] }
 
@@ -34,7 +35,7 @@ export class ReportCollector {
     const s = f.signals.face;
     const tS = (f.tsMs - t0Ms) / 1000;
     this.points.push(s
-      ? { tS, faces: f.faces.length, yaw: s.yawDeg, eyes: Math.max(s.leftEyeOpen, s.rightEyeOpen), antispoof: s.antispoof, luma: s.faceLuma }
+      ? { tS, faces: f.faces.length, yaw: s.yawDeg, eyes: Math.max(s.leftEyeOpen, s.rightEyeOpen), luma: s.faceLuma, ...(s.antispoof === undefined ? {} : { antispoof: s.antispoof }) }
       : { tS, faces: f.faces.length });
     if (!face || f.tsMs - this.lastThumbMs < THUMB_EVERY_MS) return;
     this.lastThumbMs = f.tsMs;
@@ -116,6 +117,8 @@ function series(points: Point[], key: 'yaw' | 'eyes' | 'antispoof' | 'luma', lo:
   let cur: string[] = [];
   for (const p of points) {
     const v = p[key];
+    // a face without this value (anti-spoof on a frame the track did not score) is skipped; no face breaks the line
+    if (v === undefined && p.faces > 0) continue;
     if (v === undefined) {
       if (cur.length) segs.push(cur.join(' '));
       cur = [];

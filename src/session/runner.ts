@@ -9,8 +9,7 @@ import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import type { RgbImage } from '../vision/image.ts';
-import { LidTrack } from '../vision/lid-track.ts';
-import { PoseTrack } from '../vision/pose-track.ts';
+import { FaceTrack } from '../vision/face-track.ts';
 import { countsAsFailure } from './decision.ts';
 import { wipeTemplate, type Template } from './identity.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from './policy.ts';
@@ -174,10 +173,11 @@ class ActiveRun {
   private readonly ac = new AbortController();
   private readonly session: RegistrationSession;
   private readonly selector: EmbedSelector;
-  /** the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame); reset when the run ends */
-  private readonly poseTrack = new PoseTrack();
-  /** ...and the iris lid cue for the blink detector (measured where the eye-state model says closed); reset likewise */
-  private readonly lidTrack: LidTrack;
+  /**
+   * the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame), anti-spoof on alternate
+   * frames without fr_pose, and the iris lid cue for the blink detector (face-track.ts); reset when the run ends
+   */
+  private readonly track: FaceTrack;
   private readonly frameMode: boolean;
   private virtualMs = 0;
   /** clock mode with a replay source: recorded time → clock time */
@@ -196,7 +196,7 @@ class ActiveRun {
     private readonly log: Logger,
   ) {
     this.frameMode = o.timeSource === 'frames';
-    this.lidTrack = new LidTrack({ measureBelow: policy.blink.closedBelow });
+    this.track = new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow });
     const sessionClock = { now: (): number => (this.frameMode ? this.virtualMs : this.clock.now()) };
     this.session = new RegistrationSession({
       sessionId: request.sessionId, nonce: request.nonce, policy, clock: sessionClock, random: o.random ?? cryptoRandom,
@@ -232,8 +232,7 @@ class ActiveRun {
       this.ac.abort();
       this.player.clear('session');
       this.rgb?.fill(0);
-      this.poseTrack.reset();
-      this.lidTrack.reset();
+      this.track.reset();
       this.o.engine.wipeBuffers();
     }
     const result = this.session.result;
@@ -278,7 +277,7 @@ class ActiveRun {
     let embedding: Template | undefined;
     try {
       const tsMs = frame.tsMs + this.tsOffset;
-      const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal, poseTrack: this.poseTrack, lidTrack: this.lidTrack, tsMs });
+      const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal, track: this.track, tsMs });
       if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, tsMs);
       const meta = { tsMs, width, height, seq: frame.seq };
       const plain = frameSignals(faces, meta);

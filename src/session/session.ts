@@ -147,7 +147,8 @@ export class RegistrationSession {
       this.decide('liveness_failed', 'continuity', 'second_face');
       return false;
     }
-    if (q.ok && f.face) this.antispoof.add(f.face.antispoof);
+    // only frames that carry their own score: a frame the vision side did not score adds nothing (never a copy)
+    if (q.ok && f.face?.antispoof !== undefined) this.antispoof.add(f.face.antispoof);
     const emb = f.face?.embedding;
     // Continuity is anchored on a good frame; after that every embedded frame (turned ones too) is checked.
     if (emb === undefined || (!q.ok && !this.continuity.anchored)) return false;

@@ -44,15 +44,18 @@ export interface FaceSignals {
   rightEyeOpen: number;
   /**
    * Lid opening of the subject's own left / right eye relative to that eye's recent open level (1 = as open as
-   * usual; the iris model, src/vision/lid-track.ts), on frames where it was measured: the blink detector's second
+   * usual; the iris model, src/vision/face-track.ts), on frames where it was measured: the blink detector's second
    * opinion on an eye the eye-state model calls closed.
    */
   leftLidOpen?: number;
   rightLidOpen?: number;
   /** mean luminance 0..255 of the face region (the light challenge reads it) */
   faceLuma: number;
-  /** passive anti-spoof score 0..1, higher = live */
-  antispoof: number;
+  /**
+   * passive anti-spoof score 0..1, higher = live. Absent on frames the vision side did not score (on a stream the
+   * model runs on alternate frames, src/vision/face-track.ts): such a frame adds no anti-spoof evidence.
+   */
+  antispoof?: number;
   quality: FaceQuality;
   /**
    * Identity template (one vector per embedder), present on frames the shell chose to embed. The session takes

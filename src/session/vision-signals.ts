@@ -5,7 +5,8 @@ import type { Template } from './identity.ts';
 /**
  * The vision → session adapter: the face engine's per-frame analysis (largest face first) as the session's narrow
  * `FrameSignals`. The engine and the session share the yaw sign convention (+ = toward the image right, signals.ts),
- * so yaw passes through unchanged; quality brightness (0..1) becomes face luminance 0..255.
+ * so yaw passes through unchanged; quality brightness (0..1) becomes face luminance 0..255; a face the engine did
+ * not score for anti-spoof (a tracked frame between scored ones) stays without a score.
  * Nothing biometric is copied except the embedding the caller chose to attach (owned by the session from then on).
  */
 export function faceSignals(face: FaceAnalysis, embedding?: Template): FaceSignals {
@@ -19,7 +20,7 @@ export function faceSignals(face: FaceAnalysis, embedding?: Template): FaceSigna
     ...(face.lids?.left === undefined ? {} : { leftLidOpen: face.lids.left }),
     ...(face.lids?.right === undefined ? {} : { rightLidOpen: face.lids.right }),
     faceLuma: face.quality.brightness * 255,
-    antispoof: face.antispoof,
+    ...(face.antispoof === undefined ? {} : { antispoof: face.antispoof }),
     quality: { sharpness: face.quality.sharpness },
     ...(embedding ? { embedding } : {}),
   };

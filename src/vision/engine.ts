@@ -16,14 +16,14 @@ import { type Embedder, type FaceLocation, TemplateEmbedder } from './embedder.t
 import { type EyeState, EyeModel } from './eyes.ts';
 import type { RgbImage } from './image.ts';
 import { IrisModel } from './iris.ts';
+import type { Eye } from './lid-levels.ts';
 import { LandmarkModel } from './landmarks.ts';
 import { DEFAULT_MANIFEST_PATH, type Manifest, loadManifest } from './manifest.ts';
 import { type FaceTemplate, type FusionConfig, type MatchScore, fuse } from './matcher.ts';
 import { ModelRegistry, type SessionTuning } from './model-registry.ts';
 import { landmarkPose } from './landmark-pose.ts';
-import type { Eye, LidTrack } from './lid-track.ts';
 import { type Pose, PoseModel } from './pose.ts';
-import type { PoseSource, PoseTrack } from './pose-track.ts';
+import type { FaceTrack, FramePlan, PoseSource } from './face-track.ts';
 import { type Quality, measureQuality } from './quality.ts';
 import type { Box } from './warp.ts';
 
@@ -36,17 +36,33 @@ export interface FaceAnalysis {
   /** 5 alignment points (subject's right eye, left eye, nose, right and left mouth corner) */
   points5: Point[];
   pose: Pose;
-  /** where `pose` came from: set only when the frame was analysed with a `poseTrack` (fr_pose or landmarks + offset) */
+  /** where `pose` came from: set only when the frame was analysed with a `track` (fr_pose or landmarks + offset) */
   poseSource?: PoseSource;
   eyes: EyeState;
   /**
-   * Lid opening relative to the eye's recent open level (1 = as open as usual; iris.ts, lid-track.ts): set only when
-   * the frame was analysed with a `lidTrack`, for the eyes the track measured on this frame once their level is known.
+   * Lid opening relative to the eye's recent open level (1 = as open as usual; iris.ts, lid-levels.ts). Present only
+   * when the iris model ran on this frame (a tracked primary face, the eyes its track's plan named: face-track.ts);
+   * an eye is in it once its open level is known.
    */
   lids?: Partial<Record<Eye, number>>;
   quality: Quality;
-  /** passive anti-spoof: probability the face is live, 0–1 */
-  antispoof: number;
+  /**
+   * passive anti-spoof: probability the face is live, 0–1. Absent only on a tracked primary face whose track
+   * skipped the model on this frame (face-track.ts): no score, never a copied one.
+   */
+  antispoof?: number;
+}
+
+/** A face analysed without a track: every model ran on it, so it always has its anti-spoof score. */
+export type ScoredFaceAnalysis = FaceAnalysis & { antispoof: number };
+
+export interface AnalyzeOptions {
+  maxFaces?: number;
+  signal?: AbortSignal;
+  /** the stream's track of its primary face (face-track.ts); absent = a single image, every model on every face */
+  track?: FaceTrack;
+  /** the frame's time, for the track's gap rule */
+  tsMs?: number;
 }
 
 export interface FaceEngineOptions {
@@ -143,67 +159,64 @@ export class FaceEngine {
   /**
    * Every face in the frame, largest first, with landmarks, pose, eyes, quality and anti-spoof score.
    * `maxFaces` limits the per-face work to the largest N (the session only needs to know there is a second face).
-   * `poseTrack` (frames that are a stream: one track per stream, `tsMs` the frame's time for its gap rule): the
-   * largest face's pose comes from the track's hybrid source (fr_pose on its model frames, landmark angles + the
-   * recent offset in between; pose-track.ts) and carries `poseSource`; other faces still run fr_pose. Without a
-   * track every face runs fr_pose and the result is exactly the stateless one.
-   * `lidTrack` (same stream rule): the largest face's lids are measured by the iris model on the frames the track
-   * asks for, and `lids` carries the readings relative to each eye's open level.
+   * `track` (frames that are a stream: one track per stream, `tsMs` the frame's time for its gap rule): the largest
+   * face runs what the track's plan says (face-track.ts): its pose from the hybrid source (fr_pose on pose frames,
+   * landmark angles + the recent offset in between; it carries `poseSource`) and the anti-spoof model on alternate
+   * frames that do not run fr_pose (the others have no `antispoof`), and the iris model on the eyes the plan names
+   * (`lids`); other faces still run every model but the iris one. Without a track every face runs every model but
+   * the iris one and the result is exactly the stateless one.
    */
-  async analyzeFrame(
-    img: RgbImage,
-    opts: { maxFaces?: number; signal?: AbortSignal; poseTrack?: PoseTrack; lidTrack?: LidTrack; tsMs?: number } = {},
-  ): Promise<FaceAnalysis[]> {
+  async analyzeFrame(img: RgbImage, opts?: AnalyzeOptions & { track?: undefined }): Promise<ScoredFaceAnalysis[]>;
+  async analyzeFrame(img: RgbImage, opts: AnalyzeOptions): Promise<FaceAnalysis[]>;
+  async analyzeFrame(img: RgbImage, opts: AnalyzeOptions = {}): Promise<FaceAnalysis[]> {
     const s = this.loaded();
     const dets = (await s.detector.detect(img)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
-    if (dets.length === 0) {
-      opts.poseTrack?.lost();
-      opts.lidTrack?.lost();
-    }
+    if (dets.length === 0) opts.track?.lost();
     const faces: FaceAnalysis[] = [];
     for (const [i, d] of dets.slice(0, opts.maxFaces ?? dets.length).entries()) {
       if (opts.signal?.aborted) throw new CanceledError('analyzeFrame canceled');
       const landmarks68 = await s.landmarks.predict(img, d.box);
-      const track = i === 0 ? opts.poseTrack : undefined;
-      const tracked = track ? await this.trackedPose(track, img, d.box, landmarks68, opts.tsMs) : undefined;
+      const track = i === 0 ? opts.track : undefined;
+      const tracked = track ? await this.followTrack(track, img, d.box, landmarks68, opts.tsMs) : undefined;
       const eyes = await s.eyes.predict(img, landmarks68);
-      const lidTrack = i === 0 ? opts.lidTrack : undefined;
       faces.push({
         box: d.box,
         score: d.score,
         landmarks68,
         points5: fivePoints(landmarks68),
         pose: tracked?.pose ?? (await s.pose.predict(img, d.box)),
-        ...(tracked ? { poseSource: tracked.source } : {}),
+        ...(tracked ? { poseSource: tracked.plan.pose } : {}),
         eyes,
-        ...(lidTrack ? { lids: await this.trackedLids(lidTrack, img, d.box, landmarks68, eyes, opts.tsMs) } : {}),
+        ...(track && tracked ? await this.trackedLids(track, tracked.plan, img, landmarks68, eyes, opts.tsMs) : {}),
         quality: measureQuality(img, d.box, landmarks68),
-        antispoof: await s.antispoof.score(img, d.box),
+        ...(tracked && !tracked.plan.antispoof ? {} : { antispoof: await s.antispoof.score(img, d.box) }),
       });
     }
     return faces;
   }
 
-  /** The primary face's pose from its track: fr_pose on the track's model frames, else landmarks + offset. */
-  private async trackedPose(
-    track: PoseTrack, img: RgbImage, box: Box, landmarks68: Float32Array, tsMs: number | undefined,
-  ): Promise<{ pose: Pose; source: PoseSource }> {
+  /** The primary face on its track: the frame's plan, and its pose (fr_pose on pose frames, else landmarks + offset). */
+  private async followTrack(
+    track: FaceTrack, img: RgbImage, box: Box, landmarks68: Float32Array, tsMs: number | undefined,
+  ): Promise<{ pose: Pose; plan: FramePlan }> {
     const fit = landmarkPose(landmarks68);
-    const source = track.next(box, tsMs, fit !== null);
-    if (source === 'landmarks' && fit) return { pose: track.fromLandmarks(fit), source };
-    return { pose: track.fromModel(await this.loaded().pose.predict(img, box), fit), source: 'model' };
+    const plan = track.next(box, tsMs, fit !== null);
+    if (plan.pose === 'landmarks' && fit) return { pose: track.fromLandmarks(fit), plan };
+    return { pose: track.fromModel(await this.loaded().pose.predict(img, box), fit), plan };
   }
 
-  /** The primary face's lids on its track: the eyes the track asks for, relative to their open level. */
+  /** The primary face's lids on its track: the eyes the plan names, relative to their open levels (none: {}). */
   private async trackedLids(
-    track: LidTrack, img: RgbImage, box: Box, landmarks68: Float32Array, eyes: EyeState, tsMs: number | undefined,
-  ): Promise<Partial<Record<Eye, number>>> {
+    track: FaceTrack, plan: FramePlan, img: RgbImage, landmarks68: Float32Array, eyes: EyeState, tsMs: number | undefined,
+  ): Promise<{ lids?: Partial<Record<Eye, number>> }> {
+    const measure = track.lidEyes(plan, eyes);
+    if (measure.length === 0) return {};
     const lids: Partial<Record<Eye, number>> = {};
-    for (const eye of track.next(box, tsMs, eyes)) {
-      const relative = track.record(eye, tsMs, await this.loaded().iris.opening(img, landmarks68, eye));
+    for (const eye of measure) {
+      const relative = track.lidReading(eye, tsMs, await this.loaded().iris.opening(img, landmarks68, eye), plan);
       if (relative !== undefined) lids[eye] = relative;
     }
-    return lids;
+    return { lids };
   }
 
   /**

@@ -1,5 +1,5 @@
 /** The documented JSON shape of an analysed face (regterm analyze). Numbers are rounded for reading; no pixels. */
-import type { FaceAnalysis } from './engine.ts';
+import type { ScoredFaceAnalysis } from './engine.ts';
 
 const r2 = (v: number): number => Math.round(v * 100) / 100;
 const r4 = (v: number): number => Math.round(v * 10_000) / 10_000;
@@ -14,7 +14,7 @@ export interface FaceJson {
   antispoof: number;
 }
 
-export function faceToJson(f: FaceAnalysis): FaceJson {
+export function faceToJson(f: ScoredFaceAnalysis): FaceJson {
   const landmarks: [number, number][] = [];
   for (let i = 0; i < f.landmarks68.length; i += 2) landmarks.push([r2(f.landmarks68[i]), r2(f.landmarks68[i + 1])]);
   const quality: Record<string, number> = {};

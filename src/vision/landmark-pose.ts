@@ -15,7 +15,7 @@
  * canthi 90 mm apart, inner 32, mouth 50 wide, nose tip ~38 mm below the eye line and ~38 mm in front of the outer
  * canthi, half face width W ~68 mm with depth D/W ~1.6 behind the nose tip, as test/hil/session/yaw-calibration.ts).
  * A generic face gives a per-person bias (a deeper nose reads as more yaw, pitch up to 12 deg off): the engine uses it
- * only between fr_pose readings, shifted by their recent offset (pose-track.ts), never on its own.
+ * only between fr_pose readings, shifted by their recent offset (face-track.ts), never on its own.
  */
 
 /** [iBUG index, x (toward the image right on a frontal face), y (up), z (toward the camera)] in mm, nose tip at 0. */

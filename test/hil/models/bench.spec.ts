@@ -1,6 +1,6 @@
 /**
  * `regterm bench --json` reports the deployed model beside the source fp32 model for every model (issue #3), and the
- * tracking stage with and without a pose track.
+ * tracking stage with and without a face track.
  */
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -32,9 +32,15 @@ describe('regterm bench: fp32 column', () => {
     expect(out.height).toBe(480);
     expect(out.frame.modelSumMs).toBeCloseTo(calls, 1);
     expect(out.frame.trackingMs).toBeGreaterThan(0);
-    // the same stage over consecutive frames of one pose track (fr_pose on every 5th): reported beside it, not timed here
+    // the same stage over consecutive frames of one face track (fr_pose on every 5th frame, anti-spoof on alternate
+    // frames without it): reported beside it, not timed here
     expect(out.frame.trackingHybridMs).toBeGreaterThan(0);
     expect(out.frame.trackingHybridP90Ms).toBeGreaterThanOrEqual(out.frame.trackingHybridMs);
     expect(out.frame.trackingHybridMeanMs).toBeGreaterThan(0);
+    // the timed frames by what they ran: after the untimed warm-up (fr_pose) come S L S (P S L S . repeating)
+    expect(out.frame.trackingHybridFrames).toEqual({
+      pose: { frames: 0 }, antispoof: { frames: 2, medianMs: expect.any(Number) }, lids: { frames: 1, medianMs: expect.any(Number) },
+      several: { frames: 0 }, neither: { frames: 0 },
+    });
   }, 300_000);
 });

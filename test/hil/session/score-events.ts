@@ -29,7 +29,7 @@ import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
-import { LidTrack } from '../../../src/vision/lid-track.ts';
+import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { DATA } from '../vision/helpers.ts';
 
 /** Landmark geometry for the yaw calibration study: nose tip offset from the jaw-contour midpoint / half width. */
@@ -67,8 +67,9 @@ const spoofTotal = { windows: 0, spoof: 0 };
 
 /**
  * Passive anti-spoof as a session would aggregate it on this REAL clip: every 5 s window (1 s apart) of frames that
- * face the camera within the quality gate's yaw/pitch limits, trimmed mean vs the deployed threshold. A window below
- * it would decide `spoof` for a live person.
+ * face the camera within the quality gate's yaw/pitch limits and carry an anti-spoof score, trimmed mean vs the
+ * deployed threshold (at least policy.antispoof.minFrames scored frames per window). A window below it would decide
+ * `spoof` for a live person.
  */
 function antispoofWindows(signals: FrameSignals[]): { windows: number; spoof: number } {
   const q = policy.quality;
@@ -76,7 +77,8 @@ function antispoofWindows(signals: FrameSignals[]): { windows: number; spoof: nu
   const out = { windows: 0, spoof: 0 };
   const endMs = facing.at(-1)?.tsMs ?? 0;
   for (let t = facing[0]?.tsMs ?? 0; t + 5000 <= endMs; t += 1000) {
-    const scores = facing.filter((f) => f.tsMs >= t && f.tsMs < t + 5000).map((f) => f.face?.antispoof ?? 0);
+    // frames the face track did not score for anti-spoof carry no score and are skipped, as the session skips them
+    const scores = facing.flatMap((f) => (f.tsMs >= t && f.tsMs < t + 5000 && f.face?.antispoof !== undefined ? [f.face.antispoof] : []));
     if (scores.length < policy.antispoof.minFrames) continue;
     out.windows++;
     if (trimmedMean(scores, policy.antispoof.trimFraction) < policy.antispoof.threshold) out.spoof++;
@@ -99,7 +101,7 @@ try {
         data = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger, (f) => {
           noseOffset.push(f.faces[0] ? noseOffsetRatio(f.faces[0].landmarks68) : null);
           eyes.push(f.faces[0] ? eyeGeometry(f.faces[0].landmarks68) : null);
-        }, { lidTrack: new LidTrack({ measureBelow: policy.blink.closedBelow }) });
+        }, new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow }));
         data.noseOffset = noseOffset;
         data.eyes = eyes;
         if (cached) writeFileSync(cached, JSON.stringify(data));

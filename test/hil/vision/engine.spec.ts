@@ -12,7 +12,7 @@ import { gradientPng } from '../../fixtures/vision/generated.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { bestAccuracy } from '../../../src/vision/metrics.ts';
-import { PoseTrack } from '../../../src/vision/pose-track.ts';
+import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { csvRows, DATA, FACEAPI_DEMO, videoFrame, videoFrames } from './helpers.ts';
 
 const engine = new FaceEngine();
@@ -127,22 +127,36 @@ describe('pose', () => {
   });
 });
 
-describe('hybrid pose (a PoseTrack: fr_pose on every 5th frame, landmark angles + offset between)', () => {
-  it('on the DaGAN turn: model frames equal the stateless fr_pose exactly, the others stay close, the rest is unchanged', async () => {
+describe('a FaceTrack: hybrid pose (fr_pose on every 5th frame, landmark angles + offset between), anti-spoof on alternate frames, iris lids', () => {
+  it('on the DaGAN turn: pose and anti-spoof frames equal the stateless analysis exactly, the others stay close or have no score; lids on lid frames', async () => {
     // 1.6 s through the annotated turn to the subject's left (2.32–3.12 s), 25 fps
     const frames = await videoFrames(join(DATA, 'dagan_driving_video/driving.mp4'), 2.0, 40, 256, 256);
-    const track = new PoseTrack();
+    const track = new FaceTrack();
     const diffs: number[] = [];
     const hybridYaw: number[] = [];
     for (const [i, img] of frames.entries()) {
       const [plain] = await engine.analyzeFrame(img, { maxFaces: 1 });
-      const [hybrid] = await engine.analyzeFrame(img, { maxFaces: 1, poseTrack: track, tsMs: i * 40 });
+      const [hybrid] = await engine.analyzeFrame(img, { maxFaces: 1, track, tsMs: i * 40 });
       expect(plain.poseSource).toBeUndefined();
       expect(hybrid.poseSource, `frame ${i}`).toBe(i % 5 === 0 ? 'model' : 'landmarks');
       hybridYaw.push(hybrid.pose.yaw);
-      const { pose, poseSource, ...rest } = hybrid;
-      const { pose: plainPose, ...plainRest } = plain;
+      const { pose, poseSource, antispoof, lids, ...rest } = hybrid;
+      const { pose: plainPose, antispoof: plainAntispoof, ...plainRest } = plain;
+      expect(plain.lids).toBeUndefined();
       expect(rest).toEqual(plainRest);
+      // the face stays in view: the steady schedule P S L S · (fr_pose, anti-spoof, lids, none), the plain score where it runs
+      expect(antispoof, `frame ${i}`).toBe(i % 5 === 1 || i % 5 === 3 ? plainAntispoof : undefined);
+      // the iris model runs on the lid frames (both eyes) and on eyes fr_eye reads closed; from the 5th lid frame
+      // (frame 22) both eyes have an open level, and an eye fr_eye reads open measures close to it
+      const closed = (['left', 'right'] as const).filter((eye) => hybrid.eyes[eye] < 0.3);
+      if (i % 5 !== 2) expect(lids === undefined, `frame ${i}`).toBe(closed.length === 0);
+      else if (i < 22) expect(lids, `frame ${i}`).toEqual({});
+      else {
+        for (const eye of ['left', 'right'] as const) {
+          expect(lids?.[eye], `frame ${i} ${eye}`).toBeDefined();
+          if (hybrid.eyes[eye] > 0.6) expect(Math.abs((lids?.[eye] ?? 0) - 1), `frame ${i} ${eye}`).toBeLessThan(0.25);
+        }
+      }
       if (poseSource === 'model') expect(pose).toEqual(plainPose);
       else diffs.push(Math.abs(pose.yaw - plainPose.yaw), Math.abs(pose.pitch - plainPose.pitch), Math.abs(pose.roll - plainPose.roll));
     }

@@ -1,6 +1,6 @@
 /**
- * HIL: the iris lid cue on a real clip through the replay path (recordingSignals → FaceEngine.analyzeFrame with a
- * LidTrack): readings sit at the eye's open level on open-eyed frames and fall far below it inside the hand-annotated
+ * HIL: the iris lid cue on a real clip through the replay path (recordingSignals → FaceEngine.analyzeFrame on a
+ * FaceTrack): readings sit at the eye's open level on open-eyed frames and fall far below it inside the hand-annotated
  * blinks, and the iris model runs only on the frames the track asks for.
  * d18 (liveportrait_driving_videos): frontal, eyes open, two high-confidence blinks at 3.10-3.33 and 6.17-6.30 s.
  */
@@ -12,7 +12,7 @@ import { createLogger } from '../../../src/device/logger.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
-import { LidTrack } from '../../../src/vision/lid-track.ts';
+import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { median } from '../../../src/vision/metrics.ts';
 import { DATA } from './helpers.ts';
 
@@ -30,8 +30,8 @@ function relTimes(signals: FrameSignals[], t0Ms: number): Array<{ tS: number; f:
 }
 
 describe('iris lid cue (d18)', () => {
-  it('every frame measured: ~1 on open eyes, far below inside each annotated blink', async () => {
-    const { signals, t0Ms } = await recordingSignals(engine, join(DATA, SET, 'd18.mp4'), logger, undefined, { lidTrack: new LidTrack({ every: 1, phase: 0 }) });
+  it('every frame measured (lidMeasureBelow above any probability): ~1 on open eyes, far below inside each annotated blink', async () => {
+    const { signals, t0Ms } = await recordingSignals(engine, join(DATA, SET, 'd18.mp4'), logger, undefined, new FaceTrack({ lidMeasureBelow: 2 }));
     const frames = relTimes(signals, t0Ms);
     const inBlink = (t: number): boolean => blinks.some((b) => t >= b.startMs / 1000 - 0.1 && t <= b.endMs / 1000 + 0.1);
     const open = frames.filter(({ tS, f }) => !inBlink(tS) && f.face?.leftLidOpen !== undefined && f.face.rightLidOpen !== undefined);

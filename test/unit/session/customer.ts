@@ -24,6 +24,8 @@ export interface CustomerOptions {
   luma?: 'follow' | 'constant' | { other: LightSchedule };
   lightLagMs?: number;
   antispoof?: number;
+  /** which frames (index from 0) the vision side scored for anti-spoof (a face track scores alternate ones); default all */
+  antispoofScored?: (frame: number) => boolean;
   /** the identity embeddings come from (index 0 = the person on the ID photo) */
   identity?: (t: number) => Template;
   faceCount?: (t: number) => number;
@@ -135,6 +137,10 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
       const e = noisyCopy(c.identity ? c.identity(t) : PERSON, rand);
       o.keep?.push(e);
       face = { ...face, embedding: e };
+    }
+    if (c.antispoofScored && !c.antispoofScored(Math.round((t - 100) / 33))) {
+      const { antispoof: _unscored, ...rest } = face;
+      face = rest;
     }
     const faceCount = c.faceCount ? c.faceCount(t) : 1;
     const frame: FrameSignals = faceCount === 0

@@ -6,11 +6,11 @@
  */
 import sharp from 'sharp';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from '../../../src/camera/frame-source.ts';
-import type { ProgressEvent } from '../../../src/session/runner.ts';
+import type { ProgressEvent, RunnerEngine } from '../../../src/session/runner.ts';
 import { cosine, type Template } from '../../../src/session/identity.ts';
-import type { FaceAnalysis } from '../../../src/vision/engine.ts';
+import type { AnalyzeOptions, FaceAnalysis } from '../../../src/vision/engine.ts';
 import type { RgbImage } from '../../../src/vision/image.ts';
-import type { PoseTrack } from '../../../src/vision/pose-track.ts';
+import type { FaceTrack } from '../../../src/vision/face-track.ts';
 
 export const W = 160;
 export const H = 120;
@@ -68,8 +68,8 @@ export class World {
 
   wipes = 0;
   readonly landmarks: Float32Array[] = [];
-  /** the pose track and frame time of every analyseFrame call (undefined: analysed without a track) */
-  readonly tracked: Array<{ track: PoseTrack | undefined; tsMs: number | undefined }> = [];
+  /** the face track and frame time of every analyseFrame call (undefined: analysed without a track) */
+  readonly tracked: Array<{ track: FaceTrack | undefined; tsMs: number | undefined }> = [];
 
   readonly engine = {
     fusion: { threshold: 0.5 },
@@ -77,14 +77,18 @@ export class World {
       this.wipes++;
     },
     antispoofThreshold: 0.5 as number | undefined,
-    analyzeFrame: async (img: RgbImage, opts: { poseTrack?: PoseTrack; tsMs?: number } = {}): Promise<FaceAnalysis[]> => {
+    // one implementation for both overloads: without a track every face keeps its anti-spoof score
+    analyzeFrame: (async (img: RgbImage, opts: AnalyzeOptions = {}): Promise<FaceAnalysis[]> => {
       this.images.push(img.data);
-      this.tracked.push({ track: opts.poseTrack, tsMs: opts.tsMs });
+      this.tracked.push({ track: opts.track, tsMs: opts.tsMs });
       const keep = (faces: FaceAnalysis[]): FaceAnalysis[] => {
         for (const f of faces) this.landmarks.push(f.landmarks68);
-        // the engine's use of a track on the primary face: count the frame, record an offset on model frames
-        const track = opts.poseTrack;
-        if (faces[0] && track && track.next(faces[0].box, opts.tsMs, true) === 'model') track.fromModel(faces[0].pose, faces[0].pose);
+        // the engine's use of a track on the primary face: count the frame, record an offset on pose frames, drop
+        // the anti-spoof score on frames the plan does not score
+        const track = opts.track;
+        const plan = faces[0] && track?.next(faces[0].box, opts.tsMs, true);
+        if (plan && plan.pose === 'model') track?.fromModel(faces[0].pose, faces[0].pose);
+        if (plan && !plan.antispoof) delete faces[0].antispoof;
         if (!faces[0]) track?.lost();
         return faces;
       };
@@ -100,7 +104,7 @@ export class World {
         if (this.prompt === 'blink' && dt >= 300 && dt < 420) eyes = 0.02;
       }
       return keep([face(50, 110, yaw, eyes, this.o.antispoof ?? 0.9)]);
-    },
+    }) as RunnerEngine['analyzeFrame'],
     embed: async (img: RgbImage): Promise<Template> => {
       const hot = isReference(img) || this.o.person !== 'other' ? 0 : 3;
       const t = { feature: vec(hot, this.embeds++) };

@@ -73,10 +73,14 @@ describe('SessionRunner with a simulated customer and panel', () => {
     expect(world.wipes).toBe(1);
   });
 
-  it('analyses the session\'s frames on one pose track (not the reference photo), reset when the session ends', async () => {
+  it('analyses the session\'s frames on one face track (not the reference photo), reset when the session ends', async () => {
     const { world, runner, request } = await setup();
-    await runner.run(await request(), new AbortController().signal);
+    const d = await runner.run(await request(), new AbortController().signal);
     const [intake, ...frames] = world.tracked;
+    // the (fake) engine follows the track's plan: 2 frames in 5 carry an anti-spoof score, only those are aggregated
+    expect(d.decision).toBe('match');
+    expect(d.scores.antispoofFrames).toBeGreaterThanOrEqual(8);
+    expect(d.scores.antispoofFrames).toBeLessThanOrEqual(Math.ceil((frames.length * 2) / 5));
     expect(intake.track).toBeUndefined();
     const track = frames[0].track;
     expect(track).toBeDefined();

@@ -85,6 +85,21 @@ describe('RegistrationSession: a cooperative customer', () => {
     expect(thin).toMatchObject({ decision: 'quality_failed', decidedBy: 'antispoof', reason: 'insufficient_frames' });
   });
 
+  it('aggregates anti-spoof over the frames that carry a score only: an unscored frame adds nothing, never a copy', () => {
+    // minFrames out of reach: both sessions run to the match timeout on the same frames
+    const policy = { antispoof: { minFrames: 100_000 } };
+    const all = decided(runSession({}, { policy }));
+    const alternate = decided(runSession({ antispoofScored: (k) => k % 2 === 0 }, { policy }));
+    expect(alternate?.timings.total).toBe(all?.timings.total);
+    expect(all?.scores.antispoofFrames).toBeGreaterThan(100);
+    const ratio = (alternate?.scores.antispoofFrames ?? 0) / (all?.scores.antispoofFrames ?? 1);
+    expect(ratio).toBeGreaterThan(0.45);
+    expect(ratio).toBeLessThan(0.55);
+    expect(alternate?.scores.antispoof).toBeCloseTo(all?.scores.antispoof ?? 0, 1);
+    // and the default minFrames is still reached well inside a cooperative session with 1 frame in 2 scored
+    expect(decided(runSession({ antispoofScored: (k) => k % 2 === 0 }))).toMatchObject({ decision: 'match', decidedBy: 'match' });
+  });
+
   it('a fixed seed reproduces the session; other seeds change the order or timing', () => {
     const key = (seed: string) => JSON.stringify(runSession({}, { seed }).prompts);
     expect(key('a')).toBe(key('a'));

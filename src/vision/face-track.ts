@@ -1,0 +1,170 @@
+/**
+ * Per-stream state of the primary face (issue #3): which costly models run on which tracked frame, and the hybrid
+ * head pose between fr_pose readings. The hybrid pose study is scripts/models/landmark-pose.md.
+ *
+ * POSE: fr_pose (crop + model) runs on the track's POSE frames: the first frame after a reset and every
+ * `poseEvery`-th frame after it, plus any frame while no offset is known yet or the landmark fit failed. Every other
+ * frame reports the landmark fit's angles (landmark-pose.ts), each axis shifted by the median of the last
+ * `poseSamples` (fr_pose − landmark) offsets: the offset carries fr_pose's absolute reference (the person-dependent
+ * pitch a generic landmark face gets wrong), the landmarks carry the motion between samples. Median, not mean, so one
+ * wild fr_pose reading does not move the frames after it (the study's measured form).
+ *
+ * ANTI-SPOOF: the passive anti-spoof model (fr_liveness, about as costly as fr_pose) scores alternate tracked frames
+ * and skips fr_pose frames, so no frame pays for both: a frame is scored when the frame before it was not and it is
+ * not a pose frame, or when the two frames before it were both unscored (then even a pose frame is scored: at least
+ * one frame in 3 is, also while the landmark fit keeps failing). With `poseEvery` 5 a steady track runs
+ * P S · S · P S · S · (P fr_pose, S anti-spoof, · neither): 2 frames in 5 scored. A skipped frame has NO score; it
+ * never repeats a neighbour's, so the session aggregates only real per-frame evidence.
+ *
+ * LIDS (the blink detector's second opinion, issue #5): MediaPipe's iris model (iris.ts; both eyes cost about as much
+ * as fr_pose) measures both eyes on a LID frame: a frame running neither fr_pose nor anti-spoof, once at least
+ * `lidEvery` frames have passed since the last one (P S L S · P S L S ... on a steady track: every 5th frame, never
+ * with another costly model); those readings keep each eye's open level (lid-levels.ts). On any frame, an eye the
+ * eye-state model reads below `lidMeasureBelow` (the blink policy's closedBelow) is measured too, read against the
+ * level without feeding it: exactly the frames where the blink detector needs the lid's opinion. While a failing
+ * landmark fit forces fr_pose on every frame there are no lid frames, and the lids say nothing (fr_eye alone decides).
+ *
+ * RESET (the next frame is a pose frame, old offsets are forgotten, the anti-spoof alternation restarts, the lid
+ * levels are forgotten): the primary
+ * face is lost, the primary face's box jumps (IoU with the previous frame's below `minIou`: a different person, or
+ * the same one moved too far to trust the offset), or a gap of more than `maxGapMs` between frames. The owner also
+ * resets it when its stream ends.
+ *
+ * Holds angles, lid openings (scalars), a box, a time and counters only: nothing that identifies a face. One track per frame stream, used by one caller
+ * at a time.
+ */
+import { boxIou } from './detector.ts';
+import type { EyeState } from './eyes.ts';
+import { type Eye, LidLevels, type LidLevelsOptions } from './lid-levels.ts';
+import { median } from './metrics.ts';
+import type { Pose } from './pose.ts';
+import type { Box } from './warp.ts';
+
+export interface FaceTrackOptions {
+  /** fr_pose on every `poseEvery`-th tracked frame (default 5: the study's choice; 1 = every frame) */
+  poseEvery?: number;
+  /** offsets kept per axis; the median of them shifts the landmark angles (default 3) */
+  poseSamples?: number;
+  /** a longer gap between frames resets the track (default 500 ms) */
+  maxGapMs?: number;
+  /** a primary box overlapping the previous one less than this resets the track (default 0.3) */
+  minIou?: number;
+  /** lid frames at least this many frames apart (default 5) */
+  lidEvery?: number;
+  /** an eye whose open probability is below this has its lid measured on any frame (default 0.3, the blink policy's) */
+  lidMeasureBelow?: number;
+  /** how the eyes' open levels are kept (lid-levels.ts) */
+  lidLevels?: LidLevelsOptions;
+}
+
+export type PoseSource = 'model' | 'landmarks';
+
+/**
+ * What the primary face's frame runs: where its pose comes from, whether fr_liveness scores it, and whether it is a
+ * lid frame (the iris model measures both eyes for their open levels).
+ */
+export interface FramePlan {
+  pose: PoseSource;
+  antispoof: boolean;
+  lids: boolean;
+}
+
+export class FaceTrack {
+  readonly poseEvery: number;
+  private readonly poseSamples: number;
+  private readonly maxGapMs: number;
+  private readonly minIou: number;
+  private readonly lidEvery: number;
+  private readonly lidMeasureBelow: number;
+  private readonly levels: LidLevels;
+  private tracked = 0;
+  /** tracked frames since the last lid frame (lidEvery after a reset: the first idle frame is one) */
+  private sinceLids = 0;
+  /** tracked frames since the last anti-spoof score (0 after a reset, as if the frame before had one) */
+  private unscored = 0;
+  private offsets: Pose[] = [];
+  private lastBox: Box | undefined;
+  private lastTsMs: number | undefined;
+
+  constructor(opts: FaceTrackOptions = {}) {
+    this.poseEvery = opts.poseEvery ?? 5;
+    this.poseSamples = opts.poseSamples ?? 3;
+    this.maxGapMs = opts.maxGapMs ?? 500;
+    this.minIou = opts.minIou ?? 0.3;
+    this.lidEvery = opts.lidEvery ?? 5;
+    this.lidMeasureBelow = opts.lidMeasureBelow ?? 0.3;
+    this.levels = new LidLevels(opts.lidLevels);
+    this.sinceLids = this.lidEvery;
+    if (!Number.isInteger(this.poseEvery) || this.poseEvery < 1) throw new RangeError('FaceTrack: poseEvery must be a positive integer');
+    if (!Number.isInteger(this.poseSamples) || this.poseSamples < 1) throw new RangeError('FaceTrack: poseSamples must be a positive integer');
+    if (!Number.isInteger(this.lidEvery) || this.lidEvery < 1) throw new RangeError('FaceTrack: lidEvery must be a positive integer');
+  }
+
+  /** Forget everything: the next face is a pose frame. */
+  reset(): void {
+    this.tracked = 0;
+    this.unscored = 0;
+    this.sinceLids = this.lidEvery;
+    this.levels.reset();
+    this.offsets = [];
+    this.lastBox = undefined;
+    this.lastTsMs = undefined;
+  }
+
+  /** A frame without a face: the face is lost. */
+  lost(): void {
+    this.reset();
+  }
+
+  /**
+   * The next frame's primary face (box; `tsMs` the frame's time, when the caller knows it): applies the reset rules,
+   * counts the frame and says what it runs. `landmarkFit` false (the landmark fit failed) forces fr_pose; such a
+   * frame records no offset.
+   */
+  next(box: Box | undefined, tsMs: number | undefined, landmarkFit: boolean): FramePlan {
+    const gap = tsMs !== undefined && this.lastTsMs !== undefined && tsMs - this.lastTsMs > this.maxGapMs;
+    const jump = box !== undefined && this.lastBox !== undefined && boxIou(this.lastBox, box) < this.minIou;
+    if (gap || jump) this.reset();
+    this.lastBox = box;
+    this.lastTsMs = tsMs;
+    const scheduled = this.tracked++ % this.poseEvery === 0;
+    const pose: PoseSource = scheduled || !landmarkFit || this.offsets.length === 0 ? 'model' : 'landmarks';
+    const antispoof = this.unscored >= 2 || (this.unscored === 1 && pose === 'landmarks');
+    this.unscored = antispoof ? 0 : this.unscored + 1;
+    const lids = pose === 'landmarks' && !antispoof && this.sinceLids >= this.lidEvery;
+    this.sinceLids = lids ? 1 : this.sinceLids + 1;
+    return { pose, antispoof, lids };
+  }
+
+  /** The eyes whose lids the frame measures: both on a lid frame, else those the eye-state model reads as closed. */
+  lidEyes(plan: FramePlan, eyes: EyeState): Eye[] {
+    return (['left', 'right'] as const).filter((eye) => plan.lids || eyes[eye] < this.lidMeasureBelow);
+  }
+
+  /**
+   * One eye's lid opening measured on the frame `plan` is for, at `tsMs` (the frame's time; without one, tracked
+   * frames count at 30 fps): relative to the eye's open level, undefined until the level is known.
+   */
+  lidReading(eye: Eye, tsMs: number | undefined, opening: number, plan: FramePlan): number | undefined {
+    return this.levels.read(eye, tsMs ?? (this.tracked * 1000) / 30, opening, plan.lids);
+  }
+
+  /** A pose frame's reading: records its offset to the landmark fit (when there is one); returns the model's pose. */
+  fromModel(model: Pose, landmark: Pose | null): Pose {
+    if (landmark) {
+      const o = { yaw: model.yaw - landmark.yaw, pitch: model.pitch - landmark.pitch, roll: model.roll - landmark.roll };
+      this.offsets = [...this.offsets, o].slice(-this.poseSamples);
+    }
+    return model;
+  }
+
+  /** A landmark frame's pose: the fit's angles shifted per axis by the median recorded offset. */
+  fromLandmarks(landmark: Pose): Pose {
+    if (this.offsets.length === 0) throw new Error('FaceTrack.fromLandmarks before any offset (next() said model)');
+    return {
+      yaw: landmark.yaw + median(this.offsets.map((o) => o.yaw)),
+      pitch: landmark.pitch + median(this.offsets.map((o) => o.pitch)),
+      roll: landmark.roll + median(this.offsets.map((o) => o.roll)),
+    };
+  }
+}
