@@ -251,7 +251,7 @@ function softmax(x: T): T {
  * conv(BiasAdd+Relu) → Mul/Add per channel (a folded batch norm) → MaxPool → Relu → flatten → dense(BiasAdd+Relu)
  * → Mul/AddV2 per feature → dense(BiasAdd) → Softmax, or, with `sigmoid`, dense with transpose_b → Sigmoid.
  */
-function buildHeadCase(sigmoid: boolean, flatShape = Int32Array.of(-1, 16)): { model: TfjsGraphModel; shards: Buffer[]; input: T; expected: T; wrongFlatten: T } {
+function buildHeadCase(sigmoid: boolean, flatShape: readonly number[] = [-1, 16]): { model: TfjsGraphModel; shards: Buffer[]; input: T; expected: T; wrongFlatten: T } {
   const g = new TfjsBuilder();
   const input: T = { shape: [1, 6, 7, 3], data: values(6 * 7 * 3, 11) };
   g.nodes.push({ name: 'input_1', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '-1' }, { size: '6' }, { size: '7' }, { size: '3' }] } } } });
@@ -264,7 +264,7 @@ function buildHeadCase(sigmoid: boolean, flatShape = Int32Array.of(-1, 16)): { m
   const bnAdd = g.node('bn/add', 'Add', [bnMul, g.const('bn/offset', [4], offset)]);
   const pool = g.node('pool', 'MaxPool', [bnAdd], { ksize: list(1, 2, 2, 1), strides: list(1, 2, 2, 1), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } });
   const act = g.node('act', 'Relu', [pool]);
-  const flat = g.node('flat', 'Reshape', [act, g.const('flat/shape', [flatShape.length], flatShape)]);
+  const flat = g.node('flat', 'Reshape', [act, g.const('flat/shape', [flatShape.length], Int32Array.from(flatShape))]);
   const w2: T = { shape: [16, 5], data: values(80, 14, 0.6) };
   const b2 = values(5, 15, 0.3);
   const fc1 = g.node('fc1', '_FusedMatMul', [flat, g.const('w2', w2.shape, w2.data), g.const('b2', [5], b2)], {
@@ -385,12 +385,12 @@ describe('tfjs graph → ONNX', () => {
       .toThrow(/fc1: unsupported fused_ops \[BiasAdd, Elu\]/);
     expect(() => convertTfjsGraph(edit('fc1', (n) => ({ ...n, attr: { ...n.attr, transpose_a: { b: true } } })), shards, OPTIONS)).toThrow(/fc1: transpose_a unsupported/);
     // Only the [batch, features] flatten is supported, and its element count must match.
-    const reshaped = (shape: Int32Array): (() => Buffer) => () => {
+    const reshaped = (shape: readonly number[]): (() => Buffer) => () => {
       const c = buildHeadCase(false, shape);
       return convertTfjsGraph(c.model, c.shards, OPTIONS);
     };
-    expect(reshaped(Int32Array.of(1, 2, 2, 4))).toThrow(/flat: Reshape to \[1,2,2,4\] unsupported/);
-    expect(reshaped(Int32Array.of(-1, 15))).toThrow(/flat: cannot reshape \[1,4,2,2\] to \[-1,15\]/);
+    expect(reshaped([1, 2, 2, 4])).toThrow(/flat: Reshape to \[1,2,2,4\] unsupported/);
+    expect(reshaped([-1, 15])).toThrow(/flat: cannot reshape \[1,4,2,2\] to \[-1,15\]/);
     expect(() => convertTfjsGraph(edit('out', (n) => ({ ...n, input: ['act'] })), shards, OPTIONS)).toThrow(/out: Softmax of a 4-D tensor unsupported/);
     expect(() => convertTfjsGraph(edit('bn2/add', (n) => ({ ...n, op: 'Sub' })), shards, OPTIONS)).toThrow(/unsupported tfjs op Sub \(node bn2\/add\)/);
   });
