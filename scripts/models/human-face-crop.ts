@@ -15,6 +15,7 @@
  * Our box comes from a different detector than BlazeFace, so the crop is this contract applied to our box, not a
  * pixel-exact replica of human's. Crops are returned in memory only (biometric data).
  */
+import { livenessCrop } from '../../src/vision/antispoof.ts';
 import type { RgbImage } from '../../src/vision/image.ts';
 import type { Box } from '../../src/vision/warp.ts';
 
@@ -96,9 +97,21 @@ export function resizeBilinear(src: Float32Array, inSide: number, outSide: numbe
   return out;
 }
 
+/**
+ * How the face box is taken. human's contract is { scale: 1.2, inside: false } (a box past the image edge samples
+ * zeros). `inside` shrinks the box to fit the image and shifts it inside, as our fr_liveness crop does
+ * (src/vision/antispoof.ts livenessCrop): a study variant for photos that are already tight face crops.
+ */
+export interface CropVariant {
+  readonly scale: number;
+  readonly inside: boolean;
+}
+export const HUMAN_CROP: CropVariant = { scale: HUMAN_BOX_SCALE, inside: false };
+
 /** The model inputs for one detected face: antispoof [128,128,3] and liveness [32,32,3], NHWC RGB 0..1. */
-export function humanSpoofInputs(img: RgbImage, detectorBox: Box): { antispoof: Float32Array; liveness: Float32Array } {
-  const face = cropAndResize(img, humanFaceBox(detectorBox), HUMAN_FACE_SIDE);
+export function humanSpoofInputs(img: RgbImage, detectorBox: Box, variant: CropVariant = HUMAN_CROP): { antispoof: Float32Array; liveness: Float32Array } {
+  const box = humanFaceBox(detectorBox, variant.scale);
+  const face = cropAndResize(img, variant.inside ? livenessCrop(img, box, 1) : box, HUMAN_FACE_SIDE);
   const inputs = { antispoof: resizeBilinear(face, HUMAN_FACE_SIDE, 128), liveness: resizeBilinear(face, HUMAN_FACE_SIDE, 32) };
   face.fill(0);
   return inputs;
