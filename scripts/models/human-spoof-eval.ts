@@ -13,7 +13,9 @@
  *    the session's 5 s window rule (spoof-metrics.ts spoofWindows); fr_liveness also at the deployed threshold.
  * c) Honest split by NUAA subject: half A = subjects 1st, 3rd, ... in sorted order, half B = the rest. On A only: each
  *    scorer's EER threshold, and the fusion (mean of live probabilities) over the subset of models (2 or 3) with the
- *    lowest EER; reported on B (AUC, APCER/BPCER at A's threshold) and on the clips at A's threshold.
+ *    lowest EER; reported on B (AUC, APCER/BPCER at A's threshold) and on the clips at A's threshold. Caveats: the
+ *    data's SOURCE.md says real and attack subject ids may not name the same people, and the deployed fr_liveness
+ *    int8 build was calibrated on subject 0001 (half A).
  * --box-scale / --inside: the crop variant (human-face-crop.ts CropVariant; default human's own contract); compare
  * variants on half A only. --nuaa-only skips the clips (their tables are then empty).
  * --cache DIR (a tmp dir, never the repo) keeps per-image/per-frame SCORES and pose scalars (no pixels) as JSON, so
@@ -174,7 +176,10 @@ async function main(): Promise<void> {
     crop,
     nuaa: { images: nuaa.length, live: nuaa.filter((r) => r.live).length, halfA: [...halfA], halfB: subjects.filter((s) => !halfA.has(s)) },
     clips: clips.map((c) => ({ clip: c.name, frames: c.frames.length, faceFrames: c.scores.filter((s) => s !== null).length })),
-    windowRule: { ...policy.antispoof, maxYawDeg: policy.quality.maxYawDeg, maxPitchDeg: policy.quality.maxPitchDeg },
+    windowRule: {
+      minFrames: policy.antispoof.minFrames, trimFraction: policy.antispoof.trimFraction, maxYawDeg: policy.quality.maxYawDeg,
+      maxPitchDeg: policy.quality.maxPitchDeg, deployedThreshold: deployed,
+    },
     wholeNuaa: [...whole, deployedRow],
     fusionCandidatesEerOnA: fusions.map((f) => ({ models: f.ms.join('+'), eerA: f.eerA })),
     split,
