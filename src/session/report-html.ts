@@ -13,8 +13,12 @@ const THUMB = 112;
 const THUMB_EVERY_MS = 400;
 const MAX_THUMBS = 12;
 
-/** One frame on the timeline; a face frame without `antispoof` was not scored (the line joins its neighbours). */
-interface Point { tS: number; faces: number; yaw?: number; eyes?: number; antispoof?: number; luma?: number }
+/**
+ * One frame on the timeline; a face frame without `antispoof` was not scored, one without `lids` had no lid reading
+ * (the line joins its neighbours). `lids` = the more open of the eyes the iris model measured, relative to open.
+ */
+interface Point { tS: number; faces: number; yaw?: number; eyes?: number; lids?: number; antispoof?: number; luma?: number }
+type Lane = 'yaw' | 'eyes' | 'lids' | 'antispoof' | 'luma';
 interface Thumb { tS: number; rgb: Uint8Array; box: number[]; points: number[] }
 
 export interface ReportSummary {
@@ -34,8 +38,13 @@ export class ReportCollector {
     const face = f.faces[0];
     const s = f.signals.face;
     const tS = (f.tsMs - t0Ms) / 1000;
+    const lids = s ? [s.leftLidOpen, s.rightLidOpen].filter((v): v is number => v !== undefined) : [];
     this.points.push(s
-      ? { tS, faces: f.faces.length, yaw: s.yawDeg, eyes: Math.max(s.leftEyeOpen, s.rightEyeOpen), luma: s.faceLuma, ...(s.antispoof === undefined ? {} : { antispoof: s.antispoof }) }
+      ? {
+        tS, faces: f.faces.length, yaw: s.yawDeg, eyes: Math.max(s.leftEyeOpen, s.rightEyeOpen), luma: s.faceLuma,
+        ...(s.antispoof === undefined ? {} : { antispoof: s.antispoof }),
+        ...(lids.length > 0 ? { lids: Math.max(...lids) } : {}),
+      }
       : { tS, faces: f.faces.length });
     if (!face || f.tsMs - this.lastThumbMs < THUMB_EVERY_MS) return;
     this.lastThumbMs = f.tsMs;
@@ -112,12 +121,12 @@ const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeA
 const W = 960;
 const H = 90;
 
-function series(points: Point[], key: 'yaw' | 'eyes' | 'antispoof' | 'luma', lo: number, hi: number, x: (t: number) => number): string {
+function series(points: Point[], key: Lane, lo: number, hi: number, x: (t: number) => number): string {
   const segs: string[] = [];
   let cur: string[] = [];
   for (const p of points) {
     const v = p[key];
-    // a face without this value (anti-spoof on a frame the track did not score) is skipped; no face breaks the line
+    // a face without this value (anti-spoof or lids on a frame the track did not run them) is skipped; no face breaks the line
     if (v === undefined && p.faces > 0) continue;
     if (v === undefined) {
       if (cur.length) segs.push(cur.join(' '));
@@ -137,8 +146,9 @@ function page(
 ): string {
   const end = Math.max(1, ...points.map((p) => p.tS), ...events.map((e) => e.endS), ...prompts.map((p) => p.tS));
   const x = (t: number): number => (t / end) * W;
-  const lanes: Array<['yaw' | 'eyes' | 'antispoof' | 'luma', string, number, number]> = [
+  const lanes: Array<[Lane, string, number, number]> = [
     ['yaw', 'yaw (deg, + = image right)', -45, 45], ['eyes', 'eye openness (more open eye)', 0, 1],
+    ['lids', 'lid opening, iris model (more open measured eye, 1 = its usual open level)', 0, 1.2],
     ['antispoof', 'anti-spoof score', 0, 1], ['luma', 'face luminance (light challenge input)', 0, 255],
   ];
   const marks = [
