@@ -1,5 +1,6 @@
 /**
- * Runs every model the manifest deploys on fixed synthetic inputs and prints the outputs as JSON (run mode), or
+ * Runs every model the engine loads (the deployed build, or the source file where the manifest deploys none) on fixed
+ * synthetic inputs and prints the outputs as JSON (run mode), or
  * compares this machine's outputs with another machine's (compare mode). scripts/arm64-check runs it once on
  * linux-arm64 under qemu-user and once here, so the arm64 build of onnxruntime-node is checked against x86.
  *
@@ -38,8 +39,11 @@ function prng(seed) {
   };
 }
 
+/** Planar NCHW, or NHWC where the last axis is the channel one (the iris model keeps its tfjs signature). */
 function syntheticInput(spec, k) {
-  const [, c, h, w] = spec.shape;
+  const nhwc = spec.shape[3] === spec.mean.length && spec.shape[1] !== spec.mean.length;
+  const [c, h, w] = nhwc ? [spec.shape[3], spec.shape[1], spec.shape[2]] : spec.shape.slice(1);
+  const at = (ch, y, xx) => (nhwc ? (y * w + xx) * c + ch : ch * h * w + y * w + xx);
   const rand = prng(1000 + k);
   const x = new Float32Array(c * h * w);
   const fx = 1 + (k % 5);
@@ -49,7 +53,7 @@ function syntheticInput(spec, k) {
       for (let xx = 0; xx < w; xx++) {
         const smooth = 128 + 90 * Math.sin((fx * xx) / w * Math.PI + ch) * Math.cos((fy * y) / h * Math.PI);
         const px = Math.min(255, Math.max(0, smooth + (rand() - 0.5) * 60));
-        x[ch * h * w + y * w + xx] = (px - spec.mean[ch]) / spec.std[ch];
+        x[at(ch, y, xx)] = (px - spec.mean[ch]) / spec.std[ch];
       }
     }
   }
@@ -79,12 +83,18 @@ async function runFile(path, sha256, entry, inputs) {
   return results;
 }
 
-/** Deployed models' outputs; with `withSource`, int8 models' source fp32 outputs too (the reference). */
+/**
+ * Every model's outputs as the engine runs it (a source model is fp32); with `withSource`, int8 models' source fp32
+ * outputs too (the reference).
+ */
 async function runAll(inputs, withSource) {
   const manifest = JSON.parse(readFileSync(join(ROOT, 'models', 'manifest.json'), 'utf8'));
   const out = { arch: process.arch, node: process.version, models: {} };
   for (const [name, entry] of Object.entries(manifest.models)) {
-    if (!entry.deployed) continue;
+    if (!entry.deployed) {
+      out.models[name] = { variant: 'fp32', results: await runFile(sourcePath(entry), entry.sha256, entry, inputs) };
+      continue;
+    }
     const results = await runFile(join(ROOT, 'models', entry.deployed.file), entry.deployed.sha256, entry, inputs);
     out.models[name] = { variant: entry.deployed.variant, results };
     if (withSource && entry.deployed.variant === 'int8') {

@@ -1,34 +1,37 @@
 /**
- * Study (issue #5): per-frame eye signals on the annotated clips for the blink cue. For every frame of every clip
- * (the replay path, one pose track per clip): fr_eye's open probabilities and the iris model's lid opening per eye.
- *   node --import tsx scripts/models/iris-blink-study.ts --model /tmp/iris.onnx --out DIR
- * Writes DIR/<set>--<clip>.json: { tsMs[], frL[], frR[], lidL[], lidR[] } (null where no face). Scalars only.
+ * Study (issue #5): per-frame eye signals on the 13 annotated clips for the blink cue. For every frame of every clip
+ * (the replay path, one face track per clip): fr_eye's open probabilities and the iris model's raw lid opening per
+ * eye (iris.ts lidOpening, measured on every frame here, outside the track's schedule).
+ *   node --import tsx scripts/models/iris-blink-study.ts [--model models/iris.onnx] --out DIR
+ * Writes DIR/<set>--<clip>.json: { tsMs[], frL[], frR[], yaw[], faces[], lidL[], lidR[] } (null where no face):
+ * scalars only, in a tmp dir, never the repo. Existing files are kept (delete DIR after a model change).
+ * scripts/models/iris-blink-sweep.ts scores blink rules on them.
  */
-import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { createLogger } from '../../src/device/logger.ts';
+import { faceDataRoot } from '../../src/face-data.ts';
 import { recordingSignals } from '../../src/session/recording-signals.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';
 import { eyeCrop, lidOpening } from '../../src/vision/iris.ts';
+import { DEFAULT_IRIS_OUT } from '../build-human-models.ts';
+import { clipFiles } from './landmark-pose-clip-data.ts';
 
-const DATA = '/work/shared/data';
-const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];
-const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' } } });
-const out = values.out ?? '/tmp/iris-study';
+const { values } = parseArgs({ options: { model: { type: 'string', default: DEFAULT_IRIS_OUT }, out: { type: 'string', default: '/tmp/iris-study' } } });
+const out = values.out;
 mkdirSync(out, { recursive: true });
 
-const session = await ort.InferenceSession.create(values.model ?? '/tmp/iris.onnx', { intraOpNumThreads: 1, interOpNumThreads: 1 });
+const session = await ort.InferenceSession.create(values.model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
 const engine = new FaceEngine();
 await engine.start();
 const logger = createLogger({ level: 'warn' });
-for (const set of SETS) for (const file of readdirSync(join(DATA, set)).filter((f) => f.endsWith('.events.csv')).sort()) {
-  const clip = file.replace('.events.csv', '');
+for (const { set, name: clip } of clipFiles()) {
   const dest = join(out, `${set}--${clip}.json`);
   if (existsSync(dest)) continue;
   const crops: Array<[Float32Array, Float32Array] | null> = [];
-  const { signals } = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger, (f) => {
+  const { signals } = await recordingSignals(engine, join(faceDataRoot(), set, `${clip}.mp4`), logger, (f) => {
     const face = f.faces[0];
     if (!face) { crops.push(null); return; }
     const crop = (eye: 'left' | 'right'): Float32Array => eyeCrop(f.image, face.landmarks68, eye, new Float32Array(3 * 64 * 64), new Float32Array(3 * 64 * 64));

@@ -10,7 +10,7 @@
  * not exercised here, and every frame's landmark fit counts as good. Prints the 15
  * rules with the fewest half-B errors (misses + false blinks), with half A as the held-out check.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEventsCsv } from '../../src/camera/events-csv.ts';
 import { BlinkDetector } from '../../src/session/detectors/blink.ts';
@@ -18,10 +18,10 @@ import { type TruthEvent, scoreEvents } from '../../src/session/detectors/event-
 import type { ClipEvent } from '../../src/session/detectors/events-only.ts';
 import { type PolicyInput, resolvePolicy } from '../../src/session/policy.ts';
 import type { FaceSignals } from '../../src/session/signals.ts';
+import { faceDataRoot } from '../../src/face-data.ts';
 import { FaceTrack } from '../../src/vision/face-track.ts';
+import { clipFiles } from './landmark-pose-clip-data.ts';
 
-const DATA = '/work/shared/data';
-const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];
 const BOX = { x1: 0, y1: 0, x2: 100, y2: 100 };
 
 type Series = Array<number | null>;
@@ -29,15 +29,13 @@ interface Clip { name: string; half: 'A' | 'B'; ts: number[]; frL: Series; frR: 
 interface Rule { windowMs: number; quantile: number; every: number; blink: NonNullable<PolicyInput['blink']> }
 type Eyes = Pick<FaceSignals, 'leftEyeOpen' | 'rightEyeOpen' | 'leftLidOpen' | 'rightLidOpen'>;
 
+/** The study's per-clip signals (DIR/<set>--<clip>.json, iris-blink-study.ts) with the clip's hand-made events. */
 function loadClips(dir: string): Clip[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  const ordered = SETS.flatMap((s) => files.filter((f) => f.startsWith(`${s}--`)).sort());
-  return ordered.map((f, i) => {
-    const d = JSON.parse(readFileSync(join(dir, f), 'utf8'));
-    const [set, clip] = f.replace('.json', '').split('--');
-    const truth = parseEventsCsv(readFileSync(join(DATA, set, `${clip}.events.csv`), 'utf8'))
+  return clipFiles().map(({ set, name, half }) => {
+    const d = JSON.parse(readFileSync(join(dir, `${set}--${name}.json`), 'utf8'));
+    const truth = parseEventsCsv(readFileSync(join(faceDataRoot(), set, `${name}.events.csv`), 'utf8'))
       .map((e) => ({ startS: e.startMs / 1000, endS: e.endMs / 1000, event: e.event, confidence: e.extra?.confidence }));
-    return { name: clip, half: i % 2 === 0 ? 'A' : 'B', ts: d.tsMs, frL: d.frL, frR: d.frR, lidL: d.lidL, lidR: d.lidR, truth, minutes: (d.tsMs.at(-1) - d.tsMs[0]) / 60000 };
+    return { name, half, ts: d.tsMs, frL: d.frL, frR: d.frR, lidL: d.lidL, lidR: d.lidR, truth, minutes: (d.tsMs.at(-1) - d.tsMs[0]) / 60000 };
   });
 }
 
