@@ -39,8 +39,8 @@ export interface FaceAnalysis {
   /** where `pose` came from: set only when the frame was analysed with a `track` (fr_pose or landmarks + offset) */
   poseSource?: PoseSource;
   /**
-   * where `box` came from, set only with a `track`: this frame's detector pass, or carried from the previous frame's
-   * landmarks (face-track.ts, DETECTOR: then `score` is the last detector frame's and the frame has this face only)
+   * where `box` came from, set only with a `track`: this frame's detector pass, or carried (the last detector box moved
+   * with the landmarks; face-track.ts, DETECTOR: then `score` is that detector frame's and the frame has this face only)
    */
   boxSource?: 'detector' | 'landmarks';
   eyes: EyeState;
@@ -169,7 +169,7 @@ export class FaceEngine {
    * landmark angles + the recent offset in between; it carries `poseSource`) and the anti-spoof model on alternate
    * frames that do not run fr_pose (the others have no `antispoof`), and the iris model on the eyes the plan names
    * (`lids`); other faces still run every model but the iris one. On a track the detector itself runs on alternate
-   * frames (face-track.ts, DETECTOR): between them the primary face's box is carried from its last landmarks (it
+   * frames (face-track.ts, DETECTOR): between them the primary face's box is carried, moved with its landmarks (it
    * carries `boxSource`). Without a track every face runs every model but the iris one and the result is exactly the
    * stateless one.
    */
@@ -195,7 +195,7 @@ export class FaceEngine {
         landmarks68,
         points5: fivePoints(landmarks68),
         pose: tracked?.pose ?? (await s.pose.predict(img, d.box)),
-        ...(tracked ? { poseSource: tracked.plan.pose, boxSource: carried ? 'landmarks' as const : 'detector' as const } : {}),
+        ...(tracked ? { poseSource: tracked.plan.pose, boxSource: boxSourceOf(carried) } : {}),
         eyes,
         ...(track && tracked ? await this.trackedLids(track, tracked.plan, img, landmarks68, eyes, opts.tsMs) : {}),
         quality: measureQuality(img, d.box, landmarks68),
@@ -291,6 +291,10 @@ export class FaceEngine {
     if (!this.state) throw new RegtermError('face engine used before start()');
     return this.state;
   }
+}
+
+function boxSourceOf(carried: Detection | undefined): 'detector' | 'landmarks' {
+  return carried ? 'landmarks' : 'detector';
 }
 
 /** Fusion weights, score normalisation and threshold from manifest thresholds.match (fr_feature alone when absent). */

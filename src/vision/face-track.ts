@@ -31,9 +31,11 @@
  * frame's own detector box by 0.007 inter-ocular distances median, 0.038 p99. A carried frame has exactly one face:
  * the detector runs instead whenever its last pass saw any number of faces but one (a second face, once seen, is
  * re-counted on every frame, so the session's `multiFaceMs` clock runs unbroken; it is seen at most
- * `detectEvery` − 1 frames after it enters) or the carried box is less than half inside the frame. A face that leaves
- * is reported on at most `detectEvery` − 1 carried frames before the next detector frame finds none and resets the
- * track.
+ * `detectEvery` − 1 frames after it enters), when the carried box is less than half inside the frame, and when fr_eye
+ * reads either eye below `carryEyesAbove` on the carried box (the engine then runs the detector after all: every
+ * doubtful or closed eye is read from a detector box, as without a carry; without this check the clips' blink score
+ * depended on which frames were carried). A face that leaves is reported on at most `detectEvery` − 1 carried frames
+ * before the next detector frame finds none and resets the track.
  *
  * RESET (the next frame is a pose frame, old offsets are forgotten, the anti-spoof alternation restarts, the lid
  * levels are forgotten): the primary
@@ -41,7 +43,8 @@
  * the same one moved too far to trust the offset), or a gap of more than `maxGapMs` between frames. The owner also
  * resets it when its stream ends.
  *
- * Holds angles, lid openings (scalars), a box, a time and counters only: nothing that identifies a face. One track per frame stream, used by one caller
+ * Holds angles, lid openings (scalars), boxes and a detector score, the stable landmarks' centre and spread (three
+ * scalars), a time and counters only: nothing that identifies a face. One track per frame stream, used by one caller
  * at a time.
  */
 import { type Detection, boxArea, boxIou } from './detector.ts';
@@ -72,7 +75,6 @@ export interface FaceTrackOptions {
   /** a carried frame whose eye-state reading is below this for either eye runs the detector after all (default 0.9) */
   carryEyesAbove?: number;
 }
-
 
 export type PoseSource = 'model' | 'landmarks';
 
@@ -147,14 +149,15 @@ export class FaceTrack {
   }
 
   /**
-   * The primary face carried from the previous frame's landmarks when this frame (`width` × `height`, at `tsMs`) may skip the
+   * The primary face carried from the frames before when this frame (`width` × `height`, at `tsMs`) may skip the
    * detector (see DETECTOR above), counting it as a carried frame; undefined: run the detector, then `detected()`.
    */
   carry(width: number, height: number, tsMs: number | undefined): Detection | undefined {
     const c = this.carried;
     this.carried = undefined;
     const gap = tsMs !== undefined && this.lastTsMs !== undefined && tsMs - this.lastTsMs > this.maxGapMs;
-    if (c === undefined || gap || this.detectedFaces !== 1 || this.sinceDetect + 1 >= this.detectEvery) return undefined;
+    if (c === undefined || gap || this.detectedFaces !== 1) return undefined;
+    if (this.sinceDetect + 1 >= this.detectEvery) return undefined;
     const iw = Math.max(0, Math.min(c.box.x2, width) - Math.max(c.box.x1, 0));
     const ih = Math.max(0, Math.min(c.box.y2, height) - Math.max(c.box.y1, 0));
     if (!(iw * ih >= boxArea(c.box) / 2) || boxArea(c.box) === 0) return undefined;
@@ -168,7 +171,7 @@ export class FaceTrack {
     this.reset();
   }
 
-  /** Whether a carried frame keeps its carried box given fr_eye's reading on it (else it runs the detector after all). */
+  /** Whether a carried frame keeps its box given fr_eye's reading on it (else it runs the detector after all). */
   eyesCarry(eyes: EyeState): boolean {
     return eyes.left >= this.carryEyesAbove && eyes.right >= this.carryEyesAbove;
   }
@@ -181,7 +184,7 @@ export class FaceTrack {
     this.fresh = true;
   }
 
-  /** The primary face on this frame (`face` its detection or the carried one) and its landmarks: the next frame's carried box. */
+  /** The primary face on this frame (its detection or the carried one) and its landmarks: the next frame's carried box. */
   follow(face: Detection, landmarks68: ArrayLike<number>): void {
     const at = stableFrame(landmarks68);
     if (this.fresh) this.anchor = { ...face, at };
