@@ -5,7 +5,8 @@
  * Clips: every annotated clip (*.events.csv) of the four video sets, in set order then file name, alternating half A
  * and half B (the split of test/hil/session/score-events.ts). Each goes through the SAME path as
  * `regterm replay --events-only` (recordingSignals: replay source, I420 -> RGB, face engine, vision adapter) on a
- * face track with fr_pose on every frame: per frame the frame signals (fr_pose's angles) and the landmark fit's angles.
+ * face track with fr_pose and the detector on every frame: per frame the frame signals (fr_pose's angles) and the
+ * landmark fit's angles.
  * A cache DIR keeps them as JSON (angles and signals only: no pixels, no coordinates, no embeddings; a tmp dir, never
  * the repo).
  */
@@ -60,11 +61,11 @@ export async function loadPoseClip(
   if (cached && existsSync(cached)) frames = JSON.parse(readFileSync(cached, 'utf8'));
   else {
     const landmark: Array<Angles | null> = [];
-    // fr_pose on every frame (a track with poseEvery 1): the study's reference source
+    // fr_pose and the detector on every frame (a track with poseEvery 1, detectEvery 1): the study's reference source
     const r = await recordingSignals(engine, join(data, clip.set, `${clip.name}.mp4`), logger, (f) => {
       const p = f.faces[0] ? landmarkPose(f.faces[0].landmarks68) : null;
       landmark.push(p ? { yaw: p.yaw, pitch: p.pitch, roll: p.roll } : null);
-    }, new FaceTrack({ poseEvery: 1 }));
+    }, new FaceTrack({ poseEvery: 1, detectEvery: 1 }));
     frames = { ...r, landmark };
     if (cacheDir && cached) {
       mkdirSync(cacheDir, { recursive: true });

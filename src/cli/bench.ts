@@ -17,7 +17,9 @@
  * neither (and on eyes the eye-state model reads closed: never on the bench's open-eyed face). A steady track repeats
  * P S L S · (fr_pose, anti-spoof, lids, neither): the median is an anti-spoof frame, the p90 an fr_pose or lid frame,
  * the mean the sustained per-frame cost. `frame.trackingHybridFrames` gives the timed frames of each kind (fr_pose,
- * anti-spoof, lids, several, neither) with their median.
+ * anti-spoof, lids, several, neither) with their median; `frame.trackingHybridByBox` splits them by where the
+ * frame's box came from (`detector`, or `landmarks`: carried from the previous frame's, the detector skipped; the
+ * track runs the detector on alternate frames, face-track.ts DETECTOR).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -45,7 +47,8 @@ export const USAGE = `usage: regterm bench [--json] [--image FILE] [--iterations
 Per model: median and p90 latency of the deployed model beside the source fp32 model (fp32Ms), at one thread; per
 frame: tracking (detect + landmarks + eyes + pose + anti-spoof; modelSumMs = its model calls timed alone), the
 same over consecutive frames of one face track (trackingHybridMs: fr_pose on every 5th frame, anti-spoof on
-alternate frames without fr_pose, the iris lid model on every 5th frame running neither) and embedding latency;
+alternate frames without fr_pose, the iris lid model on every 5th frame running neither, the detector on
+alternate frames: trackingHybridByBox) and embedding latency;
 peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
 face-api demo photo (a development install); on a terminal pass --image.`;
 
@@ -103,13 +106,16 @@ export async function run(ctx: CommandContext): Promise<number> {
     const tracking = stats(await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1 })));
     const track = new FaceTrack();
     const ran: FrameKind[] = [];
+    const boxes: BoxSource[] = [];
     const hybridMs = await time(iterations, async () => {
       const [f] = await engine.analyzeFrame(img, { maxFaces: 1, track });
       const costly = (['pose', 'antispoof', 'lids'] as const).filter((k) =>
         k === 'pose' ? f?.poseSource === 'model' : k === 'antispoof' ? f?.antispoof !== undefined : f?.lids !== undefined);
       ran.push(costly.length > 1 ? 'several' : (costly[0] ?? 'neither'));
+      boxes.push(f?.boxSource ?? 'detector');
     });
     const kinds = byKind(ran.slice(1), hybridMs); // ran[0] is the untimed warm-up call
+    const byBox = byKindAndBox(ran.slice(1), boxes.slice(1), hybridMs);
     const hybrid = stats(hybridMs);
     const embed = stats(await time(iterations, () => engine.embed(img, face)));
     const modelSumMs = round2(TRACKING_CALLS.reduce((sum, [name, calls]) => sum + (models[name]?.medianMs ?? 0) * calls, 0));
@@ -126,6 +132,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         trackingHybridP90Ms: hybrid.p90Ms,
         trackingHybridMeanMs: round2(hybridMs.reduce((a, b) => a + b, 0) / hybridMs.length),
         trackingHybridFrames: kinds,
+        trackingHybridByBox: byBox,
         modelSumMs,
         embedMs: embed.medianMs,
         embedP90Ms: embed.p90Ms,
@@ -154,6 +161,20 @@ export async function run(ctx: CommandContext): Promise<number> {
 type FrameKind = 'pose' | 'antispoof' | 'lids' | 'several' | 'neither';
 const FRAME_KINDS: FrameKind[] = ['pose', 'antispoof', 'lids', 'several', 'neither'];
 const KIND_LABEL: Record<FrameKind, string> = { pose: 'fr_pose', antispoof: 'anti-spoof', lids: 'iris lids', several: 'several', neither: 'neither' };
+
+type BoxSource = 'detector' | 'landmarks';
+
+/** The same grouping split by where the frame's box came from (the detector, or carried from the landmarks): `kind/source`. */
+function byKindAndBox(ran: FrameKind[], boxes: BoxSource[], ms: number[]): Record<string, { frames: number; medianMs: number }> {
+  const out: Record<string, { frames: number; medianMs: number }> = {};
+  for (const k of FRAME_KINDS) {
+    for (const b of ['detector', 'landmarks'] as const) {
+      const mine = ms.filter((_, i) => ran[i] === k && boxes[i] === b);
+      if (mine.length > 0) out[`${k}/${b}`] = { frames: mine.length, medianMs: stats(mine).medianMs };
+    }
+  }
+  return out;
+}
 
 /** The timed frames of a face track grouped by which of fr_pose / anti-spoof / iris they ran: count and median latency. */
 function byKind(ran: FrameKind[], ms: number[]): Record<FrameKind, { frames: number; medianMs?: number }> {

@@ -38,6 +38,11 @@ export interface FaceAnalysis {
   pose: Pose;
   /** where `pose` came from: set only when the frame was analysed with a `track` (fr_pose or landmarks + offset) */
   poseSource?: PoseSource;
+  /**
+   * where `box` came from, set only with a `track`: this frame's detector pass, or carried (the last detector box moved
+   * with the landmarks; face-track.ts, DETECTOR: then `score` is that detector frame's and the frame has this face only)
+   */
+  boxSource?: 'detector' | 'landmarks';
   eyes: EyeState;
   /**
    * Lid opening relative to the eye's recent open level (1 = as open as usual; iris.ts, lid-levels.ts). Present only
@@ -163,29 +168,34 @@ export class FaceEngine {
    * face runs what the track's plan says (face-track.ts): its pose from the hybrid source (fr_pose on pose frames,
    * landmark angles + the recent offset in between; it carries `poseSource`) and the anti-spoof model on alternate
    * frames that do not run fr_pose (the others have no `antispoof`), and the iris model on the eyes the plan names
-   * (`lids`); other faces still run every model but the iris one. Without a track every face runs every model but
-   * the iris one and the result is exactly the stateless one.
+   * (`lids`); other faces still run every model but the iris one. On a track the detector itself runs on alternate
+   * frames (face-track.ts, DETECTOR): between them the primary face's box is carried, moved with its landmarks (it
+   * carries `boxSource`). Without a track every face runs every model but the iris one and the result is exactly the
+   * stateless one.
    */
   async analyzeFrame(img: RgbImage, opts?: AnalyzeOptions & { track?: undefined }): Promise<ScoredFaceAnalysis[]>;
   async analyzeFrame(img: RgbImage, opts: AnalyzeOptions): Promise<FaceAnalysis[]>;
   async analyzeFrame(img: RgbImage, opts: AnalyzeOptions = {}): Promise<FaceAnalysis[]> {
     const s = this.loaded();
-    const dets = (await s.detector.detect(img)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
-    if (dets.length === 0) opts.track?.lost();
+    const carriedFace = opts.track ? await this.carriedFace(opts.track, img, opts.tsMs) : undefined;
+    const carried = carriedFace?.detection;
+    const dets = carried ? [carried] : (await s.detector.detect(img)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
+    if (!carried) opts.track?.detected(dets.length);
     const faces: FaceAnalysis[] = [];
     for (const [i, d] of dets.slice(0, opts.maxFaces ?? dets.length).entries()) {
       if (opts.signal?.aborted) throw new CanceledError('analyzeFrame canceled');
-      const landmarks68 = await s.landmarks.predict(img, d.box);
+      const landmarks68 = (i === 0 ? carriedFace?.landmarks68 : undefined) ?? (await s.landmarks.predict(img, d.box));
       const track = i === 0 ? opts.track : undefined;
+      track?.follow(d, landmarks68);
       const tracked = track ? await this.followTrack(track, img, d.box, landmarks68, opts.tsMs) : undefined;
-      const eyes = await s.eyes.predict(img, landmarks68);
+      const eyes = (i === 0 ? carriedFace?.eyes : undefined) ?? (await s.eyes.predict(img, landmarks68));
       faces.push({
         box: d.box,
         score: d.score,
         landmarks68,
         points5: fivePoints(landmarks68),
         pose: tracked?.pose ?? (await s.pose.predict(img, d.box)),
-        ...(tracked ? { poseSource: tracked.plan.pose } : {}),
+        ...(tracked ? { poseSource: tracked.plan.pose, boxSource: boxSourceOf(carried) } : {}),
         eyes,
         ...(track && tracked ? await this.trackedLids(track, tracked.plan, img, landmarks68, eyes, opts.tsMs) : {}),
         quality: measureQuality(img, d.box, landmarks68),
@@ -193,6 +203,23 @@ export class FaceEngine {
       });
     }
     return faces;
+  }
+
+  /**
+   * The primary face from the box its track carries (face-track.ts, DETECTOR), with its landmarks and eyes; undefined
+   * when the track carries none or fr_eye reads either eye below the track's `carryEyesAbove` on it (the frame then
+   * runs the detector: a closed or doubtful eye is read from the detector's box, as without a carry).
+   */
+  private async carriedFace(
+    track: FaceTrack, img: RgbImage, tsMs: number | undefined,
+  ): Promise<{ detection: Detection; landmarks68: Float32Array; eyes: EyeState } | undefined> {
+    const detection = track.carry(img.width, img.height, tsMs);
+    if (!detection) return undefined;
+    const landmarks68 = await this.loaded().landmarks.predict(img, detection.box);
+    const eyes = await this.loaded().eyes.predict(img, landmarks68);
+    if (track.eyesCarry(eyes)) return { detection, landmarks68, eyes };
+    landmarks68.fill(0);
+    return undefined;
   }
 
   /** The primary face on its track: the frame's plan, and its pose (fr_pose on pose frames, else landmarks + offset). */
@@ -264,6 +291,10 @@ export class FaceEngine {
     if (!this.state) throw new RegtermError('face engine used before start()');
     return this.state;
   }
+}
+
+function boxSourceOf(carried: Detection | undefined): 'detector' | 'landmarks' {
+  return carried ? 'landmarks' : 'detector';
 }
 
 /** Fusion weights, score normalisation and threshold from manifest thresholds.match (fr_feature alone when absent). */
