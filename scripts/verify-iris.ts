@@ -17,13 +17,12 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { FaceEngine } from '../src/vision/engine.ts';
 import { readImageFile } from '../src/vision/image-file.ts';
-import { eyeCrop, lidOpening } from '../src/vision/iris.ts';
+import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop, lidOpening } from '../src/vision/iris.ts';
 import { DEFAULT_CACHE, DEFAULT_IRIS_OUT, HUMAN_MODELS_VERSION, cachedTarball } from './build-human-models.ts';
 import { readLabels } from './faceapi-chips.ts';
 import { tfjsReference } from './tfjs-child.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const IRIS_SIZE = 64;
 
 /** Iris centre (point 71) in crop pixels: a plausibility read beside the lid opening. */
 const irisCentre = (out: Float32Array): [number, number] => [out[213], out[214]];
@@ -57,7 +56,7 @@ async function main(): Promise<number> {
     const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
     if (face === undefined) continue;
     for (const eye of ['right', 'left'] as const) {
-      crops.push(eyeCrop(img, face.landmarks68, eye, new Float32Array(3 * IRIS_SIZE * IRIS_SIZE), new Float32Array(3 * IRIS_SIZE * IRIS_SIZE)));
+      crops.push(eyeCrop(img, face.landmarks68, eye, new Float32Array(EYE_CROP_FLOATS), new Float32Array(EYE_CROP_FLOATS)));
     }
   }
   await engine.stop();
@@ -65,7 +64,7 @@ async function main(): Promise<number> {
   const modelBytes = readFileSync(values.model);
   const session = await ort.InferenceSession.create(modelBytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const run = async (x: Float32Array): Promise<Float32Array> =>
-    Float32Array.from((await session.run({ input_1: new ort.Tensor('float32', x, [1, IRIS_SIZE, IRIS_SIZE, 3]) })).Identity.data as Float32Array);
+    Float32Array.from((await session.run({ input_1: new ort.Tensor('float32', x, [...IRIS_INPUT_SHAPE]) })).Identity.data as Float32Array);
   const onnx: Float32Array[] = [];
   for (const c of crops) onnx.push(await run(c));
   const times: number[] = [];

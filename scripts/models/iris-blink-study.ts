@@ -15,7 +15,7 @@ import { createLogger } from '../../src/device/logger.ts';
 import { faceDataRoot } from '../../src/face-data.ts';
 import { recordingSignals } from '../../src/session/recording-signals.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';
-import { eyeCrop, lidOpening } from '../../src/vision/iris.ts';
+import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop, lidOpening } from '../../src/vision/iris.ts';
 import { DEFAULT_IRIS_OUT } from '../build-human-models.ts';
 import { clipFiles } from './landmark-pose-clip-data.ts';
 
@@ -34,14 +34,14 @@ for (const { set, name: clip } of clipFiles()) {
   const { signals } = await recordingSignals(engine, join(faceDataRoot(), set, `${clip}.mp4`), logger, (f) => {
     const face = f.faces[0];
     if (!face) { crops.push(null); return; }
-    const crop = (eye: 'left' | 'right'): Float32Array => eyeCrop(f.image, face.landmarks68, eye, new Float32Array(3 * 64 * 64), new Float32Array(3 * 64 * 64));
+    const crop = (eye: 'left' | 'right'): Float32Array => eyeCrop(f.image, face.landmarks68, eye, new Float32Array(EYE_CROP_FLOATS), new Float32Array(EYE_CROP_FLOATS));
     crops.push([crop('left'), crop('right')]);
   });
   const lidL: Array<number | null> = [], lidR: Array<number | null> = [];
   for (const c of crops) {
     if (!c) { lidL.push(null); lidR.push(null); continue; }
     for (const [i, crop] of c.entries()) {
-      const res = await session.run({ input_1: new ort.Tensor('float32', crop, [1, 64, 64, 3]) });
+      const res = await session.run({ input_1: new ort.Tensor('float32', crop, [...IRIS_INPUT_SHAPE]) });
       (i === 0 ? lidL : lidR).push(lidOpening(res.Identity.data as Float32Array));
       crop.fill(0);
     }

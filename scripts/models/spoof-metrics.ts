@@ -58,19 +58,25 @@ export interface WindowRule {
 }
 
 /**
- * The session's passive anti-spoof aggregation on a LIVE clip, as test/hil/session/score-events.ts antispoofWindows
- * applies it: frames with one face inside the quality gate's yaw/pitch limits; every 5 s window, 1 s apart, with at
- * least minFrames such frames; a window whose trimmed mean is below the threshold would refuse the live person.
- * `score(i)` is frame i's live score.
+ * The session's passive anti-spoof aggregation on a LIVE clip (test/hil/session/score-events.ts and the human model
+ * study use it): frames with one face inside the quality gate's yaw/pitch limits; every 5 s window, 1 s apart, with
+ * at least minFrames scored frames; a window whose trimmed mean is below the threshold would refuse the live person.
+ * `score(i)` is frame i's live score; undefined (a frame the face track did not score) is skipped, as the session
+ * skips it.
  */
-export function spoofWindows(frames: readonly ClipFrame[], score: (i: number) => number, rule: WindowRule): { windows: number; spoof: number } {
+export function spoofWindows(
+  frames: readonly ClipFrame[], score: (i: number) => number | undefined, rule: WindowRule,
+): { windows: number; spoof: number } {
   const facing = frames
     .map((f, i) => ({ f, i }))
     .filter(({ f }) => f.faceCount === 1 && f.yawDeg !== undefined && f.pitchDeg !== undefined && Math.abs(f.yawDeg) <= rule.maxYawDeg && Math.abs(f.pitchDeg) <= rule.maxPitchDeg);
   const out = { windows: 0, spoof: 0 };
   const endMs = facing.at(-1)?.f.tsMs ?? 0;
   for (let t = facing[0]?.f.tsMs ?? 0; t + 5000 <= endMs; t += 1000) {
-    const scores = facing.filter(({ f }) => f.tsMs >= t && f.tsMs < t + 5000).map(({ i }) => score(i));
+    const scores = facing.flatMap(({ f, i }) => {
+      const s = f.tsMs >= t && f.tsMs < t + 5000 ? score(i) : undefined;
+      return s === undefined ? [] : [s];
+    });
     if (scores.length < rule.minFrames) continue;
     out.windows++;
     if (trimmedMean(scores, rule.trimFraction) < rule.threshold) out.spoof++;

@@ -19,6 +19,9 @@ import { runModel } from './run-model.ts';
 import { type Box, cropMap, warpToTensor } from './warp.ts';
 
 const SIZE = 64;
+/** the model's input, NHWC (the tfjs signature), and the floats of one eye crop */
+export const IRIS_INPUT_SHAPE = [1, SIZE, SIZE, 3] as const;
+export const EYE_CROP_FLOATS = 3 * SIZE * SIZE;
 /** MediaPipe's eye-box enlargement (human's irisEnlarge) */
 const ENLARGE = 2.3;
 /** contour indices of the lower lid (0 and 8 are the corners) and the upper lid */
@@ -78,8 +81,8 @@ export function eyeCrop(img: RgbImage, lm68: ArrayLike<number>, eye: 'left' | 'r
 
 export class IrisModel {
   private readonly model: LoadedModel;
-  private readonly planar = new Float32Array(3 * SIZE * SIZE);
-  private readonly input = new Float32Array(3 * SIZE * SIZE);
+  private readonly planar = new Float32Array(EYE_CROP_FLOATS);
+  private readonly input = new Float32Array(EYE_CROP_FLOATS);
 
   constructor(model: LoadedModel) {
     this.model = model;

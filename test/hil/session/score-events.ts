@@ -23,7 +23,7 @@ import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { scoreEvents, type TruthEvent } from '../../../src/session/detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents } from '../../../src/session/detectors/events-only.ts';
-import { trimmedMean } from '../../../src/session/evidence.ts';
+import { spoofWindows } from '../../../scripts/models/spoof-metrics.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
@@ -72,18 +72,8 @@ const spoofTotal = { windows: 0, spoof: 0 };
  * `spoof` for a live person.
  */
 function antispoofWindows(signals: FrameSignals[]): { windows: number; spoof: number } {
-  const q = policy.quality;
-  const facing = signals.filter((f) => f.faceCount === 1 && f.face && Math.abs(f.face.yawDeg) <= q.maxYawDeg && Math.abs(f.face.pitchDeg) <= q.maxPitchDeg);
-  const out = { windows: 0, spoof: 0 };
-  const endMs = facing.at(-1)?.tsMs ?? 0;
-  for (let t = facing[0]?.tsMs ?? 0; t + 5000 <= endMs; t += 1000) {
-    // frames the face track did not score for anti-spoof carry no score and are skipped, as the session skips them
-    const scores = facing.flatMap((f) => (f.tsMs >= t && f.tsMs < t + 5000 && f.face?.antispoof !== undefined ? [f.face.antispoof] : []));
-    if (scores.length < policy.antispoof.minFrames) continue;
-    out.windows++;
-    if (trimmedMean(scores, policy.antispoof.trimFraction) < policy.antispoof.threshold) out.spoof++;
-  }
-  return out;
+  const frames = signals.map((f) => ({ tsMs: f.tsMs, faceCount: f.faceCount, yawDeg: f.face?.yawDeg, pitchDeg: f.face?.pitchDeg }));
+  return spoofWindows(frames, (i) => signals[i].face?.antispoof, { ...policy.quality, ...policy.antispoof });
 }
 let clipIndex = 0;
 if (values.cache) mkdirSync(values.cache, { recursive: true });
