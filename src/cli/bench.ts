@@ -15,11 +15,11 @@
  * session runs it (face-track.ts): fr_pose on every 5th frame, landmark pose + offset on the others, the anti-spoof
  * model on alternate frames that do not run fr_pose, and the iris lid model on both eyes of every 5th frame that runs
  * neither (and on eyes the eye-state model reads closed: never on the bench's open-eyed face). A steady track repeats
- * P S L S · (fr_pose, anti-spoof, lids, neither): the median is an anti-spoof frame, the p90 an fr_pose or lid frame,
- * the mean the sustained per-frame cost. `frame.trackingHybridFrames` gives the timed frames of each kind (fr_pose,
- * anti-spoof, lids, several, neither) with their median; `frame.trackingHybridByBox` splits them by where the
- * frame's box came from (`detector`, or `landmarks`: carried from the previous frame's, the detector skipped; the
- * track runs the detector on alternate frames, face-track.ts DETECTOR).
+ * P S L S · (fr_pose, anti-spoof, lids, neither) with the detector on the S after P and on ·, the other frames
+ * carrying their box (face-track.ts DETECTOR): the median is the carried fr_pose frame, the p90 a detector anti-spoof
+ * frame, the mean the sustained per-frame cost. `frame.trackingHybridFrames` gives the timed frames of each kind
+ * (fr_pose, anti-spoof, lids, several, neither) with their median; `frame.trackingHybridByBox` splits them by where
+ * the frame's box came from (`detector`, or `landmarks`: carried from the last detector box, the detector skipped).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -47,8 +47,8 @@ export const USAGE = `usage: regterm bench [--json] [--image FILE] [--iterations
 Per model: median and p90 latency of the deployed model beside the source fp32 model (fp32Ms), at one thread; per
 frame: tracking (detect + landmarks + eyes + pose + anti-spoof; modelSumMs = its model calls timed alone), the
 same over consecutive frames of one face track (trackingHybridMs: fr_pose on every 5th frame, anti-spoof on
-alternate frames without fr_pose, the iris lid model on every 5th frame running neither, the detector on
-alternate frames: trackingHybridByBox) and embedding latency;
+alternate frames without fr_pose, the iris lid model on every 5th frame running neither, the detector on 2
+frames in 5, never beside fr_pose or the iris model: trackingHybridByBox) and embedding latency;
 peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
 face-api demo photo (a development install); on a terminal pass --image.`;
 

@@ -10,8 +10,8 @@ import { frameSignals } from './vision-signals.ts';
 /**
  * Every frame of a recording (directory or video file) through the face engine, as session `FrameSignals` — the
  * same replay source, I420→RGB conversion and vision adapter the session runner uses, so events-only scores measure
- * what a session sees: one face track per recording, as a session has one (the hybrid head pose, the iris lid cue and anti-spoof on
- * alternate frames; a study passes `new FaceTrack({ poseEvery: 1 })` for fr_pose on every frame), reset when the
+ * what a session sees: one face track per recording, as a session has one (the hybrid head pose, the iris lid cue, anti-spoof on
+ * alternate frames and the carried detector box; a study passes `new FaceTrack({ poseEvery: 1 })` for fr_pose on every frame), reset when the
  * recording ends. Frames, RGB buffers and landmarks are zeroed as soon as they are analysed; `t0Ms` is the first
  * frame's recorded time.
  */

@@ -168,8 +168,8 @@ export class FaceEngine {
    * face runs what the track's plan says (face-track.ts): its pose from the hybrid source (fr_pose on pose frames,
    * landmark angles + the recent offset in between; it carries `poseSource`) and the anti-spoof model on alternate
    * frames that do not run fr_pose (the others have no `antispoof`), and the iris model on the eyes the plan names
-   * (`lids`); other faces still run every model but the iris one. On a track the detector itself runs on alternate
-   * frames (face-track.ts, DETECTOR): between them the primary face's box is carried, moved with its landmarks (it
+   * (`lids`); other faces still run every model but the iris one. On a track the detector itself skips the costly
+   * frames (face-track.ts, DETECTOR): on those the primary face's box is carried, moved with its landmarks (it
    * carries `boxSource`). Without a track every face runs every model but the iris one and the result is exactly the
    * stateless one.
    */

@@ -24,18 +24,23 @@
  * level without feeding it: exactly the frames where the blink detector needs the lid's opinion. While a failing
  * landmark fit forces fr_pose on every frame there are no lid frames, and the lids say nothing (fr_eye alone decides).
  *
- * DETECTOR (detskip): the full-frame detector runs on every `detectEvery`-th tracked frame; on the frames between,
- * the primary face's box is CARRIED: the last detector box, moved and scaled with the face's stable landmarks (brows,
- * nose, eyes) since that frame (landmark-box.ts; with `detectEvery` 2 the previous frame's box as is), and its score.
- * The study (scripts/models/detskip-study.ts, 13 clips): landmarks from the carried box differ from those from the
- * frame's own detector box by 0.007 inter-ocular distances median, 0.038 p99. A carried frame has exactly one face:
- * the detector runs instead whenever its last pass saw any number of faces but one (a second face, once seen, is
- * re-counted on every frame, so the session's `multiFaceMs` clock runs unbroken; it is seen at most
- * `detectEvery` − 1 frames after it enters), when the carried box is less than half inside the frame, and when fr_eye
- * reads either eye below `carryEyesAbove` on the carried box (the engine then runs the detector after all: every
- * doubtful or closed eye is read from a detector box, as without a carry; without this check the clips' blink score
- * depended on which frames were carried). A face that leaves is reported on at most `detectEvery` − 1 carried frames
- * before the next detector frame finds none and resets the track.
+ * DETECTOR (detskip): on a carried frame the full-frame detector does not run; the primary face's box is CARRIED: the
+ * last detector box, moved and scaled with the face's stable landmarks (brows, nose, eyes) since that frame
+ * (landmark-box.ts), and its score. The study (scripts/models/detskip-study.ts, 13 clips): landmarks from a box carried
+ * one frame differ from those from the frame's own detector box by 0.007 inter-ocular distances median, 0.038 p99
+ * (two frames: 0.009 / 0.044). WHICH frames carry: the costly ones. A frame that runs fr_pose or the iris model carries;
+ * a frame that runs neither runs the detector when the frame after it will be costly (so that one can carry a fresh
+ * box) and carries otherwise; and at most `detectEvery` − 1 frames carry in a row. The plan ahead is the steady
+ * track's (no reset, landmark fit working); when it turns out otherwise the frame simply pays for both. A steady
+ * track runs P S L S · with the detector on the S after P and on ·: 2 frames in 5, and no frame runs the detector
+ * beside fr_pose or the iris model. Safety: a carried frame has exactly one face: the detector runs instead whenever
+ * its last pass saw any number of faces but one (a second face, once seen, is re-counted on every frame, so the
+ * session's `multiFaceMs` clock runs unbroken; it is seen at most `detectEvery` − 1 frames after it enters), when the
+ * carried box is less than half inside the frame, and when fr_eye reads either eye below `carryEyesAbove` on the
+ * carried box (the engine then runs the detector after all: every doubtful or closed eye is read from a detector box,
+ * as without a carry; without this check the clips' blink score depended on which frames were carried). A face that
+ * leaves is reported on at most `detectEvery` − 1 carried frames before a detector frame finds none and resets the
+ * track.
  *
  * RESET (the next frame is a pose frame, old offsets are forgotten, the anti-spoof alternation restarts, the lid
  * levels are forgotten): the primary
@@ -70,7 +75,8 @@ export interface FaceTrackOptions {
   lidMeasureBelow?: number;
   /** how the eyes' open levels are kept (lid-levels.ts) */
   lidLevels?: LidLevelsOptions;
-  /** the full-frame detector on every `detectEvery`-th tracked frame (default 2; 1 = every frame) */
+  /** the full-frame detector at least on every `detectEvery`-th tracked frame (default 3: at most 2 carried frames in a
+   * row; 1 = every frame) */
   detectEvery?: number;
   /** a carried frame whose eye-state reading is below this for either eye runs the detector after all (default 0.9) */
   carryEyesAbove?: number;
@@ -88,6 +94,18 @@ export interface FramePlan {
   lids: boolean;
 }
 
+/** The counters that decide a steady track's plans (see next()). */
+interface Cadence {
+  /** tracked frames so far */
+  tracked: number;
+  /** tracked frames since the last anti-spoof score (0 after a reset, as if the frame before had one) */
+  unscored: number;
+  /** tracked frames since the last lid frame (lidEvery after a reset: the first idle frame is one) */
+  sinceLids: number;
+  /** a pose offset is known (a model-pose frame whose landmark fit worked: fromModel records its offset) */
+  offset: boolean;
+}
+
 export class FaceTrack {
   readonly poseEvery: number;
   private readonly detectEvery: number;
@@ -98,11 +116,7 @@ export class FaceTrack {
   private readonly lidEvery: number;
   private readonly lidMeasureBelow: number;
   private readonly levels: LidLevels;
-  private tracked = 0;
-  /** tracked frames since the last lid frame (lidEvery after a reset: the first idle frame is one) */
-  private sinceLids = 0;
-  /** tracked frames since the last anti-spoof score (0 after a reset, as if the frame before had one) */
-  private unscored = 0;
+  private cadence: Cadence;
   private offsets: Pose[] = [];
   private lastBox: Box | undefined;
   private lastTsMs: number | undefined;
@@ -124,8 +138,8 @@ export class FaceTrack {
     this.lidEvery = opts.lidEvery ?? 5;
     this.lidMeasureBelow = opts.lidMeasureBelow ?? 0.3;
     this.levels = new LidLevels(opts.lidLevels);
-    this.sinceLids = this.lidEvery;
-    this.detectEvery = opts.detectEvery ?? 2;
+    this.cadence = this.startCadence();
+    this.detectEvery = opts.detectEvery ?? 3;
     this.carryEyesAbove = opts.carryEyesAbove ?? 0.9;
     if (!Number.isInteger(this.detectEvery) || this.detectEvery < 1) throw new RangeError('FaceTrack: detectEvery must be a positive integer');
     if (!Number.isInteger(this.poseEvery) || this.poseEvery < 1) throw new RangeError('FaceTrack: poseEvery must be a positive integer');
@@ -135,9 +149,7 @@ export class FaceTrack {
 
   /** Forget everything: the next face is a pose frame. */
   reset(): void {
-    this.tracked = 0;
-    this.unscored = 0;
-    this.sinceLids = this.lidEvery;
+    this.cadence = this.startCadence();
     this.levels.reset();
     this.offsets = [];
     this.lastBox = undefined;
@@ -158,6 +170,8 @@ export class FaceTrack {
     const gap = tsMs !== undefined && this.lastTsMs !== undefined && tsMs - this.lastTsMs > this.maxGapMs;
     if (c === undefined || gap || this.detectedFaces !== 1) return undefined;
     if (this.sinceDetect + 1 >= this.detectEvery) return undefined;
+    const [now, after] = this.plansAhead();
+    if (!costly(now) && costly(after)) return undefined;
     const iw = Math.max(0, Math.min(c.box.x2, width) - Math.max(c.box.x1, 0));
     const ih = Math.max(0, Math.min(c.box.y2, height) - Math.max(c.box.y1, 0));
     if (!(iw * ih >= boxArea(c.box) / 2) || boxArea(c.box) === 0) return undefined;
@@ -203,13 +217,34 @@ export class FaceTrack {
     if (gap || jump) this.reset();
     this.lastBox = box;
     this.lastTsMs = tsMs;
-    const scheduled = this.tracked++ % this.poseEvery === 0;
-    const pose: PoseSource = scheduled || !landmarkFit || this.offsets.length === 0 ? 'model' : 'landmarks';
-    const antispoof = this.unscored >= 2 || (this.unscored === 1 && pose === 'landmarks');
-    this.unscored = antispoof ? 0 : this.unscored + 1;
-    const lids = pose === 'landmarks' && !antispoof && this.sinceLids >= this.lidEvery;
-    this.sinceLids = lids ? 1 : this.sinceLids + 1;
-    return { pose, antispoof, lids };
+    const { plan, after } = this.step(this.cadence, landmarkFit);
+    this.cadence = after;
+    return plan;
+  }
+
+  private startCadence(): Cadence {
+    return { tracked: 0, unscored: 0, sinceLids: this.lidEvery, offset: false };
+  }
+
+  /** One tracked frame's plan from the counters before it, and the counters after it. */
+  private step(c: Cadence, landmarkFit: boolean): { plan: FramePlan; after: Cadence } {
+    const scheduled = c.tracked % this.poseEvery === 0;
+    const pose: PoseSource = scheduled || !landmarkFit || !c.offset ? 'model' : 'landmarks';
+    const antispoof = c.unscored >= 2 || (c.unscored === 1 && pose === 'landmarks');
+    const lids = pose === 'landmarks' && !antispoof && c.sinceLids >= this.lidEvery;
+    const after = {
+      tracked: c.tracked + 1,
+      unscored: antispoof ? 0 : c.unscored + 1,
+      sinceLids: lids ? 1 : c.sinceLids + 1,
+      offset: c.offset || (pose === 'model' && landmarkFit),
+    };
+    return { plan: { pose, antispoof, lids }, after };
+  }
+
+  /** The plans of this frame and the next one on a steady track (no reset, the landmark fit working). */
+  private plansAhead(): [FramePlan, FramePlan] {
+    const now = this.step(this.cadence, true);
+    return [now.plan, this.step(now.after, true).plan];
   }
 
   /** The eyes whose lids the frame measures: both on a lid frame, else those the eye-state model reads as closed. */
@@ -222,7 +257,7 @@ export class FaceTrack {
    * frames count at 30 fps): relative to the eye's open level, undefined until the level is known.
    */
   lidReading(eye: Eye, tsMs: number | undefined, opening: number, plan: FramePlan): number | undefined {
-    return this.levels.read(eye, tsMs ?? (this.tracked * 1000) / 30, opening, plan.lids);
+    return this.levels.read(eye, tsMs ?? (this.cadence.tracked * 1000) / 30, opening, plan.lids);
   }
 
   /** A pose frame's reading: records its offset to the landmark fit (when there is one); returns the model's pose. */
@@ -243,4 +278,9 @@ export class FaceTrack {
       roll: landmark.roll + median(this.offsets.map((o) => o.roll)),
     };
   }
+}
+
+/** A frame that runs fr_pose or the iris model: the frames that carry their box rather than pay for the detector too. */
+function costly(plan: FramePlan): boolean {
+  return plan.pose === 'model' || plan.lids;
 }

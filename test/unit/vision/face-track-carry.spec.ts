@@ -27,15 +27,25 @@ function expectBox(a: Box | undefined, b: Box): void {
 }
 const H = 480;
 
-/** One frame as the engine runs it: carry, or detect `n` faces; then follow the primary face. 'C' carried, 'D' detector. */
-function run(t: FaceTrack, faces: number[], det: Detection = DET, lm: Float32Array = points(FACE)): string {
+/**
+ * One frame as the engine runs it: carry, or detect `n` faces; then follow the primary face and plan it ('C' carried,
+ * 'D' detector). `plans` collects each face frame's plan letter: P fr_pose, S anti-spoof, L lids, · neither.
+ */
+function run(
+  t: FaceTrack, faces: number[], det: Detection = DET, lm: Float32Array = points(FACE),
+  opts: { landmarkFit?: boolean; plans?: string[] } = {},
+): string {
+  const fit = opts.landmarkFit ?? true;
+  const still = { yaw: 0, pitch: 0, roll: 0 };
   return faces.map((n, i) => {
     const c = t.carry(W, H, i * 33);
     if (!c) t.detected(n);
     const face = c ?? (n > 0 ? det : undefined);
     if (face) {
       t.follow(face, lm);
-      t.next(face.box, i * 33, true);
+      const plan = t.next(face.box, i * 33, fit);
+      if (plan.pose === 'model') t.fromModel(still, fit ? still : null);
+      opts.plans?.push(plan.pose === 'model' ? 'P' : plan.antispoof ? 'S' : plan.lids ? 'L' : '·');
     }
     return c ? 'C' : 'D';
   }).join('');
@@ -52,10 +62,15 @@ describe('moving the detector box with the stable landmarks', () => {
   });
 });
 
-describe('FaceTrack: the detector on alternate frames, the box carried between', () => {
-  it('alternates detector and carried frames on one steady face; a carried frame has the last detector box and score', () => {
+describe('FaceTrack: the costly frames carry the box, the detector runs between', () => {
+  it('a steady track runs P S L S · with the detector on the S after P and on ·: never beside fr_pose or the iris model', () => {
+    const plans: string[] = [];
+    expect(run(new FaceTrack(), Array<number>(15).fill(1), DET, points(FACE), { plans })).toBe('DDCCDCDCCDCDCCD');
+    expect(plans.join('')).toBe('PSLS·PSLS·PSLS·');
+  });
+
+  it('a carried frame has the last detector box and score', () => {
     const t = new FaceTrack();
-    expect(run(t, [1, 1, 1, 1, 1, 1])).toBe('DCDCDC');
     t.carry(W, H, undefined);
     t.detected(1);
     t.follow({ box: DET.box, score: 0.77 }, points(FACE));
@@ -77,18 +92,26 @@ describe('FaceTrack: the detector on alternate frames, the box carried between',
     expect(moved?.score).toBe(0.9);
   });
 
-  it('detectEvery 3 carries two frames in three; 1 never carries', () => {
-    expect(run(new FaceTrack({ detectEvery: 3 }), [1, 1, 1, 1, 1, 1, 1])).toBe('DCCDCCD');
+  it('carries at most detectEvery - 1 frames in a row: 2 carries one costly frame at a time; 1 never carries', () => {
+    expect(run(new FaceTrack({ detectEvery: 2 }), Array<number>(10).fill(1))).toBe('DDCDDCDCDD');
     expect(run(new FaceTrack({ detectEvery: 1 }), [1, 1, 1, 1])).toBe('DDDD');
   });
 
+  it('a track whose landmark fit keeps failing (fr_pose on every frame) still runs the detector on every third frame', () => {
+    const plans: string[] = [];
+    expect(run(new FaceTrack(), Array<number>(7).fill(1), DET, points(FACE), { landmarkFit: false, plans })).toBe('DCCDCCD');
+    expect(plans.join('')).toBe('PPPPPPP');
+  });
+
   it('runs the detector on every frame while the last pass saw a second face, and carries again once it is gone', () => {
-    // the second face enters on frame 2 (a carried frame): seen on frame 3, then re-counted on every frame
-    expect(run(new FaceTrack(), [1, 1, 2, 2, 2, 2, 1, 1, 1])).toBe('DCDDDDDCD');
+    // the second face enters on frame 2 (a carried frame): seen on frame 4 (detectEvery - 1 frames late), then
+    // re-counted on every frame until a pass sees one face again
+    expect(run(new FaceTrack(), [1, 1, 2, 2, 2, 2, 1, 1, 1, 1])).toBe('DDCCDDDCCD');
   });
 
   it('a lost face resets the track on the next detector frame, and nothing is carried from it', () => {
-    expect(run(new FaceTrack(), [1, 1, 0, 0, 1])).toBe('DCDDD');
+    // gone from frame 3: one more carried frame, then the detector finds none
+    expect(run(new FaceTrack(), [1, 1, 1, 0, 0, 1])).toBe('DDCCDD');
   });
 
   it('does not carry a box that is mostly outside the frame, across a gap, or after a reset', () => {

@@ -1,0 +1,60 @@
+/**
+ * How often the session's face track carries the detector box on the 13 annotated clips (issue #3, detskip): per clip,
+ * the share of face frames whose box was carried (`FaceAnalysis.boxSource` 'landmarks'), split by what else the frame
+ * ran (fr_pose, anti-spoof, iris lids, neither). The same path as `regterm replay --events-only` (one track per clip).
+ *   node --import tsx scripts/models/carried-frames.ts
+ * Prints counts only (no pixels, no coordinates).
+ */
+import { join } from 'node:path';
+import { createLogger } from '../../src/device/logger.ts';
+import { faceDataRoot } from '../../src/face-data.ts';
+import { resolvePolicy } from '../../src/session/policy.ts';
+import { recordingSignals } from '../../src/session/recording-signals.ts';
+import { FaceEngine } from '../../src/vision/engine.ts';
+import type { FaceAnalysis } from '../../src/vision/engine.ts';
+import { clipFiles } from './landmark-pose-clip-data.ts';
+
+type Kind = 'pose' | 'antispoof' | 'lids' | 'neither';
+const KINDS: Kind[] = ['pose', 'antispoof', 'lids', 'neither'];
+
+/**
+ * What the primary face's frame ran besides the detector or the carry. A lid frame measures both eyes; a frame that
+ * measured lids while fr_eye read an eye closed (below the blink policy's closedBelow) counts as neither: it measured
+ * only the closed eyes, or it was a lid frame during a closure (rare; those frames run the detector anyway).
+ */
+function kindOf(face: FaceAnalysis, closedBelow: number): Kind {
+  if (face.poseSource === 'model') return 'pose';
+  if (face.antispoof !== undefined) return 'antispoof';
+  if (face.lids !== undefined && face.eyes.left >= closedBelow && face.eyes.right >= closedBelow) return 'lids';
+  return 'neither';
+}
+
+const { closedBelow } = resolvePolicy().blink;
+const engine = new FaceEngine();
+await engine.start();
+const logger = createLogger({ level: 'warn' });
+const total = Object.fromEntries(KINDS.map((k) => [k, { frames: 0, carried: 0 }])) as Record<Kind, { frames: number; carried: number }>;
+console.log('| clip | face frames | carried | ' + KINDS.join(' | ') + ' |');
+console.log('| --- | --- | --- | ' + KINDS.map(() => '---').join(' | ') + ' |');
+for (const { set, name } of clipFiles()) {
+  const counts = Object.fromEntries(KINDS.map((k) => [k, { frames: 0, carried: 0 }])) as typeof total;
+  await recordingSignals(engine, join(faceDataRoot(), set, `${name}.mp4`), logger, (f) => {
+    const face = f.faces[0];
+    if (!face) return;
+    const c = counts[kindOf(face, closedBelow)];
+    c.frames++;
+    if (face.boxSource === 'landmarks') c.carried++;
+  });
+  const frames = KINDS.reduce((n, k) => n + counts[k].frames, 0);
+  const carried = KINDS.reduce((n, k) => n + counts[k].carried, 0);
+  for (const k of KINDS) { total[k].frames += counts[k].frames; total[k].carried += counts[k].carried; }
+  console.log(`| ${name} | ${frames} | ${pct(carried, frames)} | ${KINDS.map((k) => `${counts[k].carried}/${counts[k].frames}`).join(' | ')} |`);
+}
+const frames = KINDS.reduce((n, k) => n + total[k].frames, 0);
+const carried = KINDS.reduce((n, k) => n + total[k].carried, 0);
+console.log(`| all | ${frames} | ${pct(carried, frames)} | ${KINDS.map((k) => `${total[k].carried}/${total[k].frames} (${pct(total[k].carried, total[k].frames)})`).join(' | ')} |`);
+await engine.stop();
+
+function pct(n: number, d: number): string {
+  return d === 0 ? '-' : `${Math.round((100 * n) / d)} %`;
+}
