@@ -4,7 +4,9 @@
  * with the default policy, on the study's own frame signals: it reproduces `score:events`).
  *   node --import tsx scripts/models/blink-gaze-analysis.ts events [DIR]     one row per detected or missed blink
  *   node --import tsx scripts/models/blink-gaze-analysis.ts trace CLIP FROM_S TO_S [DIR]   the frames of a stretch
- *   node --import tsx scripts/models/blink-gaze-analysis.ts frames [DIR]     feature distributions per frame class
+ *   node --import tsx scripts/models/blink-gaze-analysis.ts cues [DIR]       each closure's candidate cues, per half
+ *   node --import tsx scripts/models/blink-gaze-analysis.ts compare CLIP FROM TO REF_FROM REF_TO [DIR]   two stretches
+ *   node --import tsx scripts/models/blink-gaze-analysis.ts coupling [DIR]   iris height vs upper lid on open eyes
  * Per eye, a reading is relative to the eye's own recent open state: over the 3 s before the frame (the frames
  * where fr_eye reads both eyes above the policy's openAbove), lidRel = lid / median open lid, dIy = iris centre's
  * drop below its median open position, irRel = iris radius / median open radius (corner distances, study's frame).
@@ -150,14 +152,16 @@ if (mode === 'events') {
  * of max(mrd) (upper lid above the iris centre, iris radii), `drop` = max of min(dIy) (both irises lowered),
  * `ms` = closure duration, `frames` = frames with fr_eye's more open eye below closedBelow, `lead` = frames in the
  * bilateralMs before the closure where one eye already read closed (below closedBelow) while the other was open: a
- * wink's winking eye leads its partner's squint.
+ * wink's winking eye leads its partner's squint; `rec` = the share of the dip (1 − lid) the lids have recovered one
+ * frame after the deepest frame: a blink reopens more slowly than it closes, a lid saccade snaps back.
  */
-interface Cues { lid: number; vis: number; mrd: number; drop: number; ms: number; frames: number; lead: number }
-const CUES = ['lid', 'vis', 'mrd', 'drop', 'ms', 'frames', 'lead'] as const;
+interface Cues { lid: number; vis: number; mrd: number; drop: number; ms: number; frames: number; lead: number; rec: number }
+const CUES = ['lid', 'vis', 'mrd', 'drop', 'ms', 'frames', 'lead', 'rec'] as const;
 
 function cues(c: Clip, ev: { startS: number; endS: number }): Cues | undefined {
   const idx = framesIn(c, ev.startS, Math.max(ev.endS - 0.001, ev.startS));
-  const out: Cues = { lid: Infinity, vis: Infinity, mrd: Infinity, drop: -Infinity, ms: (ev.endS - ev.startS) * 1000, frames: 0, lead: 0 };
+  const out: Cues = { lid: Infinity, vis: Infinity, mrd: Infinity, drop: -Infinity, ms: (ev.endS - ev.startS) * 1000, frames: 0, lead: 0, rec: Number.NaN };
+  let deepest: number | undefined;
   for (const i of framesIn(c, ev.startS - policy.blink.bilateralMs / 1000, ev.startS - 0.001)) {
     const f = c.signals[i].face;
     if (f && Math.min(f.leftEyeOpen, f.rightEyeOpen) < policy.blink.closedBelow && Math.max(f.leftEyeOpen, f.rightEyeOpen) > policy.blink.openAbove) out.lead++;
@@ -170,10 +174,16 @@ function cues(c: Clip, ev: { startS: number; endS: number }): Cues | undefined {
     const r = relative(c, i, 'R');
     if (!l || !r) continue;
     seen = true;
+    if (Math.max(l.lidRel, r.lidRel) < out.lid) deepest = i;
     out.lid = Math.min(out.lid, Math.max(l.lidRel, r.lidRel));
     out.vis = Math.min(out.vis, Math.max(l.vis, r.vis));
     out.mrd = Math.min(out.mrd, Math.max(l.mrd, r.mrd));
     out.drop = Math.max(out.drop, Math.min(l.dIy, r.dIy));
+  }
+  if (deepest !== undefined && deepest + 1 < c.signals.length) {
+    const l = relative(c, deepest + 1, 'L');
+    const r = relative(c, deepest + 1, 'R');
+    if (l && r) out.rec = (Math.max(l.lidRel, r.lidRel) - out.lid) / (1 - out.lid);
   }
   return seen ? out : undefined;
 }
@@ -190,10 +200,11 @@ if (mode === 'cues') {
     }
   }
   const range = (v: number[]): string => (v.length ? `${f2(Math.min(...v))}..${f2(Math.max(...v))}` : '-');
+  const fin = (v: number[]): number[] => v.filter((x) => !Number.isNaN(x));
   process.stdout.write('| cue | blinks A (detected + missed) | blinks B | false A | false B | cut from half A (max A blink) | false removed | blinks lost |\n|---|---|---|---|---|---|---|---|\n');
   for (const k of CUES) {
     const v = (half: string, blink: boolean): number[] =>
-      rows.filter((r) => r.half === half && (r.kind !== 'fp') === blink).map((r) => r.cues[k]);
+      fin(rows.filter((r) => r.half === half && (r.kind !== 'fp') === blink).map((r) => r.cues[k]));
     // an event with a value ABOVE every half-A blink's is "not a blink" (drop: BELOW, a blink lowers the irises least)
     const sign = k === 'drop' || k === 'frames' ? -1 : 1; // lead: a wink leads, so ABOVE is "not a blink" too
     const cut = Math.max(...v('A', true).map((x) => sign * x));
@@ -219,5 +230,35 @@ if (mode === 'compare') {
       median(framesIn(c, Number(a), Number(b)).flatMap((i) => (c.eyes[i]?.[side] ? [c.eyes[i]![side][k]] : [])));
     const cells = keys.map((k) => `${k} ${f2(med(from, to, k))} (ref ${f2(med(refFrom, refTo, k))})`);
     process.stdout.write(`${side} ${cells.join(' ')}\n`);
+  }
+}
+
+/**
+ * `coupling`: on open frames (fr_eye reads both eyes above openAbove), per clip and eye, how the iris centre's height
+ * (iy) goes with the upper lid's (up): Pearson r and the least-squares slope d(up)/d(iy). Lid-gaze coupling says the
+ * upper lid follows vertical gaze about one to one; a model that reads the iris from the lid gives the same picture,
+ * so this checks only that the two move together, and how much iy varies on open eyes (sd).
+ */
+if (mode === 'coupling') {
+  for (const c of loadClips(rest[0] ?? '/tmp/blink-gaze')) {
+    const cells = (['L', 'R'] as const).map((side) => {
+      const xs: number[] = [];
+      const ys: number[] = [];
+      c.signals.forEach((s, i) => {
+        const g = c.eyes[i]?.[side];
+        if (s.face && g && Math.min(s.face.leftEyeOpen, s.face.rightEyeOpen) > policy.blink.openAbove) {
+          xs.push(g.iy);
+          ys.push(g.up);
+        }
+      });
+      const mean = (a: number[]): number => a.reduce((p, q) => p + q, 0) / a.length;
+      const mx = mean(xs);
+      const my = mean(ys);
+      const sxy = xs.reduce((p, x, k) => p + (x - mx) * (ys[k] - my), 0);
+      const sxx = xs.reduce((p, x) => p + (x - mx) ** 2, 0);
+      const syy = ys.reduce((p, y) => p + (y - my) ** 2, 0);
+      return `${side} n ${String(xs.length).padStart(4)} r ${f2(sxy / Math.sqrt(sxx * syy))} slope ${f2(sxy / sxx)} sd(iy) ${(Math.sqrt(sxx / xs.length)).toFixed(3)}`;
+    });
+    process.stdout.write(`${c.half} ${c.name.slice(0, 10).padEnd(10)} ${cells.join(' | ')}\n`);
   }
 }
