@@ -20,7 +20,10 @@ import { type ClipEvent, detectClipEvents } from '../../src/session/detectors/ev
 import type { TruthEvent } from '../../src/session/detectors/event-score.ts';
 import { resolvePolicy } from '../../src/session/policy.ts';
 import type { FrameSignals } from '../../src/session/signals.ts';
-import type { GazeGeometry } from './blink-gaze-geometry.ts';
+import type { GazeGeometry as Geometry, IrisDarkness } from './blink-gaze-geometry.ts';
+
+/** one eye's stored reading (the study writes NaN as null) */
+type GazeGeometry = Geometry & { [K in keyof IrisDarkness]?: number | null };
 import { clipFiles } from './landmark-pose-clip-data.ts';
 
 type Side = 'L' | 'R';
@@ -32,7 +35,7 @@ interface Clip {
   eyes: Array<Record<Side, GazeGeometry> | null>;
   truth: TruthEvent[];
 }
-interface Rel { lidRel: number; dIy: number; irRel: number; vis: number; pos: number; mrd: number; mrdRel: number }
+interface Rel { lidRel: number; dIy: number; irRel: number; vis: number; pos: number; mrd: number; mrdRel: number; disk: number; gap: number; share: number }
 
 const policy = resolvePolicy({});
 const BASE_MS = 3000;
@@ -65,7 +68,12 @@ function relative(c: Clip, i: number, side: Side): Rel | undefined {
   if (open.length < 5) return undefined;
   const span = e.loAt - e.upAt;
   const mrd = (g: GazeGeometry): number => (g.iy - g.upAt) / g.ir;
+  const num = (x: number | null | undefined): number => (typeof x === 'number' ? x : Number.NaN);
+  const openOf = (k: 'disk' | 'gap'): number => median(open.map((g) => num(g[k])).filter((x) => !Number.isNaN(x)));
   return {
+    disk: num(e.disk) / openOf('disk'),
+    gap: num(e.gap) / openOf('gap'),
+    share: num(e.gapShare),
     mrd: mrd(e),
     mrdRel: mrd(e) / median(open.map(mrd)),
     lidRel: e.lid / median(open.map((g) => g.lid)),
@@ -153,14 +161,18 @@ if (mode === 'events') {
  * `ms` = closure duration, `frames` = frames with fr_eye's more open eye below closedBelow, `lead` = frames in the
  * bilateralMs before the closure where one eye already read closed (below closedBelow) while the other was open: a
  * wink's winking eye leads its partner's squint; `rec` = the share of the dip (1 − lid) the lids have recovered one
- * frame after the deepest frame: a blink reopens more slowly than it closes, a lid saccade snaps back.
+ * frame after the deepest frame: a blink reopens more slowly than it closes, a lid saccade snaps back; `disk` / `gap`
+ * = the iris region's luma relative to the eye's open frames (irisDarkness; per frame the darker eye, then the
+ * brightest frame: a covered iris is brighter), `share` = the iris circle's share between the lids (the more open eye,
+ * then the most closed frame).
  */
-interface Cues { lid: number; vis: number; mrd: number; drop: number; ms: number; frames: number; lead: number; rec: number }
-const CUES = ['lid', 'vis', 'mrd', 'drop', 'ms', 'frames', 'lead', 'rec'] as const;
+interface Cues { lid: number; vis: number; mrd: number; drop: number; ms: number; frames: number; lead: number; rec: number; disk: number; gap: number; share: number }
+const CUES = ['lid', 'vis', 'mrd', 'drop', 'ms', 'frames', 'lead', 'rec', 'disk', 'gap', 'share'] as const;
 
 function cues(c: Clip, ev: { startS: number; endS: number }): Cues | undefined {
   const idx = framesIn(c, ev.startS, Math.max(ev.endS - 0.001, ev.startS));
-  const out: Cues = { lid: Infinity, vis: Infinity, mrd: Infinity, drop: -Infinity, ms: (ev.endS - ev.startS) * 1000, frames: 0, lead: 0, rec: Number.NaN };
+  const out: Cues = { lid: Infinity, vis: Infinity, mrd: Infinity, drop: -Infinity, ms: (ev.endS - ev.startS) * 1000, frames: 0, lead: 0, rec: Number.NaN,
+    disk: -Infinity, gap: -Infinity, share: Infinity };
   let deepest: number | undefined;
   for (const i of framesIn(c, ev.startS - policy.blink.bilateralMs / 1000, ev.startS - 0.001)) {
     const f = c.signals[i].face;
@@ -179,6 +191,12 @@ function cues(c: Clip, ev: { startS: number; endS: number }): Cues | undefined {
     out.vis = Math.min(out.vis, Math.max(l.vis, r.vis));
     out.mrd = Math.min(out.mrd, Math.max(l.mrd, r.mrd));
     out.drop = Math.max(out.drop, Math.min(l.dIy, r.dIy));
+    // darkness: the darker (more iris-like) eye on each frame, the brightest such frame of the closure
+    out.disk = Math.max(out.disk, Math.min(l.disk, r.disk));
+    const gapL = Number.isNaN(l.gap) ? Infinity : l.gap;
+    const gapR = Number.isNaN(r.gap) ? Infinity : r.gap;
+    out.gap = Math.max(out.gap, Math.min(gapL, gapR));
+    out.share = Math.min(out.share, Math.max(l.share, r.share));
   }
   if (deepest !== undefined && deepest + 1 < c.signals.length) {
     const l = relative(c, deepest + 1, 'L');
@@ -206,7 +224,7 @@ if (mode === 'cues') {
     const v = (half: string, blink: boolean): number[] =>
       fin(rows.filter((r) => r.half === half && (r.kind !== 'fp') === blink).map((r) => r.cues[k]));
     // an event with a value ABOVE every half-A blink's is "not a blink" (drop: BELOW, a blink lowers the irises least)
-    const sign = k === 'drop' || k === 'frames' ? -1 : 1; // lead: a wink leads, so ABOVE is "not a blink" too
+    const sign = k === 'drop' || k === 'frames' || k === 'disk' || k === 'gap' ? -1 : 1; // lead: a wink leads, so ABOVE is "not a blink" too
     const cut = Math.max(...v('A', true).map((x) => sign * x));
     const removed = rows.filter((r) => r.kind === 'fp' && sign * r.cues[k] > cut).map((r) => r.label);
     const lost = rows.filter((r) => r.kind !== 'fp' && sign * r.cues[k] > cut).map((r) => r.label);

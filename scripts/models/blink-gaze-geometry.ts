@@ -80,3 +80,78 @@ function lidAt(idx: number[], x: number, along: (i: number) => number, below: (i
   }
   return pts[pts.length - 1][1];
 }
+
+/** How dark the iris region of an eye crop is (see irisDarkness); NaN where no pixel qualifies. */
+export interface IrisDarkness {
+  /** mean luma of the disk of 0.6 iris radii around the iris centre, over the crop's mean luma */
+  disk: number;
+  /** mean luma of the iris circle's pixels between the two lid lines, over the crop's mean luma */
+  gap: number;
+  /** share of the iris circle's pixels that lie between the lid lines */
+  gapShare: number;
+}
+
+/**
+ * Pixel cue for "is the iris visible" (a visible iris is darker than the lid skin that covers it in a blink): from the
+ * model's input crop (`size`² NHWC RGB in 0..1, as eyeCrop builds it) and its output on it (crop pixels).
+ */
+export function irisDarkness(crop: Float32Array, out: ArrayLike<number>, size = 64): IrisDarkness {
+  const luma = (x: number, y: number): number => {
+    const k = 3 * (y * size + x);
+    return 0.299 * crop[k] + 0.587 * crop[k + 1] + 0.114 * crop[k + 2];
+  };
+  let total = 0;
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) total += luma(x, y);
+  const meanLuma = total / (size * size);
+  const cx = out[3 * IRIS_CENTRE];
+  const cy = out[3 * IRIS_CENTRE + 1];
+  const r = IRIS_EDGE.reduce((s, i) => s + Math.hypot(out[3 * i] - cx, out[3 * i + 1] - cy), 0) / IRIS_EDGE.length;
+  const ax = out[0];
+  const ay = out[1];
+  const w = Math.hypot(out[24] - ax, out[25] - ay);
+  const ux = (out[24] - ax) / w;
+  const uy = (out[25] - ay) / w;
+  const toAxis = (px: number, py: number): [number, number] => [(px - ax) * ux + (py - ay) * uy, -(px - ax) * uy + (py - ay) * ux];
+  const line = (idx: number[]): Array<[number, number]> =>
+    idx.map((i) => toAxis(out[3 * i], out[3 * i + 1])).sort((p, q) => p[0] - q[0]);
+  const upper = line([0, ...UPPER, 8]);
+  const lower = line([0, ...LOWER_INNER, 8]);
+  const at = (pts: Array<[number, number]>, x: number): number => {
+    if (x <= pts[0][0]) return pts[0][1];
+    for (let k = 1; k < pts.length; k++) {
+      if (x <= pts[k][0]) {
+        const [x0, y0] = pts[k - 1];
+        const [x1, y1] = pts[k];
+        return x1 > x0 ? y0 + ((y1 - y0) * (x - x0)) / (x1 - x0) : y1;
+      }
+    }
+    return pts[pts.length - 1][1];
+  };
+  let disk = 0;
+  let nDisk = 0;
+  let gap = 0;
+  let nGap = 0;
+  let nCircle = 0;
+  for (let y = Math.max(0, Math.floor(cy - r)); y <= Math.min(size - 1, Math.ceil(cy + r)); y++) {
+    for (let x = Math.max(0, Math.floor(cx - r)); x <= Math.min(size - 1, Math.ceil(cx + r)); x++) {
+      const d = Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
+      if (d > r) continue;
+      nCircle++;
+      const l = luma(x, y);
+      if (d <= 0.6 * r) {
+        disk += l;
+        nDisk++;
+      }
+      const [along, below] = toAxis(x + 0.5, y + 0.5);
+      if (below > at(upper, along) && below < at(lower, along)) {
+        gap += l;
+        nGap++;
+      }
+    }
+  }
+  return {
+    disk: nDisk > 0 && meanLuma > 0 ? disk / nDisk / meanLuma : Number.NaN,
+    gap: nGap > 0 && meanLuma > 0 ? gap / nGap / meanLuma : Number.NaN,
+    gapShare: nCircle > 0 ? nGap / nCircle : Number.NaN,
+  };
+}

@@ -7,7 +7,8 @@
  * face, everything over the corner distance, so face size and roll cancel; `gazeGeometry` in blink-gaze-geometry.ts):
  *   lid  lid opening (iris.ts lidOpening)     up / lo  mean upper-lid / inner lower-lid offset from the corner line
  *   ix / iy  iris centre                       ir  mean iris radius (4 edge points from the centre)
- *   vis  fraction of the iris's vertical diameter below the upper lid's line (1 = upper lid above the iris)
+ *   vis  fraction of the iris's vertical diameter between the two lid lines (1 = all of it visible)
+ *   disk / gap / gapShare  the crop's darkness at the iris (irisDarkness: a visible iris is darker than a lid)
  *   node --import tsx scripts/models/blink-gaze-study.ts [--model models/iris.onnx] [--out /tmp/blink-gaze]
  * Writes OUT/<set>--<clip>.json: { t0Ms, signals: FrameSignals[], eyes: [{L, R} | null] } — scalars only, in a tmp
  * dir, never the repo (no pixels, no landmark coordinates). Existing files are kept (delete OUT after a model change).
@@ -24,7 +25,7 @@ import { recordingSignals } from '../../src/session/recording-signals.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';
 import { FaceTrack } from '../../src/vision/face-track.ts';
 import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop } from '../../src/vision/iris.ts';
-import { gazeGeometry } from './blink-gaze-geometry.ts';
+import { gazeGeometry, irisDarkness } from './blink-gaze-geometry.ts';
 import { DEFAULT_IRIS_OUT } from '../build-human-models.ts';
 import { clipFiles } from './landmark-pose-clip-data.ts';
 
@@ -64,8 +65,10 @@ try {
       const pair: Array<Record<string, number>> = [];
       for (const crop of c) {
         const res = await session.run({ input_1: new ort.Tensor('float32', crop, [...IRIS_INPUT_SHAPE]) });
-        const g = gazeGeometry(res.Identity.data as Float32Array);
-        pair.push(Object.fromEntries(Object.entries(g ?? {}).map(([k, v]) => [k, r4(v)])));
+        const o = res.Identity.data as Float32Array;
+        const g = gazeGeometry(o);
+        const dark = g ? irisDarkness(crop, o) : {};
+        pair.push(Object.fromEntries(Object.entries({ ...g, ...dark }).map(([k, v]) => [k, r4(v)])));
         crop.fill(0);
       }
       eyes.push({ L: pair[0], R: pair[1] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gazeGeometry } from '../../../scripts/models/blink-gaze-geometry.ts';
+import { gazeGeometry, irisDarkness } from '../../../scripts/models/blink-gaze-geometry.ts';
 import { lidOpening } from '../../../src/vision/iris.ts';
 
 type Pt = [number, number];
@@ -58,5 +58,36 @@ describe('gazeGeometry (the blink-gaze study: lids and iris in the eye\'s corner
     const out = output();
     out.set([50, 20], 0);
     expect(gazeGeometry(out)).toBeUndefined();
+  });
+});
+
+/** A 64x64 NHWC crop at grey `bg` with the pixels within `r` of (cx, cy) at grey `fg`. */
+function crop(bg: number, fg: number, cx = 30, cy = 18, r = 8): Float32Array {
+  const c = new Float32Array(64 * 64 * 3);
+  for (let y = 0; y < 64; y++) {
+    for (let x = 0; x < 64; x++) c.fill(Math.hypot(x + 0.5 - cx, y + 0.5 - cy) <= r ? fg : bg, 3 * (64 * y + x), 3 * (64 * y + x) + 3);
+  }
+  return c;
+}
+
+describe('irisDarkness (the study\'s pixel cue: is the iris region dark like an iris or bright like a lid)', () => {
+  it('reads a dark iris as darker than the crop and a uniform (covered) region as the crop\'s own level', () => {
+    const dark = irisDarkness(crop(0.8, 0.2), output());
+    expect(dark.disk).toBeLessThan(0.5);
+    expect(dark.gap).toBeLessThan(0.5);
+    const covered = irisDarkness(crop(0.6, 0.6), output());
+    expect(covered.disk).toBeCloseTo(1, 6);
+    expect(covered.gap).toBeCloseTo(1, 6);
+  });
+
+  it('counts only the iris pixels between the lid lines: a lid over the iris leaves a smaller share, none when shut', () => {
+    const open = irisDarkness(crop(0.8, 0.2), output(12)).gapShare;
+    const half = irisDarkness(crop(0.8, 0.2), output(18)).gapShare; // upper lid through the iris centre
+    expect(open).toBeGreaterThan(0.8);
+    expect(half).toBeGreaterThan(0.3);
+    expect(half).toBeLessThan(0.6);
+    const shut = irisDarkness(crop(0.8, 0.2), output(27));
+    expect(shut.gapShare).toBe(0);
+    expect(shut.gap).toBeNaN();
   });
 });
