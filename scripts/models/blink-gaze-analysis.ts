@@ -21,10 +21,10 @@ import type { TruthEvent } from '../../src/session/detectors/event-score.ts';
 import { resolvePolicy } from '../../src/session/policy.ts';
 import type { FrameSignals } from '../../src/session/signals.ts';
 import type { GazeGeometry as Geometry, IrisDarkness } from './blink-gaze-geometry.ts';
+import { clipFiles } from './landmark-pose-clip-data.ts';
 
 /** one eye's stored reading (the study writes NaN as null) */
 type GazeGeometry = Geometry & { [K in keyof IrisDarkness]?: number | null };
-import { clipFiles } from './landmark-pose-clip-data.ts';
 
 type Side = 'L' | 'R';
 interface Clip {
