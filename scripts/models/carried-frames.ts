@@ -16,6 +16,12 @@ import { clipFiles } from './landmark-pose-clip-data.ts';
 
 type Kind = 'pose' | 'antispoof' | 'lids' | 'neither';
 const KINDS: Kind[] = ['pose', 'antispoof', 'lids', 'neither'];
+type Counts = Record<Kind, { frames: number; carried: number }>;
+
+const noCounts = (): Counts => Object.fromEntries(KINDS.map((k) => [k, { frames: 0, carried: 0 }])) as Counts;
+/** All kinds together. */
+const sum = (c: Counts): { frames: number; carried: number } =>
+  KINDS.reduce((t, k) => ({ frames: t.frames + c[k].frames, carried: t.carried + c[k].carried }), { frames: 0, carried: 0 });
 
 /**
  * What the primary face's frame ran besides the detector or the carry. A lid frame measures both eyes; a frame that
@@ -33,11 +39,11 @@ const { closedBelow } = resolvePolicy().blink;
 const engine = new FaceEngine();
 await engine.start();
 const logger = createLogger({ level: 'warn' });
-const total = Object.fromEntries(KINDS.map((k) => [k, { frames: 0, carried: 0 }])) as Record<Kind, { frames: number; carried: number }>;
+const total = noCounts();
 console.log('| clip | face frames | carried | ' + KINDS.join(' | ') + ' |');
 console.log('| --- | --- | --- | ' + KINDS.map(() => '---').join(' | ') + ' |');
 for (const { set, name } of clipFiles()) {
-  const counts = Object.fromEntries(KINDS.map((k) => [k, { frames: 0, carried: 0 }])) as typeof total;
+  const counts = noCounts();
   await recordingSignals(engine, join(faceDataRoot(), set, `${name}.mp4`), logger, (f) => {
     const face = f.faces[0];
     if (!face) return;
@@ -45,14 +51,15 @@ for (const { set, name } of clipFiles()) {
     c.frames++;
     if (face.boxSource === 'landmarks') c.carried++;
   });
-  const frames = KINDS.reduce((n, k) => n + counts[k].frames, 0);
-  const carried = KINDS.reduce((n, k) => n + counts[k].carried, 0);
-  for (const k of KINDS) { total[k].frames += counts[k].frames; total[k].carried += counts[k].carried; }
+  const { frames, carried } = sum(counts);
+  for (const k of KINDS) {
+    total[k].frames += counts[k].frames;
+    total[k].carried += counts[k].carried;
+  }
   console.log(`| ${name} | ${frames} | ${pct(carried, frames)} | ${KINDS.map((k) => `${counts[k].carried}/${counts[k].frames}`).join(' | ')} |`);
 }
-const frames = KINDS.reduce((n, k) => n + total[k].frames, 0);
-const carried = KINDS.reduce((n, k) => n + total[k].carried, 0);
-console.log(`| all | ${frames} | ${pct(carried, frames)} | ${KINDS.map((k) => `${total[k].carried}/${total[k].frames} (${pct(total[k].carried, total[k].frames)})`).join(' | ')} |`);
+const all = sum(total);
+console.log(`| all | ${all.frames} | ${pct(all.carried, all.frames)} | ${KINDS.map((k) => `${total[k].carried}/${total[k].frames} (${pct(total[k].carried, total[k].frames)})`).join(' | ')} |`);
 await engine.stop();
 
 function pct(n: number, d: number): string {

@@ -102,7 +102,7 @@ interface Cadence {
   unscored: number;
   /** tracked frames since the last lid frame (lidEvery after a reset: the first idle frame is one) */
   sinceLids: number;
-  /** a pose offset is known (a model-pose frame whose landmark fit worked: fromModel records its offset) */
+  /** a pose offset is known (the track's own: offsets recorded; ahead: a model-pose frame whose landmark fit worked) */
   offset: boolean;
 }
 
@@ -116,7 +116,8 @@ export class FaceTrack {
   private readonly lidEvery: number;
   private readonly lidMeasureBelow: number;
   private readonly levels: LidLevels;
-  private cadence: Cadence;
+  /** the counters; whether an offset is known is the offsets themselves (cadence()) */
+  private counters: Omit<Cadence, 'offset'>;
   private offsets: Pose[] = [];
   private lastBox: Box | undefined;
   private lastTsMs: number | undefined;
@@ -138,7 +139,7 @@ export class FaceTrack {
     this.lidEvery = opts.lidEvery ?? 5;
     this.lidMeasureBelow = opts.lidMeasureBelow ?? 0.3;
     this.levels = new LidLevels(opts.lidLevels);
-    this.cadence = this.startCadence();
+    this.counters = this.startCounters();
     this.detectEvery = opts.detectEvery ?? 3;
     this.carryEyesAbove = opts.carryEyesAbove ?? 0.9;
     if (!Number.isInteger(this.detectEvery) || this.detectEvery < 1) throw new RangeError('FaceTrack: detectEvery must be a positive integer');
@@ -149,7 +150,7 @@ export class FaceTrack {
 
   /** Forget everything: the next face is a pose frame. */
   reset(): void {
-    this.cadence = this.startCadence();
+    this.counters = this.startCounters();
     this.levels.reset();
     this.offsets = [];
     this.lastBox = undefined;
@@ -217,13 +218,17 @@ export class FaceTrack {
     if (gap || jump) this.reset();
     this.lastBox = box;
     this.lastTsMs = tsMs;
-    const { plan, after } = this.step(this.cadence, landmarkFit);
-    this.cadence = after;
+    const { plan, after } = this.step(this.cadence(), landmarkFit);
+    this.counters = { tracked: after.tracked, unscored: after.unscored, sinceLids: after.sinceLids };
     return plan;
   }
 
-  private startCadence(): Cadence {
-    return { tracked: 0, unscored: 0, sinceLids: this.lidEvery, offset: false };
+  private startCounters(): Omit<Cadence, 'offset'> {
+    return { tracked: 0, unscored: 0, sinceLids: this.lidEvery };
+  }
+
+  private cadence(): Cadence {
+    return { ...this.counters, offset: this.offsets.length > 0 };
   }
 
   /** One tracked frame's plan from the counters before it, and the counters after it. */
@@ -243,7 +248,7 @@ export class FaceTrack {
 
   /** The plans of this frame and the next one on a steady track (no reset, the landmark fit working). */
   private plansAhead(): [FramePlan, FramePlan] {
-    const now = this.step(this.cadence, true);
+    const now = this.step(this.cadence(), true);
     return [now.plan, this.step(now.after, true).plan];
   }
 
@@ -257,7 +262,7 @@ export class FaceTrack {
    * frames count at 30 fps): relative to the eye's open level, undefined until the level is known.
    */
   lidReading(eye: Eye, tsMs: number | undefined, opening: number, plan: FramePlan): number | undefined {
-    return this.levels.read(eye, tsMs ?? (this.cadence.tracked * 1000) / 30, opening, plan.lids);
+    return this.levels.read(eye, tsMs ?? (this.counters.tracked * 1000) / 30, opening, plan.lids);
   }
 
   /** A pose frame's reading: records its offset to the landmark fit (when there is one); returns the model's pose. */
