@@ -12,7 +12,9 @@ const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts
 Provisions a terminal into a root filesystem (an image mounted at DIR, or /): the regterm service user (groups
 video, gpio), /etc/regterm (config, Ed25519 signing key, TLS key + CSR, CA, pinned carrier keys), /var/lib/regterm,
 the release in /opt/regterm, the systemd unit (enabled) and udev rules. Idempotent: a second run changes nothing and
-never regenerates keys. Prints the enrollment data: device id, signing public key + kid, CSR for the carrier's CA.
+never regenerates keys. The pinned carrier keys become exactly the --carrier-key set (keys no longer in it are
+removed and listed). Only config.json is written; site settings go in /etc/regterm/conf.d/*.json, which provisioning
+never touches (see regterm config). Prints the enrollment data: device id, signing public key + kid, CSR for the carrier's CA.
 --ca (the CA that signs the broker certificate; the terminal pins it) may be left out only on a re-run.
 --release defaults to the running release (or dist/release in a checkout).
 `;

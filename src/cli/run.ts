@@ -11,7 +11,8 @@ import type { CommandContext } from './command.ts';
 const HELP = `usage: regterm run [--config FILE]
 
 The agent: connects to the carrier's broker, runs registration sessions on request, feeds the systemd watchdog while
-healthy. Config: defaults < FILE (JSON) < REGTERM_* environment (e.g. REGTERM_MQTT_URL). Logs are JSON on stdout.
+healthy. Config layers: defaults < FILE (JSON) < conf.d/*.json beside it < the carrier's remote layer < REGTERM_*
+environment (e.g. REGTERM_MQTT_URL); \`regterm config\` shows the result and each value's layer. Logs are JSON on stdout.
 Stops cleanly on SIGTERM/SIGINT (exit 0); a crash exits non-zero.
 `;
 

@@ -10,6 +10,8 @@ import { type PolicyInput, resolvePolicy } from '../session/policy.ts';
 // needed because TypeScript cannot see that `{}` satisfies a generic shape whose keys all have defaults.
 const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as never);
 
+export const DEFAULT_STATE_DIR = '/var/lib/regterm';
+
 const BCM_PIN = z.number().int().min(0).max(27);
 
 export const configSchema = z.strictObject({
@@ -20,7 +22,7 @@ export const configSchema = z.strictObject({
     .describe('Device id: the MQTT topic level under regterm/v1/ and the clientId. Set by provisioning.'),
   stateDir: z
     .string()
-    .default('/var/lib/regterm')
+    .default(DEFAULT_STATE_DIR)
     .describe('Durable state: outbox database, result sequence, seen nonces. systemd StateDirectory.'),
   log: section({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),

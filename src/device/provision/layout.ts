@@ -13,6 +13,7 @@ export const PATHS = {
   bundle: '/opt/regterm/dist/regterm.mjs',
   configDir: '/etc/regterm',
   config: '/etc/regterm/config.json',
+  confDir: '/etc/regterm/conf.d',
   signingKey: '/etc/regterm/device-key.pem',
   tlsDir: '/etc/regterm/tls',
   tlsKey: '/etc/regterm/tls/device.key',

@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { keyId, readPublicKey } from '../../carrier/keys.ts';
 import { configSchema } from '../../config/schema.ts';
@@ -138,6 +138,13 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   w.fileOnce(PATHS.tlsCsr, () => makeCsr(w.host(PATHS.tlsKey), o.deviceId, o.openssl), 0o644, ROOT_OWNER);
   if (caPem !== undefined) w.file(PATHS.tlsCa, caPem, 0o644, ROOT_OWNER);
   for (const c of carrier) w.file(`${PATHS.carrierKeys}/${c.kid}.pem`, c.pem, 0o644, ROOT_OWNER);
+  // The pinned set is exactly the keys given: a key the carrier retired must stop verifying requests.
+  const pinned = new Set(carrier.map((c) => `${c.kid}.pem`));
+  for (const name of readdirSync(w.host(PATHS.carrierKeys))) {
+    if (name.endsWith('.pem') && !pinned.has(name)) w.remove(`${PATHS.carrierKeys}/${name}`);
+  }
+  // Site settings live in conf.d (layered over config.json); provisioning creates the folder and never writes in it.
+  w.dir(PATHS.confDir, 0o750, rootGroupService);
 
   const config = deviceConfig(o, w.exists(PATHS.tlsCa));
   w.file(PATHS.config, `${JSON.stringify(config, null, 2)}\n`, 0o640, rootGroupService);

@@ -88,6 +88,15 @@ export class TreeWriter {
     return this.file(path, make(), mode, owner);
   }
 
+  /** Removes a file that should no longer be there (a carrier key dropped from the pinned set). */
+  remove(path: string): void {
+    const p = this.host(path);
+    if (!lstatOrUndefined(p)) return;
+    rmSync(p, { force: true });
+    fsyncDir(dirname(p));
+    this.changes.push({ path, action: 'removed' });
+  }
+
   /** An absolute symlink, like `systemctl enable` makes. */
   symlink(path: string, target: string): void {
     const p = this.host(path);

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +149,37 @@ describe('regterm provision into an image root', () => {
     expect((JSON.parse(run.stdout) as Result).changes).toEqual([{ path: PATHS.signingKey, action: 'mode' }]);
     expect(mode(at(PATHS.signingKey))).toBe(0o600);
     expect(readFileSync(at(PATHS.signingKey))).toEqual(key);
+  });
+
+  it('keeps site settings in conf.d and pins exactly the given carrier keys (a dropped key is removed and listed)', () => {
+    const site = `${PATHS.confDir}/50-site.json`;
+    writeFileSync(at(site), JSON.stringify({ camera: { strideAlign: 128 }, panel: { leds: { look: 4 } } }));
+    const next = carrierKey(join(tmp, 'carrier-next.pub.pem'));
+    const rotate = cli(['--root', root, '--device-id', 'term-0042', '--broker', 'mqtts://broker.test:8883',
+      '--carrier-key', next, '--release', release, '--json']);
+    expect(rotate.status, rotate.stderr).toBe(0);
+    const rotated = JSON.parse(rotate.stdout) as Result & { changes: Array<{ path: string; action: string }> };
+    const oldKey = `${PATHS.carrierKeys}/${first.carrierKids[0]}.pem`;
+    expect(rotated.changes).toEqual(expect.arrayContaining([
+      { path: oldKey, action: 'removed' }, { path: `${PATHS.carrierKeys}/${rotated.carrierKids[0]}.pem`, action: 'created' }]));
+    expect(existsSync(at(oldKey))).toBe(false);
+    expect(readdirSync(at(PATHS.carrierKeys))).toEqual([`${rotated.carrierKids[0]}.pem`]);
+    expect(JSON.parse(readFileSync(at(site), 'utf8'))).toEqual({ camera: { strideAlign: 128 }, panel: { leds: { look: 4 } } });
+
+    // The effective configuration of the root: the site layer over config.json, the unit's environment on top.
+    const shown = spawnSync(process.execPath, [CLI, 'config', '--root', root, '--json'], { encoding: 'utf8' });
+    expect(shown.status, shown.stderr).toBe(0);
+    const { config, sources } = JSON.parse(shown.stdout) as { config: { camera: { strideAlign: number; backend: string } }; sources: Record<string, string> };
+    expect(config.camera.strideAlign).toBe(128);
+    expect(sources['camera.strideAlign']).toBe(at(site));
+    expect(sources['camera.backend']).toBe(at(PATHS.config));
+    expect(sources.stateDir).toBe('env REGTERM_STATE_DIR');
+    expect(sources['mqtt.keepaliveS']).toBe('default');
+
+    // back to the original key set for the tests below
+    const back = cli(args());
+    expect(back.status, back.stderr).toBe(0);
+    rmSync(at(site));
   });
 
   it('refuses to re-provision the root as another device, and leaves it untouched', () => {
