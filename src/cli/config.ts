@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ENV_PREFIX, REMOTE_LAYER_FILE, loadConfigLayers } from '../config/load.ts';
-import { PATHS, under } from '../device/provision/layout.ts';
+import { REMOTE_LAYER_FILE, loadConfigLayers } from '../config/load.ts';
+import { installedConfig } from '../device/provision/installed-config.ts';
+import { PATHS } from '../device/provision/layout.ts';
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
@@ -28,12 +29,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   if (values.config && values.root) throw new UsageError(`--config and --root exclude each other\n${USAGE}`);
   const loaded = values.root
-    ? loadConfigLayers({
-      file: under(values.root, PATHS.config),
-      confDir: under(values.root, PATHS.confDir),
-      remoteFile: under(values.root, `${PATHS.stateDir}/${REMOTE_LAYER_FILE}`),
-      env: unitEnvironment(under(values.root, PATHS.unit)),
-    })
+    ? installedConfig(values.root)
     : loadConfigLayers({ file: values.config ?? (existsSync(PATHS.config) ? PATHS.config : undefined), env: ctx.env });
   if (values.json) {
     writeJson(ctx.stdout, loaded);
@@ -41,7 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const rows = Object.entries(loaded.sources).map(([key, source]) => [key, JSON.stringify(valueAt(loaded.config, key)) ?? '—', source]);
   const width = (i: number): number => Math.max(...rows.map((r) => r[i].length));
-  for (const r of rows) ctx.stdout.write(`${r[0].padEnd(width(0))}  ${r[1].padEnd(Math.min(width(1), 40))}  ${r[2]}\n`);
+  ctx.stdout.write(rows.map((r) => `${r[0].padEnd(width(0))}  ${r[1].padEnd(Math.min(width(1), 40))}  ${r[2]}\n`).join(''));
   return EXIT.ok;
 }
 
@@ -49,15 +45,4 @@ function valueAt(config: object, dotted: string): unknown {
   let node: unknown = config;
   for (const key of dotted.split('.')) node = (node as Record<string, unknown> | undefined)?.[key];
   return node;
-}
-
-/** The REGTERM_* variables a unit sets with `Environment=NAME=value` lines (what the service really runs with). */
-export function unitEnvironment(unitFile: string): NodeJS.ProcessEnv {
-  if (!existsSync(unitFile)) return {};
-  const env: NodeJS.ProcessEnv = {};
-  for (const line of readFileSync(unitFile, 'utf8').split('\n')) {
-    const m = new RegExp(`^Environment=(${ENV_PREFIX}[A-Z0-9_]+)=(.*)$`).exec(line.trim());
-    if (m) env[m[1]] = m[2];
-  }
-  return env;
 }

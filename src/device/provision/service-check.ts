@@ -3,7 +3,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSyn
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
-import { loadConfig } from '../../config/load.ts';
+import { installedConfig } from './installed-config.ts';
 import { errorMessage } from '../../errors.ts';
 import { groupMembers, readAccount, type ServiceAccount } from './accounts.ts';
 import { NATIVE_MODULES, PATHS, SERVICE_GROUPS, SERVICE_USER, under } from './layout.ts';
@@ -209,7 +209,7 @@ export async function checkService(o: ServiceCheckOptions): Promise<ServiceCheck
   }
   let config;
   try {
-    config = loadConfig({ file: under(root, PATHS.config) });
+    config = installedConfig(root).config;
     rows.push(pass('config', `${PATHS.config} valid, deviceId ${config.deviceId}`));
   } catch (e: unknown) {
     rows.push(fail('config', errorMessage(e).replace(/\n\s*/g, ' ')));
