@@ -1,8 +1,9 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { carrierConfigSchema } from '../carrier/config.ts';
-import { pinKeys, readPublicKey } from '../carrier/keys.ts';
+import { keyId, pinKeys, readPublicKey } from '../carrier/keys.ts';
 import { type OpenCarrier, openCarrier } from '../carrier/open.ts';
 import type { Config } from '../config/schema.ts';
 import { loadSigningKeyFile } from '../device/identity.ts';
@@ -26,16 +27,37 @@ export interface CarrierPartDeps {
   now?: () => number;
 }
 
-/** Every PEM file in the carrier key directory; at least one is required. */
+/** Every PEM file in the carrier key directory (none is fine here: trustedCarrierKeys wants one key in all). */
 export function carrierKeyFiles(dir: string): string[] {
-  let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.pem')).sort();
+    return readdirSync(dir).filter((n) => n.endsWith('.pem')).sort().map((n) => join(dir, n));
   } catch (e: unknown) {
     throw new RegtermError(`cannot read carrier keys in ${dir}: ${errorMessage(e)}`, undefined, { cause: e });
   }
-  if (names.length === 0) throw new RegtermError(`no carrier public key (*.pem) in ${dir}`);
-  return names.map((n) => join(dir, n));
+}
+
+/**
+ * The carrier keys session requests and remote configurations are verified with: every PEM in `carrier.keysDir`
+ * (provisioning) and `carrier.keys` (the remote layer), less `carrier.revokedKids`. A `carrier.keys` entry must be
+ * an Ed25519 key whose kid is its own thumbprint. At least one key must remain: a terminal that trusts no carrier
+ * can never be managed again.
+ */
+export async function trustedCarrierKeys(carrier: Readonly<Config['carrier']>): Promise<Map<string, KeyObject>> {
+  const keys = await pinKeys(carrierKeyFiles(carrier.keysDir).map(readPublicKey));
+  for (const [kid, pem] of Object.entries(carrier.keys)) {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(pem);
+    } catch (e: unknown) {
+      throw new RegtermError(`carrier.keys.${kid} is not a PEM public key: ${errorMessage(e)}`, EXIT.config);
+    }
+    if (key.asymmetricKeyType !== 'ed25519') throw new RegtermError(`carrier.keys.${kid} is not an Ed25519 key`, EXIT.config);
+    if ((await keyId(key)) !== kid) throw new RegtermError(`carrier.keys.${kid}: the kid is not the key's thumbprint`, EXIT.config);
+    keys.set(kid, key);
+  }
+  for (const kid of carrier.revokedKids) keys.delete(kid);
+  if (keys.size === 0) throw new RegtermError(`no trusted carrier key (none in ${carrier.keysDir} or carrier.keys, or all revoked)`, EXIT.config);
+  return keys;
 }
 
 export async function openCarrierPart(config: Readonly<Config>, deps: CarrierPartDeps): Promise<CarrierPart> {
@@ -46,7 +68,7 @@ export async function openCarrierPart(config: Readonly<Config>, deps: CarrierPar
     throw new RegtermError('mqtt.caFile, mqtt.certFile and mqtt.keyFile go together (the broker CA is pinned)', EXIT.config);
   }
   const identity = await loadSigningKeyFile(config.identity.signingKeyFile);
-  const carrierKeys = await pinKeys(carrierKeyFiles(config.carrier.keysDir).map(readPublicKey));
+  const carrierKeys = await trustedCarrierKeys(config.carrier);
   // The carrier module's own schema supplies its remaining defaults (timeouts, resend, request TTL and skew).
   const carrierConfig = carrierConfigSchema.parse({
     deviceId: config.deviceId, stateDir: config.stateDir, identityDir: config.stateDir, carrierKeyFiles: ['-'],

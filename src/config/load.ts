@@ -83,6 +83,8 @@ export interface LoadConfigOptions {
   confDir?: string;
   /** the carrier's remote layer; default: REMOTE_LAYER_FILE in the state directory the lower layers name */
   remoteFile?: string;
+  /** the remote layer as given instead of its file (a candidate being checked); null: no remote layer */
+  remoteLayer?: { version: number; config: Record<string, unknown> } | null;
   env?: NodeJS.ProcessEnv;
   /** values from command-line flags, by dotted path (`{ 'camera.backend': 'rpicam' }`): highest precedence */
   overrides?: Record<string, unknown>;
@@ -207,7 +209,9 @@ export function loadConfigLayers(options: LoadConfigOptions = {}): LoadedConfig 
   // The remote layer lives in the state directory, which only the layers below and above it can move.
   const stateDir = [flagLayer, envLayer, ...[...layers].reverse()]
     .map((l) => l.values.stateDir).find((v): v is string => typeof v === 'string') ?? DEFAULT_STATE_DIR;
-  const remote = remoteLayer(options.remoteFile ?? join(stateDir, REMOTE_LAYER_FILE), problems);
+  const remote = options.remoteLayer !== undefined
+    ? options.remoteLayer && { name: `remote v${options.remoteLayer.version}`, values: options.remoteLayer.config }
+    : remoteLayer(options.remoteFile ?? join(stateDir, REMOTE_LAYER_FILE), problems);
   if (remote) layers.push(remote);
   layers.push(envLayer, flagLayer);
 

@@ -65,6 +65,9 @@ export const configSchema = z.strictObject({
   }),
   carrier: section({
     keysDir: z.string().default('/etc/regterm/carrier-keys').describe('Pinned carrier public keys (PEM, one per kid) for session requests'),
+    keys: z.record(z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a kid (RFC 7638 thumbprint, base64url)'), z.string().max(1024))
+      .default({}).describe('More trusted carrier keys, kid → Ed25519 public key PEM (set by the remote layer to rotate keys)'),
+    revokedKids: z.array(z.string().max(64)).max(64).default([]).describe('Carrier kids no longer trusted, even when their PEM is in keysDir'),
     maxRequestBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1_048_576).describe('Largest accepted session request'),
     drainBudgetMs: z.number().int().min(0).default(10_000).describe('On stop, time allowed to publish queued results'),
     outboxMaxResults: z.number().int().min(1).default(1000).describe('Outbox cap: above it new sessions are refused, results are never dropped'),

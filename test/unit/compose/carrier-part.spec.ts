@@ -1,11 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../../src/carrier/keys.ts';
 import { z } from 'zod';
-import { carrierKeyFiles, openCarrierPart } from '../../../src/compose/carrier-part.ts';
+import { carrierKeyFiles, openCarrierPart, trustedCarrierKeys } from '../../../src/compose/carrier-part.ts';
 import { loadSigningKeyFile } from '../../../src/device/identity.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { createLogger } from '../../../src/device/logger.ts';
@@ -40,15 +40,47 @@ describe('carrier part: keys from the agent config', () => {
     await expect(loadSigningKeyFile(ec)).rejects.toThrow(`device key ${ec} is not ed25519`);
   });
 
-  it('pins every PEM in the carrier key directory and refuses an empty one', () => {
+  it('lists every PEM in the carrier key directory', () => {
     const d = dir();
     mkdirSync(join(d, 'keys'));
-    expect(() => carrierKeyFiles(join(d, 'keys'))).toThrow(/no carrier public key/);
+    expect(carrierKeyFiles(join(d, 'keys'))).toEqual([]);
     writeFileSync(join(d, 'keys', 'b.pem'), '');
     writeFileSync(join(d, 'keys', 'a.pem'), '');
     writeFileSync(join(d, 'keys', 'README'), '');
     expect(carrierKeyFiles(join(d, 'keys'))).toEqual([join(d, 'keys', 'a.pem'), join(d, 'keys', 'b.pem')]);
     expect(() => carrierKeyFiles(join(d, 'absent'))).toThrow(/cannot read carrier keys/);
+  });
+});
+
+describe('carrier part: the trusted carrier keys (provisioned, remote, revoked)', () => {
+  const pem = (k: KeyObject) => k.export({ format: 'pem', type: 'spki' }) as string;
+  const carrier = (keysDir: string, keys: Record<string, string> = {}, revokedKids: string[] = []) =>
+    ({ keysDir, keys, revokedKids, maxRequestBytes: 1 << 20, drainBudgetMs: 0, outboxMaxResults: 10 });
+
+  it('trusts the provisioned keys plus the remote ones, less the revoked kids', async () => {
+    const d = dir();
+    mkdirSync(join(d, 'keys'));
+    const provisioned = generateKeyPairSync('ed25519').publicKey;
+    const added = generateKeyPairSync('ed25519').publicKey;
+    writeFileSync(join(d, 'keys', 'p.pem'), pem(provisioned));
+    const p = await keyId(provisioned);
+    const a = await keyId(added);
+    expect([...(await trustedCarrierKeys(carrier(join(d, 'keys')))).keys()]).toEqual([p]);
+    expect([...(await trustedCarrierKeys(carrier(join(d, 'keys'), { [a]: pem(added) }))).keys()].sort()).toEqual([p, a].sort());
+    expect([...(await trustedCarrierKeys(carrier(join(d, 'keys'), { [a]: pem(added) }, [p]))).keys()]).toEqual([a]);
+  });
+
+  it('refuses a remote key under another kid, a non-Ed25519 key, and a set with no key left', async () => {
+    const d = dir();
+    mkdirSync(join(d, 'keys'));
+    const key = generateKeyPairSync('ed25519').publicKey;
+    const other = await keyId(generateKeyPairSync('ed25519').publicKey);
+    await expect(trustedCarrierKeys(carrier(join(d, 'keys'), { [other]: pem(key) }))).rejects.toThrow(/not the key's thumbprint/);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    await expect(trustedCarrierKeys(carrier(join(d, 'keys'), { [other]: pem(ec) }))).rejects.toThrow(/not an Ed25519 key/);
+    await expect(trustedCarrierKeys(carrier(join(d, 'keys')))).rejects.toThrow(/no trusted carrier key/);
+    const kid = await keyId(key);
+    await expect(trustedCarrierKeys(carrier(join(d, 'keys'), { [kid]: pem(key) }, [kid]))).rejects.toThrow(/no trusted carrier key/);
   });
 });
 
