@@ -25,6 +25,7 @@ import { resolvePolicy, type ChallengeType, type PolicyInput } from '../session/
 import { seededRandom } from '../session/random.ts';
 import { recordingSignals } from '../session/recording-signals.ts';
 import { ReportCollector } from '../session/report-html.ts';
+import { traceThresholds } from '../session/trace.ts';
 import { SessionRunner, type ProgressEvent } from '../session/runner.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { FaceEngine } from '../vision/engine.ts';
@@ -51,7 +52,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const engine = new FaceEngine({ modelsDir: args.modelsDir, logger: logger.child({ component: 'vision' }) });
   await engine.start();
   try {
-    const report = args.report ? new ReportCollector() : undefined;
+    const report = args.report ? new ReportCollector(traceThresholds(resolvePolicy({}, deploymentPolicyBase(engine)))) : undefined;
     const out = args.eventsOnly
       ? await eventsOnly(engine, args.recording, logger, report)
       : await session(engine, args, logger, report);

@@ -1,11 +1,14 @@
 import sharp from 'sharp';
 import type { ClipEvent } from './detectors/events-only.ts';
 import type { AnalysedFrame, ProgressEvent } from './runner.ts';
+import { TraceCollector, type TraceThresholds } from './trace.ts';
+import { renderReport, type KeyFrame, type ReportSummary } from './report-svg.ts';
+
+export type { ReportSummary };
 
 /**
- * The `regterm replay --report` page: a self-contained HTML file (inline SVG and JPEG data URIs, no network) with a
- * timeline of yaw, eye openness, anti-spoof score and face luminance, the prompts and detected events, and
- * thumbnails of key frames with the face box and landmarks.
+ * The `regterm replay --report` page: the session's trace rendered by report-svg.ts, plus thumbnails of key frames
+ * with the face box and landmarks.
  * DEBUG ARTEFACT: the thumbnails are faces. It is written only when an engineer asks for it with --report; nothing
  * else in regterm writes face pixels to disk. The collector's thumbnail buffers are zeroed after rendering.
  */
@@ -13,55 +16,41 @@ const THUMB = 112;
 const THUMB_EVERY_MS = 400;
 const MAX_THUMBS = 12;
 
-/**
- * One frame on the timeline; a face frame without `antispoof` was not scored, one without `lids` had no lid reading
- * (the line joins its neighbours). `lids` = the more open of the eyes the iris model measured, relative to open.
- */
-interface Point { tS: number; faces: number; yaw?: number; eyes?: number; lids?: number; antispoof?: number; luma?: number }
-type Lane = 'yaw' | 'eyes' | 'lids' | 'antispoof' | 'luma';
 interface Thumb { tS: number; rgb: Uint8Array; box: number[]; points: number[] }
 
-export interface ReportSummary {
-  title: string;
-  result?: Record<string, unknown>;
-  notes: string[];
-}
-
+/**
+ * The replay report's collector: the numeric trace (trace.ts) plus, every THUMB_EVERY_MS, a small crop of the face
+ * kept in memory for the key-frame strip. A session trace kept by the agent has no thumbnails and renders without them.
+ */
 export class ReportCollector {
-  private readonly points: Point[] = [];
+  readonly trace: TraceCollector;
   private readonly thumbs: Thumb[] = [];
-  private readonly prompts: Array<{ tS: number; label: string }> = [];
   private lastThumbMs = -Infinity;
 
-  /** Runner `onFrame` hook: keeps the signals and, every THUMB_EVERY_MS, a small crop of the face (in memory). */
-  frame(f: AnalysedFrame, t0Ms = 0): void {
-    const face = f.faces[0];
-    const s = f.signals.face;
-    const tS = (f.tsMs - t0Ms) / 1000;
-    const lids = s ? [s.leftLidOpen, s.rightLidOpen].filter((v): v is number => v !== undefined) : [];
-    this.points.push(s
-      ? {
-        tS, faces: f.faces.length, yaw: s.yawDeg, eyes: Math.max(s.leftEyeOpen, s.rightEyeOpen), luma: s.faceLuma,
-        ...(s.antispoof === undefined ? {} : { antispoof: s.antispoof }),
-        ...(lids.length > 0 ? { lids: Math.max(...lids) } : {}),
-      }
-      : { tS, faces: f.faces.length });
-    if (!face || f.tsMs - this.lastThumbMs < THUMB_EVERY_MS) return;
-    this.lastThumbMs = f.tsMs;
-    this.thumbs.push(cropThumb(f, face.box, face.landmarks68, tS));
+  constructor(thresholds: TraceThresholds = {}) {
+    this.trace = new TraceCollector(thresholds);
   }
 
-  /** Runner `onProgress` hook: prompts and challenge events for the timeline. */
+  /** Runner `onFrame` hook; `t0Ms` as in TraceCollector.frame. */
+  frame(f: AnalysedFrame, t0Ms = 0): void {
+    this.trace.frame(f, t0Ms);
+    const face = f.faces[0];
+    if (!face || f.tsMs - this.lastThumbMs < THUMB_EVERY_MS) return;
+    this.lastThumbMs = f.tsMs;
+    this.thumbs.push(cropThumb(f, face.box, face.landmarks68, (f.tsMs - t0Ms) / 1000));
+  }
+
+  /** Runner `onProgress` hook: prompts, states and challenge events for the timeline. */
   progress(e: ProgressEvent): void {
-    if (e.event === 'prompt' && e.prompt) this.prompts.push({ tS: e.atMs / 1000, label: e.prompt });
-    else if (e.event.startsWith('challenge_')) this.prompts.push({ tS: e.atMs / 1000, label: `${e.event.slice(10)} ${e.detail?.challenge ?? ''}` });
+    this.trace.progress(e);
   }
 
   async render(summary: ReportSummary, events: readonly ClipEvent[]): Promise<string> {
     try {
-      const keys = pickKeyFrames(this.thumbs, [...events.map((e) => e.startS), ...this.prompts.map((p) => p.tS)]);
-      const imgs = await Promise.all(keys.map(async (k) => ({ k, uri: await jpegUri(k.rgb) })));
-      return page(summary, this.points, this.prompts, events, imgs);
+      const trace = this.trace.trace();
+      const keys = pickKeyFrames(this.thumbs, [...events.map((e) => e.startS), ...trace.marks.map((m) => m.tS)]);
+      const frames: KeyFrame[] = await Promise.all(keys.map(async (k) => ({ tS: k.tS, uri: await jpegUri(k.rgb), box: k.box, points: k.points, size: THUMB })));
+      return renderReport(summary, trace, events, frames);
     } finally {
       for (const t of this.thumbs) t.rgb.fill(0);
     }
@@ -117,63 +106,3 @@ async function jpegUri(rgb: Uint8Array): Promise<string> {
   return uri;
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const W = 960;
-const H = 90;
-
-function series(points: Point[], key: Lane, lo: number, hi: number, x: (t: number) => number): string {
-  const segs: string[] = [];
-  let cur: string[] = [];
-  for (const p of points) {
-    const v = p[key];
-    // a face without this value (anti-spoof or lids on a frame the track did not run them) is skipped; no face breaks the line
-    if (v === undefined && p.faces > 0) continue;
-    if (v === undefined) {
-      if (cur.length) segs.push(cur.join(' '));
-      cur = [];
-      continue;
-    }
-    const y = H - ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * H;
-    cur.push(`${x(p.tS).toFixed(1)},${y.toFixed(1)}`);
-  }
-  if (cur.length) segs.push(cur.join(' '));
-  return segs.map((s) => `<polyline fill="none" stroke="#1565c0" stroke-width="1.2" points="${s}"/>`).join('');
-}
-
-function page(
-  summary: ReportSummary, points: Point[], prompts: Array<{ tS: number; label: string }>, events: readonly ClipEvent[],
-  imgs: Array<{ k: Thumb; uri: string }>,
-): string {
-  const end = Math.max(1, ...points.map((p) => p.tS), ...events.map((e) => e.endS), ...prompts.map((p) => p.tS));
-  const x = (t: number): number => (t / end) * W;
-  const lanes: Array<[Lane, string, number, number]> = [
-    ['yaw', 'yaw (deg, + = image right)', -45, 45], ['eyes', 'eye openness (more open eye)', 0, 1],
-    ['lids', 'lid opening, iris model (more open measured eye, 1 = its usual open level)', 0, 1.2],
-    ['antispoof', 'anti-spoof score', 0, 1], ['luma', 'face luminance (light challenge input)', 0, 255],
-  ];
-  const marks = [
-    ...events.map((e) => `<rect class="event" x="${x(e.startS).toFixed(1)}" y="0" width="${Math.max(1, x(e.endS) - x(e.startS)).toFixed(1)}" height="${H}" fill="${e.type === 'blink' ? '#ffb300' : '#43a047'}" opacity="0.35"><title>${e.type} ${e.startS}-${e.endS} s</title></rect>`),
-    ...prompts.map((p) => `<line x1="${x(p.tS).toFixed(1)}" x2="${x(p.tS).toFixed(1)}" y1="0" y2="${H}" stroke="#c62828" stroke-dasharray="3 2"><title>${esc(p.label)} @ ${p.tS.toFixed(2)} s</title></line>`),
-  ].join('');
-  const svgs = lanes.map(([key, label, lo, hi]) => `<h3>${esc(label)}</h3><svg class="lane" data-series="${key}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">` +
-    `<rect width="${W}" height="${H}" fill="#fafafa" stroke="#ccc"/>${marks}${series(points, key, lo, hi, x)}</svg>`).join('\n');
-  const thumbs = imgs.map(({ k, uri }) => `<figure><svg width="${THUMB * 1.5}" height="${THUMB * 1.5}" viewBox="0 0 ${THUMB} ${THUMB}">` +
-    `<image href="${uri}" width="${THUMB}" height="${THUMB}"/><rect x="${k.box[0].toFixed(1)}" y="${k.box[1].toFixed(1)}" width="${(k.box[2] - k.box[0]).toFixed(1)}" height="${(k.box[3] - k.box[1]).toFixed(1)}" fill="none" stroke="#00e676"/>` +
-    Array.from({ length: k.points.length / 2 }, (_, i) => `<circle cx="${k.points[2 * i].toFixed(1)}" cy="${k.points[2 * i + 1].toFixed(1)}" r="0.8" fill="#ff1744"/>`).join('') +
-    `</svg><figcaption>${k.tS.toFixed(2)} s</figcaption></figure>`).join('');
-  const rows = events.map((e) => `<tr><td>${e.type}</td><td>${e.startS.toFixed(2)}</td><td>${e.endS.toFixed(2)}</td></tr>`).join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(summary.title)}</title>
-<style>body{font:14px sans-serif;margin:16px}h3{margin:8px 0 2px;font-size:13px}figure{display:inline-block;margin:4px}
-.warn{background:#fff3e0;padding:6px}pre{background:#f5f5f5;padding:8px}</style></head><body>
-<h1>${esc(summary.title)}</h1>
-<p class="warn">Debug artefact: contains face thumbnails. Delete it when done; never attach it to tickets outside the project.</p>
-${summary.notes.map((n) => `<p>${esc(n)}</p>`).join('')}
-${summary.result ? `<h2>Decision</h2><pre id="result">${esc(JSON.stringify(summary.result, null, 2))}</pre>` : ''}
-<h2>Timeline (0-${end.toFixed(1)} s; dashed red = prompts and challenge events, shaded = detected blinks (amber) and turns (green))</h2>
-<div id="timeline">${svgs}</div>
-<h2>Detected events</h2><table id="events"><tr><th>type</th><th>start s</th><th>end s</th></tr>${rows}</table>
-<h2>Key frames</h2><div id="keyframes">${thumbs}</div>
-<script>document.body.dataset.lanes=String(document.querySelectorAll('#timeline svg.lane polyline').length);document.body.dataset.ready='ok';</script>
-</body></html>
-`;
-}

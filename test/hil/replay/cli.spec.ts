@@ -82,7 +82,11 @@ describe('regterm replay', () => {
     const dom = await chromiumDom(report);
     expect(dom).toMatch(/data-ready="ok"/);
     expect(dom).toContain('id="result"');
-    expect(dom).toMatch(/blink @ \d/);
+    expect(dom).toMatch(/class="prompt-label"[^>]*>blink \d/);
+    // the blink challenge's window is shaded as passed, and the thresholds it was read against are drawn
+    expect(dom).toMatch(/class="challenge-label"[^>]*>blink ✓/);
+    expect(dom).toMatch(/data-label-overlaps="0"/);
+    expect(dom).toMatch(/data-thresholds="[1-9]"/);
   });
 
   it('refuses the light challenge in a forced script with a one-line usage error', async () => {
