@@ -17,6 +17,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   carrier: { summary: 'carrier keygen --out DIR | carrier request ...: carrier-side keys and signed requests', load: () => import('./carrier.ts') },
   record: { summary: 'record camera frames, LED prompts and button events (or --import a video + events CSV)', load: () => import('./record.ts') },
   provision: { summary: 'provision --root DIR --device-id ID --broker URL --carrier-key PUB.pem: service user, keys, CSR, config, units', load: () => import('./provision.ts') },
+  trace: { summary: 'trace SESSION_ID [--report FILE.html] | trace --list: a past session\'s numeric trace (never images)', load: () => import('./trace.ts') },
   config: { summary: 'the effective configuration and the layer each value comes from (config.json < conf.d < remote < env)', load: () => import('./config.ts') },
   doctor: { summary: 'self-test: camera, LEDs/buttons, models, clock, disk (pass/fail table)', load: () => import('./doctor.ts') },
   replay: { summary: 'a session (or --events-only) on a recording dir or video file; --json, --report FILE.html', load: () => import('./replay.ts') },

@@ -94,6 +94,11 @@ export const configSchema = z.strictObject({
     maxFailures: z.number().int().min(1).default(5).describe('Failed sessions allowed per terminal inside session.failureWindowS before new ones are refused'),
     failureWindowS: z.number().int().min(1).default(600).describe('Sliding window of the failed-session rate limit'),
   }),
+  trace: section({
+    keepSessions: z.number().int().min(0).max(10_000).default(200).describe('Session traces kept in stateDir/traces (numbers only: no image, landmark or embedding); 0 keeps none'),
+    keepDays: z.number().int().min(1).max(365).default(14).describe('Session traces older than this are removed'),
+    maxTotalMB: z.number().min(1).max(1024).default(50).describe('Session traces together stay under this size (oldest removed first)'),
+  }),
   telemetry: section({
     intervalS: z.number().int().min(5).default(60).describe('Telemetry publish interval'),
     sysRoot: z.string().default('/sys').describe('sysfs root for temperature and throttling reads'),
