@@ -8,7 +8,8 @@ export const UNTRUSTED_TEXT_MAX = 128;
 
 /** `value` as bounded text; an Error gives its message. */
 export function untrustedText(value: unknown, max = UNTRUSTED_TEXT_MAX): string {
-  const text = typeof value === 'string' ? value : value instanceof Error ? untrustedText(value.message, max) : describe(value);
+  const message = value instanceof Error ? value.message : value;
+  const text = typeof message === 'string' ? message : describe(message);
   return text.length <= max ? text : `${text.slice(0, max)}…[${text.length} chars]`;
 }
 

@@ -176,13 +176,15 @@ describe('RequestValidator: hostile headers and payloads', () => {
     expect(v).toMatchObject({ ok: false, reason: 'malformed', sessionId: INVALID_SESSION });
   });
 
-  it(`accepts a signed policy nested up to the limit (${MAX_JSON_DEPTH} in all)`, async () => {
-    const policy = JSON.parse(nested(MAX_JSON_DEPTH - 3)) as unknown;
+  it(`accepts a signed request nested exactly ${MAX_JSON_DEPTH} deep, and rejects one level more`, async () => {
     const schema = z.record(z.string(), z.json());
     const val = new RequestValidator({ deviceId: 'dev-1', carrierKeys: new Map([[carrier.kid, carrier.publicKey]]), state: new MemoryStateStore(),
       maxBytes: 1 << 20, maxTtlMs: 600_000, clockSkewMs: 30_000, now: () => NOW, policySchema: schema });
-    const v = await val.validate(bytes(await signSessionRequest(draft({ policy: { x: policy } as never }), carrier.privateKey, carrier.kid)));
-    expect(v.ok).toBe(true);
+    // payload object (1) → policy object (2) → `x` nested d deep
+    const withPolicyDepth = async (d: number) => val.validate(bytes(await signSessionRequest(
+      draft({ policy: { x: JSON.parse(nested(d)) as never } }), carrier.privateKey, carrier.kid)));
+    expect((await withPolicyDepth(MAX_JSON_DEPTH - 2)).ok).toBe(true);
+    expect(await withPolicyDepth(MAX_JSON_DEPTH - 1)).toMatchObject({ ok: false, reason: 'malformed', sessionId: INVALID_SESSION });
   });
 
   it('a request that is not validly signed never names a session, whatever its payload says', async () => {
