@@ -9,10 +9,10 @@ import type { StateStore } from './store.ts';
 
 /**
  * Validates a raw session request from the carrier. Checks, in order (cheapest and least trusting first):
- * size limit → compact JWS shape → header JSON depth → pinned `kid` and `alg: EdDSA` → signature → payload JSON depth
- * → JSON → sessionId/nonce/expiresAt readable → not expired → nonce and sessionId not seen before (both claimed
- * durably in the StateStore, so a replay after a restart is still caught) → strict schema → policy → deviceId →
- * issuedAt and the maximum validity window.
+ * size limit → compact JWS shape → header JSON depth → pinned `kid` and `alg: EdDSA` → signature → payload JSON
+ * depth → JSON → sessionId/nonce/expiresAt readable → not expired → nonce and sessionId not seen before (both
+ * claimed durably in the StateStore, so a replay after a restart is still caught) → strict schema → policy →
+ * deviceId → issuedAt and the maximum validity window.
  *
  * Never throws for bad input: every failure is a `Rejection` with a reason and the level to answer on. A rejection
  * names the request's session (sessionId and nonce) only when the carrier's signature verified AND this is the first
@@ -108,22 +108,28 @@ export class RequestValidator {
       return unaddressed('malformed', 'payload is not UTF-8 JSON');
     }
     const address = addressSchema.safeParse(json);
-    if (!address.success) return unaddressed('schema', `no readable sessionId/nonce/expiresAt: ${issueText(address.error)}`);
+    if (!address.success) {
+      return unaddressed('schema', `no readable sessionId/nonce/expiresAt: ${issueText(address.error)}`);
+    }
     const { sessionId, nonce } = address.data;
     const expiresAt = Date.parse(address.data.expiresAt);
-    const verified = { sessionId: INVALID_SESSION, nonce };
-    if (!Number.isFinite(expiresAt)) return reject('schema', `session ${sessionId}: expiresAt is not a time`, verified);
+    // Not the session's verdict, but the carrier signed this nonce: echoing it lets the carrier find its request.
+    const noSession = { sessionId: INVALID_SESSION, nonce };
+    if (!Number.isFinite(expiresAt)) return reject('schema', `session ${sessionId}: expiresAt is not a time`, noSession);
 
     // An expired request may be a replay whose claims were already forgotten: never answer it as its session.
     // The carrier knows its own request's expiry, so it loses nothing.
     const now = o.now();
-    if (expiresAt <= now - o.clockSkewMs) return reject('expired', `session ${sessionId} expired at ${new Date(expiresAt).toISOString()}`, verified);
+    if (expiresAt <= now - o.clockSkewMs) {
+      return reject('expired', `session ${sessionId} expired at ${new Date(expiresAt).toISOString()}`, noSession);
+    }
     // Remember the nonce until the request could no longer pass the expiry check.
     if (!(await o.state.claimNonce(nonce, expiresAt + o.clockSkewMs, now))) {
-      return reject('replayed', `session ${sessionId}: nonce already seen`, verified);
+      return reject('replayed', `session ${sessionId}: nonce already seen`, noSession);
     }
-    if (!(await o.state.claimNonce(SESSION_CLAIM_PREFIX + sessionId, expiresAt + o.clockSkewMs + SESSION_ID_MEMORY_MS, now))) {
-      return reject('replayed', `session ${sessionId} already requested`, verified);
+    const sessionClaimExpiry = expiresAt + o.clockSkewMs + SESSION_ID_MEMORY_MS;
+    if (!(await o.state.claimNonce(SESSION_CLAIM_PREFIX + sessionId, sessionClaimExpiry, now))) {
+      return reject('replayed', `session ${sessionId} already requested`, noSession);
     }
 
     // First sight of this signed session: every answer from here on is the session's one verdict.
@@ -136,7 +142,9 @@ export class RequestValidator {
     if (request.deviceId !== o.deviceId) return reject('wrong_device', `for device ${request.deviceId}`, own);
     const issuedAt = Date.parse(request.issuedAt);
     // Negated comparisons, so a time Date.parse cannot read (NaN) fails them too.
-    if (!(issuedAt <= now + o.clockSkewMs)) return reject('not_yet_valid', `issuedAt ${untrustedText(request.issuedAt)} is in the future`, own);
+    if (!(issuedAt <= now + o.clockSkewMs)) {
+      return reject('not_yet_valid', `issuedAt ${untrustedText(request.issuedAt)} is in the future`, own);
+    }
     if (!(expiresAt - issuedAt <= o.maxTtlMs)) return reject('ttl_too_long', `validity window > ${o.maxTtlMs} ms`, own);
     return { ok: true, request };
   }
