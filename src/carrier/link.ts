@@ -31,7 +31,8 @@ export type { SessionRequestListener };
  *   injected timer, reset on CONNACK. Each attempt uses a fresh mqtt.js client with the same clientId and
  *   clean=false (session expiry set on MQTT 5), so the broker keeps our subscriptions.
  * - Subscriptions and publishes stay under `regterm/v1/<deviceId>/`; wildcard publishes throw.
- * - Every inbound request gets exactly one answer: a session start, or a signed `rejected` result with a reason.
+ * - Every inbound request gets exactly one answer: a session start, or a signed `rejected` result with a reason, on
+ *   the session's topic only when it is that session's one verdict (else on `_invalid`; docs/reliability.md).
  *   Admission (validation, outbox room, busy) is RequestIntake's job; see request-intake.ts.
  */
 export interface TlsFiles {

@@ -14,8 +14,12 @@ export const TOPIC_ROOT = 'regterm/v1';
 
 /** Device and session ids are used as topic levels, so they may contain no `/`, `+`, `#` or spaces. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-/** Rejections of requests whose sessionId cannot be read go to this level; it can never be a real sessionId. */
+/**
+ * Rejections that are no session's verdict go to this level (requests not validly signed, unreadable, expired,
+ * replayed, or naming a session id already used; see docs/reliability.md); it can never be a real sessionId.
+ */
 export const INVALID_SESSION = '_invalid';
+export const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 
 export const DECISIONS = [
   'match', 'no_match', 'spoof', 'liveness_failed', 'no_face', 'quality_failed', 'timeout', 'cancelled', 'error',
@@ -26,7 +30,7 @@ export type Decision = (typeof DECISIONS)[number];
 /** Why a session request was rejected; published in the signed `rejected` result and logged. */
 export const REJECT_REASONS = [
   'too_large', 'malformed', 'bad_signature', 'unknown_key', 'schema', 'wrong_device', 'not_yet_valid', 'expired',
-  'ttl_too_long', 'replayed', 'busy', 'outbox_full',
+  'ttl_too_long', 'replayed', 'busy', 'outbox_full', 'internal_error',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -43,9 +47,9 @@ export const challengeResultSchema = z.strictObject({
 
 /** What the session engine decided. Scores and thresholds are plain numbers keyed by check name. */
 export const resultDecisionSchema = z.strictObject({
-  /** INVALID_SESSION only in a rejection of a request whose sessionId could not be read */
+  /** INVALID_SESSION only in a rejection that is no session's verdict (see INVALID_SESSION) */
   sessionId: z.union([id, z.literal(INVALID_SESSION)]),
-  /** the request's nonce; empty only in a rejection of a request whose nonce could not be read */
+  /** the request's nonce; in an INVALID_SESSION rejection only when the request's signature verified, else empty */
   nonce: z.string().max(256),
   decision: z.enum(DECISIONS),
   /** the check that decided it, e.g. `match`, `antispoof`, `challenge:blink`, `request` (for rejections) */
@@ -83,7 +87,7 @@ export const sessionRequestSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   deviceId: id,
   sessionId: id,
-  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/),
+  nonce: z.string().regex(NONCE_PATTERN),
   issuedAt: isoTime,
   expiresAt: isoTime,
   reference: z.strictObject({

@@ -1,14 +1,18 @@
 import type { Logger } from '../device/logger.ts';
-import { errorMessage } from '../errors.ts';
+import { untrustedText } from '../device/untrusted-text.ts';
 import type { ResultOutbox } from './outbox.ts';
-import type { RejectReason, SessionRequest } from './protocol.ts';
+import { INVALID_SESSION, type RejectReason, type SessionRequest } from './protocol.ts';
 import type { RequestValidator } from './request-validator.ts';
 
 /**
- * Admission of session requests: validate, then check the outbox has room and the session engine is free, then hand
- * the request to the listeners. Every request gets exactly one answer: listeners are called (accepted), or a signed
- * `rejected` result with the reason goes to `publishRejection` (answered once, never kept in the outbox) and a
- * `session request rejected` log line with the reason is written.
+ * Admission of session requests: validate, then check the session has no undelivered result, the outbox has room and
+ * the session engine is free, then hand the request to the listeners. Every request gets exactly one answer:
+ * listeners are called (accepted), or a signed `rejected` result with the reason goes to `publishRejection` (answered
+ * once, never kept in the outbox) and a `session request rejected` log line with the reason is written. A failure
+ * of the intake itself is answered too, as `internal_error` on INVALID_SESSION.
+ *
+ * A rejection is addressed to the request's session only when the validator says it is that session's one verdict;
+ * see request-validator.ts and docs/reliability.md (Requests).
  *
  * Requests are handled one at a time in arrival order (nonce claims stay ordered). At most `maxPending` wait; more
  * are dropped with a warning, so a flood cannot grow memory without bound. A throwing listener is logged and never
@@ -53,6 +57,9 @@ export class RequestIntake {
       const v = await o.validator.validate(raw);
       if (!v.ok) return await this.reject(v.sessionId, v.nonce, v.reason, v.detail);
       const { sessionId, nonce } = v.request;
+      if (await o.outbox.store.get(sessionId)) {
+        return await this.reject(INVALID_SESSION, nonce, 'replayed', `session ${sessionId} has an undelivered result`);
+      }
       if (!(await o.outbox.hasRoom())) return await this.reject(sessionId, nonce, 'outbox_full', 'undelivered results at the cap');
       if (o.isBusy?.() || this.listeners.size === 0) return await this.reject(sessionId, nonce, 'busy', 'a session is running');
       o.logger.info({ sessionId }, 'session request accepted');
@@ -60,16 +67,19 @@ export class RequestIntake {
         try {
           listener(v.request);
         } catch (e: unknown) {
-          o.logger.error({ err: errorMessage(e), sessionId }, 'session request listener threw');
+          o.logger.error({ err: untrustedText(e), sessionId }, 'session request listener threw');
         }
       }
     } catch (e: unknown) {
-      o.logger.error({ err: errorMessage(e) }, 'session request handling failed');
+      o.logger.error({ err: untrustedText(e) }, 'session request handling failed');
+      await this.reject(INVALID_SESSION, '', 'internal_error', 'request handling failed').catch((e2: unknown) => {
+        o.logger.error({ err: untrustedText(e2) }, 'internal_error rejection failed');
+      });
     }
   }
 
   private async reject(sessionId: string, nonce: string, reason: RejectReason, detail: string): Promise<void> {
-    this.options.logger.warn({ reason, detail, sessionId }, 'session request rejected');
+    this.options.logger.warn({ reason, detail: untrustedText(detail, 256), sessionId }, 'session request rejected');
     const at = new Date(this.options.now()).toISOString();
     const { jws } = await this.options.outbox.sign({
       sessionId, nonce, decision: 'rejected', decidedBy: 'request', reason, scores: {}, thresholds: {}, challenges: [],

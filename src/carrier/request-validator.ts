@@ -1,18 +1,26 @@
 import type { KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
-import type { z } from 'zod';
-import { ID_PATTERN, INVALID_SESSION, sessionRequestSchema, type RejectReason, type SessionRequest } from './protocol.ts';
+import { z } from 'zod';
+import { untrustedText } from '../device/untrusted-text.ts';
+import {
+  ID_PATTERN, INVALID_SESSION, NONCE_PATTERN, sessionRequestSchema, type RejectReason, type SessionRequest,
+} from './protocol.ts';
 import type { StateStore } from './store.ts';
 
 /**
  * Validates a raw session request from the carrier. Checks, in order (cheapest and least trusting first):
- * size limit → compact JWS shape → pinned `kid` and `alg: EdDSA` → signature → JSON + strict schema → deviceId →
- * issuedAt/expiresAt (with clock skew) and the maximum validity window → nonce not seen within its window (claimed
- * durably in the StateStore, so a replay after a restart is still caught).
+ * size limit → compact JWS shape → header JSON depth → pinned `kid` and `alg: EdDSA` → signature → payload JSON
+ * depth → JSON → sessionId/nonce/expiresAt readable → not expired → nonce and sessionId not seen before (both
+ * claimed durably in the StateStore, so a replay after a restart is still caught) → strict schema → policy →
+ * deviceId → issuedAt and the maximum validity window.
  *
- * Never throws for bad input: every failure is a `Rejection` with a reason and the sessionId/nonce to answer on.
- * The sessionId/nonce of a rejection are read from the (possibly unverified) payload only when they look like ids,
- * otherwise the rejection goes to INVALID_SESSION.
+ * Never throws for bad input: every failure is a `Rejection` with a reason and the level to answer on. A rejection
+ * names the request's session (sessionId and nonce) only when the carrier's signature verified AND this is the first
+ * time the terminal sees that nonce and that sessionId: then it is the session's one verdict. Everything else (not
+ * verified, unreadable, expired, a replay, a session id already used) is answered on INVALID_SESSION, which is no
+ * session's verdict; its nonce is echoed only when the signature verified (docs/reliability.md, Requests).
+ * Untrusted text in a `detail` is bounded (untrustedText), and no recursive parser sees JSON nested deeper than
+ * MAX_JSON_DEPTH.
  */
 export interface RequestValidatorOptions {
   deviceId: string;
@@ -34,21 +42,41 @@ export type Validation =
 
 export const REQUEST_VALIDATOR_DEFAULTS = { maxBytes: 1024 * 1024, maxTtlMs: 10 * 60_000, clockSkewMs: 30_000 };
 
+/** Deepest JSON nesting accepted in the header and the payload (a request needs 4). */
+export const MAX_JSON_DEPTH = 32;
+/**
+ * How long after a request's expiry its sessionId stays claimed. Far longer than any session runs, so a second
+ * request naming a running or decided session is never answered as that session (results still undelivered are
+ * checked in the outbox as well, however old).
+ */
+export const SESSION_ID_MEMORY_MS = 24 * 3600_000;
+
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** The fields that address an answer; read (non-strictly) before the full schema so the claims come first. */
+const addressSchema = z.object({
+  sessionId: z.string().regex(ID_PATTERN),
+  nonce: z.string().regex(NONCE_PATTERN),
+  expiresAt: z.iso.datetime({ offset: true }),
+});
+/** Sessions are claimed in the nonce table under a prefix no nonce can have (`:` is not in NONCE_PATTERN). */
+const SESSION_CLAIM_PREFIX = 'session:';
 
 export class RequestValidator {
   constructor(private readonly options: RequestValidatorOptions) {}
 
   async validate(raw: Uint8Array): Promise<Validation> {
     const o = this.options;
-    if (raw.length > o.maxBytes) return reject('too_large', `${raw.length} bytes > limit ${o.maxBytes}`);
+    if (raw.length > o.maxBytes) return unaddressed('too_large', `${raw.length} bytes > limit ${o.maxBytes}`);
     const text = Buffer.from(raw).toString('latin1').trim();
-    if (!COMPACT_JWS.test(text)) return reject('malformed', 'not a compact JWS');
-    const ids = peekIds(text);
+    if (!COMPACT_JWS.test(text)) return unaddressed('malformed', 'not a compact JWS');
+    const segments = text.split('.');
     // Non-canonical base64url (stray low bits in the last character) would let one signed request have many
     // spellings; accept only the canonical one.
-    if (text.split('.').some((seg) => Buffer.from(seg, 'base64url').toString('base64url') !== seg)) {
-      return reject('malformed', 'non-canonical base64url', ids);
+    if (segments.some((seg) => Buffer.from(seg, 'base64url').toString('base64url') !== seg)) {
+      return unaddressed('malformed', 'non-canonical base64url');
+    }
+    if (jsonDepthExceeds(Buffer.from(segments[0]!, 'base64url').toString('utf8'), MAX_JSON_DEPTH)) {
+      return unaddressed('malformed', `JWS header nested deeper than ${MAX_JSON_DEPTH}`);
     }
 
     let kid: unknown;
@@ -56,65 +84,106 @@ export class RequestValidator {
     try {
       ({ kid, alg } = decodeProtectedHeader(text));
     } catch {
-      return reject('malformed', 'unreadable JWS header', ids);
+      return unaddressed('malformed', 'unreadable JWS header');
     }
-    if (alg !== 'EdDSA') return reject('bad_signature', `alg ${String(alg)} is not EdDSA`, ids);
+    if (alg !== 'EdDSA') return unaddressed('bad_signature', `alg ${untrustedText(alg)} is not EdDSA`);
     const key = typeof kid === 'string' ? o.carrierKeys.get(kid) : undefined;
-    if (!key) return reject('unknown_key', `kid ${String(kid)} is not a pinned carrier key`, ids);
+    if (!key) return unaddressed('unknown_key', `kid ${untrustedText(kid)} is not a pinned carrier key`);
 
     let payloadBytes: Uint8Array;
     try {
       payloadBytes = (await compactVerify(text, key, { algorithms: ['EdDSA'] })).payload;
     } catch {
-      return reject('bad_signature', 'signature does not verify', ids);
+      return unaddressed('bad_signature', 'signature does not verify');
     }
+    // From here on the payload is the carrier's own words.
     let json: unknown;
     try {
-      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payloadBytes));
+      const payloadText = new TextDecoder('utf-8', { fatal: true }).decode(payloadBytes);
+      if (jsonDepthExceeds(payloadText, MAX_JSON_DEPTH)) {
+        return unaddressed('malformed', `payload nested deeper than ${MAX_JSON_DEPTH}`);
+      }
+      json = JSON.parse(payloadText);
     } catch {
-      return reject('malformed', 'payload is not UTF-8 JSON', ids);
+      return unaddressed('malformed', 'payload is not UTF-8 JSON');
     }
-    const parsed = sessionRequestSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return reject('schema', `${issue?.path.join('.') || '(root)'}: ${issue?.message}`, ids);
+    const address = addressSchema.safeParse(json);
+    if (!address.success) {
+      return unaddressed('schema', `no readable sessionId/nonce/expiresAt: ${issueText(address.error)}`);
     }
-    const request = parsed.data;
-    const own = { sessionId: request.sessionId, nonce: request.nonce };
-    const policy = o.policySchema?.safeParse(request.policy);
-    if (policy && !policy.success) {
-      const issue = policy.error.issues[0];
-      return reject('schema', `policy.${issue?.path.join('.')}: ${issue?.message}`, own);
-    }
-    if (request.deviceId !== o.deviceId) return reject('wrong_device', `for device ${request.deviceId}`, own);
+    const { sessionId, nonce } = address.data;
+    const expiresAt = Date.parse(address.data.expiresAt);
+    // Not the session's verdict, but the carrier signed this nonce: echoing it lets the carrier find its request.
+    const noSession = { sessionId: INVALID_SESSION, nonce };
+    if (!Number.isFinite(expiresAt)) return reject('schema', `session ${sessionId}: expiresAt is not a time`, noSession);
 
+    // An expired request may be a replay whose claims were already forgotten: never answer it as its session.
+    // The carrier knows its own request's expiry, so it loses nothing.
     const now = o.now();
-    const issuedAt = Date.parse(request.issuedAt);
-    const expiresAt = Date.parse(request.expiresAt);
-    if (issuedAt > now + o.clockSkewMs) return reject('not_yet_valid', `issuedAt ${request.issuedAt} is in the future`, own);
-    if (expiresAt <= now - o.clockSkewMs) return reject('expired', `expired at ${request.expiresAt}`, own);
-    if (expiresAt - issuedAt > o.maxTtlMs) return reject('ttl_too_long', `validity window > ${o.maxTtlMs} ms`, own);
-    // Remember the nonce until the request could no longer pass the expiry check.
-    if (!(await o.state.claimNonce(request.nonce, expiresAt + o.clockSkewMs, now))) {
-      return reject('replayed', 'nonce already seen', own);
+    if (expiresAt <= now - o.clockSkewMs) {
+      return reject('expired', `session ${sessionId} expired at ${new Date(expiresAt).toISOString()}`, noSession);
     }
+    // Remember the nonce until the request could no longer pass the expiry check.
+    if (!(await o.state.claimNonce(nonce, expiresAt + o.clockSkewMs, now))) {
+      return reject('replayed', `session ${sessionId}: nonce already seen`, noSession);
+    }
+    const sessionClaimExpiry = expiresAt + o.clockSkewMs + SESSION_ID_MEMORY_MS;
+    if (!(await o.state.claimNonce(SESSION_CLAIM_PREFIX + sessionId, sessionClaimExpiry, now))) {
+      return reject('replayed', `session ${sessionId} already requested`, noSession);
+    }
+
+    // First sight of this signed session: every answer from here on is the session's one verdict.
+    const own = { sessionId, nonce };
+    const parsed = sessionRequestSchema.safeParse(json);
+    if (!parsed.success) return reject('schema', issueText(parsed.error), own);
+    const request = parsed.data;
+    const policy = o.policySchema?.safeParse(request.policy);
+    if (policy && !policy.success) return reject('schema', `policy.${issueText(policy.error)}`, own);
+    if (request.deviceId !== o.deviceId) return reject('wrong_device', `for device ${request.deviceId}`, own);
+    const issuedAt = Date.parse(request.issuedAt);
+    // Negated comparisons, so a time Date.parse cannot read (NaN) fails them too.
+    if (!(issuedAt <= now + o.clockSkewMs)) {
+      return reject('not_yet_valid', `issuedAt ${untrustedText(request.issuedAt)} is in the future`, own);
+    }
+    if (!(expiresAt - issuedAt <= o.maxTtlMs)) return reject('ttl_too_long', `validity window > ${o.maxTtlMs} ms`, own);
     return { ok: true, request };
   }
 }
 
-function reject(reason: RejectReason, detail: string, ids = { sessionId: INVALID_SESSION, nonce: '' }): Validation {
-  return { ok: false, reason, detail, ...ids };
+/**
+ * Whether JSON text nests arrays/objects deeper than `limit`, by one pass over the characters (strings skipped), so
+ * no recursive parser or schema ever sees a deeply nested document. Malformed text is left to JSON.parse.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
-/** Best-effort sessionId/nonce from an unverified payload, used only to address the rejection. */
-function peekIds(compact: string): { sessionId: string; nonce: string } {
-  try {
-    const body: unknown = JSON.parse(Buffer.from(compact.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    const rec = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-    const sessionId = typeof rec.sessionId === 'string' && ID_PATTERN.test(rec.sessionId) ? rec.sessionId : INVALID_SESSION;
-    const nonce = typeof rec.nonce === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(rec.nonce) ? rec.nonce : '';
-    return { sessionId, nonce };
-  } catch {
-    return { sessionId: INVALID_SESSION, nonce: '' };
-  }
+function reject(reason: RejectReason, detail: string, answerTo: { sessionId: string; nonce: string }): Validation {
+  return { ok: false, reason, detail, ...answerTo };
+}
+
+/** A rejection that names no session and echoes no nonce: the request's content cannot be trusted. */
+function unaddressed(reason: RejectReason, detail: string): Validation {
+  return reject(reason, detail, { sessionId: INVALID_SESSION, nonce: '' });
+}
+
+/** The first schema issue, bounded (its path and message may repeat keys of the request). */
+function issueText(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return untrustedText(`${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
+import { CompactSign } from 'jose';
 import { signJson, verifyResult } from '../../../src/carrier/jws.ts';
 import { readPublicKey } from '../../../src/carrier/keys.ts';
 import { openCarrier, type OpenCarrier } from '../../../src/carrier/open.ts';
@@ -15,11 +16,13 @@ import { CarrierClient } from './helpers/carrier-client.ts';
 import { deviceConfig } from './helpers/device.ts';
 import { Mosquitto, freePort } from './helpers/mosquitto.ts';
 import { createPki, type TestPki } from './helpers/pki.ts';
+import { recordAttack } from '../../attacks/table.ts';
 
 /**
  * Hostile input over the real broker: a few hundred malformed, oversized, wrongly signed, expired and replayed
  * requests. The terminal never crashes, never starts a session, answers each with a signed rejection carrying the
- * right reason, and a valid request afterwards still starts a session. (Thousands more go straight through the
+ * right reason (addressed to its session only when it is that session's one verdict: carrier-signed and first seen;
+ * everything else on `_invalid`), and a valid request afterwards still starts a session. (Thousands more go straight through the
  * validator in test/unit/carrier/request-validator.spec.ts.)
  */
 const carrierKeys = await testKeys();
@@ -44,10 +47,10 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function device(deviceId: string, maxEntries?: number) {
+async function device(deviceId: string, maxEntries?: number, maxBytes = 64 * 1024) {
   const config = deviceConfig(root, deviceId, pki, broker.url, carrierKeys.publicKey);
   const sink = new LogSink();
-  const c: OpenCarrier = await openCarrier(carrierConfigSchema.parse({ ...config, requests: { ...config.requests, maxBytes: 64 * 1024 },
+  const c: OpenCarrier = await openCarrier(carrierConfigSchema.parse({ ...config, requests: { ...config.requests, maxBytes },
     outbox: { maxEntries: maxEntries ?? 1000 } }), { logger: createLogger({ destination: sink }), version: '0.1.0', modelsHash: 'm1' });
   const requests: SessionRequest[] = [];
   c.link.onSessionRequest((r) => requests.push(r));
@@ -74,12 +77,12 @@ describe('hostile session requests over mosquitto', () => {
     const cases: Case[] = [
       { name: 'oversized', expected: 'too_large', sessionId: INVALID_SESSION, make: async () => Buffer.alloc(70 * 1024, 0x41) },
       { name: 'garbage', expected: 'malformed', sessionId: INVALID_SESSION, make: async (i) => Buffer.from(fc.sample(fc.string(), { seed: i, numRuns: 1 })[0] + '\u0000') },
-      { name: 'stranger key', expected: 'unknown_key', sessionId: 'h-', make: async (i) => signSessionRequest(req(i), stranger.privateKey, stranger.kid) },
-      { name: 'forged with pinned kid', expected: 'bad_signature', sessionId: 'h-', make: async (i) => signSessionRequest(req(i), stranger.privateKey, carrierKeys.kid) },
-      { name: 'expired', expected: 'expired', sessionId: 'h-', make: async (i) => sign(req(i, { now: Date.now() - 3_600_000 })) },
+      { name: 'stranger key', expected: 'unknown_key', sessionId: INVALID_SESSION, make: async (i) => signSessionRequest(req(i), stranger.privateKey, stranger.kid) },
+      { name: 'forged with pinned kid', expected: 'bad_signature', sessionId: INVALID_SESSION, make: async (i) => signSessionRequest(req(i), stranger.privateKey, carrierKeys.kid) },
+      { name: 'expired', expected: 'expired', sessionId: INVALID_SESSION, make: async (i) => sign(req(i, { now: Date.now() - 3_600_000 })) },
       { name: 'unknown field', expected: 'schema', sessionId: 'h-', make: async (i) => sign({ ...req(i), image: 'AAAA' }) },
       { name: 'other device', expected: 'wrong_device', sessionId: 'h-', make: async (i) => sign(req(i, { deviceId: 'dev-other' })) },
-      { name: 'replay', expected: 'replayed', sessionId: 'h-', make: async (i) => sign({ ...replayed, sessionId: `h-${i}` }) },
+      { name: 'replay', expected: 'replayed', sessionId: INVALID_SESSION, make: async (i) => sign({ ...replayed, sessionId: `h-${i}` }) },
       { name: 'signed junk', expected: 'schema', sessionId: INVALID_SESSION, make: async (i) => signJson({ junk: i }, carrierKeys.privateKey, carrierKeys.kid) },
     ];
     const perCase = 30;
@@ -134,4 +137,62 @@ describe('hostile session requests over mosquitto', () => {
     await carrier.until(() => d.requests.length === 1, 5000, 'accepted once there is room');
     await d.close();
   });
+});
+
+describe('requests that once got no answer, over mosquitto', () => {
+  it('answers object kids, a 100,000-character kid, an object alg and deep nesting on _invalid, never as the named session, with bounded log lines', async () => {
+    const deviceId = 'dev-edge';
+    // the default 1 MB request limit, so the 100,000-character kid reaches the validator
+    const d = await device(deviceId, undefined, 1024 * 1024);
+    const topic = `regterm/v1/${deviceId}/session/request`;
+    const named = 'edge-live';
+    const body = JSON.stringify(buildSessionRequest({ deviceId, reference: REFERENCE, ttlS: 60, sessionId: named }));
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const unsigned = (header: string) => `${b64(header)}.${b64(body)}.AAAA`;
+    const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+    const deepPolicy = await new CompactSign(Buffer.from(body.replace('"policy":{}', `"policy":{"x":${nested(10_000)}}`)))
+      .setProtectedHeader({ alg: 'EdDSA', kid: carrierKeys.kid }).sign(carrierKeys.privateKey);
+    const cases: { attack: string; expected: string; raws: string[] }[] = [
+      { attack: 'unsigned, kid a JSON object', expected: 'unknown_key',
+        raws: [{}, { toString: 1 }, { valueOf: 1 }, { toString: 1, valueOf: 1 }, { toString: 'x', valueOf: [] }]
+          .map((kid) => unsigned(JSON.stringify({ alg: 'EdDSA', kid }))) },
+      { attack: 'unsigned, kid of 100,000 characters', expected: 'unknown_key', raws: [unsigned(JSON.stringify({ alg: 'EdDSA', kid: 'k'.repeat(100_000) }))] },
+      { attack: 'unsigned, alg a JSON object', expected: 'bad_signature',
+        raws: [unsigned(JSON.stringify({ alg: { toString: 1, valueOf: 1 }, kid: carrierKeys.kid }))] },
+      { attack: 'unsigned, header nested 10,000 deep', expected: 'malformed',
+        raws: [unsigned(`{"alg":"EdDSA","kid":"${carrierKeys.kid}","x":${nested(10_000)}}`)] },
+      { attack: 'carrier-signed, policy nested 10,000 deep', expected: 'malformed', raws: [deepPolicy] },
+    ];
+    for (const c of cases) for (const raw of c.raws) await carrier.publish(topic, raw);
+    const total = cases.reduce((n, c) => n + c.raws.length, 0);
+    const invalidTopic = `regterm/v1/${deviceId}/session/${INVALID_SESSION}/result`;
+    const key = readPublicKey(join(root, deviceId, 'identity', 'device.pub.pem'));
+    const answered = () => carrier.messages.filter((m) => m.topic === invalidTopic);
+    await carrier.until(() => answered().length >= total, 15_000, `${total} answers on ${INVALID_SESSION}`).catch(() => undefined);
+    const reasons = await Promise.all(answered().map(async (m) => (await verifyResult(m.payload, key)).payload.reason));
+    let at = 0;
+    for (const c of cases) {
+      const got = reasons.slice(at, at + c.raws.length);
+      at += c.raws.length;
+      const observed = got.length === c.raws.length && got.every((r) => r === c.expected)
+        ? `${c.expected} on ${INVALID_SESSION}` : `answers: ${got.join(', ') || 'none'} of ${c.raws.length}`;
+      recordAttack({ area: 'request', attack: `${c.attack} (over MQTT)`, expected: `${c.expected} on ${INVALID_SESSION}`, observed });
+    }
+    const onNamed = carrier.messages.filter((m) => m.topic.includes(`/session/${named}/`));
+    recordAttack({ area: 'request', attack: `these ${total} requests name a session id in their payload (over MQTT)`,
+      expected: 'no message on its topics', observed: onNamed.length === 0 ? 'no message on its topics' : `${onNamed.length} messages on its topics` });
+    expect(reasons).toEqual(cases.flatMap((c) => c.raws.map(() => c.expected)));
+    expect(onNamed).toEqual([]);
+    expect(d.requests).toEqual([]);
+
+    const longest = Math.max(...d.sink.lines.map((l) => Buffer.byteLength(JSON.stringify(l))));
+    recordAttack({ area: 'request', attack: 'kid of 100,000 characters, longest log line (over MQTT)', expected: 'log lines <= 2048 B',
+      observed: longest <= 2048 ? 'log lines <= 2048 B' : `a ${longest} B log line` });
+    expect(longest).toBeLessThanOrEqual(2048);
+
+    const good = buildSessionRequest({ deviceId, reference: REFERENCE, ttlS: 60, sessionId: 'edge-good' });
+    await carrier.publish(topic, await signSessionRequest(good, carrierKeys.privateKey, carrierKeys.kid));
+    await carrier.until(() => d.requests.length === 1, 5000, 'a valid request afterwards');
+    await d.close();
+  }, 60_000);
 });

@@ -8,7 +8,7 @@ import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/ca
 import { verifyResult } from '../../../src/carrier/jws.ts';
 import { readPublicKey } from '../../../src/carrier/keys.ts';
 import { openCarrier, type OpenCarrier } from '../../../src/carrier/open.ts';
-import type { SessionRequest } from '../../../src/carrier/protocol.ts';
+import { INVALID_SESSION, type SessionRequest } from '../../../src/carrier/protocol.ts';
 import type { OutboxEntry } from '../../../src/carrier/store.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
@@ -183,11 +183,13 @@ describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () 
     await carrier.publish('regterm/v1/dev-req/session/request', await signSessionRequest(good, carrierKeys.privateKey, carrierKeys.kid));
     await carrier.until(() => d.requests.length === 1, 5000, 'request delivered');
     expect(d.requests[0]).toEqual(good);
-    // the same request again is a replay
+    // the same request again is a replay, answered on _invalid: it is not the session's verdict
     await carrier.publish('regterm/v1/dev-req/session/request', await signSessionRequest(good, carrierKeys.privateKey, carrierKeys.kid));
-    await carrier.until(() => carrier.results.has('good-1'), 5000, 'rejection');
-    const { payload } = await verifyResult(carrier.results.get('good-1')![0]!, readPublicKey(pub('dev-req')));
-    expect(payload).toMatchObject({ decision: 'rejected', reason: 'replayed', sessionId: 'good-1', nonce: good.nonce });
+    const invalidTopic = `regterm/v1/dev-req/session/${INVALID_SESSION}/result`;
+    await carrier.until(() => carrier.messages.some((m) => m.topic === invalidTopic), 5000, 'rejection');
+    const { payload } = await verifyResult(carrier.messages.find((m) => m.topic === invalidTopic)!.payload, readPublicKey(pub('dev-req')));
+    expect(payload).toMatchObject({ decision: 'rejected', reason: 'replayed', sessionId: INVALID_SESSION, nonce: good.nonce });
+    expect(carrier.results.has('good-1')).toBe(false);
     expect(d.requests).toHaveLength(1);
     expect(d.sink.lines.some((l) => l.msg === 'session request rejected' && l.reason === 'replayed')).toBe(true);
   });

@@ -1,11 +1,15 @@
 import fc from 'fast-check';
+import { CompactSign } from 'jose';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { signJson } from '../../../src/carrier/jws.ts';
 import { INVALID_SESSION, REJECT_REASONS } from '../../../src/carrier/protocol.ts';
-import { RequestValidator, REQUEST_VALIDATOR_DEFAULTS } from '../../../src/carrier/request-validator.ts';
+import {
+  MAX_JSON_DEPTH, RequestValidator, REQUEST_VALIDATOR_DEFAULTS, jsonDepthExceeds, type Validation,
+} from '../../../src/carrier/request-validator.ts';
 import { MemoryStateStore } from '../../../src/carrier/store.ts';
+import { recordAttack } from '../../attacks/table.ts';
 import { REFERENCE, testKeys } from './helpers.ts';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -47,12 +51,12 @@ describe('RequestValidator', () => {
     if (!v.ok) expect(v.reason).toBe(reason);
   });
 
-  it('rejects a replayed nonce, even with a new sessionId, and answers on the session topic', async () => {
+  it('rejects a replayed nonce, even with a new sessionId, on the invalid-session level with the (verified) nonce', async () => {
     const val = validator();
     const first = draft({ sessionId: 's-1' });
     expect((await val.validate(bytes(await signSessionRequest(first, carrier.privateKey, carrier.kid)))).ok).toBe(true);
     const replay = await val.validate(bytes(await signSessionRequest({ ...first, sessionId: 's-2' }, carrier.privateKey, carrier.kid)));
-    expect(replay).toMatchObject({ ok: false, reason: 'replayed', sessionId: 's-2', nonce: first.nonce });
+    expect(replay).toMatchObject({ ok: false, reason: 'replayed', sessionId: INVALID_SESSION, nonce: first.nonce });
   });
 
   it('addresses rejections of unreadable requests to the invalid-session topic', async () => {
@@ -132,5 +136,133 @@ describe('RequestValidator', () => {
     }), { numRuns: 1000 });
     const v = await val.validate(bytes(await signSessionRequest(draft(), carrier.privateKey, carrier.kid)));
     expect(v.ok).toBe(true);
+  });
+});
+
+/** A compact JWS over the given header and payload texts, signed by the carrier (JSON.stringify cannot nest deeply). */
+async function signRaw(payload: string, header: object = { alg: 'EdDSA', kid: carrier.kid }): Promise<string> {
+  return new CompactSign(Buffer.from(payload)).setProtectedHeader(header as { alg: string }).sign(carrier.privateKey);
+}
+/** An unsigned request: header and payload as given, a junk signature. */
+const unsigned = (header: string, payload: string): string =>
+  `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}.AAAA`;
+const nested = (depth: number): string => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+const answer = (v: Validation): string => (v.ok ? 'accepted' : `rejected/${v.reason} on ${v.sessionId}`);
+const DETAIL_BOUND = 300;
+
+describe('RequestValidator: hostile headers and payloads', () => {
+  const LIVE = 's-live';
+  const payloadNaming = JSON.stringify(draft({ sessionId: LIVE }));
+
+  it.each([
+    ['kid is an object whose toString is not a function', { alg: 'EdDSA', kid: { toString: 1, valueOf: 1 } }, 'unknown_key'],
+    ['kid is an array', { alg: 'EdDSA', kid: [carrier.kid] }, 'unknown_key'],
+    ['kid is a number', { alg: 'EdDSA', kid: 7 }, 'unknown_key'],
+    ['kid is a 100,000-character string', { alg: 'EdDSA', kid: 'k'.repeat(100_000) }, 'unknown_key'],
+    ['alg is an object whose toString is not a function', { alg: { toString: 1, valueOf: 1 }, kid: carrier.kid }, 'bad_signature'],
+    ['header nested 10,000 deep', `{"alg":"EdDSA","kid":"${carrier.kid}","x":${nested(10_000)}}`, 'malformed'],
+  ] as const)('unsigned, %s: rejected on the invalid-session level, bounded detail', async (attack, header, reason) => {
+    const v = await validator().validate(bytes(unsigned(typeof header === 'string' ? header : JSON.stringify(header), payloadNaming)));
+    recordAttack({ area: 'request', attack: `unsigned, ${attack}`, expected: `rejected/${reason} on ${INVALID_SESSION}`, observed: answer(v) });
+    expect(v).toMatchObject({ ok: false, reason, sessionId: INVALID_SESSION, nonce: '' });
+    if (!v.ok) expect(v.detail.length).toBeLessThanOrEqual(DETAIL_BOUND);
+  });
+
+  it('carrier-signed payload with a policy nested 10,000 deep: malformed, no recursive parser sees it', async () => {
+    const deep = JSON.stringify(draft({ sessionId: 's-deep' })).replace('"policy":{}', `"policy":{"x":${nested(10_000)}}`);
+    expect(deep).toContain(nested(10_000));
+    const v = await validator().validate(bytes(await signRaw(deep)));
+    recordAttack({ area: 'request', attack: 'carrier-signed policy nested 10,000 deep', expected: `rejected/malformed on ${INVALID_SESSION}`, observed: answer(v) });
+    expect(v).toMatchObject({ ok: false, reason: 'malformed', sessionId: INVALID_SESSION });
+  });
+
+  it(`accepts a signed request nested exactly ${MAX_JSON_DEPTH} deep, and rejects one level more`, async () => {
+    const schema = z.record(z.string(), z.json());
+    const val = new RequestValidator({ deviceId: 'dev-1', carrierKeys: new Map([[carrier.kid, carrier.publicKey]]), state: new MemoryStateStore(),
+      maxBytes: 1 << 20, maxTtlMs: 600_000, clockSkewMs: 30_000, now: () => NOW, policySchema: schema });
+    // payload object (1) → policy object (2) → `x` nested d deep
+    const withPolicyDepth = async (d: number) => val.validate(bytes(await signSessionRequest(
+      draft({ policy: { x: JSON.parse(nested(d)) as never } }), carrier.privateKey, carrier.kid)));
+    expect((await withPolicyDepth(MAX_JSON_DEPTH - 2)).ok).toBe(true);
+    expect(await withPolicyDepth(MAX_JSON_DEPTH - 1)).toMatchObject({ ok: false, reason: 'malformed', sessionId: INVALID_SESSION });
+  });
+
+  it('a request that is not validly signed never names a session, whatever its payload says', async () => {
+    const forged = await signSessionRequest(draft({ sessionId: LIVE }), stranger.privateKey, carrier.kid);
+    const v = await validator().validate(bytes(forged));
+    recordAttack({ area: 'request', attack: 'forged signature naming a session id', expected: `rejected/bad_signature on ${INVALID_SESSION}`, observed: answer(v) });
+    expect(v).toMatchObject({ ok: false, reason: 'bad_signature', sessionId: INVALID_SESSION, nonce: '' });
+  });
+
+  it('a genuine request replayed (or its session id reused) is never answered as that session', async () => {
+    const val = validator();
+    const genuine = await signSessionRequest(draft({ sessionId: LIVE }), carrier.privateKey, carrier.kid);
+    expect((await val.validate(bytes(genuine))).ok).toBe(true);
+    const again = await val.validate(bytes(genuine));
+    recordAttack({ area: 'request', attack: 'genuine request republished', expected: `rejected/replayed on ${INVALID_SESSION}`, observed: answer(again) });
+    expect(again).toMatchObject({ ok: false, reason: 'replayed', sessionId: INVALID_SESSION });
+    const sameSession = await val.validate(bytes(await signSessionRequest(draft({ sessionId: LIVE }), carrier.privateKey, carrier.kid)));
+    expect(sameSession).toMatchObject({ ok: false, reason: 'replayed', sessionId: INVALID_SESSION });
+  });
+
+  it('a genuine request replayed after its expiry is answered as expired on the invalid-session level', async () => {
+    let now = NOW;
+    const val = new RequestValidator({ deviceId: 'dev-1', carrierKeys: new Map([[carrier.kid, carrier.publicKey]]), state: new MemoryStateStore(),
+      maxBytes: 1 << 20, maxTtlMs: 600_000, clockSkewMs: 30_000, now: () => now });
+    const req = draft({ sessionId: 's-old' });
+    const genuine = await signSessionRequest(req, carrier.privateKey, carrier.kid);
+    expect((await val.validate(bytes(genuine))).ok).toBe(true);
+    now += 3_600_000; // the nonce claim has lapsed
+    expect(await val.validate(bytes(genuine))).toMatchObject({ ok: false, reason: 'expired', sessionId: INVALID_SESSION, nonce: req.nonce });
+  });
+
+  it('a request rejected as not yet valid stays rejected once valid: its nonce was claimed', async () => {
+    let now = NOW;
+    const val = new RequestValidator({ deviceId: 'dev-1', carrierKeys: new Map([[carrier.kid, carrier.publicKey]]), state: new MemoryStateStore(),
+      maxBytes: 1 << 20, maxTtlMs: 600_000, clockSkewMs: 30_000, now: () => now });
+    const early = await signSessionRequest(draft({ sessionId: 's-early', now: NOW + 120_000 }), carrier.privateKey, carrier.kid);
+    expect(await val.validate(bytes(early))).toMatchObject({ ok: false, reason: 'not_yet_valid', sessionId: 's-early' });
+    now += 120_000;
+    expect(await val.validate(bytes(early))).toMatchObject({ ok: false, reason: 'replayed', sessionId: INVALID_SESSION });
+  });
+
+  it('bounds schema messages that repeat the request\'s keys', async () => {
+    const v = await validator().validate(bytes(await signSessionRequest({ ...draft(), ['x'.repeat(50_000)]: 1 }, carrier.privateKey, carrier.kid)));
+    expect(v).toMatchObject({ ok: false, reason: 'schema' });
+    if (!v.ok) expect(v.detail.length).toBeLessThanOrEqual(DETAIL_BOUND);
+  });
+
+  it('property: any header (kid, alg, nesting) never throws, gives a known reason and a bounded detail, names no session', async () => {
+    const val = validator();
+    const value = fc.oneof(fc.jsonValue(), fc.string({ maxLength: 5000 }), fc.constant({ toString: 1, valueOf: 1 }),
+      fc.integer({ min: 1, max: 3000 }).map((d) => JSON.parse(nested(d)) as unknown));
+    await fc.assert(fc.asyncProperty(value, value, fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }), async (kid, alg, extra) => {
+      const v = await val.validate(bytes(unsigned(JSON.stringify({ ...extra, alg, kid }), payloadNaming)));
+      expect(v.ok).toBe(false);
+      if (v.ok) return;
+      expect(REJECT_REASONS).toContain(v.reason);
+      expect(v.detail.length).toBeLessThanOrEqual(DETAIL_BOUND);
+      expect(v).toMatchObject({ sessionId: INVALID_SESSION, nonce: '' });
+    }), { numRuns: 500 });
+  });
+
+  it('property: carrier-signed payloads of any shape and nesting never throw and give a known reason and a bounded detail', async () => {
+    const val = validator();
+    const payload = fc.oneof(fc.jsonValue().map((j) => JSON.stringify(j)), fc.integer({ min: 1, max: 20_000 }).map(nested),
+      fc.integer({ min: 1, max: 5000 }).map((d) => payloadNaming.replace('"policy":{}', `"policy":{"p":${nested(d)}}`)));
+    await fc.assert(fc.asyncProperty(payload, async (text) => {
+      const v = await val.validate(bytes(await signRaw(text)));
+      if (v.ok) return;
+      expect(REJECT_REASONS).toContain(v.reason);
+      expect(v.detail.length).toBeLessThanOrEqual(DETAIL_BOUND);
+    }), { numRuns: 300 });
+  });
+
+  it('property: the depth scan agrees with the real nesting depth', () => {
+    const depth = (j: unknown): number => (typeof j === 'object' && j !== null
+      ? 1 + Math.max(0, ...Object.values(j).map(depth)) : 0);
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 12 }), fc.integer({ min: 0, max: 14 }), (j, limit) => {
+      expect(jsonDepthExceeds(JSON.stringify(j), limit)).toBe(depth(j) > limit);
+    }), { numRuns: 2000 });
   });
 });
