@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
+import { verifyCarrierJws } from './carrier-jws.ts';
 import { untrustedText } from '../device/untrusted-text.ts';
 import {
   ID_PATTERN, INVALID_SESSION, NONCE_PATTERN, sessionRequestSchema, type RejectReason, type SessionRequest,
@@ -8,9 +8,8 @@ import {
 import type { StateStore } from './store.ts';
 
 /**
- * Validates a raw session request from the carrier. Checks, in order (cheapest and least trusting first):
- * size limit → compact JWS shape → header JSON depth → pinned `kid` and `alg: EdDSA` → signature → payload JSON
- * depth → JSON → sessionId/nonce/expiresAt readable → not expired → nonce and sessionId not seen before (both
+ * Validates a raw session request from the carrier. Checks, in order (cheapest and least trusting first): the signed
+ * envelope (carrier-jws.ts: size, shape, JSON depth, pinned kid, EdDSA signature, JSON) → sessionId/nonce/expiresAt readable → not expired → nonce and sessionId not seen before (both
  * claimed durably in the StateStore, so a replay after a restart is still caught) → strict schema → policy →
  * deviceId → issuedAt and the maximum validity window.
  *
@@ -19,8 +18,7 @@ import type { StateStore } from './store.ts';
  * time the terminal sees that nonce and that sessionId: then it is the session's one verdict. Everything else (not
  * verified, unreadable, expired, a replay, a session id already used) is answered on INVALID_SESSION, which is no
  * session's verdict; its nonce is echoed only when the signature verified (docs/reliability.md, Requests).
- * Untrusted text in a `detail` is bounded (untrustedText), and no recursive parser sees JSON nested deeper than
- * MAX_JSON_DEPTH.
+ * Untrusted text in a `detail` is bounded (untrustedText).
  */
 export interface RequestValidatorOptions {
   deviceId: string;
@@ -42,8 +40,6 @@ export type Validation =
 
 export const REQUEST_VALIDATOR_DEFAULTS = { maxBytes: 1024 * 1024, maxTtlMs: 10 * 60_000, clockSkewMs: 30_000 };
 
-/** Deepest JSON nesting accepted in the header and the payload (a request needs 4). */
-export const MAX_JSON_DEPTH = 32;
 /**
  * How long after a request's expiry its sessionId stays claimed. Far longer than any session runs, so a second
  * request naming a running or decided session is never answered as that session (results still undelivered are
@@ -51,7 +47,6 @@ export const MAX_JSON_DEPTH = 32;
  */
 export const SESSION_ID_MEMORY_MS = 24 * 3600_000;
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** The fields that address an answer; read (non-strictly) before the full schema so the claims come first. */
 const addressSchema = z.object({
   sessionId: z.string().regex(ID_PATTERN),
@@ -66,47 +61,10 @@ export class RequestValidator {
 
   async validate(raw: Uint8Array): Promise<Validation> {
     const o = this.options;
-    if (raw.length > o.maxBytes) return unaddressed('too_large', `${raw.length} bytes > limit ${o.maxBytes}`);
-    const text = Buffer.from(raw).toString('latin1').trim();
-    if (!COMPACT_JWS.test(text)) return unaddressed('malformed', 'not a compact JWS');
-    const segments = text.split('.');
-    // Non-canonical base64url (stray low bits in the last character) would let one signed request have many
-    // spellings; accept only the canonical one.
-    if (segments.some((seg) => Buffer.from(seg, 'base64url').toString('base64url') !== seg)) {
-      return unaddressed('malformed', 'non-canonical base64url');
-    }
-    if (jsonDepthExceeds(Buffer.from(segments[0]!, 'base64url').toString('utf8'), MAX_JSON_DEPTH)) {
-      return unaddressed('malformed', `JWS header nested deeper than ${MAX_JSON_DEPTH}`);
-    }
-
-    let kid: unknown;
-    let alg: unknown;
-    try {
-      ({ kid, alg } = decodeProtectedHeader(text));
-    } catch {
-      return unaddressed('malformed', 'unreadable JWS header');
-    }
-    if (alg !== 'EdDSA') return unaddressed('bad_signature', `alg ${untrustedText(alg)} is not EdDSA`);
-    const key = typeof kid === 'string' ? o.carrierKeys.get(kid) : undefined;
-    if (!key) return unaddressed('unknown_key', `kid ${untrustedText(kid)} is not a pinned carrier key`);
-
-    let payloadBytes: Uint8Array;
-    try {
-      payloadBytes = (await compactVerify(text, key, { algorithms: ['EdDSA'] })).payload;
-    } catch {
-      return unaddressed('bad_signature', 'signature does not verify');
-    }
+    const signed = await verifyCarrierJws(raw, o);
+    if (!signed.ok) return unaddressed(signed.reason, signed.detail);
     // From here on the payload is the carrier's own words.
-    let json: unknown;
-    try {
-      const payloadText = new TextDecoder('utf-8', { fatal: true }).decode(payloadBytes);
-      if (jsonDepthExceeds(payloadText, MAX_JSON_DEPTH)) {
-        return unaddressed('malformed', `payload nested deeper than ${MAX_JSON_DEPTH}`);
-      }
-      json = JSON.parse(payloadText);
-    } catch {
-      return unaddressed('malformed', 'payload is not UTF-8 JSON');
-    }
+    const json = signed.json;
     const address = addressSchema.safeParse(json);
     if (!address.success) {
       return unaddressed('schema', `no readable sessionId/nonce/expiresAt: ${issueText(address.error)}`);
@@ -148,29 +106,6 @@ export class RequestValidator {
     if (!(expiresAt - issuedAt <= o.maxTtlMs)) return reject('ttl_too_long', `validity window > ${o.maxTtlMs} ms`, own);
     return { ok: true, request };
   }
-}
-
-/**
- * Whether JSON text nests arrays/objects deeper than `limit`, by one pass over the characters (strings skipped), so
- * no recursive parser or schema ever sees a deeply nested document. Malformed text is left to JSON.parse.
- */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-    }
-  }
-  return false;
 }
 
 function reject(reason: RejectReason, detail: string, answerTo: { sessionId: string; nonce: string }): Validation {

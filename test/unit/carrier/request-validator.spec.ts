@@ -5,9 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { signJson } from '../../../src/carrier/jws.ts';
 import { INVALID_SESSION, REJECT_REASONS } from '../../../src/carrier/protocol.ts';
-import {
-  MAX_JSON_DEPTH, RequestValidator, REQUEST_VALIDATOR_DEFAULTS, jsonDepthExceeds, type Validation,
-} from '../../../src/carrier/request-validator.ts';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../../../src/carrier/carrier-jws.ts';
+import { RequestValidator, REQUEST_VALIDATOR_DEFAULTS, type Validation } from '../../../src/carrier/request-validator.ts';
 import { MemoryStateStore } from '../../../src/carrier/store.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { REFERENCE, testKeys } from './helpers.ts';
