@@ -14,6 +14,8 @@ export const EXIT = {
   /** the camera could not be opened */
   camera: 4,
   config: 5,
+  /** stopped on purpose to start again (EX_TEMPFAIL): systemd restarts it */
+  restart: 75,
 } as const;
 
 export class RegtermError extends Error {

@@ -14,6 +14,8 @@ export async function signJson(value: unknown, privateKey: KeyObject, kid: strin
 
 export const RESULT_TYP = 'regterm-result+jws';
 export const REQUEST_TYP = 'regterm-request+jws';
+export const CONFIG_TYP = 'regterm-config+jws';
+export const CONFIG_REPORT_TYP = 'regterm-config-report+jws';
 
 export class SignatureError extends Error {}
 

@@ -22,6 +22,8 @@ export type { SessionRequestListener };
  *                                       NOT durable: the verdict must not be shown then.
  *   publishProgress(sessionId, event)   QoS 0, dropped while offline (staff screens only)
  *   publishTelemetry(obj)               QoS 0, dropped while offline
+ *   onCarrierMessage(topic, listener)   raw carrier messages on a command topic (config/desired, ...)
+ *   publishRetained(topic, payload)     retained QoS 1, kept until connected (config/reported, ...)
  *   health()                            connected, last broker activity, last ack, outbox depth, reconnects
  *
  * INVARIANTS:
@@ -104,6 +106,9 @@ export class CarrierLink {
   private lastAckAt?: number;
   private abortListener?: () => void;
   private signal?: AbortSignal;
+  private readonly carrierListeners = new Map<string, Set<(payload: Buffer) => void>>();
+  /** retained device messages not yet published (published on the next connect; a newer one replaces an older one) */
+  private readonly pendingRetained = new Map<string, string>();
 
   constructor(private readonly options: CarrierLinkOptions) {
     this.topics = new Topics(options.deviceId);
@@ -170,6 +175,29 @@ export class CarrierLink {
     return entry;
   }
 
+  /**
+   * Raw payloads the carrier publishes on `topic` (under the own prefix, no wildcard): subscribed on every connect.
+   * Listeners check what they get themselves (carrier-jws.ts); a throwing listener is logged.
+   */
+  onCarrierMessage(topic: string, listener: (payload: Buffer) => void): () => void {
+    assertPublishTopic(topic, this.topics.prefix);
+    let listeners = this.carrierListeners.get(topic);
+    if (!listeners) {
+      listeners = new Set();
+      this.carrierListeners.set(topic, listeners);
+      if (this.client && this.connected) this.subscribe(this.client, [topic]);
+    }
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /** A retained device message (QoS 1), published now or on the next connect; the latest one per topic wins. */
+  publishRetained(topic: string, payload: string): void {
+    assertPublishTopic(topic, this.topics.prefix);
+    this.pendingRetained.set(topic, payload);
+    if (this.client && this.connected) this.flushRetained(this.client);
+  }
+
   publishProgress(sessionId: string, event: object): boolean {
     return this.publishVolatile(this.topics.progress(sessionId), event);
   }
@@ -232,12 +260,25 @@ export class CarrierLink {
     this.sentAt.clear();
     this.lastActivityAt = this.now();
     this.log.info({ clientId: client.options.clientId }, 'connected');
-    client.subscribe([this.topics.request, this.topics.ackFilter], { qos: 1 }, (e: unknown) => {
-      if (e) this.log.warn({ err: errorMessage(e) }, 'subscribe failed');
-    });
+    this.subscribe(client, [this.topics.request, this.topics.ackFilter, ...this.carrierListeners.keys()]);
     this.publish(client, this.topics.status, this.statusPayload('online'), { qos: 1, retain: true })
       .catch(() => undefined);
+    this.flushRetained(client);
     void this.drain(client);
+  }
+
+  private subscribe(client: MqttClient, topics: string[]): void {
+    client.subscribe(topics, { qos: 1 }, (e: unknown) => {
+      if (e) this.log.warn({ err: errorMessage(e) }, 'subscribe failed');
+    });
+  }
+
+  private flushRetained(client: MqttClient): void {
+    for (const [topic, payload] of this.pendingRetained) {
+      this.publish(client, topic, payload, { qos: 1, retain: true }).then(() => {
+        if (this.pendingRetained.get(topic) === payload) this.pendingRetained.delete(topic);
+      }, () => undefined);
+    }
   }
 
   private onClose(client: MqttClient): void {
@@ -297,6 +338,17 @@ export class CarrierLink {
   private onMessage(topic: string, payload: Buffer): void {
     if (topic === this.topics.request) {
       this.intake.enqueue(payload);
+      return;
+    }
+    const listeners = this.carrierListeners.get(topic);
+    if (listeners) {
+      for (const listener of listeners) {
+        try {
+          listener(payload);
+        } catch (e: unknown) {
+          this.log.error({ err: errorMessage(e), topic }, 'carrier message listener threw');
+        }
+      }
       return;
     }
     const sessionId = this.topics.parseAck(topic);

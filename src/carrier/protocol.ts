@@ -99,6 +99,42 @@ export const sessionRequestSchema = z.strictObject({
 });
 export type SessionRequest = z.infer<typeof sessionRequestSchema>;
 
+/**
+ * A carrier-signed desired configuration (the JWS payload on `config/desired`, retained): a version that only grows
+ * and a partial agent configuration (src/config/schema.ts), applied as the remote layer (src/config/remote-layer.ts).
+ */
+export const desiredConfigSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  version: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  issuedAt: isoTime,
+  config: z.record(z.string(), z.json()),
+});
+export type DesiredConfigMessage = z.infer<typeof desiredConfigSchema>;
+
+/** What the terminal did with a desired configuration (device-signed JWS on `config/reported`, retained). */
+export const CONFIG_STATUSES = ['applied', 'restarting', 'refused', 'rolled_back'] as const;
+export const configReportSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  status: z.enum(CONFIG_STATUSES),
+  /** the version this report is about (absent when a refused message had no readable version) */
+  version: z.number().int().positive().optional(),
+  /** sha256 of the canonical JSON of its partial config (src/config/remote-layer.ts configHash) */
+  hash: z.string().max(64).optional(),
+  /** refused: why, from a fixed vocabulary; rolled_back: did_not_reach_ready | invalid */
+  reason: z.string().regex(/^[a-z0-9_]{1,40}$/).optional(),
+  /** refused `invalid`/`forbidden_key`: every problem, each bounded */
+  problems: z.array(z.string().max(300)).max(50).optional(),
+  /** applied: the keys changed live and the keys that took a restart */
+  live: z.array(z.string().max(64)).max(200).optional(),
+  restart: z.array(z.string().max(64)).max(200).optional(),
+  /** the remote layer in force after this report (none: provisioning's config and site files only) */
+  inForce: z.strictObject({ version: z.number().int().positive(), hash: z.string().max(64) }).nullable(),
+  at: isoTime,
+});
+export type ConfigReport = z.infer<typeof configReportSchema>;
+
 /** Topic names under the device's own prefix; the only topics the link ever publishes or subscribes to. */
 export class Topics {
   readonly prefix: string;
@@ -109,6 +145,8 @@ export class Topics {
   get telemetry(): string { return `${this.prefix}/telemetry`; }
   get request(): string { return `${this.prefix}/session/request`; }
   get ackFilter(): string { return `${this.prefix}/session/+/ack`; }
+  get configDesired(): string { return `${this.prefix}/config/desired`; }
+  get configReported(): string { return `${this.prefix}/config/reported`; }
   result(sessionId: string): string { return `${this.prefix}/session/${sessionId}/result`; }
   progress(sessionId: string): string { return `${this.prefix}/session/${sessionId}/progress`; }
   ack(sessionId: string): string { return `${this.prefix}/session/${sessionId}/ack`; }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.ts';
+import { ConfigError, loadConfigLayers, type LoadConfigOptions, type LoadedConfig } from '../config/load.ts';
+import { beginRemoteBoot, rollBackInvalidLayer, type BootOutcome } from '../config/remote-layer.ts';
 import { composeAgent } from '../compose/compose.ts';
 import { runUntilStopped } from '../compose/lifecycle.ts';
 import { createRunner } from '../compose/runner-factory.ts';
@@ -16,6 +17,23 @@ environment (e.g. REGTERM_MQTT_URL); \`regterm config\` shows the result and eac
 Stops cleanly on SIGTERM/SIGINT (exit 0); a crash exits non-zero.
 `;
 
+/**
+ * The configuration of this start. A remote layer that already failed to reach READY, or that the schema no longer
+ * accepts (a new release), is replaced by the last good one first (remote-layer.ts), so a bad remote configuration
+ * can never keep the agent from starting; the remote-config component reports it once connected.
+ */
+function loadWithRemoteLayer(layers: LoadConfigOptions): { loaded: LoadedConfig; boot: BootOutcome } {
+  const { stateDir } = loadConfigLayers({ ...layers, remoteLayer: null }).config;
+  const boot = beginRemoteBoot(stateDir);
+  try {
+    return { loaded: loadConfigLayers(layers), boot };
+  } catch (e: unknown) {
+    if (!(e instanceof ConfigError) || !boot.layer) throw e;
+    const rolled = rollBackInvalidLayer(stateDir);
+    return { loaded: loadConfigLayers(layers), boot: rolled };
+  }
+}
+
 /** After the stop, anything still holding the event loop open is a leak: exit anyway, after saying so. */
 const EXIT_GRACE_MS = 3000;
 
@@ -30,13 +48,18 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return EXIT.ok;
   }
-  const config = loadConfig({ file: values.config, env: ctx.env });
+  const layers = { file: values.config, env: ctx.env };
+  const { loaded, boot } = loadWithRemoteLayer(layers);
+  const config = loaded.config;
   const logger = createLogger({ level: config.log.level });
   const notifier = createNotifier(ctx.env, (message) => logger.warn(message));
-  const composed = await composeAgent(config, { logger, notifier, env: ctx.env, createRunner });
+  let requestRestart!: (reason: string) => void;
+  const restartRequested = new Promise<string>((resolve) => { requestRestart = resolve; });
+  const composed = await composeAgent(config, { logger, notifier, env: ctx.env, createRunner,
+    remote: { layers, loaded, boot, restart: requestRestart } });
   logger.info({ deviceId: config.deviceId, version: composed.version, models: composed.modelsHash,
     camera: composed.camera.kind, panel: config.panel.backend, broker: config.mqtt.url }, 'agent starting');
-  const code = await runUntilStopped(composed.agent, { proc: process, logger, onStopped: () => notifier.close() });
+  const code = await runUntilStopped(composed.agent, { proc: process, logger, onStopped: () => notifier.close(), restartRequested });
   setTimeout(() => {
     logger.warn({ exitCode: code }, 'handles still open after stop; exiting');
     process.exit(code);

@@ -6,7 +6,7 @@ import { carrierConfigSchema } from '../carrier/config.ts';
 import { keyId, pinKeys, readPublicKey } from '../carrier/keys.ts';
 import { type OpenCarrier, openCarrier } from '../carrier/open.ts';
 import type { Config } from '../config/schema.ts';
-import { loadSigningKeyFile } from '../device/identity.ts';
+import { loadSigningKeyFile, type DeviceIdentity } from '../device/identity.ts';
 import type { Logger } from '../device/logger.ts';
 import { EXIT, RegtermError, errorMessage } from '../errors.ts';
 
@@ -15,7 +15,15 @@ import { EXIT, RegtermError, errorMessage } from '../errors.ts';
  * pinned carrier keys (every *.pem in `carrier.keysDir`), then the carrier module's own composition (SQLite state in
  * `stateDir`, validator, outbox, link; src/carrier/open.ts).
  */
-export type CarrierPart = OpenCarrier;
+export interface CarrierPart extends OpenCarrier {
+  /** the device's signing key (results, rejections, configuration reports) */
+  identity: DeviceIdentity;
+  /**
+   * The trusted carrier keys, the very map the request validator reads: replacing its contents (remote key rotation)
+   * takes effect with the next request.
+   */
+  carrierKeys: Map<string, KeyObject>;
+}
 
 export interface CarrierPartDeps {
   logger: Logger;
@@ -77,5 +85,5 @@ export async function openCarrierPart(config: Readonly<Config>, deps: CarrierPar
     requests: { maxBytes: config.carrier.maxRequestBytes },
     outbox: { maxEntries: config.carrier.outboxMaxResults },
   });
-  return openCarrier(carrierConfig, { ...deps, identity, carrierKeys });
+  return { ...(await openCarrier(carrierConfig, { ...deps, identity, carrierKeys })), identity, carrierKeys };
 }

@@ -7,8 +7,12 @@ import { createFrameSource } from '../camera/create-frame-source.ts';
 import type { FrameSource } from '../camera/frame-source.ts';
 import { REAL_TIMER } from '../carrier/backoff.ts';
 import type { CarrierLink } from '../carrier/link.ts';
+import type { LoadConfigOptions, LoadedConfig } from '../config/load.ts';
+import type { BootOutcome } from '../config/remote-layer.ts';
 import type { Config } from '../config/schema.ts';
-import type { Logger } from '../device/logger.ts';
+import { CONFIG_REPORT_TYP, signJson } from '../carrier/jws.ts';
+import { errorMessage } from '../errors.ts';
+import { setLogLevel, type Logger } from '../device/logger.ts';
 import type { Notifier } from '../device/sd-notify.ts';
 import { watchdogIntervalMs } from '../device/sd-notify.ts';
 import { TelemetryCollector, TelemetryReporter } from '../device/telemetry.ts';
@@ -23,7 +27,8 @@ import { performanceClock } from '../session/clock.ts';
 import { loadManifest } from '../vision/manifest.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { FaceEngine } from '../vision/engine.ts';
-import { openCarrierPart } from './carrier-part.ts';
+import { openCarrierPart, trustedCarrierKeys } from './carrier-part.ts';
+import { RemoteConfigService } from './remote-config.ts';
 import {
   buttonsComponent, cameraComponent, carrierComponent, engineComponent, ledsComponent, systemdComponent, telemetryComponent,
 } from './components.ts';
@@ -57,6 +62,8 @@ export interface ComposeDeps {
   random?: RandomSource;
   /** a camera built by the caller (the soak replays its clip once per session); default: from config `camera` */
   camera?: FrameSource;
+  /** remote configuration (`regterm run`): how the config was loaded, what this start found, how to restart */
+  remote?: { layers: LoadConfigOptions; loaded: LoadedConfig; boot: BootOutcome; restart: (reason: string) => void };
 }
 
 export interface ComposedAgent {
@@ -106,8 +113,12 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   const modelsHash = manifest.hash;
   // Policy layers: schema defaults < manifest calibration < config `session.policy` (validated by the config schema)
   // < the carrier's request.
-  const policyBase = resolvePolicy(config.session.policy as PolicyInput,
-    deploymentPolicyBase(manifest.thresholds));
+  const policyFrom = (c: Readonly<Config>) => resolvePolicy(c.session.policy as PolicyInput, deploymentPolicyBase(manifest.thresholds));
+  const limiterFrom = (c: Readonly<Config>) => new FailureRateLimiter(performanceClock,
+    { maxFailures: c.session.maxFailures, windowMs: c.session.failureWindowS * 1000 });
+  // Replaced when a remote configuration changes them; the runner reads both at the start of every session.
+  let policyBase = policyFrom(config);
+  let limiter = limiterFrom(config);
   const version = agentVersion();
 
   const engine = new FaceEngine({ modelsDir: config.models.dir, logger: child('engine'),
@@ -124,10 +135,10 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     logger, version, modelsHash, inventory, policySchema, isBusy: () => session?.busy ?? true,
   });
   const link = carrier.link;
-  const limiter = new FailureRateLimiter(performanceClock,
-    { maxFailures: config.session.maxFailures, windowMs: config.session.failureWindowS * 1000 });
   const runner = deps.createRunner({
-    engine, camera, leds, buttons: panel.buttons, logger, limiter, policyBase, random: deps.random,
+    engine, camera, leds, buttons: panel.buttons, logger, random: deps.random,
+    get limiter() { return limiter; },
+    get policyBase() { return policyBase; },
     timeSource: camera.kind === 'replay' && config.camera.pace === 'fast' ? 'frames' : 'clock',
     onProgress: (sessionId, event) => { link.publishProgress(sessionId, event); },
   });
@@ -153,6 +164,35 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   const watchdog = new Watchdog(deps.notifier, watchdogIntervalMs(deps.env) ?? 10_000, () => health.check(),
     (reasons) => healthLog.warn({ reasons }, 'unhealthy: watchdog not fed'));
 
+  let loaded = deps.remote?.loaded;
+  const remote = deps.remote && new RemoteConfigService({
+    deviceId: config.deviceId, stateDir: config.stateDir, link, logger, now: Date.now, boot: deps.remote.boot,
+    layers: deps.remote.layers, current: () => loaded!, restart: deps.remote.restart,
+    carrierKeys: () => carrier.carrierKeys,
+    sign: (report) => signJson(report, carrier.identity.privateKey, carrier.identity.kid, CONFIG_REPORT_TYP),
+    check: async (next) => {
+      try {
+        await trustedCarrierKeys(next.carrier);
+        return undefined;
+      } catch (e: unknown) {
+        return { reason: /no trusted carrier key/.test(errorMessage(e)) ? 'last_key' : 'invalid', problem: errorMessage(e) };
+      }
+    },
+    applyLive: async (next, keys) => {
+      loaded = next;
+      const c = next.config;
+      if (keys.includes('log.level')) setLogLevel(logger, c.log.level);
+      if (keys.includes('session.policy')) policyBase = policyFrom(c);
+      if (keys.includes('session.maxFailures') || keys.includes('session.failureWindowS')) limiter = limiterFrom(c);
+      if (keys.includes('telemetry.intervalS')) reporter.setIntervalMs(c.telemetry.intervalS * 1000);
+      if (keys.includes('carrier.keys') || keys.includes('carrier.revokedKids')) {
+        const trusted = await trustedCarrierKeys(c.carrier);
+        carrier.carrierKeys.clear();
+        for (const [kid, key] of trusted) carrier.carrierKeys.set(kid, key);
+      }
+    },
+  });
+
   const agent = new Agent([
     engineComponent(engine),
     ledsComponent(leds),
@@ -162,6 +202,8 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     session,
     telemetryComponent(reporter),
     systemdComponent(deps.notifier, health, watchdog),
+    // after READY: confirms a remote layer that took a restart, then listens for the next one
+    ...(remote ? [remote] : []),
   ], logger);
   return { agent, link, session, camera, health, version, modelsHash };
 }

@@ -18,6 +18,8 @@ export interface RunOptions {
   logger: Logger;
   /** called when the stop finished, before the returned promise resolves (close the notifier, flush) */
   onStopped?: (exitCode: number) => void;
+  /** resolves with a reason when the agent asks to be started again (remote configuration): stop, exit RESTART */
+  restartRequested?: Promise<string>;
 }
 
 /**
@@ -28,6 +30,8 @@ export interface RunOptions {
  *   LEDs off first.
  * - A failed start: logged with its error, everything started so far is stopped, exit code of the error
  *   (RegtermError's own, e.g. 4 = camera, 3 = models) or 1.
+ * - A restart request (a remote configuration that cannot change live): the same stop, exit code EXIT.restart, so
+ *   the supervisor (systemd Restart=on-failure) starts the agent again with the new configuration.
  * - uncaughtException / unhandledRejection: logged at fatal with the error, then the same stop; exit code 1 so systemd
  *   (Restart=on-failure) restarts the agent. Nothing thrown is silent.
  * Resolves with the exit code once the stop has finished; listeners are removed by then.
@@ -62,6 +66,10 @@ export function runUntilStopped(agent: Stoppable, options: RunOptions): Promise<
     ['uncaughtException', onCrash('uncaught exception')], ['unhandledRejection', onCrash('unhandled rejection')],
   ];
   for (const [event, listener] of listeners) proc.on(event, listener);
+  void options.restartRequested?.then((reason) => {
+    logger.info({ reason }, 'restart requested');
+    stop(`restart: ${reason}`, EXIT.restart);
+  });
 
   agent.start().then(
     () => { if (!stopping) logger.info('agent running'); },

@@ -19,6 +19,8 @@ import { ConfigError, REMOTE_LAYER_FILE, configLeaves, loadConfigLayers, type Lo
  * configuration cannot keep the terminal from serving.
  */
 export const LAST_GOOD_FILE = 'config.remote.good.json';
+/** The last layer that was rolled back: the carrier's retained message still offers it, and must not loop. */
+export const LAST_FAILED_FILE = 'config.remote.failed.json';
 export const MAX_BOOT_ATTEMPTS = 2;
 
 /** Keys a running agent changes without a restart (the composition root wires each one). */
@@ -46,7 +48,7 @@ export interface DesiredConfig {
 }
 
 /** Why a desired configuration was refused (published, signed, on `config/reported`). */
-export type RemoteRefusal = 'stale_version' | 'version_reused' | 'invalid' | 'forbidden_key' | 'last_key';
+export type RemoteRefusal = 'stale_version' | 'version_reused' | 'invalid' | 'forbidden_key' | 'last_key' | 'rolled_back_before';
 
 export type RemotePlan =
   | { kind: 'unchanged' }
@@ -109,7 +111,7 @@ const isUnder = (key: string, prefixes: readonly string[]): boolean =>
  * that change live and keys that need a restart. `layers` are the running agent's load options (file, env, ...).
  */
 export function planRemoteChange(layers: LoadConfigOptions, current: LoadedConfig, applied: RemoteLayer | undefined,
-  desired: DesiredConfig): RemotePlan {
+  desired: DesiredConfig, failed?: Pick<RemoteLayer, 'version'>): RemotePlan {
   const hash = configHash(desired.config);
   if (applied && desired.version === applied.version) {
     return hash === applied.hash ? { kind: 'unchanged' }
@@ -118,7 +120,11 @@ export function planRemoteChange(layers: LoadConfigOptions, current: LoadedConfi
   if (applied && desired.version < applied.version) {
     return { kind: 'refused', reason: 'stale_version', problems: [`version ${desired.version} is older than the applied ${applied.version}`] };
   }
-  const forbidden = leavesSet(desired.config).filter((k) => isUnder(k, REMOTE_FORBIDDEN));
+  if (failed && desired.version <= failed.version) {
+    return { kind: 'refused', reason: 'rolled_back_before',
+      problems: [`version ${failed.version} did not reach READY and was rolled back: publish a newer version`] };
+  }
+  const forbidden = leavesSet(desired.config).filter((k) => isUnder(k, REMOTE_FORBIDDEN)).sort();
   if (forbidden.length > 0) return { kind: 'refused', reason: 'forbidden_key', problems: forbidden.map((k) => `${k}: not settable remotely`) };
   let next: LoadedConfig;
   try {
@@ -169,6 +175,7 @@ export function beginRemoteBoot(stateDir: string): BootOutcome {
   const layer = readRemoteLayer(stateDir);
   if (!layer || layer.confirmed) return { layer };
   if (layer.attempts >= MAX_BOOT_ATTEMPTS) {
+    writeLayer(stateDir, layer, LAST_FAILED_FILE);
     return { layer: restoreLastGood(stateDir), rolledBack: { version: layer.version, hash: layer.hash, reason: 'did_not_reach_ready' } };
   }
   const counted = { ...layer, attempts: layer.attempts + 1 };
@@ -179,6 +186,7 @@ export function beginRemoteBoot(stateDir: string): BootOutcome {
 /** The configuration with the remote layer in force does not load (e.g. a new release's schema refuses it). */
 export function rollBackInvalidLayer(stateDir: string): BootOutcome {
   const layer = readRemoteLayer(stateDir);
+  if (layer) writeLayer(stateDir, layer, LAST_FAILED_FILE);
   const restored = restoreLastGood(stateDir);
   return { layer: restored, rolledBack: layer ? { version: layer.version, hash: layer.hash, reason: 'invalid' } : undefined };
 }

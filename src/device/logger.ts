@@ -26,21 +26,39 @@ export interface LoggerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Every child of a logger made here, so a level set at run time (remote configuration) reaches all of them. */
+const childrenOf = new WeakMap<Logger, Set<WeakRef<Logger>>>();
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   let destination = options.destination;
   if (!destination) {
     const stdout = pino.destination({ dest: 1, sync: true });
     destination = isJournalStream(1, options.env ?? process.env) ? withSyslogPriority(stdout) : stdout;
   }
-  return pino(
+  const children = new Set<WeakRef<Logger>>();
+  const root = pino(
     {
       level: options.level ?? 'info',
       base: { app: 'regterm' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // pino copies the level into a child when it is made; later changes of the root do not reach it
+      onChild: (child) => { children.add(new WeakRef(child)); },
     },
     destination,
   );
+  childrenOf.set(root, children);
+  return root;
+}
+
+/** Sets the level of a logger made by createLogger and of every child it has made (children of children too). */
+export function setLogLevel(root: Logger, level: string): void {
+  root.level = level;
+  for (const ref of childrenOf.get(root) ?? []) {
+    const child = ref.deref();
+    if (child) child.level = level;
+    else childrenOf.get(root)?.delete(ref);
+  }
 }
 
 /** True when `fd` is the stream systemd connected to the journal (JOURNAL_STREAM = "<device>:<inode>"). */

@@ -199,9 +199,11 @@ export interface TelemetryReporterOptions {
 export class TelemetryReporter {
   private handle?: unknown;
   private stopped = false;
+  private intervalMs: number;
   private readonly log: Logger;
   constructor(private readonly options: TelemetryReporterOptions) {
     this.log = options.logger.child({ component: 'telemetry' });
+    this.intervalMs = options.intervalMs;
   }
 
   start(signal: AbortSignal): void {
@@ -214,6 +216,11 @@ export class TelemetryReporter {
     if (this.handle !== undefined) this.options.timer.clear(this.handle);
   }
 
+  /** A new interval (remote configuration) takes effect from the next sample on. */
+  setIntervalMs(ms: number): void {
+    this.intervalMs = ms;
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     this.handle = this.options.timer.set(() => {
@@ -221,6 +228,6 @@ export class TelemetryReporter {
         .then((s) => { if (!this.stopped) this.options.publish(s); })
         .catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'telemetry sample failed'))
         .finally(() => this.schedule());
-    }, this.options.intervalMs);
+    }, this.intervalMs);
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REMOTE_LAYER_FILE, loadConfigLayers, type LoadConfigOptions } from '../../../src/config/load.ts';
 import {
-  LAST_GOOD_FILE, MAX_BOOT_ATTEMPTS, beginRemoteBoot, configHash, confirmRemoteBoot, persistRemoteLayer, planRemoteChange,
+  LAST_FAILED_FILE, LAST_GOOD_FILE, MAX_BOOT_ATTEMPTS, beginRemoteBoot, configHash, confirmRemoteBoot, persistRemoteLayer, planRemoteChange,
   readRemoteLayer, rollBackInvalidLayer,
 } from '../../../src/config/remote-layer.ts';
 
@@ -98,5 +98,18 @@ describe('remote configuration: persistence, restart and rollback', () => {
     expect(rollBackInvalidLayer(stateDir)).toMatchObject({ layer: { version: 4 }, rolledBack: { version: 5, reason: 'invalid' } });
     expect(JSON.parse(readFileSync(join(stateDir, REMOTE_LAYER_FILE), 'utf8'))).toMatchObject({ version: 4 });
     expect(loadConfigLayers(layers).config.log.level).toBe('warn');
+  });
+});
+
+describe('remote configuration: a rolled-back version is not applied again', () => {
+  it('refuses the failed version (still retained at the broker) and older ones, and takes a newer one', () => {
+    persistRemoteLayer(stateDir, { version: 1, config: { camera: { fps: 20 } } }, false);
+    persistRemoteLayer(stateDir, { version: 2, config: { camera: { fps: 30 } } }, true);
+    for (let i = 0; i <= MAX_BOOT_ATTEMPTS; i++) beginRemoteBoot(stateDir);
+    const failed = readRemoteLayer(stateDir, LAST_FAILED_FILE);
+    expect(failed).toMatchObject({ version: 2 });
+    const again = (version: number) => planRemoteChange(layers, loadConfigLayers(layers), readRemoteLayer(stateDir), { version, config: { camera: { fps: 30 } } }, failed);
+    expect(again(2)).toMatchObject({ kind: 'refused', reason: 'rolled_back_before' });
+    expect(again(3)).toMatchObject({ kind: 'apply', restart: ['camera.fps'] });
   });
 });
