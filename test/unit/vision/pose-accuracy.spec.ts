@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_IOU, boxesCsvFor, labelledFace, readPoseLabels } from '../../../src/cli/eval-pose.ts';
 import { UsageError } from '../../../src/errors.ts';
+import { recordAttack } from '../../attacks/table.ts';
 import { type PoseSample, linearFit, poseAccuracy } from '../../../src/vision/pose-accuracy.ts';
 
 /** A sample whose estimate is `f(true yaw)`; pitch and roll off by fixed amounts. */
@@ -93,7 +94,13 @@ describe('eval pose: labels, boxes and the labelled face', () => {
 
   it('names the row of a bad number, an empty box or a missing column', async () => {
     await writeFile(join(dir, 'bad.csv'), 'file,yaw_deg,pitch_deg,roll_deg\na.jpg,1,2,3\nb.jpg,x,2,3\n');
-    await expect(readPoseLabels(join(dir, 'bad.csv'))).rejects.toThrow(/row 3: 'x' is not a number/);
+    const bad = await readPoseLabels(join(dir, 'bad.csv')).then(() => undefined, (e: unknown) => e);
+    recordAttack({
+      area: 'eval input', attack: 'pose labels CSV with a non-number angle', expected: 'usage error naming row 3',
+      observed: bad instanceof UsageError ? `usage error: ${bad.message.replace(/^.*: (row \d+).*$/, '$1')}` : `no usage error (${String(bad)})`,
+    });
+    expect(bad).toBeInstanceOf(UsageError);
+    expect((bad as Error).message).toMatch(/row 3: 'x' is not a number/);
     await writeFile(join(dir, 'empty-box.csv'), 'file,x1,y1,x2,y2\na.jpg,10,10,5,20\n');
     await expect(readPoseLabels(join(dir, 'labels.csv'), join(dir, 'empty-box.csv'))).rejects.toThrow(/row 2: the box is empty/);
     await writeFile(join(dir, 'cols.csv'), 'file,yaw_deg\na.jpg,1\n');
