@@ -42,6 +42,8 @@ export type PoseEstimator = (typeof POSE_ESTIMATORS)[number];
 
 /** A detected box overlapping the labelled box less than this is not the labelled face. */
 export const MIN_IOU = 0.1;
+/** The track's primary face is the labelled one when its box overlaps the labelled face's detector box this much. */
+const SAME_FACE_IOU = 0.5;
 
 export interface PoseLabel {
   file: string;
@@ -185,7 +187,8 @@ async function trackedPose(engine: FaceEngine, root: string, r: Reading, offset:
   try {
     const [face] = await engine.analyzeFrame(img, { maxFaces: 1, track, tsMs: 33 });
     face?.landmarks68.fill(0);
-    return face && boxIou(face.box, r.box) >= 0.5 ? face.pose : undefined;
+    // the detector sees the same photo as in the first pass: the labelled face comes back with the same box
+    return face && boxIou(face.box, r.box) >= SAME_FACE_IOU ? face.pose : undefined;
   } finally {
     img.data.fill(0);
   }
