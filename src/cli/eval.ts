@@ -1,6 +1,8 @@
 /**
  * regterm eval verify --pairs CSV [--root DIR] [--json]     (file_a,file_b,same)
  * regterm eval antispoof --labels CSV [--root DIR] [--json] (file,label real|spoof,attack_type)
+ * regterm eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator track|model|landmarks] [--json]
+ *                                                          (file,yaw_deg,pitch_deg,roll_deg: eval-pose.ts)
  *
  * Threshold calibration on a carrier's own data. Paths in the CSV are relative to --root (default: the CSV's folder).
  * verify: every distinct image is embedded once (largest face; cached in memory by path). A pair with an image where
@@ -20,8 +22,10 @@ import { readImageFile } from '../vision/image-file.ts';
 import type { FaceTemplate } from '../vision/matcher.ts';
 import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
 import { type CommandContext, writeJson } from './command.ts';
+import { POSE_ESTIMATORS, boxesCsvFor, evalPose, readPoseLabels } from './eval-pose.ts';
 
-export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]';
+export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]'
+  + ` | eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--json]`;
 
 export async function run(ctx: CommandContext): Promise<number> {
   let parsed;
@@ -40,6 +44,9 @@ export async function run(ctx: CommandContext): Promise<number> {
         'scores-out': { type: 'string' },
         // verify: also fit fusion weights, impostor normalisation and the FAR 1e-3 threshold (2-fold cross-validated)
         'fit-fusion': { type: 'boolean', default: false },
+        // pose: the labelled faces' boxes (default: face_boxes.csv beside --labels) and what is measured
+        boxes: { type: 'string' },
+        estimator: { type: 'string', default: 'track' },
       },
     });
   } catch (e: unknown) {
@@ -47,8 +54,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const [sub] = parsed.positionals;
   const v = parsed.values;
-  const csv = sub === 'verify' ? v.pairs : sub === 'antispoof' ? v.labels : undefined;
+  const csv = sub === 'verify' ? v.pairs : sub === 'antispoof' || sub === 'pose' ? v.labels : undefined;
   if (!csv) throw new UsageError(USAGE);
+  const estimator = POSE_ESTIMATORS.find((e) => e === v.estimator);
+  if (!estimator) throw new UsageError(`--estimator must be one of ${POSE_ESTIMATORS.join(', ')}`);
   const root = v.root ?? dirname(resolve(csv));
   const crop = v['antispoof-crop'] === undefined ? undefined : Number(v['antispoof-crop']);
   if (crop !== undefined && !(crop > 0)) throw new UsageError('--antispoof-crop must be a positive number');
@@ -58,7 +67,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     const report =
       sub === 'verify'
         ? await verify(engine, csv, root, ctx, { scoresOut: v['scores-out'], fitFusion: v['fit-fusion'] })
-        : await antispoof(engine, csv, root, ctx);
+        : sub === 'pose'
+          ? await evalPose(engine, await readPoseLabels(csv, boxesCsvFor(csv, v.boxes)), root, estimator, (l) => ctx.stderr.write(`${l}\n`))
+          : await antispoof(engine, csv, root, ctx);
     if (v.json) writeJson(ctx.stdout, report);
     else ctx.stdout.write(`${JSON.stringify(report)}\n`);
     return 0;

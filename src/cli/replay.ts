@@ -23,13 +23,12 @@ import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { detectClipEvents, type ClipEvent } from '../session/detectors/events-only.ts';
 import { resolvePolicy, type ChallengeType, type PolicyInput } from '../session/policy.ts';
 import { seededRandom } from '../session/random.ts';
-import { recordingSignals } from '../session/recording-signals.ts';
+import { eventsTrack, recordingSignals } from '../session/recording-signals.ts';
 import { ReportCollector } from '../session/report-html.ts';
 import { traceThresholds } from '../session/trace.ts';
 import { SessionRunner, type ProgressEvent } from '../session/runner.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { FaceEngine } from '../vision/engine.ts';
-import { FaceTrack } from '../vision/face-track.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
 const MOTIONS: readonly ChallengeType[] = ['blink', 'turn_left', 'turn_right'];
@@ -110,8 +109,7 @@ interface Output { json: Record<string, unknown>; line: string; events: ClipEven
 async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, report?: ReportCollector): Promise<Output> {
   let t0: number | undefined;
   const policy = resolvePolicy({}, deploymentPolicyBase(engine));
-  const track = new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow });
-  const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))), track);
+  const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))), eventsTrack(policy));
   const events = detectClipEvents(signals, policy, t0Ms);
   const count = (t: string): number => events.filter((e) => e.type === t).length;
   return {

@@ -3,6 +3,7 @@ import { ReplaySource } from '../camera/replay-source.ts';
 import type { Logger } from '../device/logger.ts';
 import type { FaceEngine } from '../vision/engine.ts';
 import { FaceTrack } from '../vision/face-track.ts';
+import type { SessionPolicy } from './policy.ts';
 import type { AnalysedFrame } from './runner.ts';
 import type { FrameSignals } from './signals.ts';
 import { frameSignals } from './vision-signals.ts';
@@ -46,4 +47,15 @@ export async function recordingSignals(
     await source.stop();
   }
   return { signals, t0Ms: t0Ms ?? 0 };
+}
+
+/**
+ * The face track of events-only scoring (`regterm replay --events-only`, score:events), whose detectors look for
+ * every event on every frame: the session's track with fr_pose on every frame, as while a session's turn challenge is
+ * open (face-track.ts, POSE ON EVERY FRAME); the rest of its plan, and so the blink evidence, is the session's own.
+ */
+export function eventsTrack(policy: SessionPolicy): FaceTrack {
+  const track = new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow });
+  track.setPoseEveryFrame(true);
+  return track;
 }

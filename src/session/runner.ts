@@ -174,8 +174,9 @@ class ActiveRun {
   private readonly session: RegistrationSession;
   private readonly selector: EmbedSelector;
   /**
-   * the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame), anti-spoof on alternate
-   * frames without fr_pose, and the iris lid cue for the blink detector (face-track.ts); reset when the run ends
+   * the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame; on every frame while a turn
+   * challenge is open), anti-spoof on alternate frames, and the iris lid cue for the blink detector (face-track.ts);
+   * reset when the run ends
    */
   private readonly track: FaceTrack;
   private readonly frameMode: boolean;
@@ -277,6 +278,7 @@ class ActiveRun {
     let embedding: Template | undefined;
     try {
       const tsMs = frame.tsMs + this.tsOffset;
+      this.track.setPoseEveryFrame(this.session.turnOpen);
       const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal, track: this.track, tsMs });
       if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, tsMs);
       const meta = { tsMs, width, height, seq: frame.seq };

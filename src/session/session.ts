@@ -69,6 +69,14 @@ export class RegistrationSession {
     return this.res;
   }
 
+  /**
+   * A turn challenge is open: its detector reads every frame's yaw, and needs it over the full range (the shell then
+   * has the face track run fr_pose on every frame: vision/face-track.ts, docs/pose.md).
+   */
+  get turnOpen(): boolean {
+    return this.active?.type === 'turn_left' || this.active?.type === 'turn_right';
+  }
+
   handle(input: SessionInput): SessionOutput[] {
     this.out = [];
     if (this.st === 'decided') return this.discard(input);

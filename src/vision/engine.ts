@@ -166,7 +166,8 @@ export class FaceEngine {
    * `maxFaces` limits the per-face work to the largest N (the session only needs to know there is a second face).
    * `track` (frames that are a stream: one track per stream, `tsMs` the frame's time for its gap rule): the largest
    * face runs what the track's plan says (face-track.ts): its pose from the hybrid source (fr_pose on pose frames,
-   * landmark angles + the recent offset in between; it carries `poseSource`) and the anti-spoof model on alternate
+   * landmark angles + the recent offset in between, fr_pose on every frame while the track's owner asks for it; it
+   * carries `poseSource`) and the anti-spoof model on alternate
    * frames that do not run fr_pose (the others have no `antispoof`), and the iris model on the eyes the plan names
    * (`lids`); other faces still run every model but the iris one. On a track the detector itself skips the costly
    * frames (face-track.ts, DETECTOR): on those the primary face's box is carried, moved with its landmarks (it

@@ -8,6 +8,12 @@
  * `poseSamples` (fr_pose − landmark) offsets: the offset carries fr_pose's absolute reference (the person-dependent
  * pitch a generic landmark face gets wrong), the landmarks carry the motion between samples. Median, not mean, so one
  * wild fr_pose reading does not move the frames after it (the study's measured form).
+ * POSE ON EVERY FRAME (`setPoseEveryFrame`, the owner's switch, kept across resets): every tracked frame runs fr_pose
+ * and reports its angles. For the turn challenge: the landmark fit compresses large turns (it reads them nearer
+ * frontal, and saturates), so the offset recorded while the face was frontal leaves a turn short on every frame
+ * between pose frames (docs/pose.md). Only the pose source changes: which frames are scored, measure lids or carry
+ * their box stays the hybrid's (the rules below), so the other evidence comes from the same frames as without it; a
+ * frame may then run fr_pose beside the detector, anti-spoof or the iris model (at most a frame running every model).
  *
  * ANTI-SPOOF: the passive anti-spoof model (fr_liveness, about as costly as fr_pose) scores alternate tracked frames
  * and skips fr_pose frames, so no frame pays for both: a frame is scored when the frame before it was not and it is
@@ -127,6 +133,8 @@ export class FaceTrack {
   private carried: Detection | undefined;
   /** this frame ran the detector */
   private fresh = false;
+  /** every tracked frame runs fr_pose (setPoseEveryFrame) */
+  private poseEveryFrame = false;
   /** faces the last detector pass saw, and carried frames since it */
   private detectedFaces = 0;
   private sinceDetect = 0;
@@ -148,7 +156,16 @@ export class FaceTrack {
     if (!Number.isInteger(this.lidEvery) || this.lidEvery < 1) throw new RangeError('FaceTrack: lidEvery must be a positive integer');
   }
 
-  /** Forget everything: the next face is a pose frame. */
+  /**
+   * While on, every tracked frame runs fr_pose (see POSE ON EVERY FRAME above): for a caller that needs the full-range
+   * yaw on every frame, such as an open turn challenge. Off by default; resets keep it (it is the owner's, not the
+   * face's).
+   */
+  setPoseEveryFrame(on: boolean): void {
+    this.poseEveryFrame = on;
+  }
+
+  /** Forget everything but the owner's switches: the next face is a pose frame. */
   reset(): void {
     this.counters = this.startCounters();
     this.levels.reset();
@@ -210,7 +227,8 @@ export class FaceTrack {
   /**
    * The next frame's primary face (box; `tsMs` the frame's time, when the caller knows it): applies the reset rules,
    * counts the frame and says what it runs. `landmarkFit` false (the landmark fit failed) forces fr_pose; such a
-   * frame records no offset.
+   * frame records no offset. With `setPoseEveryFrame(true)` every frame's pose is fr_pose, the rest of the plan as
+   * without it.
    */
   next(box: Box | undefined, tsMs: number | undefined, landmarkFit: boolean): FramePlan {
     const gap = tsMs !== undefined && this.lastTsMs !== undefined && tsMs - this.lastTsMs > this.maxGapMs;
@@ -220,7 +238,7 @@ export class FaceTrack {
     this.lastTsMs = tsMs;
     const { plan, after } = this.step(this.cadence(), landmarkFit);
     this.counters = { tracked: after.tracked, unscored: after.unscored, sinceLids: after.sinceLids };
-    return plan;
+    return this.poseEveryFrame ? { ...plan, pose: 'model' } : plan;
   }
 
   private startCounters(): Omit<Cadence, 'offset'> {

@@ -14,7 +14,7 @@ import { createLogger } from '../../../src/device/logger.ts';
 import { scoreEvents, type EventScore } from '../../../src/session/detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents, type ClipEventType } from '../../../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
-import { recordingSignals } from '../../../src/session/recording-signals.ts';
+import { eventsTrack, recordingSignals } from '../../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { DATA } from '../vision/helpers.ts';
@@ -30,10 +30,10 @@ const totals = new Map<string, { tp: number; fn: number; fp: number; minutes: nu
 async function score(
   set: string, clip: string, totalled = ['blink', 'turn_left', 'turn_right'],
 ): Promise<Record<ClipEventType, EventScore> & { frontalYawDeg: number }> {
-  const { signals, t0Ms } = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger);
+  const policy = resolvePolicy({}, deploymentPolicyBase(engine));
+  const { signals, t0Ms } = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger, undefined, eventsTrack(policy));
   const truth = parseEventsCsv(readFileSync(join(DATA, set, `${clip}.events.csv`), 'utf8'))
     .map((e) => ({ startS: e.startMs / 1000, endS: e.endMs / 1000, event: e.event, confidence: e.extra?.confidence }));
-  const policy = resolvePolicy({}, deploymentPolicyBase(engine));
   const scores = scoreEvents(detectClipEvents(signals, policy, t0Ms), truth);
   const minutes = (signals[signals.length - 1].tsMs - signals[0].tsMs) / 60000;
   for (const s of scores.filter((x) => totalled.includes(x.type))) {

@@ -25,11 +25,10 @@ import { scoreEvents, type TruthEvent } from '../../../src/session/detectors/eve
 import { clipFrontalYaw, detectClipEvents } from '../../../src/session/detectors/events-only.ts';
 import { spoofWindows } from '../../../scripts/models/spoof-metrics.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
-import { recordingSignals } from '../../../src/session/recording-signals.ts';
+import { eventsTrack, recordingSignals } from '../../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
-import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { DATA } from '../vision/helpers.ts';
 
 /** Landmark geometry for the yaw calibration study: nose tip offset from the jaw-contour midpoint / half width. */
@@ -91,7 +90,7 @@ try {
         data = await recordingSignals(engine, join(DATA, set, `${clip}.mp4`), logger, (f) => {
           noseOffset.push(f.faces[0] ? noseOffsetRatio(f.faces[0].landmarks68) : null);
           eyes.push(f.faces[0] ? eyeGeometry(f.faces[0].landmarks68) : null);
-        }, new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow }));
+        }, eventsTrack(policy));
         data.noseOffset = noseOffset;
         data.eyes = eyes;
         if (cached) writeFileSync(cached, JSON.stringify(data));

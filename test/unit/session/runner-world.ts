@@ -10,7 +10,7 @@ import type { ProgressEvent, RunnerEngine } from '../../../src/session/runner.ts
 import { cosine, type Template } from '../../../src/session/identity.ts';
 import type { AnalyzeOptions, FaceAnalysis } from '../../../src/vision/engine.ts';
 import type { RgbImage } from '../../../src/vision/image.ts';
-import type { FaceTrack } from '../../../src/vision/face-track.ts';
+import type { FaceTrack, PoseSource } from '../../../src/vision/face-track.ts';
 
 export const W = 160;
 export const H = 120;
@@ -68,8 +68,11 @@ export class World {
 
   wipes = 0;
   readonly landmarks: Float32Array[] = [];
-  /** the face track and frame time of every analyseFrame call (undefined: analysed without a track) */
-  readonly tracked: Array<{ track: FaceTrack | undefined; tsMs: number | undefined }> = [];
+  /**
+   * the face track and frame time of every analyseFrame call (undefined: analysed without a track), the prompt shown
+   * then and the pose source the track's plan gave the face
+   */
+  readonly tracked: Array<{ track: FaceTrack | undefined; tsMs: number | undefined; prompt: string; pose?: PoseSource }> = [];
 
   readonly engine = {
     fusion: { threshold: 0.5 },
@@ -80,13 +83,15 @@ export class World {
     // one implementation for both overloads: without a track every face keeps its anti-spoof score
     analyzeFrame: (async (img: RgbImage, opts: AnalyzeOptions = {}): Promise<FaceAnalysis[]> => {
       this.images.push(img.data);
-      this.tracked.push({ track: opts.track, tsMs: opts.tsMs });
+      const entry: (typeof this.tracked)[number] = { track: opts.track, tsMs: opts.tsMs, prompt: this.prompt };
+      this.tracked.push(entry);
       const keep = (faces: FaceAnalysis[]): FaceAnalysis[] => {
         for (const f of faces) this.landmarks.push(f.landmarks68);
         // the engine's use of a track on the primary face: count the frame, record an offset on pose frames, drop
         // the anti-spoof score on frames the plan does not score
         const track = opts.track;
         const plan = faces[0] && track?.next(faces[0].box, opts.tsMs, true);
+        if (plan) entry.pose = plan.pose;
         if (plan && plan.pose === 'model') track?.fromModel(faces[0].pose, faces[0].pose);
         if (plan && !plan.antispoof) delete faces[0].antispoof;
         if (!faces[0]) track?.lost();

@@ -93,6 +93,18 @@ describe('SessionRunner with a simulated customer and panel', () => {
     expect(next.every((t) => t !== undefined && t !== track)).toBe(true); // a fresh track per session
   });
 
+  it('runs fr_pose on every frame while a turn challenge is open (the turn detector\'s full-range yaw), the hybrid otherwise', async () => {
+    const { world, runner, request } = await setup();
+    expect((await runner.run(await request(), new AbortController().signal)).decision).toBe('match');
+    const under = (prompt: string): string[] => world.tracked.filter((f) => f.prompt === prompt && f.pose).map((f) => f.pose as string);
+    for (const turn of ['turn_left', 'turn_right']) {
+      expect(under(turn).length).toBeGreaterThan(10);
+      expect(new Set(under(turn))).toEqual(new Set(['model']));
+    }
+    expect(under('blink')).toContain('landmarks');
+    expect(under('look_at_camera')).toContain('landmarks');
+  });
+
   it('embeds only selected frames, not every analysed one', async () => {
     const { world, runner, request } = await setup();
     await runner.run(await request(), new AbortController().signal);

@@ -69,6 +69,14 @@ describe('FaceTrack: the costly frames carry the box, the detector runs between'
     expect(plans.join('')).toBe('PSLS·PSLS·PSLS·');
   });
 
+  it('with fr_pose on every frame (an open turn challenge) the same frames carry: the plan is the hybrid\'s', () => {
+    const t = new FaceTrack();
+    t.setPoseEveryFrame(true);
+    const plans: string[] = [];
+    expect(run(t, Array<number>(15).fill(1), DET, points(FACE), { plans })).toBe('DDCCDCDCCDCDCCD');
+    expect(plans.join('')).toBe('P'.repeat(15));
+  });
+
   it('a carried frame has the last detector box and score', () => {
     const t = new FaceTrack();
     t.carry(W, H, undefined);

@@ -174,3 +174,46 @@ describe('FaceTrack: iris lids on idle frames, and on eyes the eye-state model r
     expect(step(0.2).reading).toBeUndefined();
   });
 });
+
+describe('FaceTrack: fr_pose on every frame while the owner asks (an open turn challenge)', () => {
+  // the landmark fit compresses turns (docs/pose.md): here it reads 0.7 of the true yaw; fr_pose reads it exactly
+  const turn = [0, 0, 0, 8, 16, 24, 30, 30, 30, 30];
+  const readings = (t: FaceTrack): number[] => turn.map((yaw, i) => frame(t, a(yaw, 0, 0), a(0.7 * yaw, 0, 0), BOX, i * 33).pose.yaw);
+
+  it('reports the model yaw on every frame, so a turn read between pose frames is not compressed', () => {
+    const hybrid = readings(new FaceTrack());
+    const t = new FaceTrack();
+    t.setPoseEveryFrame(true);
+    expect(readings(t)).toEqual(turn);
+    // without the switch the frames between pose frames read the turn short (the offset is the frontal one)
+    expect(hybrid[4]).toBeCloseTo(0.7 * 16, 9);
+    expect(Math.max(...hybrid.map((y, i) => turn[i] - y))).toBeGreaterThan(5);
+  });
+
+  it('changes only the pose source: anti-spoof and lid frames stay the hybrid\'s, and the carried boxes too', () => {
+    const t = new FaceTrack();
+    const u = new FaceTrack();
+    u.setPoseEveryFrame(true);
+    const fits = [...steady(7), false, ...steady(12)];
+    const plans = fits.map((fit) => {
+      const [hybrid, every] = [t.next(BOX, undefined, fit), u.next(BOX, undefined, fit)];
+      if (hybrid.pose === 'model') t.fromModel(a(0, 0, 0), fit ? a(0, 0, 0) : null);
+      u.fromModel(a(0, 0, 0), fit ? a(0, 0, 0) : null);
+      return { hybrid, every };
+    });
+    for (const { hybrid, every } of plans) expect(every).toEqual({ ...hybrid, pose: 'model' });
+    expect(plans.filter((p) => p.hybrid.pose === 'landmarks').length).toBeGreaterThan(10);
+    expect(plans.filter((p) => p.hybrid.lids).length).toBeGreaterThan(2);
+  });
+
+  it('is the owner\'s switch: a reset keeps it, switching it off resumes landmark frames from the latest offsets', () => {
+    const t = new FaceTrack();
+    t.setPoseEveryFrame(true);
+    frame(t, a(4, 0, 0), a(0, 0, 0));
+    t.lost();
+    expect([1, 2, 3].map(() => frame(t, a(30, 0, 0), a(20, 0, 0)).source)).toEqual(['model', 'model', 'model']);
+    t.setPoseEveryFrame(false);
+    // offsets recorded on the turned frames (30 - 20) carry the landmark frames after it
+    expect(frame(t, a(99, 0, 0), a(21, 0, 0))).toEqual({ pose: a(31, 0, 0), source: 'landmarks' });
+  });
+});
