@@ -4,6 +4,7 @@ import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient 
 import type { Logger } from '../device/logger.ts';
 import { errorMessage } from '../errors.ts';
 import { Backoff, REAL_TIMER, type Timer } from './backoff.ts';
+import { KnockOffMonitor, type KnockOffOptions } from './knock-off.ts';
 import type { ResultOutbox } from './outbox.ts';
 import { Topics, assertPublishTopic, type ResultDecision } from './protocol.ts';
 import { RequestIntake, type SessionRequestListener } from './request-intake.ts';
@@ -22,7 +23,8 @@ export type { SessionRequestListener };
  *                                       NOT durable: the verdict must not be shown then.
  *   publishProgress(sessionId, event)   QoS 0, dropped while offline (staff screens only)
  *   publishTelemetry(obj)               QoS 0, dropped while offline
- *   health()                            connected, last broker activity, last ack, outbox depth, reconnects
+ *   health()                            connected, last broker activity, last ack, outbox depth, reconnects,
+ *                                       knock-offs (drops right after CONNACK; knock-off.ts)
  *
  * INVARIANTS:
  * - Results are published only from the outbox and removed only on the carrier's `session/<id>/ack`; they are
@@ -47,6 +49,7 @@ export interface CarrierLinkOptions {
   url: string;
   protocolVersion: 4 | 5;
   tls?: TlsFiles;
+  /** default: the deviceId, which is the certificate CN; a broker that binds client ids to certificates assigns it */
   clientId?: string;
   keepaliveS: number;
   sessionExpiryS: number;
@@ -72,6 +75,7 @@ export interface CarrierLinkOptions {
   timer?: Timer;
   random?: () => number;
   now?: () => number;
+  knockOff?: KnockOffOptions;
 }
 
 export interface LinkHealth {
@@ -80,8 +84,9 @@ export interface LinkHealth {
   lastAckAt?: number;
   outboxDepth: number;
   reconnects: number;
+  /** connections the broker dropped right after accepting them (knock-off.ts), since start */
+  knockOffs: number;
 }
-
 
 export class CarrierLink {
   readonly topics: Topics;
@@ -90,6 +95,7 @@ export class CarrierLink {
   private readonly now: () => number;
   private readonly backoff: Backoff;
   private readonly intake: RequestIntake;
+  private readonly knockOff: KnockOffMonitor;
   private readonly sentAt = new Map<string, number>();
   private client?: MqttClient;
   private connected = false;
@@ -110,6 +116,7 @@ export class CarrierLink {
     this.timer = options.timer ?? REAL_TIMER;
     this.now = options.now ?? Date.now;
     this.backoff = new Backoff({ ...options.backoff, random: options.random });
+    this.knockOff = new KnockOffMonitor(options.knockOff);
     this.intake = new RequestIntake({
       validator: options.validator, outbox: options.outbox, isBusy: options.isBusy, logger: this.log, now: this.now,
       publishRejection: (sessionId, jws) => this.publishRejection(sessionId, jws),
@@ -180,7 +187,7 @@ export class CarrierLink {
   health(): LinkHealth {
     return {
       connected: this.connected, lastActivityAt: this.lastActivityAt, lastAckAt: this.lastAckAt,
-      outboxDepth: this.depth, reconnects: this.reconnects,
+      outboxDepth: this.depth, reconnects: this.reconnects, knockOffs: this.knockOff.count,
     };
   }
 
@@ -192,14 +199,21 @@ export class CarrierLink {
     client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('packetreceive', () => { this.lastActivityAt = this.now(); });
+    client.on('disconnect', (packet) => {
+      if (client === this.client) this.knockOff.disconnectReason(packet.reasonCode);
+    });
     client.on('error', (e: unknown) => this.log.warn({ err: errorMessage(e) }, 'mqtt error'));
     client.on('close', () => this.onClose(client));
+  }
+
+  private get clientId(): string {
+    return this.options.clientId ?? this.options.deviceId;
   }
 
   private clientOptions(): IClientOptions {
     const o = this.options;
     const base: IClientOptions = {
-      clientId: o.clientId ?? `regterm-${o.deviceId}`,
+      clientId: this.clientId,
       protocolVersion: o.protocolVersion,
       clean: false,
       keepalive: o.keepaliveS,
@@ -230,6 +244,7 @@ export class CarrierLink {
     this.backoff.reset();
     this.sentAt.clear();
     this.lastActivityAt = this.now();
+    this.knockOff.connected(this.lastActivityAt);
     this.log.info({ clientId: client.options.clientId }, 'connected');
     client.subscribe([this.topics.request, this.topics.ackFilter], { qos: 1 }, (e: unknown) => {
       if (e) this.log.warn({ err: errorMessage(e) }, 'subscribe failed');
@@ -241,7 +256,7 @@ export class CarrierLink {
 
   private onClose(client: MqttClient): void {
     if (client !== this.client) return;
-    if (this.connected) this.log.warn('disconnected');
+    if (this.connected) this.onDrop();
     this.connected = false;
     this.client = undefined;
     client.removeAllListeners('close');
@@ -254,6 +269,15 @@ export class CarrierLink {
       this.reconnectHandle = undefined;
       this.connectOnce();
     }, delay);
+  }
+
+  private onDrop(): void {
+    this.log.warn('disconnected');
+    const knockOff = this.knockOff.closed(this.now());
+    if (knockOff) {
+      this.log.warn({ ...knockOff, clientId: this.clientId },
+        'the broker keeps dropping the connection right after accepting it: another client may be using this terminal\'s client id');
+    }
   }
 
   private async drain(client: MqttClient): Promise<void> {
