@@ -4,7 +4,7 @@ import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient 
 import type { Logger } from '../device/logger.ts';
 import { errorMessage } from '../errors.ts';
 import { Backoff, REAL_TIMER, type Timer } from './backoff.ts';
-import { KnockOffMonitor, type KnockOffOptions } from './knock-off.ts';
+import { KnockOffMonitor } from './knock-off.ts';
 import type { ResultOutbox } from './outbox.ts';
 import { Topics, assertPublishTopic, type ResultDecision } from './protocol.ts';
 import { RequestIntake, type SessionRequestListener } from './request-intake.ts';
@@ -75,7 +75,6 @@ export interface CarrierLinkOptions {
   timer?: Timer;
   random?: () => number;
   now?: () => number;
-  knockOff?: KnockOffOptions;
 }
 
 export interface LinkHealth {
@@ -116,7 +115,7 @@ export class CarrierLink {
     this.timer = options.timer ?? REAL_TIMER;
     this.now = options.now ?? Date.now;
     this.backoff = new Backoff({ ...options.backoff, random: options.random });
-    this.knockOff = new KnockOffMonitor(options.knockOff);
+    this.knockOff = new KnockOffMonitor();
     this.intake = new RequestIntake({
       validator: options.validator, outbox: options.outbox, isBusy: options.isBusy, logger: this.log, now: this.now,
       publishRejection: (sessionId, jws) => this.publishRejection(sessionId, jws),

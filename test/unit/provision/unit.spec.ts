@@ -38,4 +38,16 @@ describe('the outbound allow-list rendered into the unit', () => {
     expect(renderUnit(TEMPLATE, [])).toBe(TEMPLATE);
     expect(() => renderUnit(TEMPLATE.replace('IPAddressDeny=any\n', ''), ['192.0.2.10'])).toThrow(/IPAddressDeny=any/);
   });
+
+  it('the shipped unit gives the agent no writable home and denies every address but loopback before provisioning', () => {
+    const lines = TEMPLATE.split('\n');
+    const env = Object.fromEntries(lines.filter((l) => l.startsWith('Environment=')).map((l) => l.slice(12).split('=') as [string, string]));
+    const writable = [...lines.filter((l) => l.startsWith('ReadWritePaths=')).map((l) => l.slice(15)), '/var/lib/regterm', '/tmp'];
+    expect(lines).toContain('ProtectSystem=strict');
+    for (const name of ['HOME', 'XDG_CACHE_HOME']) {
+      expect(env[name], name).toBeDefined();
+      expect(writable.some((w) => env[name]!.startsWith(w)), `${name}=${env[name]}`).toBe(false);
+    }
+    expect(lines.filter((l) => l.startsWith('IPAddress'))).toEqual(['IPAddressDeny=any', LOOPBACK_ALLOW]);
+  });
 });
