@@ -16,7 +16,8 @@ export type { SessionRequestListener };
 /**
  * CarrierLink: the terminal's only connection to the carrier (MQTT 5 by default, 3.1.1 selectable; the protocol uses
  * no 5-only feature). What the rest of the agent uses:
- *   start(signal) / stop()              connect in the background; stop publishes `offline` and closes everything
+ *   start(signal) / stop()              connect in the background; stop publishes `offline` and closes everything,
+ *                                       waiting on the broker about 1 s at most (a hung broker cannot hold it)
  *   onSessionRequest(listener)          validated, carrier-signed requests (the session engine subscribes)
  *   submitResult(decision)              signs, commits (fsync) and resolves once durable; delivery is in the background.
  *                                       Rejects (StateStorageError: disk full; OutboxFullError) when the result is
@@ -87,6 +88,9 @@ export interface LinkHealth {
   knockOffs: number;
 }
 
+/** How long stop() waits for the broker: the `offline` status ack, then a graceful end. */
+const END_GRACE_MS = 1000;
+
 export class CarrierLink {
   readonly topics: Topics;
   private readonly log: Logger;
@@ -152,12 +156,22 @@ export class CarrierLink {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    if (this.connected) {
-      await this.publish(client, this.topics.status, this.statusPayload('offline'), { qos: 1, retain: true }, 1000)
-        .catch(() => undefined);
-    }
+    const answering = this.connected && await this.publish(client, this.topics.status, this.statusPayload('offline'),
+      { qos: 1, retain: true }, END_GRACE_MS).then(() => true, () => false);
     this.connected = false;
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    // mqtt.js ends gracefully only once every QoS 1 publish is acknowledged, and keeps unacknowledged ones when the
+    // connection drops (clean=false): a broker that stopped answering, or a session taken over while we end, would
+    // hold stop() forever. So: forced unless the broker just acknowledged `offline`, the socket closed after a grace
+    // period, and a closed socket counts as ended.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.timer.clear(grace);
+        resolve();
+      };
+      const grace = this.timer.set(() => client.stream.destroy(), END_GRACE_MS);
+      client.once('close', done);
+      client.end(!answering, {}, done);
+    });
     this.log.info('link stopped');
   }
 

@@ -86,6 +86,15 @@ export class Mosquitto {
     });
   }
 
+  /** SIGSTOP: the broker keeps its sockets open and answers nothing (a hung broker or a half-open connection). */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
