@@ -17,7 +17,7 @@ export type { SessionRequestListener };
  * CarrierLink: the terminal's only connection to the carrier (MQTT 5 by default, 3.1.1 selectable; the protocol uses
  * no 5-only feature). What the rest of the agent uses:
  *   start(signal) / stop()              connect in the background; stop publishes `offline` and closes everything,
- *                                       waiting on the broker about 1 s at most (a hung broker cannot hold it)
+ *                                       waiting on the broker 2 s at most (a hung broker cannot hold it)
  *   onSessionRequest(listener)          validated, carrier-signed requests (the session engine subscribes)
  *   submitResult(decision)              signs, commits (fsync) and resolves once durable; delivery is in the background.
  *                                       Rejects (StateStorageError: disk full; OutboxFullError) when the result is
