@@ -6,6 +6,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.spec.ts'],
     globalSetup: ['test/attacks/global-setup.ts'],
+    // Tests and studies that load onnxruntime-node directly (not through src/vision/onnxruntime.ts) keep its telemetry
+    // off too; test/integration/agent/privacy.spec.ts runs the product without this variable.
+    env: { ORT_DISABLE_TELEMETRY: '1' },
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -25,7 +25,7 @@ export const carrierConfigSchema = z.strictObject({
     certFile: z.string().optional(),
     keyFile: z.string().optional(),
     servername: z.string().optional(),
-    /** default regterm-<deviceId> */
+    /** default: the deviceId (the certificate CN; a broker binding client ids to certificates assigns it anyway) */
     clientId: z.string().optional(),
     keepaliveS: z.number().int().min(5).max(3600).default(30),
     /** how long the broker keeps our session (subscriptions, queued acks) while we are offline */

@@ -4,6 +4,7 @@ import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient 
 import type { Logger } from '../device/logger.ts';
 import { errorMessage } from '../errors.ts';
 import { Backoff, REAL_TIMER, type Timer } from './backoff.ts';
+import { KnockOffMonitor } from './knock-off.ts';
 import type { ResultOutbox } from './outbox.ts';
 import { Topics, assertPublishTopic, type ResultDecision } from './protocol.ts';
 import { RequestIntake, type SessionRequestListener } from './request-intake.ts';
@@ -15,7 +16,8 @@ export type { SessionRequestListener };
 /**
  * CarrierLink: the terminal's only connection to the carrier (MQTT 5 by default, 3.1.1 selectable; the protocol uses
  * no 5-only feature). What the rest of the agent uses:
- *   start(signal) / stop()              connect in the background; stop publishes `offline` and closes everything
+ *   start(signal) / stop()              connect in the background; stop publishes `offline` and closes everything,
+ *                                       waiting on the broker 2 s at most (a hung broker cannot hold it)
  *   onSessionRequest(listener)          validated, carrier-signed requests (the session engine subscribes)
  *   submitResult(decision)              signs, commits (fsync) and resolves once durable; delivery is in the background.
  *                                       Rejects (StateStorageError: disk full; OutboxFullError) when the result is
@@ -24,7 +26,8 @@ export type { SessionRequestListener };
  *   publishTelemetry(obj)               QoS 0, dropped while offline
  *   onCarrierMessage(topic, listener)   raw carrier messages on a command topic (config/desired, ...)
  *   publishRetained(topic, payload)     retained QoS 1, kept until connected (config/reported, ...)
- *   health()                            connected, last broker activity, last ack, outbox depth, reconnects
+ *   health()                            connected, last broker activity, last ack, outbox depth, reconnects,
+ *                                       knock-offs (drops right after CONNACK; knock-off.ts)
  *
  * INVARIANTS:
  * - Results are published only from the outbox and removed only on the carrier's `session/<id>/ack`; they are
@@ -50,6 +53,7 @@ export interface CarrierLinkOptions {
   url: string;
   protocolVersion: 4 | 5;
   tls?: TlsFiles;
+  /** default: the deviceId, which is the certificate CN; a broker that binds client ids to certificates assigns it */
   clientId?: string;
   keepaliveS: number;
   sessionExpiryS: number;
@@ -83,8 +87,12 @@ export interface LinkHealth {
   lastAckAt?: number;
   outboxDepth: number;
   reconnects: number;
+  /** connections the broker dropped right after accepting them (knock-off.ts), since start */
+  knockOffs: number;
 }
 
+/** How long stop() waits for the broker: the `offline` status ack, then a graceful end. */
+const END_GRACE_MS = 1000;
 
 export class CarrierLink {
   readonly topics: Topics;
@@ -93,6 +101,7 @@ export class CarrierLink {
   private readonly now: () => number;
   private readonly backoff: Backoff;
   private readonly intake: RequestIntake;
+  private readonly knockOff: KnockOffMonitor;
   private readonly sentAt = new Map<string, number>();
   private client?: MqttClient;
   private connected = false;
@@ -116,6 +125,7 @@ export class CarrierLink {
     this.timer = options.timer ?? REAL_TIMER;
     this.now = options.now ?? Date.now;
     this.backoff = new Backoff({ ...options.backoff, random: options.random });
+    this.knockOff = new KnockOffMonitor();
     this.intake = new RequestIntake({
       validator: options.validator, outbox: options.outbox, isBusy: options.isBusy, logger: this.log, now: this.now,
       publishRejection: (sessionId, jws) => this.publishRejection(sessionId, jws),
@@ -152,12 +162,22 @@ export class CarrierLink {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    if (this.connected) {
-      await this.publish(client, this.topics.status, this.statusPayload('offline'), { qos: 1, retain: true }, 1000)
-        .catch(() => undefined);
-    }
+    const answering = this.connected && await this.publish(client, this.topics.status, this.statusPayload('offline'),
+      { qos: 1, retain: true }, END_GRACE_MS).then(() => true, () => false);
     this.connected = false;
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    // mqtt.js ends gracefully only once every QoS 1 publish is acknowledged, and keeps unacknowledged ones when the
+    // connection drops (clean=false): a broker that stopped answering, or a session taken over while we end, would
+    // hold stop() forever. So: forced unless the broker just acknowledged `offline`, the socket closed after a grace
+    // period, and a closed socket counts as ended.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.timer.clear(grace);
+        resolve();
+      };
+      const grace = this.timer.set(() => client.stream.destroy(), END_GRACE_MS);
+      client.once('close', done);
+      client.end(!answering, {}, done);
+    });
     this.log.info('link stopped');
   }
 
@@ -209,7 +229,7 @@ export class CarrierLink {
   health(): LinkHealth {
     return {
       connected: this.connected, lastActivityAt: this.lastActivityAt, lastAckAt: this.lastAckAt,
-      outboxDepth: this.depth, reconnects: this.reconnects,
+      outboxDepth: this.depth, reconnects: this.reconnects, knockOffs: this.knockOff.count,
     };
   }
 
@@ -221,14 +241,21 @@ export class CarrierLink {
     client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('packetreceive', () => { this.lastActivityAt = this.now(); });
+    client.on('disconnect', (packet) => {
+      if (client === this.client) this.knockOff.disconnectReason(packet.reasonCode);
+    });
     client.on('error', (e: unknown) => this.log.warn({ err: errorMessage(e) }, 'mqtt error'));
     client.on('close', () => this.onClose(client));
+  }
+
+  private get clientId(): string {
+    return this.options.clientId ?? this.options.deviceId;
   }
 
   private clientOptions(): IClientOptions {
     const o = this.options;
     const base: IClientOptions = {
-      clientId: o.clientId ?? `regterm-${o.deviceId}`,
+      clientId: this.clientId,
       protocolVersion: o.protocolVersion,
       clean: false,
       keepalive: o.keepaliveS,
@@ -259,6 +286,7 @@ export class CarrierLink {
     this.backoff.reset();
     this.sentAt.clear();
     this.lastActivityAt = this.now();
+    this.knockOff.connected(this.lastActivityAt);
     this.log.info({ clientId: client.options.clientId }, 'connected');
     this.subscribe(client, [this.topics.request, this.topics.ackFilter, ...this.carrierListeners.keys()]);
     this.publish(client, this.topics.status, this.statusPayload('online'), { qos: 1, retain: true })
@@ -283,7 +311,7 @@ export class CarrierLink {
 
   private onClose(client: MqttClient): void {
     if (client !== this.client) return;
-    if (this.connected) this.log.warn('disconnected');
+    if (this.connected) this.onDrop();
     this.connected = false;
     this.client = undefined;
     client.removeAllListeners('close');
@@ -296,6 +324,15 @@ export class CarrierLink {
       this.reconnectHandle = undefined;
       this.connectOnce();
     }, delay);
+  }
+
+  private onDrop(): void {
+    this.log.warn('disconnected');
+    const knockOff = this.knockOff.closed(this.now());
+    if (knockOff) {
+      this.log.warn({ ...knockOff, clientId: this.clientId },
+        'the broker keeps dropping the connection right after accepting it: another client may be using this terminal\'s client id');
+    }
   }
 
   private async drain(client: MqttClient): Promise<void> {

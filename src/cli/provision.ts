@@ -7,7 +7,7 @@ import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
 const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts://HOST:PORT --carrier-key PUB.pem --ca CA.pem
-                         [--carrier-key PUB2.pem ...] [--release DIR | --no-release]
+                         [--carrier-key PUB2.pem ...] [--allow-ip ADDR[/PREFIX] ...] [--release DIR | --no-release]
                          [--camera rpicam|ffmpeg] [--panel onoff|sim] [--json]
 Provisions a terminal into a root filesystem (an image mounted at DIR, or /): the regterm service user (groups
 video, gpio), /etc/regterm (config, Ed25519 signing key, TLS key + CSR, CA, pinned carrier keys), /var/lib/regterm,
@@ -16,6 +16,8 @@ never regenerates keys. The pinned carrier keys become exactly the --carrier-key
 removed and listed). Only config.json is written; site settings go in /etc/regterm/conf.d/*.json, which provisioning
 never touches (see regterm config). Prints the enrollment data: device id, signing public key + kid, CSR for the carrier's CA.
 --ca (the CA that signs the broker certificate; the terminal pins it) may be left out only on a re-run.
+The unit lets the agent reach loopback and the broker host's addresses, resolved now; --allow-ip adds addresses (the
+broker's when its name does not resolve here, a DNS server when the terminal has no local resolver).
 --release defaults to the running release (or dist/release in a checkout).
 `;
 
@@ -30,6 +32,8 @@ function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult): void {
   const lines = [
     `regterm provision: ${r.root}: ${r.changes.length === 0 ? 'already provisioned, nothing changed' : `${r.changes.length} change(s)`}`,
     ...r.changes.map((c) => `  ${c.action.padEnd(7)} ${c.path}`),
+    `  network: the agent may reach loopback${r.allowedAddresses.length > 0 ? ` and ${r.allowedAddresses.join(', ')}` : ' only'}`,
+    ...(r.brokerUnresolved ? [`  warning: broker host ${r.brokerUnresolved} did not resolve: re-run with --allow-ip ADDR for the broker`] : []),
     ...(r.ownershipSkipped ? ['  note: not running as root, file ownership was not set'] : []),
     ...(r.releaseInstalled && !r.nodeModules ? ['  note: run `npm ci --omit=dev` in /opt/regterm on the device (native modules)'] : []),
     ...(r.releaseInstalled && r.nodeModules && r.changes.some((c) => c.path === '/opt/regterm/package-lock.json')
@@ -56,6 +60,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         'device-id': { type: 'string' },
         broker: { type: 'string' },
         'carrier-key': { type: 'string', multiple: true },
+        'allow-ip': { type: 'string', multiple: true },
         ca: { type: 'string' },
         release: { type: 'string' },
         'no-release': { type: 'boolean' },
@@ -89,6 +94,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     root,
     deviceId: values['device-id'] as string,
     brokerUrl: values.broker as string,
+    allowIps: values['allow-ip'] ?? [],
     carrierKeys: (values['carrier-key'] ?? []).map((p) => resolve(p)),
     caFile: values.ca === undefined ? undefined : resolve(values.ca),
     releaseDir,

@@ -149,6 +149,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     sources: {
       camera: () => { const s = camera.stats(); return { fps: s.fps, drops: s.drops }; },
       outboxDepth: () => link.health().outboxDepth,
+      link: () => { const h = link.health(); return { reconnects: h.reconnects, knockOffs: h.knockOffs }; },
       outcomes: () => session.counts(),
     },
   });

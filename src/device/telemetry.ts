@@ -19,6 +19,8 @@ import { errorMessage } from '../errors.ts';
 export interface TelemetrySources {
   camera?: () => { fps: number; drops: number } | undefined;
   outboxDepth?: () => number;
+  /** broker link: reconnects and knock-offs (connections dropped right after CONNACK) since start */
+  link?: () => { reconnects: number; knockOffs: number };
   /** counts of session outcomes since start, by decision */
   outcomes?: () => Record<string, number>;
 }
@@ -57,6 +59,7 @@ export interface TelemetrySample {
   throttling: Throttling | null;
   camera: { fps: number; drops: number } | null;
   outboxDepth: number | null;
+  link: { reconnects: number; knockOffs: number } | null;
   outcomes: Record<string, number>;
   rssBytes: number;
 }
@@ -110,7 +113,8 @@ export class TelemetryCollector {
     return {
       at: new Date((this.options.now ?? Date.now)()).toISOString(),
       cpuTempC, load, memory, disk, uptimeS, throttling,
-      camera: s.camera?.() ?? null, outboxDepth: s.outboxDepth?.() ?? null, outcomes: s.outcomes?.() ?? {},
+      camera: s.camera?.() ?? null, outboxDepth: s.outboxDepth?.() ?? null,
+      link: s.link?.() ?? null, outcomes: s.outcomes?.() ?? {},
       rssBytes: process.memoryUsage.rss(),
     };
   }

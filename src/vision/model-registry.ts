@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
-import ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { ModelIntegrityError } from '../errors.ts';
 import type { Manifest, ModelEntry } from './manifest.ts';
+import ort, { type InferenceSession } from './onnxruntime.ts';
 
 export interface SessionTuning {
   intraOpThreads: number;
@@ -33,7 +33,7 @@ export const DEFAULT_TUNING: SessionTuning = {
 export interface LoadedModel {
   readonly name: string;
   readonly entry: ModelEntry;
-  readonly session: ort.InferenceSession;
+  readonly session: InferenceSession;
 }
 
 export interface ModelRegistryOptions {

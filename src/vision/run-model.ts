@@ -1,6 +1,6 @@
 /** One inference call on a verified model: a float tensor in, named float outputs back. */
-import ort from 'onnxruntime-node';
 import type { LoadedModel } from './model-registry.ts';
+import ort from './onnxruntime.ts';
 
 export type ModelOutputs = Record<string, Float32Array>;
 

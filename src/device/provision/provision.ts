@@ -8,6 +8,7 @@ import { type RunCommand, ensureAccount } from './accounts.ts';
 import { PATHS, UDEV_RULES_NAME, UNIT_NAME } from './layout.ts';
 import { type OpensslRun, generateTlsKey, makeCsr } from './tls.ts';
 import { type Change, type Chown, type Owner, TreeWriter } from './tree-writer.ts';
+import { type LookupAll, allowList, renderUnit } from './unit.ts';
 
 /**
  * Provisioning of one terminal into a root filesystem: an image mounted at a path while flashing, or `/`.
@@ -21,6 +22,11 @@ export interface ProvisionOptions {
   root: string;
   deviceId: string;
   brokerUrl: string;
+  /**
+   * addresses or prefixes the agent may reach besides the broker host's addresses (resolved at provisioning): the
+   * broker's when its name does not resolve here, a DNS server when the terminal has no local resolver
+   */
+  allowIps?: readonly string[];
   /** host paths of carrier Ed25519 public keys (PEM) to pin */
   carrierKeys: readonly string[];
   /** host path of the CA certificate the broker's certificate chains to */
@@ -34,6 +40,7 @@ export interface ProvisionOptions {
   chown?: Chown;
   openssl?: OpensslRun;
   runCommand?: RunCommand;
+  lookup?: LookupAll;
 }
 
 export interface Enrollment {
@@ -52,6 +59,10 @@ export interface ProvisionResult extends Enrollment {
   /** whether /opt/regterm/node_modules exists (else `npm ci --omit=dev` must run there on the device) */
   nodeModules: boolean;
   carrierKids: string[];
+  /** the unit's outbound allow-list besides loopback (IPAddressAllow=) */
+  allowedAddresses: string[];
+  /** the broker host when it did not resolve: the unit then allows loopback only */
+  brokerUnresolved?: string;
 }
 
 const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
@@ -102,6 +113,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   if (o.releaseDir !== undefined && !existsSync(join(o.releaseDir, 'dist', 'regterm.mjs'))) {
     throw new UsageError(`${o.releaseDir} is not a release (no dist/regterm.mjs): run npm run build`);
   }
+  const network = await allowList(o.brokerUrl, o.allowIps ?? [], o.lookup);
   const caPem = o.caFile === undefined ? undefined : readText(o.caFile, 'CA certificate');
   if (caPem !== undefined) {
     try {
@@ -154,7 +166,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   if (o.releaseDir !== undefined && resolve(o.releaseDir) !== resolve(w.host(PATHS.release))) {
     w.mirror(o.releaseDir, PATHS.release, ROOT_OWNER, ['node_modules']);
   }
-  w.file(PATHS.unit, readText(join(o.systemdDir, UNIT_NAME), 'unit'), 0o644, ROOT_OWNER);
+  w.file(PATHS.unit, renderUnit(readText(join(o.systemdDir, UNIT_NAME), 'unit'), network.addresses), 0o644, ROOT_OWNER);
   w.symlink(PATHS.unitWants, PATHS.unit);
   w.file(PATHS.udevRules, readText(join(o.systemdDir, UDEV_RULES_NAME), 'udev rules'), 0o644, ROOT_OWNER);
 
@@ -170,5 +182,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     releaseInstalled: o.releaseDir !== undefined,
     nodeModules: w.exists(`${PATHS.release}/node_modules`),
     carrierKids: carrier.map((c) => c.kid),
+    allowedAddresses: network.addresses,
+    ...(network.unresolved === undefined ? {} : { brokerUnresolved: network.unresolved }),
   };
 }

@@ -174,7 +174,11 @@ function certificateCheck(root: string, deviceId: string | undefined): { row: Se
   }
 }
 
-/** TLS handshake + MQTT CONNECT with the device certificate; a distinct clientId so a running agent is not kicked off. */
+/**
+ * TLS handshake + MQTT CONNECT with the device certificate. The distinct clientId keeps a running agent connected on a
+ * broker that leaves client ids to clients; a broker that binds the client id to the certificate (docs/mosquitto.conf.
+ * example) gives this connection the agent's id, so the agent is dropped once and reconnects by itself.
+ */
 async function checkBroker(url: string, tls: { ca?: string; cert: string; key: string }, deviceId: string, timeoutMs = 5000): Promise<ServiceCheck> {
   const started = Date.now();
   const client = mqtt.connect(url, {

@@ -37,9 +37,13 @@ export class AgentProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  /** `entry`: bin/regterm.js (sources through tsx) or a release bundle's dist/regterm.mjs */
-  constructor(args: string[], env: NodeJS.ProcessEnv, entry: string = REGTERM) {
-    this.child = spawn(process.execPath, [entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  /**
+   * `entry`: bin/regterm.js (sources through tsx) or a release bundle's dist/regterm.mjs; `wrapper`: a command that
+   * runs the agent (e.g. strace and its options), then `pid` is the wrapper's
+   */
+  constructor(args: string[], env: NodeJS.ProcessEnv, entry: string = REGTERM, wrapper: string[] = []) {
+    const [command, ...rest] = [...wrapper, process.execPath, entry, ...args];
+    this.child = spawn(command!, rest, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let partial = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       this.raw += d.toString();

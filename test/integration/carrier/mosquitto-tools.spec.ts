@@ -47,7 +47,7 @@ describe('driving a terminal with mosquitto_pub / mosquitto_sub', () => {
     await c.link.start(new AbortController().signal);
 
     const cert = pki.client('carrier');
-    const tls = ['-h', '127.0.0.1', '-p', String(broker.port), '--cafile', pki.ca, '--cert', cert.cert, '--key', cert.key, '-V', 'mqttv5'];
+    const tls = ['-h', '127.0.0.1', '-p', String(broker.carrierListenerPort), '--cafile', pki.ca, '--cert', cert.cert, '--key', cert.key, '-V', 'mqttv5'];
     const sub = spawn('mosquitto_sub', [...tls, '-t', 'regterm/v1/dev-field/session/field-1/result', '-C', '1', '-W', '20'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let received = '';

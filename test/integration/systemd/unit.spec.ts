@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderUnit } from '../../../src/device/provision/unit.ts';
 
 const UNIT = new URL('../../../systemd/regterm.service', import.meta.url).pathname;
 
@@ -13,6 +14,17 @@ describe('systemd/regterm.service', () => {
     copyFileSync(UNIT, join(dir, 'regterm.service'));
     const run = spawnSync('systemd-analyze', ['verify', join(dir, 'regterm.service')], { encoding: 'utf8' });
     expect(run.error).toBeUndefined();
+    expect(`${run.stdout}${run.stderr}`.trim()).toBe('');
+    expect(run.status).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('as provisioning renders it, with the broker\'s addresses allowed, still passes systemd-analyze verify', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regterm-unit-'));
+    const unit = renderUnit(readFileSync(UNIT, 'utf8'), ['192.0.2.10', '2001:db8::11', '198.51.100.0/24']);
+    expect(unit).toContain('IPAddressAllow=192.0.2.10 2001:db8::11 198.51.100.0/24\n');
+    writeFileSync(join(dir, 'regterm.service'), unit);
+    const run = spawnSync('systemd-analyze', ['verify', join(dir, 'regterm.service')], { encoding: 'utf8' });
     expect(`${run.stdout}${run.stderr}`.trim()).toBe('');
     expect(run.status).toBe(0);
     rmSync(dir, { recursive: true, force: true });

@@ -12,12 +12,12 @@ const pi4 = (over = {}) => new TelemetryCollector({
 
 describe('TelemetryCollector', () => {
   it('reads temperature, load, memory, uptime and throttling from a Pi 4 fixture tree', async () => {
-    const s = await pi4({ sources: { outboxDepth: () => 3, camera: () => ({ fps: 14.8, drops: 2 }), outcomes: () => ({ match: 5 }) } }).sample();
+    const s = await pi4({ sources: { outboxDepth: () => 3, link: () => ({ reconnects: 4, knockOffs: 1 }), camera: () => ({ fps: 14.8, drops: 2 }), outcomes: () => ({ match: 5 }) } }).sample();
     expect(s).toMatchObject({
       at: '2026-11-28T00:00:00.000Z', cpuTempC: 61.8, load: [0.52, 0.61, 0.7],
       memory: { totalBytes: 3884244 * 1024, availableBytes: 2412040 * 1024 }, uptimeS: 86400.25,
       throttling: { raw: 0x50005, underVoltage: true, throttled: true, freqCapped: false, underVoltageOccurred: true },
-      camera: { fps: 14.8, drops: 2 }, outboxDepth: 3, outcomes: { match: 5 },
+      camera: { fps: 14.8, drops: 2 }, outboxDepth: 3, link: { reconnects: 4, knockOffs: 1 }, outcomes: { match: 5 },
     });
     expect(s.disk!.totalBytes).toBeGreaterThan(0);
   });
@@ -28,7 +28,7 @@ describe('TelemetryCollector', () => {
       etcRoot: join(FIX, 'bare', 'etc'), diskPath: join(FIX, 'missing'), vcgencmd });
     const s = await bare.sample();
     expect(s).toMatchObject({ cpuTempC: null, load: null, memory: null, disk: null, uptimeS: null, throttling: null,
-      camera: null, outboxDepth: null });
+      camera: null, outboxDepth: null, link: null });
     await bare.sample();
     expect(vcgencmd).toHaveBeenCalledTimes(1);
     const viaTool = new TelemetryCollector({ sysRoot: join(FIX, 'bare', 'sys'), diskPath: FIX,

@@ -7,7 +7,7 @@ function setup(kind: 'rpicam' | 'replay' = 'rpicam') {
   let t = 1_000_000;
   const stats: FrameSourceStats = { frames: 0, drops: 0, fps: 0, restarts: 0 };
   let camera: CameraHealth = { status: 'ok' };
-  const link: LinkHealth = { connected: true, outboxDepth: 0, reconnects: 0 };
+  const link: LinkHealth = { connected: true, outboxDepth: 0, reconnects: 0, knockOffs: 0 };
   const monitor = new HealthMonitor({
     camera: { kind, stats: () => stats, health: () => camera },
     link: { health: () => link },
