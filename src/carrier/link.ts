@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.ts';
 import { Backoff, REAL_TIMER, type Timer } from './backoff.ts';
 import { KnockOffMonitor } from './knock-off.ts';
 import type { ResultOutbox } from './outbox.ts';
-import { Topics, assertPublishTopic, type ResultDecision } from './protocol.ts';
+import { Topics, assertPublishTopic, type RejectReason, type ResultDecision } from './protocol.ts';
 import { RequestIntake, type SessionRequestListener } from './request-intake.ts';
 import type { RequestValidator } from './request-validator.ts';
 import type { OutboxEntry } from './store.ts';
@@ -75,6 +75,8 @@ export interface CarrierLinkOptions {
   outbox: ResultOutbox;
   /** the session engine's answer to "can a session start now?" */
   isBusy?: () => boolean;
+  /** why the terminal cannot serve a session now (request-intake.ts) */
+  unavailable?: () => RejectReason | undefined;
   logger: Logger;
   timer?: Timer;
   random?: () => number;
@@ -89,7 +91,15 @@ export interface LinkHealth {
   reconnects: number;
   /** connections the broker dropped right after accepting them (knock-off.ts), since start */
   knockOffs: number;
+  /**
+   * The reconnect loop is alive: connected, a reconnect is scheduled, or an attempt is under way and not overdue.
+   * A broker that cannot be reached is not a reason to restart the agent; a loop that stopped trying is.
+   */
+  loopAlive: boolean;
 }
+
+/** Why the terminal is degraded (the retained status), e.g. `camera_unavailable`; empty = online. */
+export type StatusReasons = readonly string[];
 
 /** How long stop() waits for the broker: the `offline` status ack, then a graceful end. */
 const END_GRACE_MS = 1000;
@@ -118,6 +128,9 @@ export class CarrierLink {
   private readonly carrierListeners = new Map<string, Set<(payload: Buffer) => void>>();
   /** retained device messages not yet published (published on the next connect; a newer one replaces an older one) */
   private readonly pendingRetained = new Map<string, string>();
+  private statusReasons: string[] = [];
+  /** when the last connection attempt started (the reconnect loop's heartbeat) */
+  private attemptAt = 0;
 
   constructor(private readonly options: CarrierLinkOptions) {
     this.topics = new Topics(options.deviceId);
@@ -127,7 +140,7 @@ export class CarrierLink {
     this.backoff = new Backoff({ ...options.backoff, random: options.random });
     this.knockOff = new KnockOffMonitor();
     this.intake = new RequestIntake({
-      validator: options.validator, outbox: options.outbox, isBusy: options.isBusy, logger: this.log, now: this.now,
+      validator: options.validator, outbox: options.outbox, isBusy: options.isBusy, unavailable: options.unavailable, logger: this.log, now: this.now,
       publishRejection: (sessionId, jws) => this.publishRejection(sessionId, jws),
     });
   }
@@ -227,14 +240,30 @@ export class CarrierLink {
   }
 
   health(): LinkHealth {
+    const attempting = this.client !== undefined && this.now() - this.attemptAt < 2 * this.options.connectTimeoutMs;
     return {
       connected: this.connected, lastActivityAt: this.lastActivityAt, lastAckAt: this.lastAckAt,
       outboxDepth: this.depth, reconnects: this.reconnects, knockOffs: this.knockOff.count,
+      loopAlive: this.stopping || this.connected || this.reconnectHandle !== undefined || attempting,
     };
+  }
+
+  /**
+   * The terminal's condition for the retained status: `online` without reasons, `degraded` with them (`offline` is
+   * the will and the stop). Republished whenever the reasons change, and on every connect.
+   */
+  setStatusReasons(reasons: StatusReasons): void {
+    if (reasons.join(',') === this.statusReasons.join(',')) return;
+    this.statusReasons = [...reasons];
+    const client = this.client;
+    if (client && this.connected) {
+      this.publish(client, this.topics.status, this.statusPayload('online'), { qos: 1, retain: true }).catch(() => undefined);
+    }
   }
 
   private connectOnce(): void {
     if (this.stopping) return;
+    this.attemptAt = this.now();
     const o = this.options;
     const client = mqtt.connect(o.url, this.clientOptions());
     this.client = client;
@@ -433,10 +462,12 @@ export class CarrierLink {
     });
   }
 
-  private statusPayload(state: 'online' | 'offline'): string {
+  private statusPayload(connected: 'online' | 'offline'): string {
     const o = this.options;
-    return JSON.stringify({ state, deviceId: o.deviceId, version: o.version, models: o.modelsHash,
-      at: new Date(this.now()).toISOString(), ...(state === 'online' && o.inventory ? { inventory: o.inventory } : {}) });
+    const state = connected === 'online' && this.statusReasons.length > 0 ? 'degraded' : connected;
+    return JSON.stringify({ state, ...(state === 'degraded' ? { reasons: this.statusReasons } : {}), deviceId: o.deviceId,
+      version: o.version, models: o.modelsHash, at: new Date(this.now()).toISOString(),
+      ...(connected === 'online' && o.inventory ? { inventory: o.inventory } : {}) });
   }
 }
 

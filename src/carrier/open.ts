@@ -5,6 +5,7 @@ import { type DeviceIdentity, loadOrCreateIdentity } from '../device/identity.ts
 import type { Logger } from '../device/logger.ts';
 import type { Timer } from './backoff.ts';
 import type { CarrierConfig } from './config.ts';
+import type { RejectReason } from './protocol.ts';
 import { pinKeys, readPublicKey } from './keys.ts';
 import { CarrierLink } from './link.ts';
 import { ResultOutbox } from './outbox.ts';
@@ -26,6 +27,7 @@ export interface CarrierDeps {
   modelsHash: string;
   inventory?: object;
   isBusy?: () => boolean;
+  unavailable?: () => RejectReason | undefined;
   /** the session engine's policy schema, so bad policies are rejected before a session starts */
   policySchema?: z.ZodType;
   timer?: Timer;
@@ -62,7 +64,7 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
     keepaliveS: m.keepaliveS, sessionExpiryS: m.sessionExpiryS, connectTimeoutMs: m.connectTimeoutMs,
     backoff: { initialMs: m.backoffInitialMs, maxMs: m.backoffMaxMs }, resendAfterMs: m.resendAfterMs,
     maxPacketBytes: 2 * config.requests.maxBytes + 64 * 1024,
-    version: deps.version, modelsHash: deps.modelsHash, inventory: deps.inventory, validator, outbox, isBusy: deps.isBusy,
+    version: deps.version, modelsHash: deps.modelsHash, inventory: deps.inventory, validator, outbox, isBusy: deps.isBusy, unavailable: deps.unavailable,
     logger: deps.logger, timer: deps.timer, random: deps.random, now,
   });
   return {

@@ -30,7 +30,7 @@ export type Decision = (typeof DECISIONS)[number];
 /** Why a session request was rejected; published in the signed `rejected` result and logged. */
 export const REJECT_REASONS = [
   'too_large', 'malformed', 'bad_signature', 'unknown_key', 'schema', 'wrong_device', 'not_yet_valid', 'expired',
-  'ttl_too_long', 'replayed', 'busy', 'outbox_full', 'internal_error',
+  'ttl_too_long', 'replayed', 'busy', 'outbox_full', 'internal_error', 'camera_unavailable',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

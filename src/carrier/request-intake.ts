@@ -24,6 +24,8 @@ export interface RequestIntakeOptions {
   validator: RequestValidator;
   outbox: ResultOutbox;
   isBusy?: () => boolean;
+  /** why the terminal cannot serve a session now (e.g. `camera_unavailable`), or undefined when it can */
+  unavailable?: () => RejectReason | undefined;
   publishRejection: (sessionId: string, jws: string) => Promise<void>;
   logger: Logger;
   now: () => number;
@@ -61,6 +63,8 @@ export class RequestIntake {
         return await this.reject(INVALID_SESSION, nonce, 'replayed', `session ${sessionId} has an undelivered result`);
       }
       if (!(await o.outbox.hasRoom())) return await this.reject(sessionId, nonce, 'outbox_full', 'undelivered results at the cap');
+      const down = o.unavailable?.();
+      if (down) return await this.reject(sessionId, nonce, down, 'the terminal cannot serve a session now');
       if (o.isBusy?.() || this.listeners.size === 0) return await this.reject(sessionId, nonce, 'busy', 'a session is running');
       o.logger.info({ sessionId }, 'session request accepted');
       for (const listener of this.listeners) {

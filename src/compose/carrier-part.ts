@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { carrierConfigSchema } from '../carrier/config.ts';
 import { keyId, pinKeys, readPublicKey } from '../carrier/keys.ts';
 import { type OpenCarrier, openCarrier } from '../carrier/open.ts';
+import type { RejectReason } from '../carrier/protocol.ts';
 import type { Config } from '../config/schema.ts';
 import { loadSigningKeyFile, type DeviceIdentity } from '../device/identity.ts';
 import type { Logger } from '../device/logger.ts';
@@ -31,6 +32,7 @@ export interface CarrierPartDeps {
   modelsHash: string;
   inventory?: object;
   isBusy: () => boolean;
+  unavailable?: () => RejectReason | undefined;
   policySchema: z.ZodType;
   now?: () => number;
 }

@@ -33,6 +33,7 @@ import {
   buttonsComponent, cameraComponent, carrierComponent, engineComponent, ledsComponent, systemdComponent, telemetryComponent,
 } from './components.ts';
 import { HealthMonitor } from './health.ts';
+import { ClockProbe, STATUS_INTERVAL_MS, StatusReporter, releaseTimeMs } from './status.ts';
 import { SessionService, type SessionRunnerPort } from './session-service.ts';
 
 /** Everything the session shell needs, built here once from config. */
@@ -133,8 +134,15 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     .inventory(version, modelsHash);
   const carrier = await openCarrierPart(config, {
     logger, version, modelsHash, inventory, policySchema, isBusy: () => session?.busy ?? true,
+    // a customer is not asked to look into a camera that does not work
+    unavailable: () => (status.reasons().includes('camera_unavailable') ? 'camera_unavailable' : undefined),
   });
   const link = carrier.link;
+  const clockProbe = new ClockProbe({ notBeforeMs: releaseTimeMs() });
+  const health = new HealthMonitor({
+    camera, link, frameMaxAgeMs: config.health.frameMaxAgeMs, brokerMaxAgeMs: config.health.brokerMaxAgeMs,
+    outboxMax: config.carrier.outboxMaxResults, clock: () => clockProbe.last, now: Date.now,
+  });
   const runner = deps.createRunner({
     engine, camera, leds, buttons: panel.buttons, logger, random: deps.random,
     get limiter() { return limiter; },
@@ -151,19 +159,18 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
       outboxDepth: () => link.health().outboxDepth,
       link: () => { const h = link.health(); return { reconnects: h.reconnects, knockOffs: h.knockOffs }; },
       outcomes: () => session.counts(),
+      condition: () => ({ degraded: status.reasons(), clock: clockProbe.last }),
     },
   });
   const reporter = new TelemetryReporter({
     collector, publish: (sample) => { link.publishTelemetry(sample); }, intervalMs: config.telemetry.intervalS * 1000,
     logger, timer: REAL_TIMER,
   });
-  const health = new HealthMonitor({
-    camera, link, frameMaxAgeMs: config.health.frameMaxAgeMs, brokerMaxAgeMs: config.health.brokerMaxAgeMs, now: Date.now,
-  });
   // Without systemd the health check still runs (every 10 s) so an unhealthy agent says so in its log.
   const healthLog = child('health');
-  const watchdog = new Watchdog(deps.notifier, watchdogIntervalMs(deps.env) ?? 10_000, () => health.check(),
-    (reasons) => healthLog.warn({ reasons }, 'unhealthy: watchdog not fed'));
+  const watchdog = new Watchdog(deps.notifier, watchdogIntervalMs(deps.env) ?? 10_000, () => health.liveness(),
+    (reasons) => healthLog.error({ reasons }, 'unhealthy: watchdog not fed'));
+  const status = new StatusReporter({ health, link, logger: healthLog, clock: clockProbe, intervalMs: STATUS_INTERVAL_MS });
 
   let loaded = deps.remote?.loaded;
   const remote = deps.remote && new RemoteConfigService({
@@ -203,6 +210,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     session,
     telemetryComponent(reporter),
     systemdComponent(deps.notifier, health, watchdog),
+    status,
     // after READY: confirms a remote layer that took a restart, then listens for the next one
     ...(remote ? [remote] : []),
   ], logger);

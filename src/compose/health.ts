@@ -1,24 +1,37 @@
 import type { FrameSource } from '../camera/frame-source.ts';
 import type { LinkHealth } from '../carrier/link.ts';
+import type { ClockSync } from '../device/clock-sync.ts';
 import type { HealthReport } from '../device/watchdog.ts';
 
 /**
- * The agent's health for the systemd watchdog (STYLE.md §11, balena api-binder `healthcheck()`): the frame loop and
- * the broker link must both show recent activity.
- * - camera: its own health() (a supervised backend reports `camera_unavailable` while restarting), and for a live
- *   camera a frame counter that moved within `frameMaxAgeMs`. A replay recording ends by design, so only its
- *   health() counts.
- * - link: a packet from the broker (PINGRESP counts) within `brokerMaxAgeMs`. Before the first packet the age is
- *   measured from start(), so a terminal that never reaches its broker is restarted too.
- * `now` must be the clock the link stamps activity with (wall-clock ms, `Date.now`).
+ * The agent's health, in two questions with different consequences (DESIGN.md §1):
+ *
+ * - `liveness()`, for the systemd watchdog: is the process and are its loops alive? The watchdog tick itself runs on
+ *   the event loop (a hung loop feeds nothing), and the broker link's reconnect loop must be connected or trying.
+ *   A restart helps only here; an unplugged camera or a broker outage is the world outside, which a restart cannot
+ *   fix, so neither stops the feeding (they made a restart loop and a `failed` unit before).
+ * - `condition()`, for the retained status and telemetry: why the terminal is `degraded`, from a fixed vocabulary:
+ *   `camera_unavailable` (its supervisor reports it, or a live camera delivered no frame for `frameMaxAgeMs`),
+ *   `broker_unreachable` (no packet for `brokerMaxAgeMs`; seen in the log and telemetry, as the broker cannot carry it),
+ *   `clock_unsynchronised`, `outbox_near_full` (at `nearFullFraction` of the cap).
+ * A replay recording ends by design, so only its own health() counts for it. `now` must be the clock the link stamps
+ * activity with (wall-clock ms, `Date.now`).
  */
 export interface HealthMonitorOptions {
   camera: Pick<FrameSource, 'kind' | 'stats' | 'health'>;
   link: { health(): LinkHealth };
   frameMaxAgeMs: number;
   brokerMaxAgeMs: number;
+  /** the outbox cap (carrier.outboxMaxResults) */
+  outboxMax: number;
+  /** last known clock synchronisation (device/clock-sync.ts), refreshed by the caller */
+  clock?: () => ClockSync;
   now: () => number;
 }
+
+export const DEGRADED_REASONS = ['camera_unavailable', 'broker_unreachable', 'clock_unsynchronised', 'outbox_near_full'] as const;
+export type DegradedReason = (typeof DEGRADED_REASONS)[number];
+const NEAR_FULL_FRACTION = 0.8;
 
 export class HealthMonitor {
   private startedAt = 0;
@@ -34,24 +47,28 @@ export class HealthMonitor {
     this.lastFrames = this.options.camera.stats().frames;
   }
 
-  check(): HealthReport {
+  /** For the watchdog: only what a restart can fix. */
+  liveness(): HealthReport {
+    const link = this.options.link.health();
+    return link.loopAlive ? { healthy: true, reasons: [] } : { healthy: false, reasons: ['link: the reconnect loop stopped'] };
+  }
+
+  /** For the status: why the terminal is degraded (empty: online). */
+  condition(): DegradedReason[] {
     const o = this.options;
     const now = o.now();
-    const reasons: string[] = [];
-    const camera = o.camera.health();
-    if (camera.status !== 'ok') reasons.push(`camera: ${camera.reason}`);
+    const reasons: DegradedReason[] = [];
     const frames = o.camera.stats().frames;
     if (frames !== this.lastFrames) {
       this.lastFrames = frames;
       this.lastFrameAt = now;
-    } else if (o.camera.kind !== 'replay' && now - this.lastFrameAt > o.frameMaxAgeMs) {
-      reasons.push(`camera: no frame for ${now - this.lastFrameAt} ms`);
     }
+    const stalled = o.camera.kind !== 'replay' && now - this.lastFrameAt > o.frameMaxAgeMs;
+    if (o.camera.health().status !== 'ok' || stalled) reasons.push('camera_unavailable');
     const link = o.link.health();
-    const brokerAge = now - (link.lastActivityAt ?? this.startedAt);
-    if (brokerAge > o.brokerMaxAgeMs) {
-      reasons.push(`link: ${link.lastActivityAt === undefined ? 'never reached the broker' : 'no broker activity'} for ${brokerAge} ms`);
-    }
-    return { healthy: reasons.length === 0, reasons };
+    if (now - (link.lastActivityAt ?? this.startedAt) > o.brokerMaxAgeMs) reasons.push('broker_unreachable');
+    if (o.clock?.() === 'unsynchronized') reasons.push('clock_unsynchronised');
+    if (link.outboxDepth >= NEAR_FULL_FRACTION * o.outboxMax) reasons.push('outbox_near_full');
+    return reasons;
   }
 }

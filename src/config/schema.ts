@@ -76,8 +76,8 @@ export const configSchema = z.strictObject({
     signingKeyFile: z.string().default('/etc/regterm/device-key.pem').describe('Device Ed25519 private key (0600, service user)'),
   }),
   health: section({
-    frameMaxAgeMs: z.number().int().min(1000).default(10_000).describe('Watchdog: a live camera that delivered no frame for this long is unhealthy (replay recordings end, so only their camera health counts)'),
-    brokerMaxAgeMs: z.number().int().min(1000).default(120_000).describe('Watchdog: no packet from the broker (keepalive pings count) for this long is unhealthy; keep above 2 x mqtt.keepaliveS'),
+    frameMaxAgeMs: z.number().int().min(1000).default(10_000).describe('Status: a live camera that delivered no frame for this long is camera_unavailable (degraded; sessions refused). Replay recordings end, so only their camera health counts'),
+    brokerMaxAgeMs: z.number().int().min(1000).default(120_000).describe('Status: no packet from the broker (keepalive pings count) for this long is broker_unreachable (degraded, in the log and telemetry); keep above 2 x mqtt.keepaliveS'),
   }),
   session: section({
     policy: z.record(z.string(), z.json())

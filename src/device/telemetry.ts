@@ -23,6 +23,8 @@ export interface TelemetrySources {
   link?: () => { reconnects: number; knockOffs: number };
   /** counts of session outcomes since start, by decision */
   outcomes?: () => Record<string, number>;
+  /** why the terminal is degraded (empty: online) and whether its clock is synchronised */
+  condition?: () => { degraded: readonly string[]; clock: string };
 }
 
 export interface TelemetryOptions {
@@ -61,6 +63,7 @@ export interface TelemetrySample {
   outboxDepth: number | null;
   link: { reconnects: number; knockOffs: number } | null;
   outcomes: Record<string, number>;
+  condition: { degraded: readonly string[]; clock: string } | null;
   rssBytes: number;
 }
 
@@ -114,7 +117,7 @@ export class TelemetryCollector {
       at: new Date((this.options.now ?? Date.now)()).toISOString(),
       cpuTempC, load, memory, disk, uptimeS, throttling,
       camera: s.camera?.() ?? null, outboxDepth: s.outboxDepth?.() ?? null,
-      link: s.link?.() ?? null, outcomes: s.outcomes?.() ?? {},
+      link: s.link?.() ?? null, outcomes: s.outcomes?.() ?? {}, condition: s.condition?.() ?? null,
       rssBytes: process.memoryUsage.rss(),
     };
   }
