@@ -30,7 +30,7 @@ const REFERENCE_BORDER = 0.25;
 /**
  * The reference photo as bytes from outside: JPEG or PNG only, at most 4096 px a side and 16 MP (a phone camera's
  * photo of an ID fits), checked from the header before decoding. It is analysed at most 2048 px a side (scaled down
- * in the decoder, which for JPEG decodes at a reduced scale): an ID portrait's face is far larger than the
+ * in the decoder, a large JPEG decoded at a reduced scale): an ID portrait's face is far larger than the
  * detector's and embedders' inputs at that size, and it bounds every buffer after the decoder, the bordered copy
  * included (3072 x 3072 RGB at most), whatever the photo claims. docs/reliability.md "Reference photos".
  */
