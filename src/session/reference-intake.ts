@@ -28,13 +28,15 @@ export const REFERENCE_LIMITS = { minFaceWidthPx: 64, maxYawDeg: 25, maxPitchDeg
 const REFERENCE_BORDER = 0.25;
 
 /**
- * The reference photo as bytes from outside: JPEG or PNG only, at most 4096 px a side and 16 MP (a phone camera's
- * photo of an ID fits), checked from the header before decoding. It is analysed at most 2048 px a side (scaled down
- * in the decoder, a large JPEG decoded at a reduced scale): an ID portrait's face is far larger than the
- * detector's and embedders' inputs at that size, and it bounds every buffer after the decoder, the bordered copy
- * included (3072 x 3072 RGB at most), whatever the photo claims. docs/reliability.md "Reference photos".
+ * The reference photo as bytes from outside: JPEG or PNG only, at most 4096 px a side and 6 megapixels, checked from
+ * the header before decoding. The pixel budget is set by the costliest decode: a progressive JPEG holds the whole
+ * image's DCT coefficients (2 bytes a pixel per colour component) until it is decoded; 6 MP is still a 3000 x 2000
+ * scan, more than a request's size limit carries at a usable JPEG quality. The photo is analysed at most 2048 px a
+ * side (scaled down in the decoder): an ID portrait's face is far larger than the detector's and embedders' inputs at
+ * that size, and it bounds every buffer after the decoder, the bordered copy included (3072 x 3072 RGB at most).
+ * docs/reliability.md "Reference photos".
  */
-export const REFERENCE_PHOTO = { limits: { maxSide: 4096, maxPixels: 16_000_000 }, analysedSide: 2048 } as const;
+export const REFERENCE_PHOTO = { limits: { maxSide: 4096, maxPixels: 6_000_000 }, analysedSide: 2048 } as const;
 
 export type ReferenceOutcome =
   | { ok: true; template: Template }

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { verifyResult } from '../../../src/carrier/jws.ts';
@@ -36,6 +37,7 @@ const POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 } };
 
 type Photo = { attack: string; make: () => Promise<Uint8Array>; format: 'jpeg' | 'png'; reason: string };
 const { maxSide, maxPixels } = REFERENCE_PHOTO.limits;
+const JPEG_SIDE = Math.floor(Math.sqrt(maxPixels));
 const PHOTOS: Photo[] = [
   { attack: 'PNG 40000x1000', make: async () => bombPng(40_000, 1000), format: 'png', reason: 'reference_too_large' },
   { attack: 'PNG 10000000x4', make: async () => bombPng(10_000_000, 4), format: 'png', reason: 'reference_too_large' },
@@ -47,9 +49,17 @@ const PHOTOS: Photo[] = [
   { attack: 'TIFF declared jpeg', make: async () => otherFormat('tiff'), format: 'jpeg', reason: 'unsupported_image' },
   { attack: 'PNG declared jpeg', make: async () => gradientPng(), format: 'jpeg', reason: 'reference_format_mismatch' },
   { attack: 'JPEG header, text body', make: async () => CORRUPT_JPEG, format: 'jpeg', reason: 'reference_unreadable' },
+  // the costliest photos still accepted: the longest side and the pixel budget; a progressive JPEG (its decoder
+  // holds every coefficient) without chroma subsampling, rotated by EXIF
   {
     attack: `PNG ${maxSide}x${Math.floor(maxPixels / maxSide)} (largest accepted, blank)`,
     make: async () => bombPng(maxSide, Math.floor(maxPixels / maxSide)), format: 'png', reason: 'reference_unusable',
+  },
+  {
+    attack: `progressive 4:4:4 JPEG ${JPEG_SIDE}x${JPEG_SIDE}, EXIF rotated (largest accepted)`,
+    make: async () => sharp({ create: { width: JPEG_SIDE, height: JPEG_SIDE, channels: 3, background: '#808080' } })
+      .jpeg({ progressive: true, chromaSubsampling: '4:4:4' }).withMetadata({ orientation: 6 }).toBuffer(),
+    format: 'jpeg', reason: 'reference_unusable',
   },
 ];
 
