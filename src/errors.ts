@@ -31,7 +31,10 @@ export class UsageError extends RegtermError {
   }
 }
 
-/** What is wrong with an image's bytes (src/vision/photo-header.ts): not JPEG/PNG, not the declared one of the two, too large, unreadable. */
+/**
+ * What is wrong with an image's bytes (src/vision/photo-header.ts): not JPEG/PNG, not the format the sender declared,
+ * too large, or unreadable.
+ */
 export type ImageProblem = 'unsupported' | 'format_mismatch' | 'too_large' | 'unreadable';
 
 export class ImageDecodeError extends RegtermError {

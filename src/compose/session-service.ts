@@ -10,7 +10,7 @@ export interface SessionRequestInput {
   nonce: string;
   reference: Uint8Array;
   /** the format the request declared for the reference */
-  referenceFormat?: 'jpeg' | 'png';
+  referenceFormat?: SessionRequest['reference']['format'];
   policy?: Record<string, unknown>;
 }
 

@@ -254,7 +254,8 @@ class ActiveRun {
       return;
     }
     // the decoder's words about the file (never its pixels), bounded: the photo came from outside
-    this.log.warn({ reason: ref.reason, detail: ref.detail, ...(ref.message ? { message: ref.message.slice(0, 200) } : {}) }, 'reference photo refused');
+    const message = ref.message === undefined ? {} : { message: ref.message.slice(0, 200) };
+    this.log.warn({ reason: ref.reason, detail: ref.detail, ...message }, 'reference photo refused');
     this.feed({ type: 'reference_unusable', reason: ref.reason, detail: ref.detail });
   }
 

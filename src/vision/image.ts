@@ -24,7 +24,7 @@ export interface GrayImage {
 }
 
 /** Local files the operator names on the command line: only the decoder's memory guard. */
-export const FILE_LIMITS: PhotoLimits = { maxSide: 16_384, maxPixels: 40_000_000 };
+const FILE_LIMITS: PhotoLimits = { maxSide: 16_384, maxPixels: 40_000_000 };
 
 export interface DecodeOptions {
   /** what the sender says the bytes are; a mismatch is refused */

@@ -6,8 +6,7 @@
  */
 import { ImageDecodeError } from '../errors.ts';
 
-export const PHOTO_FORMATS = ['jpeg', 'png'] as const;
-export type PhotoFormat = (typeof PHOTO_FORMATS)[number];
+export type PhotoFormat = 'jpeg' | 'png';
 
 export interface PhotoHeader {
   format: PhotoFormat;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
+import { REJECT_REASONS, resultDecisionSchema } from '../../../src/carrier/protocol.ts';
 import { SESSION_REASONS, type SessionResult } from '../../../src/session/decision.ts';
 import { policySchema, resolvePolicy } from '../../../src/session/policy.ts';
 import { runSession } from './customer.ts';
@@ -32,6 +32,12 @@ describe('session result fits the carrier protocol (src/carrier/protocol.ts resu
     const parsed = resultDecisionSchema.safeParse(toWire(r, Date.UTC(2026, 0, 1)));
     expect(parsed.error?.issues ?? []).toEqual([]);
     expect(r.nonce).toBe('nonce-1');
+  });
+
+  it('every reason of the vocabulary fits the wire format', () => {
+    for (const reason of [...SESSION_REASONS, ...REJECT_REASONS]) {
+      expect(resultDecisionSchema.shape.reason.safeParse(reason).success, reason).toBe(true);
+    }
   });
 
   it('every reason is from the fixed vocabulary', () => {
