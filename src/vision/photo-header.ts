@@ -37,7 +37,7 @@ export function readPhotoHeader(bytes: Uint8Array, limits: PhotoLimits, declared
   }
   const size = format === 'png' ? pngSize(bytes) : jpegSize(bytes);
   if (size === undefined || size.width === 0 || size.height === 0) {
-    throw new ImageDecodeError(`${label}: ${format} header unreadable`, 'unreadable');
+    throw new ImageDecodeError(`${label}: not a decodable image (${format} header unreadable)`, 'unreadable');
   }
   const { width, height } = size;
   if (Math.max(width, height) > limits.maxSide || width * height > limits.maxPixels) {
