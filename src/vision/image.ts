@@ -9,6 +9,10 @@ import sharp from 'sharp';
 import { ImageDecodeError } from '../errors.ts';
 import { readPhotoHeader, type PhotoFormat, type PhotoLimits } from './photo-header.ts';
 
+// libvips keeps the results of recent operations in a process-wide cache: a decoded reference photo would outlive
+// the session that zeroed its own copies, and its memory would add to the next decode's peak.
+sharp.cache(false);
+
 /** 8-bit RGB, interleaved. */
 export interface RgbImage {
   readonly width: number;

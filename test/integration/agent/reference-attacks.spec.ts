@@ -82,6 +82,7 @@ describe.skipIf(!haveData)(`hostile reference photos through the agent (skipped:
   let carrierKey: ReturnType<typeof generateKeyPairSync>;
   let devicePub: ReturnType<typeof readPublicKey>;
   const agents: AgentProcess[] = [];
+  const sockets: NotifySocket[] = [];
   const topics = new Topics(DEVICE);
 
   beforeAll(async () => {
@@ -110,6 +111,7 @@ describe.skipIf(!haveData)(`hostile reference photos through the agent (skipped:
 
   afterAll(async () => {
     for (const a of agents) a.killGroup();
+    for (const s of sockets) s.close();
     await carrier?.stop();
     await mosquitto?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -119,16 +121,13 @@ describe.skipIf(!haveData)(`hostile reference photos through the agent (skipped:
   async function startAgent(): Promise<AgentProcess> {
     const onlineBefore = carrier.messages.filter((m) => m.topic === topics.status && m.payload.includes('"online"')).length;
     const notify = new NotifySocket(join(dir, `notify-${agents.length}.sock`));
+    sockets.push(notify);
     const agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH, NOTIFY_SOCKET: notify.path });
     agents.push(agent);
-    try {
-      await until(() => notify.states.includes('READY=1'), 90_000, `READY=1 (stderr: ${agent.stderr})`);
-      // the link publishes `online` after its subscriptions: from then on a request reaches it
-      await carrier.until(() => carrier.messages.filter((m) => m.topic === topics.status && m.payload.includes('"online"')).length > onlineBefore,
-        10_000, 'online');
-    } finally {
-      notify.close();
-    }
+    await until(() => notify.states.includes('READY=1'), 90_000, `READY=1 (stderr: ${agent.stderr})`);
+    // the link publishes `online` after its subscriptions: from then on a request reaches it
+    await carrier.until(() => carrier.messages.filter((m) => m.topic === topics.status && m.payload.includes('"online"')).length > onlineBefore,
+      10_000, 'online');
     return agent;
   }
 
@@ -179,6 +178,8 @@ describe.skipIf(!haveData)(`hostile reference photos through the agent (skipped:
     // exactly one result each (results are acknowledged: a second copy would be a second outcome)
     for (const { p, results } of answered) expect(await results(), p.attack).toHaveLength(1);
     expect(agent.child.exitCode).toBeNull();
+    // nothing was an exception: every refusal is an outcome
+    expect(agent.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
     const refusals = agent.lines.filter((l) => l.msg === 'reference photo refused');
     expect(refusals).toHaveLength(PHOTOS.length);
     for (const l of refusals) expect(String(l.message ?? '').length).toBeLessThanOrEqual(200);

@@ -49,6 +49,11 @@ describe('decodeImage', () => {
     expect([wide.width, wide.height]).toEqual([5000, 8]);
   });
 
+  it('leaves nothing in libvips\' operation cache (a decoded face must not outlive its buffers)', async () => {
+    await decodeImage(await gradientPng(), 'x', { fitWithin: 64 });
+    expect(sharp.cache()).toMatchObject({ memory: { current: 0 }, items: { current: 0 } });
+  });
+
   it('fitWithin scales down, never up, and leaves a photo within it exactly as decoded without it', async () => {
     const big = await decodeImage(bombPng(3000, 1000), 'x', { fitWithin: 2048 });
     expect([big.width, big.height]).toEqual([2048, 683]);
