@@ -33,9 +33,17 @@ export class UsageError extends RegtermError {
   }
 }
 
+/**
+ * What is wrong with an image's bytes (src/vision/photo-header.ts): not JPEG/PNG, not the format the sender declared,
+ * too large, or unreadable.
+ */
+export type ImageProblem = 'unsupported' | 'format_mismatch' | 'too_large' | 'unreadable';
+
 export class ImageDecodeError extends RegtermError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly problem: ImageProblem;
+  constructor(message: string, problem: ImageProblem = 'unreadable', options?: { cause?: unknown }) {
     super(message, EXIT.usage, options);
+    this.problem = problem;
   }
 }
 
@@ -55,6 +63,7 @@ export class CanceledError extends Error {
 
 export const isRegtermError = (e: unknown): e is RegtermError => e instanceof RegtermError;
 export const isUsageError = (e: unknown): e is UsageError => e instanceof UsageError;
+export const isImageDecodeError = (e: unknown): e is ImageDecodeError => e instanceof ImageDecodeError;
 export const isCanceled = (e: unknown): boolean =>
   typeof e === 'object' && e !== null && (e as { canceled?: unknown }).canceled === true;
 

@@ -9,6 +9,8 @@ export interface SessionRequestInput {
   sessionId: string;
   nonce: string;
   reference: Uint8Array;
+  /** the format the request declared for the reference */
+  referenceFormat?: SessionRequest['reference']['format'];
   policy?: Record<string, unknown>;
 }
 
@@ -101,7 +103,9 @@ export class SessionService implements Component {
     this.log.info({ sessionId }, 'session started');
     let decision: ResultDecision;
     try {
-      decision = await this.options.runner.run({ sessionId, nonce: request.nonce, reference, policy: request.policy }, signal);
+      decision = await this.options.runner.run({
+        sessionId, nonce: request.nonce, reference, referenceFormat: request.reference.format, policy: request.policy,
+      }, signal);
     } catch (e: unknown) {
       // The runner promises to resolve; if it breaks that promise this is a bug, reported, and no result exists.
       this.log.error({ sessionId, err: e }, `session runner threw: ${errorMessage(e)}`);

@@ -1,4 +1,5 @@
 import type { ChallengeType, SessionPolicy } from './policy.ts';
+import { QUALITY_ISSUES } from './quality.ts';
 
 /** DESIGN.md §4. Each result names the check that decided it (`decidedBy`). */
 export const DECISIONS = [
@@ -7,13 +8,39 @@ export const DECISIONS = [
 export type Decision = (typeof DECISIONS)[number];
 
 /**
- * The check that decided: `reference` (photo unusable → decision error, reason reference_unusable), `quality_gate`,
+ * The check that decided: `reference` (photo refused → decision error, reason from REFERENCE_REASONS), `quality_gate`,
  * `challenge:<type>`, `presence` (face left), `continuity` (another person / second face), `antispoof`, `match`,
  * `session` (overall deadline), `customer` (cancel button), `agent` (shutdown, internal error).
  */
 export type DecidedBy =
   | 'reference' | 'quality_gate' | `challenge:${ChallengeType}` | 'presence' | 'continuity' | 'antispoof' | 'match'
   | 'session' | 'customer' | 'agent';
+
+/**
+ * Why a reference photo was refused. The file: not JPEG/PNG (`unsupported_image`), not the format the request
+ * declared (`reference_format_mismatch`), beyond the size bounds (`reference_too_large`), undecodable
+ * (`reference_unreadable`). What it shows: `reference_unusable` (no face, two faces, too small, not frontal, blurry;
+ * which one goes to the staff progress event, not the signed result).
+ */
+export const REFERENCE_REASONS = [
+  'unsupported_image', 'reference_format_mismatch', 'reference_too_large', 'reference_unreadable', 'reference_unusable',
+] as const;
+export type ReferenceReason = (typeof REFERENCE_REASONS)[number];
+
+/** How the session shell fails: the camera stopped delivering, or anything else (its text goes to the log only). */
+export const AGENT_ERRORS = ['camera_stopped', 'internal_error'] as const;
+export type AgentError = (typeof AGENT_ERRORS)[number];
+
+/**
+ * Every `reason` a session's result can carry, and so every reason the device signs for a session (request
+ * rejections have theirs in src/carrier/protocol.ts REJECT_REASONS). A fixed vocabulary: never free text or an
+ * exception's message, which go to the log.
+ */
+export const SESSION_REASONS = [
+  ...REFERENCE_REASONS, ...QUALITY_ISSUES, 'second_face', 'different_person', 'insufficient_frames',
+  'busy', 'rate_limited', 'invalid_policy', ...AGENT_ERRORS,
+] as const;
+export type SessionReason = (typeof SESSION_REASONS)[number];
 
 export interface ChallengeOutcome {
   type: ChallengeType;
@@ -38,8 +65,8 @@ export interface SessionResult {
   nonce: string;
   decision: Decision;
   decidedBy: DecidedBy;
-  /** machine-readable detail (`[a-z0-9_:.-]{1,64}`), e.g. reference_unusable, second_face, too_dark */
-  reason?: string;
+  /** machine-readable detail from SESSION_REASONS, e.g. reference_unusable, second_face, too_dark */
+  reason?: SessionReason;
   scores: SessionScores;
   thresholds: { match: number; antispoof: number; continuity: number; light: number };
   challenges: ChallengeOutcome[];
@@ -47,12 +74,6 @@ export interface SessionResult {
   timings: { reference?: number; quality?: number; challenges?: number; match?: number; total: number };
   startedAtMs: number;
   finishedAtMs: number;
-}
-
-/** A free-text message as a result `reason`: lower case, `[a-z0-9_:.-]`, at most 64 characters. */
-export function toReason(text: string): string {
-  const slug = text.toLowerCase().replace(/[^a-z0-9_:.-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 64);
-  return slug || 'unspecified';
 }
 
 /** Scores with only finite numbers (absent checks are left out, never undefined or NaN). */
@@ -80,7 +101,7 @@ export interface FinalEvidence {
  * as spoof even if the face would match (a match score for a spoof means nothing); then the match threshold.
  * Continuity and presence were enforced frame by frame before we got here.
  */
-export function decideFinal(e: FinalEvidence, p: SessionPolicy): { decision: Decision; decidedBy: DecidedBy; reason?: string } {
+export function decideFinal(e: FinalEvidence, p: SessionPolicy): { decision: Decision; decidedBy: DecidedBy; reason?: SessionReason } {
   if (!e.antispoof.enough) return { decision: 'quality_failed', decidedBy: 'antispoof', reason: 'insufficient_frames' };
   if (!e.antispoof.live) return { decision: 'spoof', decidedBy: 'antispoof' };
   if (e.similarity === undefined) return { decision: 'quality_failed', decidedBy: 'match', reason: 'insufficient_frames' };

@@ -1,6 +1,6 @@
 import type { ResultDecision } from '../carrier/protocol.ts';
 import type { Pattern, PatternDef } from '../panel/patterns.ts';
-import type { SessionResult } from './decision.ts';
+import type { SessionReason, SessionResult } from './decision.ts';
 import type { PolicyInput, SessionPolicy } from './policy.ts';
 import type { LedPattern } from './prompts.ts';
 import { assessQuality } from './quality.ts';
@@ -52,7 +52,7 @@ export function toResultDecision(r: SessionResult, wallStartMs: number): ResultD
 
 /** A decision made before a session core exists (busy, rate limited, bad policy, internal failure). */
 export function shellDecision(
-  request: { sessionId: string; nonce: string }, decision: ResultDecision['decision'], decidedBy: string, reason: string,
+  request: { sessionId: string; nonce: string }, decision: ResultDecision['decision'], decidedBy: string, reason: SessionReason,
   wallMs: number, extra: Partial<Pick<ResultDecision, 'timings'>> = {},
 ): ResultDecision {
   const at = new Date(wallMs).toISOString();

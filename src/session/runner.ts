@@ -3,12 +3,13 @@ import type { Frame, FrameSource } from '../camera/frame-source.ts';
 import { i420ToRgb } from '../camera/i420.ts';
 import type { ResultDecision } from '../carrier/protocol.ts';
 import type { Logger } from '../device/logger.ts';
-import { errorMessage, isCanceled } from '../errors.ts';
+import { isCanceled } from '../errors.ts';
 import type { Buttons, Leds } from '../panel/panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import type { RgbImage } from '../vision/image.ts';
+import type { PhotoFormat } from '../vision/photo-header.ts';
 import { FaceTrack } from '../vision/face-track.ts';
 import { countsAsFailure } from './decision.ts';
 import { wipeTemplate, type Template } from './identity.ts';
@@ -50,6 +51,8 @@ export interface SessionRequestInput {
   nonce: string;
   /** JPEG/PNG bytes; the runner zeroes them as soon as the template is made */
   reference: Uint8Array;
+  /** the format the carrier's request declared; bytes of the other format are refused (none: the bytes decide) */
+  referenceFormat?: PhotoFormat;
   /** the carrier's partial policy (validated by resolvePolicy) */
   policy?: Record<string, unknown>;
 }
@@ -220,11 +223,14 @@ class ActiveRun {
       await this.intake();
       await this.frameLoop();
       if (this.frameMode) this.virtualTicks();
-      else if (!this.session.result) this.feed({ type: this.signal.aborted ? 'cancel' : 'error', message: 'camera_stopped' });
+      else if (!this.session.result) {
+        if (this.signal.aborted) this.feed({ type: 'cancel' });
+        else this.feed({ type: 'error', reason: 'camera_stopped' });
+      }
     } catch (e: unknown) {
       if (!isCanceled(e)) {
         this.log.error({ err: e }, 'session failed');
-        this.feed({ type: 'error', message: errorMessage(e) });
+        this.feed({ type: 'error', reason: 'internal_error' });
       } else this.feed({ type: 'cancel' });
     } finally {
       this.signal.removeEventListener('abort', onAbort);
@@ -243,9 +249,15 @@ class ActiveRun {
 
   private async intake(): Promise<void> {
     if (this.session.state !== 'reference') return;
-    const ref = await referenceTemplate(this.o.engine, this.request.reference, this.ac.signal);
-    if (ref.ok) this.feed({ type: 'reference', template: ref.template });
-    else this.feed({ type: 'reference_unusable', reason: ref.reason });
+    const ref = await referenceTemplate(this.o.engine, this.request.reference, this.ac.signal, this.request.referenceFormat);
+    if (ref.ok) {
+      this.feed({ type: 'reference', template: ref.template });
+      return;
+    }
+    // the decoder's words about the file (never its pixels), bounded: the photo came from outside
+    const message = ref.message === undefined ? {} : { message: ref.message.slice(0, 200) };
+    this.log.warn({ reason: ref.reason, detail: ref.detail, ...message }, 'reference photo refused');
+    this.feed({ type: 'reference_unusable', reason: ref.reason, detail: ref.detail });
   }
 
   private async frameLoop(): Promise<void> {

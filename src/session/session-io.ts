@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import type { SessionResult } from './decision.ts';
+import type { AgentError, ReferenceReason, SessionResult } from './decision.ts';
 import type { Similarity, Template } from './identity.ts';
 import type { LightSchedule } from './light.ts';
 import type { SessionPolicy } from './policy.ts';
@@ -15,8 +15,11 @@ export type SessionInput =
   | { type: 'start' }
   /** the reference photo's template (the session owns and wipes it) */
   | { type: 'reference'; template: Template }
-  /** no usable face on the reference photo: decided `error` by `reference` before any customer prompt */
-  | { type: 'reference_unusable'; reason: string }
+  /**
+   * the reference photo was refused: decided `error` by `reference` with `reason`, before any customer prompt;
+   * `detail` (a slug such as `no_face`) goes to the staff progress event only
+   */
+  | { type: 'reference_unusable'; reason: ReferenceReason; detail: string }
   /** one analysed camera frame; its `face.embedding`, if any, is owned by the session from now on */
   | { type: 'frame'; frame: FrameSignals }
   /** panel buttons: cancel ends the session (`cancelled` by `customer`); assist flags prompts and notifies staff */
@@ -25,8 +28,8 @@ export type SessionInput =
   | { type: 'tick' }
   /** the agent ends the session (shutdown, carrier abort): `cancelled` by `agent`, not a failed attempt */
   | { type: 'cancel' }
-  /** the shell failed (camera gone, inference error): `error` by `agent` with the message as reason */
-  | { type: 'error'; message: string };
+  /** the shell failed (camera gone, inference error): `error` by `agent`; what was thrown is for the shell's log */
+  | { type: 'error'; reason: AgentError };
 
 export type SessionOutput =
   /**

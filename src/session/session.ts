@@ -1,7 +1,8 @@
 import { frontalYaw } from './detectors/turn.ts';
 import { ActiveChallenge, planChallenges, type ChallengePlan, type ChallengeStatus } from './challenges.ts';
 import {
-  decideFinal, finiteScores, thresholdsOf, toReason, type ChallengeOutcome, type Decision, type DecidedBy, type SessionResult, type SessionScores,
+  decideFinal, finiteScores, thresholdsOf, type ChallengeOutcome, type Decision, type DecidedBy, type ReferenceReason, type SessionReason,
+  type SessionResult, type SessionScores,
 } from './decision.ts';
 import { AntispoofAggregator, BestFrames, ContinuityTracker } from './evidence.ts';
 import { meanCosine, wipeTemplate, type Similarity, type Template } from './identity.ts';
@@ -84,7 +85,7 @@ export class RegistrationSession {
     if (input.type === 'start') this.start(now);
     else if (this.st === 'idle') return this.discard(input);
     else if (input.type === 'cancel') this.decide('cancelled', 'agent');
-    else if (input.type === 'error') this.decide('error', 'agent', toReason(input.message));
+    else if (input.type === 'error') this.decide('error', 'agent', input.reason);
     else if (input.type === 'button' && input.button === 'cancel') this.decide('cancelled', 'customer');
     else if (input.type === 'button') this.requestAssist(now);
     else if (now - this.startedAt >= this.o.policy.sessionTimeoutMs) {
@@ -92,7 +93,7 @@ export class RegistrationSession {
       this.discard(input);
     }
     else if (input.type === 'reference') this.onReference(input.template);
-    else if (input.type === 'reference_unusable') this.onReferenceUnusable(input.reason);
+    else if (input.type === 'reference_unusable') this.onReferenceUnusable(input.reason, input.detail);
     else if (input.type === 'frame') this.onFrame(input.frame, now);
     else this.onTime(now);
     return this.out;
@@ -124,11 +125,10 @@ export class RegistrationSession {
     this.show('look_at_camera', now);
   }
 
-  private onReferenceUnusable(reason: string): void {
-    // The free-text reason stays local (progress for staff); the signed result carries the fixed slug.
+  private onReferenceUnusable(reason: ReferenceReason, detail: string): void {
     if (this.st !== 'reference') return;
-    this.emitProgress('reference_unusable', { detail: reason });
-    this.decide('error', 'reference', 'reference_unusable');
+    this.emitProgress('reference_unusable', { detail });
+    this.decide('error', 'reference', reason);
   }
 
   private onFrame(f: FrameSignals, now: number): void {
@@ -290,7 +290,7 @@ export class RegistrationSession {
     this.out.push({ type: 'progress', state: this.st, event, atMs: this.o.clock.now(), ...(detail ? { detail } : {}) });
   }
 
-  private decide(decision: Decision, decidedBy: DecidedBy, reason?: string): void {
+  private decide(decision: Decision, decidedBy: DecidedBy, reason?: SessionReason): void {
     if (this.st === 'decided') return;
     const now = this.o.clock.now();
     if (this.active) this.outcomes.push({ type: this.active.type, passed: false, ms: now - this.active.promptMs });

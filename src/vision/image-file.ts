@@ -1,4 +1,4 @@
-/** Reading an image file for the CLI and reference intake: a missing file or a non-image is a one-line UsageError. */
+/** Reading an image file for the CLI: a missing file is a one-line UsageError, a non-image (not JPEG/PNG, undecodable) an ImageDecodeError. */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
 import { type RgbImage, decodeImage } from './image.ts';

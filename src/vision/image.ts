@@ -7,6 +7,11 @@
  */
 import sharp from 'sharp';
 import { ImageDecodeError } from '../errors.ts';
+import { readPhotoHeader, type PhotoFormat, type PhotoLimits } from './photo-header.ts';
+
+// libvips keeps the results of recent operations in a process-wide cache: a decoded reference photo would outlive
+// the session that zeroed its own copies, and its memory would add to the next decode's peak.
+sharp.cache(false);
 
 /** 8-bit RGB, interleaved. */
 export interface RgbImage {
@@ -22,27 +27,38 @@ export interface GrayImage {
   readonly data: Uint8Array;
 }
 
-/** Decoded input limit: a reference photo or camera frame larger than this is refused rather than decoded. */
-const MAX_PIXELS = 40_000_000;
+/** Local files the operator names on the command line: only the decoder's memory guard. */
+const FILE_LIMITS: PhotoLimits = { maxSide: 16_384, maxPixels: 40_000_000 };
+
+export interface DecodeOptions {
+  /** what the sender says the bytes are; a mismatch is refused */
+  declared?: PhotoFormat;
+  /** bounds checked from the header before decoding (default FILE_LIMITS) */
+  limits?: PhotoLimits;
+  /** scale down (never up) so that neither side exceeds this: every buffer after the decoder is sized by it */
+  fitWithin?: number;
+}
 
 /**
- * Decode JPEG/PNG/WebP bytes to RGB with EXIF orientation applied (sharp `.rotate()`), alpha dropped.
- * Throws ImageDecodeError for anything that is not a decodable image.
+ * Decode JPEG/PNG bytes to RGB with EXIF orientation applied (sharp `.rotate()`), alpha dropped. The format and the
+ * dimensions are checked from the header first (photo-header.ts), so the decoder never sees another format and never
+ * starts on an image beyond `limits`. Throws ImageDecodeError (its `problem` says why) for anything else.
  */
-export async function decodeImage(bytes: Uint8Array, label = 'image'): Promise<RgbImage> {
+export async function decodeImage(bytes: Uint8Array, label = 'image', options: DecodeOptions = {}): Promise<RgbImage> {
+  const limits = options.limits ?? FILE_LIMITS;
+  readPhotoHeader(bytes, limits, options.declared, label);
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
-      .rotate()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error' }).rotate();
+    if (options.fitWithin !== undefined) {
+      pipeline = pipeline.resize({ width: options.fitWithin, height: options.fitWithin, fit: 'inside', withoutEnlargement: true });
+    }
+    const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (e: unknown) {
     // libvips appends one warning line per decoder complaint; the first line says what is wrong
     const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/:\s*$/, '');
-    throw new ImageDecodeError(`${label}: not a decodable image (${reason})`, { cause: e });
+    throw new ImageDecodeError(`${label}: not a decodable image (${reason})`, 'unreadable', { cause: e });
   }
 }
 
@@ -98,7 +114,6 @@ export function mirror(img: RgbImage): RgbImage {
   return { width, height, data: out };
 }
 
-/** Zero an image's pixels in place (end of session). */
 /** Scale to cover width×height and centre-crop: a photo framed as a camera frame of that size would frame it. */
 export async function coverResize(img: RgbImage, width: number, height: number): Promise<RgbImage> {
   const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
@@ -108,6 +123,7 @@ export async function coverResize(img: RgbImage, width: number, height: number):
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
+/** Zero an image's pixels in place (end of session). */
 export function wipeImage(img: { data: Uint8Array }): void {
   img.data.fill(0);
 }

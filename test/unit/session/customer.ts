@@ -94,7 +94,7 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
   clock.advance(80);
   const template = o.template ?? noisyCopy(PERSON, rand);
   o.keep?.push(template);
-  feed(o.referenceUnusable ? { type: 'reference_unusable', reason: 'no face in photo' } : { type: 'reference', template });
+  feed(o.referenceUnusable ? { type: 'reference_unusable', reason: 'reference_unusable', detail: 'no_face' } : { type: 'reference', template });
   let lastEmbed = -Infinity;
   const over = (): boolean => session.result !== undefined;
   for (let t = 100; t < (o.untilMs ?? 70_000) && !over(); t += 33) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
-import type { SessionResult } from '../../../src/session/decision.ts';
+import { REJECT_REASONS, resultDecisionSchema } from '../../../src/carrier/protocol.ts';
+import { SESSION_REASONS, type SessionResult } from '../../../src/session/decision.ts';
 import { policySchema, resolvePolicy } from '../../../src/session/policy.ts';
 import { runSession } from './customer.ts';
 
@@ -20,7 +20,7 @@ describe('session result fits the carrier protocol (src/carrier/protocol.ts resu
     ['spoof', runSession({ antispoof: 0.2 })],
     ['light failed', runSession({ luma: 'constant' })],
     ['reference unusable', runSession({}, { referenceUnusable: true })],
-    ['error with free text', runSession({}, { at: [{ atMs: 2000, input: { type: 'error', message: 'Camera gone: rpicam-vid exited (code 1)' } }] })],
+    ['error from the shell', runSession({}, { at: [{ atMs: 2000, input: { type: 'error', reason: 'camera_stopped' } }] })],
     ['quality failed', runSession({ persistentProblem: { faceLuma: 20 } })],
     ['no face', runSession({ faceCount: () => 0 })],
     ['cancelled', runSession({}, { at: [{ atMs: 500, input: { type: 'button', button: 'cancel' } }] })],
@@ -34,9 +34,16 @@ describe('session result fits the carrier protocol (src/carrier/protocol.ts resu
     expect(r.nonce).toBe('nonce-1');
   });
 
-  it('free-text errors become a reason slug', () => {
-    const r = outcomes[4][1].session.result;
-    expect(r?.reason).toBe('camera_gone:_rpicam-vid_exited_code_1');
+  it('every reason of the vocabulary fits the wire format', () => {
+    for (const reason of [...SESSION_REASONS, ...REJECT_REASONS]) {
+      expect(resultDecisionSchema.shape.reason.safeParse(reason).success, reason).toBe(true);
+    }
+  });
+
+  it('every reason is from the fixed vocabulary', () => {
+    const reasons = outcomes.map(([, run]) => run.session.result?.reason).filter((r) => r !== undefined);
+    expect(reasons).toEqual(expect.arrayContaining(['reference_unusable', 'camera_stopped']));
+    for (const r of reasons) expect(SESSION_REASONS).toContain(r);
   });
 });
 

@@ -9,6 +9,9 @@ import { ManualClock } from '../../../src/session/clock.ts';
 import { FailureRateLimiter } from '../../../src/session/rate-limiter.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { SessionRunner, type SessionRunnerOptions } from '../../../src/session/runner.ts';
+import { SESSION_REASONS } from '../../../src/session/decision.ts';
+import { CORRUPT_JPEG } from '../../fixtures/vision/generated.ts';
+import { bombPng, otherFormat, svgPhoto } from '../../fixtures/vision/hostile-photos.ts';
 import { World, allZero, referencePng, type WorldOptions } from './runner-world.ts';
 
 const BASE = { match: { threshold: 0.5, continuityThreshold: 0.4 }, antispoof: { threshold: 0.5 } };
@@ -129,12 +132,44 @@ describe('SessionRunner with a simulated customer and panel', () => {
     expect(allZero(req.reference)).toBe(true);
   });
 
-  it('a reference that is not an image: reference_unusable, bytes zeroed', async () => {
+  it('a reference that is not an image: unsupported_image, bytes zeroed', async () => {
     const { runner } = await setup();
     const reference = new TextEncoder().encode('definitely not a jpeg');
     const d = await runner.run({ sessionId: 's-2', nonce: 'nonce-0123456789abcdef', reference }, new AbortController().signal);
-    expect(d).toMatchObject({ decision: 'error', decidedBy: 'reference' });
+    expect(d).toMatchObject({ decision: 'error', decidedBy: 'reference', reason: 'unsupported_image' });
     expect(allZero(reference)).toBe(true);
+  });
+
+  it('a refused reference file: its own signed reason, before any frame, the decoder\'s words in the log only', async () => {
+    const cases: Array<[string, () => Promise<Uint8Array>, 'jpeg' | 'png' | undefined, string]> = [
+      ['PNG 40000x1000', async () => bombPng(40_000, 1000), 'png', 'reference_too_large'],
+      ['GIF declared jpeg', async () => otherFormat('gif'), 'jpeg', 'unsupported_image'],
+      ['SVG declared png', async () => svgPhoto(6000, 6000), 'png', 'unsupported_image'],
+      ['PNG declared jpeg', referencePng, 'jpeg', 'reference_format_mismatch'],
+      ['corrupt JPEG', async () => new Uint8Array(CORRUPT_JPEG), 'jpeg', 'reference_unreadable'],
+    ];
+    for (const [name, make, referenceFormat, reason] of cases) {
+      const { world, runner, lines } = await setup();
+      const reference = await make();
+      const d = await runner.run({ sessionId: 's-3', nonce: 'nonce-0123456789abcdef', reference, referenceFormat }, new AbortController().signal);
+      expect(d, name).toMatchObject({ decision: 'error', decidedBy: 'reference', reason });
+      expect(SESSION_REASONS).toContain(d.reason);
+      expect(world.frameBuffers, name).toHaveLength(0);
+      expect(world.images, name).toHaveLength(0); // nothing reached the engine
+      expect(allZero(reference), name).toBe(true);
+      const refused = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'reference photo refused');
+      expect(refused, name).toMatchObject({ reason, message: expect.any(String) });
+      expect(String(refused?.message).length).toBeLessThanOrEqual(200);
+    }
+  });
+
+  it('an exception in the session: signed reason internal_error, its text in the log only', async () => {
+    const boom = new RangeError('Invalid typed array length: 225000180000000');
+    const { runner, request, lines } = await setup({ before: { 5: () => { throw boom; } } });
+    const d = await runner.run(await request(), new AbortController().signal);
+    expect(d).toMatchObject({ decision: 'error', decidedBy: 'agent', reason: 'internal_error' });
+    expect(JSON.stringify(d)).not.toContain('225000180000000');
+    expect(lines.some((l) => l.includes('session failed') && l.includes('225000180000000'))).toBe(true);
   });
 
   it('a customer who never reacts: liveness_failed on the first challenge deadline', async () => {

@@ -68,11 +68,11 @@ describe('RegistrationSession invariants under arbitrary input sequences', () =>
           if (st.kind === 'advance') clock.advance(st.ms);
           else if (st.kind === 'tick') feed({ type: 'tick' });
           else if (st.kind === 'button') feed({ type: 'button', button: st.button });
-          else if (st.kind === 'error') feed({ type: 'error', message: 'x' });
+          else if (st.kind === 'error') feed({ type: 'error', reason: 'internal_error' });
           else if (st.kind === 'reference') {
             const t = noisyCopy(person, rand);
             if (!st.unusable) given.push(t);
-            feed(st.unusable ? { type: 'reference_unusable', reason: 'r' } : { type: 'reference', template: t });
+            feed(st.unusable ? { type: 'reference_unusable', reason: 'reference_unreadable', detail: 'reference_unreadable' } : { type: 'reference', template: t });
           } else {
             clock.advance(33);
             const face = { ...baseFace(rand), yawDeg: st.yaw, leftEyeOpen: st.eyes, rightEyeOpen: st.eyes, faceLuma: st.luma };

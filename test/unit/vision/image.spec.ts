@@ -4,6 +4,9 @@ import { ImageDecodeError, UsageError } from '../../../src/errors.ts';
 import { decodeImage, i420ToRgb, mirror, toGray } from '../../../src/vision/image.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import { CORRUPT_JPEG, gradientPng } from '../../fixtures/vision/generated.ts';
+import { bombPng, otherFormat, svgPhoto } from '../../fixtures/vision/hostile-photos.ts';
+
+const problem = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'decoded', (e: unknown) => (e instanceof ImageDecodeError ? e.problem : e));
 
 
 describe('decodeImage', () => {
@@ -28,6 +31,37 @@ describe('decodeImage', () => {
   it('decodes PNG to interleaved RGB', async () => {
     const img = await decodeImage(await gradientPng());
     expect(img.data.length).toBe(img.width * img.height * 3);
+  });
+
+  it('hands the decoder JPEG and PNG only, for local files too: GIF, WebP, TIFF and SVG are refused unread', async () => {
+    for (const format of ['gif', 'webp', 'tiff'] as const) expect(await problem(decodeImage(await otherFormat(format))), format).toBe('unsupported');
+    expect(await problem(decodeImage(svgPhoto(64, 64)))).toBe('unsupported');
+    expect(await problem(decodeImage(CORRUPT_JPEG))).toBe('unreadable');
+    expect(await problem(decodeImage(await gradientPng(), 'x', { declared: 'jpeg' }))).toBe('format_mismatch');
+  });
+
+  it('bounds from the header: a 40000x1000 PNG of 5 KB is refused before decoding under tight limits', async () => {
+    const bomb = bombPng(40_000, 1000);
+    expect(bomb.length).toBeLessThan(8 * 1024);
+    expect(await problem(decodeImage(bomb, 'x', { limits: { maxSide: 4096, maxPixels: 6_000_000 } }))).toBe('too_large');
+    // local files (the default) keep the decoder's 40 MP guard only
+    const wide = await decodeImage(bombPng(5000, 8));
+    expect([wide.width, wide.height]).toEqual([5000, 8]);
+  });
+
+  it('leaves nothing in libvips\' operation cache (a decoded face must not outlive its buffers)', async () => {
+    await decodeImage(await gradientPng(), 'x', { fitWithin: 64 });
+    expect(sharp.cache()).toMatchObject({ memory: { current: 0 }, items: { current: 0 } });
+  });
+
+  it('fitWithin scales down, never up, and leaves a photo within it exactly as decoded without it', async () => {
+    const big = await decodeImage(bombPng(3000, 1000), 'x', { fitWithin: 2048 });
+    expect([big.width, big.height]).toEqual([2048, 683]);
+    const png = await gradientPng(160, 120);
+    const plain = await decodeImage(png);
+    const fitted = await decodeImage(png, 'x', { fitWithin: 2048 });
+    expect([fitted.width, fitted.height]).toEqual([160, 120]);
+    expect(Buffer.from(fitted.data).equals(Buffer.from(plain.data))).toBe(true);
   });
 });
 
