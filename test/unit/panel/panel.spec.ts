@@ -1,12 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/device/logger.ts';
 import { isPanelError } from '../../../src/panel/gpio-chips.ts';
+import { GpiodButtons, GpiodLeds } from '../../../src/panel/gpiod-panel.ts';
+import { GpiodTools } from '../../../src/panel/gpiod-tools.ts';
 import { OnoffButtons, OnoffLeds, type GpioCtor } from '../../../src/panel/onoff-panel.ts';
 import { OptionalLeds } from '../../../src/panel/optional-leds.ts';
 import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
 import { fakeBoard } from './fake-gpio.ts';
+import { gpiodSim, signallingClock, type GpiodSim } from './gpiod-sim.ts';
 import { panelContract } from './panel-contract.ts';
 
 const LED_PINS = { look: 17, blink: 27, left: 22, right: 23, busy: 24, pass: 25, fail: 5 };
@@ -42,6 +45,43 @@ panelContract({
   release: (_b, n) => board.drive(571 + BUTTON_PINS[n as keyof typeof BUTTON_PINS], 1),
   settleMs: 30,
 });
+
+// gpiod over the libgpiod tools stand-in (no gpio-sim module here), in both tool dialects: a press is the stand-in's
+// contact closing, awaited until the backend's debouncer has the edge.
+for (const version of [1, 2] as const) {
+  const sims: GpiodSim[] = [];
+  let sim: GpiodSim;
+  let edgeSeen: () => Promise<void>;
+  const tools = (s: GpiodSim) => new GpiodTools({ dir: s.dir, logger, spawn: s.spawn });
+  const contact = async (n: string, closed: boolean): Promise<void> => {
+    const seen = edgeSeen();
+    await sim.contact(BUTTON_PINS[n as keyof typeof BUTTON_PINS], closed);
+    await seen;
+  };
+  afterAll(() => {
+    for (const s of sims) {
+      expect(s.alive()).toEqual([]);
+      s.remove();
+    }
+  });
+  panelContract({
+    name: `gpiod (libgpiod v${version} tools stand-in)`,
+    leds: () => {
+      const s = gpiodSim({ version });
+      sims.push(s);
+      return new GpiodLeds({ pins: LED_PINS, tools: tools(s), logger });
+    },
+    buttons: () => {
+      sims.push((sim = gpiodSim({ version })));
+      const { clock, nextTimer } = signallingClock();
+      edgeSeen = nextTimer;
+      return new GpiodButtons({ pins: BUTTON_PINS, tools: tools(sim), logger, clock, debounceMs: 30 });
+    },
+    press: (_b, n) => contact(n, true),
+    release: (_b, n) => contact(n, false),
+    settleMs: 30,
+  });
+}
 
 // Real GPIO only when named: HIL_GPIOCHIP=gpiochip0 on a terminal with LEDs on the default pins (HIL_PINS JSON to
 // override). Buttons need a person, so only the LED contract runs on hardware.
