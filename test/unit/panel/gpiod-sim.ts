@@ -61,6 +61,8 @@ export function gpiodSim(o: { version?: 1 | 2; chip?: string; label?: string; ng
         closeSync(fd);
       }
     },
+    /** the physical level of an input line changing while no gpiomon watches it */
+    setLevel: (offset: number, level: 0 | 1): void => writeFileSync(join(dir, `in.${offset}`), `${level}\n`),
     /** the processes still running */
     alive: (): ChildProcess[] => children.filter((c) => c.exitCode === null && c.signalCode === null),
     remove: (): void => rmSync(dir, { recursive: true, force: true }),
