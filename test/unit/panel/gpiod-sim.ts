@@ -14,11 +14,11 @@ const STAND_IN = fileURLToPath(new URL('../../fixtures/gpiod/gpiod-sim', import.
  * links named after the tools, so it is the backend's `gpiodToolsDir`. `contact(offset, closed)` closes or opens a
  * button contact wired to ground (physical level 0 = closed), as the kernel's gpio-sim pull would.
  */
-export function gpiodSim(o: { version?: 1 | 2; chip?: string; label?: string; ngpio?: number } = {}) {
+export function gpiodSim(o: { version?: 1 | 2; chip?: string; label?: string; ngpio?: number; releaseDelayS?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'regterm-gpiod-'));
   for (const tool of GPIOD_TOOLS) symlinkSync(STAND_IN, join(dir, tool));
   writeFileSync(join(dir, 'sim.conf'),
-    `VERSION=${o.version ?? 1}\nCHIP=${o.chip ?? 'gpiochip4'}\nLABEL=${o.label ?? 'pinctrl-rp1'}\nNGPIO=${o.ngpio ?? 54}\n`);
+    `VERSION=${o.version ?? 1}\nCHIP=${o.chip ?? 'gpiochip4'}\nLABEL=${o.label ?? 'pinctrl-rp1'}\nNGPIO=${o.ngpio ?? 54}\nRELEASE_DELAY=${o.releaseDelayS ?? 0}\n`);
   execFileSync('mkfifo', [join(dir, 'edges')]);
   const children: ChildProcess[] = [];
   const read = (f: string): string | undefined => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : undefined);
