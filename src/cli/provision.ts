@@ -8,7 +8,7 @@ import { type CommandContext, writeJson } from './command.ts';
 
 const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts://HOST:PORT --carrier-key PUB.pem --ca CA.pem
                          [--carrier-key PUB2.pem ...] [--release DIR | --no-release]
-                         [--camera rpicam|ffmpeg] [--panel onoff|sim] [--json]
+                         [--camera rpicam|ffmpeg] [--panel gpiod|onoff|sim] [--json]
 Provisions a terminal into a root filesystem (an image mounted at DIR, or /): the regterm service user (groups
 video, gpio), /etc/regterm (config, Ed25519 signing key, TLS key + CSR, CA, pinned carrier keys), /var/lib/regterm,
 the release in /opt/regterm, the systemd unit (enabled) and udev rules. Idempotent: a second run changes nothing and
@@ -60,7 +60,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         release: { type: 'string' },
         'no-release': { type: 'boolean' },
         camera: { type: 'string', default: 'rpicam' },
-        panel: { type: 'string', default: 'onoff' },
+        panel: { type: 'string', default: 'gpiod' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -78,7 +78,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const camera = values.camera;
   const panel = values.panel;
   if (camera !== 'rpicam' && camera !== 'ffmpeg') throw new UsageError(`--camera must be rpicam or ffmpeg (got '${camera}')`);
-  if (panel !== 'onoff' && panel !== 'sim') throw new UsageError(`--panel must be onoff or sim (got '${panel}')`);
+  if (panel !== 'gpiod' && panel !== 'onoff' && panel !== 'sim') throw new UsageError(`--panel must be gpiod, onoff or sim (got '${panel}')`);
   const releaseDir = values['no-release'] ? undefined : values.release ? resolve(values.release) : defaultRelease();
   if (!values['no-release'] && releaseDir === undefined) {
     throw new UsageError('provision: no release found; run npm run build, or pass --release DIR or --no-release');

@@ -105,7 +105,7 @@ describe('regterm provision into an image root', () => {
     expect(config.mqtt).toMatchObject({ url: 'mqtts://broker.test:8883', caFile: PATHS.tlsCa, certFile: PATHS.tlsCert, keyFile: PATHS.tlsKey });
     expect(config.identity.signingKeyFile).toBe(PATHS.signingKey);
     expect(config.camera.backend).toBe('rpicam');
-    expect(config.panel.backend).toBe('onoff');
+    expect(config.panel.backend).toBe('gpiod'); // the default: the character device, with the buttons' pull-up
   });
 
   it('makes keys that parse, a CSR that verifies for the TLS key, and prints the enrollment data', async () => {
