@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/device/logger.ts';
+import { createPanel } from '../../../src/panel/create-panel.ts';
 import { isPanelError } from '../../../src/panel/gpio-chips.ts';
 import { GpiodButtons, GpiodLeds } from '../../../src/panel/gpiod-panel.ts';
 import { GpiodTools } from '../../../src/panel/gpiod-tools.ts';
@@ -9,7 +10,7 @@ import { OnoffButtons, OnoffLeds, type GpioCtor } from '../../../src/panel/onoff
 import { OptionalLeds } from '../../../src/panel/optional-leds.ts';
 import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
 import { fakeBoard } from './fake-gpio.ts';
-import { gpiodSim, signallingClock, type GpiodSim } from './gpiod-sim.ts';
+import { gpiodSim, signallingClock, until, type GpiodSim } from './gpiod-sim.ts';
 import { panelContract } from './panel-contract.ts';
 
 const LED_PINS = { look: 17, blink: 27, left: 22, right: 23, busy: 24, pass: 25, fail: 5 };
@@ -213,5 +214,29 @@ describe('sim panel', () => {
     ]);
     expect(a.lit()).toEqual(['pass']);
     expect(other.history).toEqual([]);
+  });
+});
+
+describe('createPanel', () => {
+  it('picks the gpiod backend from config and passes ledsActiveLow to both hardware backends', async () => {
+    const sim = gpiodSim({ version: 2 });
+    try {
+      const panel = await createPanel({ backend: 'gpiod', gpiodToolsDir: sim.dir, leds: { look: 17 }, buttons: { start: 6 }, ledsActiveLow: true }, logger);
+      expect(panel.leds).toBeInstanceOf(GpiodLeds);
+      expect(panel.buttons).toBeInstanceOf(GpiodButtons);
+      await panel.leds.start();
+      panel.leds.set('look', true);
+      await (panel.leds as GpiodLeds).settled();
+      await until(() => sim.out(17) === 0, 'the active-low LED lit (driven low)');
+      await panel.leds.stop();
+      expect(sim.out(17)).toBe(1);
+    } finally {
+      sim.remove();
+    }
+    const b = fakeBoard();
+    const onoff = await createPanel({ backend: 'onoff', gpioRoot: PI5, leds: { look: 17 }, buttons: {}, ledsActiveLow: true }, logger, async () => b.Gpio);
+    await onoff.leds.start();
+    expect(b.opened).toEqual([{ n: 588, direction: 'low', edge: 'none', activeLow: true }]);
+    await onoff.leds.stop();
   });
 });
