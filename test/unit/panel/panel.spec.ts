@@ -98,6 +98,18 @@ describe.skipIf(!HIL)('real GPIO (skipped: set HIL_GPIOCHIP on a terminal)', () 
     }
     await leds.stop();
   });
+
+  it('lights and clears every configured LED through the libgpiod tools on HIL_GPIOCHIP', async () => {
+    const tools = new GpiodTools({ dir: process.env.HIL_GPIOD_DIR ?? '/usr/bin', chip: HIL, logger });
+    const leds = new GpiodLeds({ pins: process.env.HIL_PINS ? JSON.parse(process.env.HIL_PINS) : LED_PINS, tools, logger });
+    await leds.start();
+    for (const n of leds.names) {
+      leds.set(n, true);
+      await leds.settled();
+      expect(leds.isOn(n)).toBe(true);
+    }
+    await leds.stop();
+  });
 });
 
 describe('onoff backend specifics', () => {
