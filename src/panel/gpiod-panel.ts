@@ -206,6 +206,10 @@ export class GpiodButtons implements Buttons {
 
   async start(): Promise<void> {
     const lines = await this.o.tools.resolve(this.o.pins);
+    // The first request sets the pull, and its read can come before the pull has charged the line (an open contact
+    // would read as pressed and swallow the first real press). The pull stays set after the request ends, so the
+    // second read sees the settled level.
+    await this.readLevels(lines);
     const initial = await this.readLevels(lines);
     this.lines = lines;
     for (const name of this.names) {

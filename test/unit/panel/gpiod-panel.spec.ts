@@ -76,7 +76,7 @@ describe.each([1, 2] as const)('gpiod backend over the tools stand-in, libgpiod 
   const tools = (logger = capture().logger, chip?: string) =>
     new GpiodTools({ dir: sim.dir, logger, spawn: sim.spawn, chip });
 
-  it('requests the buttons with pull-up bias and active-low, so an open contact reads released', async () => {
+  it('requests the buttons with pull-up bias and active-low, so an open contact reads released from the start', async () => {
     sim = gpiodSim({ version });
     const b = new GpiodButtons({ pins: BUTTON_PINS, tools: tools(), logger: capture().logger, debounceMs: 5 });
     await b.start();
@@ -84,7 +84,7 @@ describe.each([1, 2] as const)('gpiod backend over the tools stand-in, libgpiod 
     expect(b.isPressed('cancel')).toBe(false);
     await until(() => sim.argv().some(([tool]) => tool === 'gpiomon'), 'gpiomon to run');
     const calls = sim.argv().filter(([tool]) => tool === 'gpioget' || tool === 'gpiomon');
-    expect(calls.map(([tool]) => tool)).toEqual(['gpioget', 'gpiomon']);
+    expect(calls.map(([tool]) => tool)).toEqual(['gpioget', 'gpioget', 'gpiomon']);
     for (const args of calls) expect(args).toEqual(expect.arrayContaining(['--active-low', '--bias=pull-up', '6', '13']));
     const seen: boolean[] = [];
     b.onEdge((e) => seen.push(e.pressed));
