@@ -192,6 +192,7 @@ export class GpiodButtons implements Buttons {
   private lines: HeaderLines | undefined;
   private monitor: ToolProcess | undefined;
   private restartTimer: unknown;
+  private restarting: Promise<void> | undefined;
   private attempt = 0;
   private restarts = 0;
   private running = false;
@@ -249,6 +250,7 @@ export class GpiodButtons implements Buttons {
     for (const d of this.debouncers.values()) d.cancel();
     this.debouncers.clear();
     this.hub.close();
+    await this.restarting; // its gpioget ends on its own; no gpiomon follows once stopped
     const monitor = this.monitor;
     this.monitor = undefined;
     if (monitor) await stopTool(monitor, this.clock, this.o.killTimeoutMs ?? 2000);
@@ -297,7 +299,11 @@ export class GpiodButtons implements Buttons {
     const delay = backoffDelay(this.attempt++, backoff);
     this.restarts++;
     this.log.warn({ code, signal, stderr: p.lastStderr(), restartInMs: delay, restarts: this.restarts }, 'gpiomon exited; buttons paused');
-    this.restartTimer = this.clock.setTimeout(() => void this.restartMonitor(), delay);
+    this.restartTimer = this.clock.setTimeout(() => {
+      this.restarting = this.restartMonitor().finally(() => {
+        this.restarting = undefined;
+      });
+    }, delay);
   }
 
   private async restartMonitor(): Promise<void> {
@@ -305,7 +311,6 @@ export class GpiodButtons implements Buttons {
     if (!lines || !this.running) return;
     try {
       const now = await this.readLevels(lines);
-      if (!this.running) return;
       for (const name of this.names) {
         if (now[name] === this.levels.get(name)) continue;
         this.levels.set(name, now[name]);
@@ -314,6 +319,7 @@ export class GpiodButtons implements Buttons {
     } catch (e: unknown) {
       this.log.warn({ err: e }, 'button levels unreadable before gpiomon restart');
     }
+    if (!this.running) return;
     this.spawnMonitor();
     this.log.info({ pid: this.monitor?.child.pid, restarts: this.restarts }, 'gpiomon restarted');
   }

@@ -133,6 +133,22 @@ describe.each([1, 2] as const)('gpiod backend over the tools stand-in, libgpiod 
     await b.stop();
   });
 
+  it('stop() during a gpiomon restart ends with no tool running and starts no new gpiomon', async () => {
+    sim = gpiodSim({ version });
+    const log = capture();
+    const b = new GpiodButtons({ pins: BUTTON_PINS, tools: tools(log.logger), logger: log.logger, backoff: { initialMs: 1, maxMs: 1 } });
+    await b.start();
+    await until(() => sim.argv().some(([tool]) => tool === 'gpiomon'), 'gpiomon to run');
+    process.kill(b.monitorPid as number, 'SIGKILL');
+    await until(() => sim.argv().filter(([tool]) => tool === 'gpioget').length === 3, 'the restart to re-read the levels');
+    await b.stop();
+    expect(sim.alive()).toEqual([]);
+    const spawned = sim.children.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sim.children.length).toBe(spawned);
+    expect(b.monitorPid).toBeUndefined();
+  });
+
   it('lights an LED by replacing its gpioset, never requesting a line twice, and leaves every line off on stop', async () => {
     sim = gpiodSim({ version, releaseDelayS: 0.2 });
     const leds = new GpiodLeds({ pins: LED_PINS, tools: tools(), logger: capture().logger });
