@@ -50,6 +50,22 @@ describe('regterm record', () => {
     expect(n).toBe(rec.frames.count);
   });
 
+  it('drives the prompts on real lines with the gpiod backend and releases them at the end', async () => {
+    const sim = gpiodSim({ version: 1 });
+    try {
+      const out = join(tmp, 'rec-gpiod');
+      const r = await cli(record, ['--out', out, '--seconds', '1', ...CAM, '--panel', 'gpiod', '--gpiod-dir', sim.dir,
+        '--pins', '{"look":17,"start":6}', '--prompts', 'look@0']);
+      expect(r.code).toBe(0);
+      expect((await loadRecording(out)).prompts[0]).toMatchObject({ led: 'look', on: true });
+      expect(sim.argv().some(([tool, ...args]) => tool === 'gpioset' && args.includes('--mode=signal') && args.includes('17=1'))).toBe(true);
+      expect(sim.out(17)).toBe(0);
+      expect(sim.refused()).toEqual([]);
+    } finally {
+      sim.remove();
+    }
+  });
+
   it('--import builds a recording from a clip and its events CSV, in place', async () => {
     const out = join(tmp, 'd3');
     const csv = `${DATA}/liveportrait_driving_videos/d3.events.csv`;
