@@ -26,7 +26,7 @@ function defaultRelease(): string | undefined {
   return existsSync(join(built, 'dist', 'regterm.mjs')) ? built : undefined;
 }
 
-function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult): void {
+function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult, panel: string): void {
   const lines = [
     `regterm provision: ${r.root}: ${r.changes.length === 0 ? 'already provisioned, nothing changed' : `${r.changes.length} change(s)`}`,
     ...r.changes.map((c) => `  ${c.action.padEnd(7)} ${c.path}`),
@@ -34,6 +34,7 @@ function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult): void {
     ...(r.releaseInstalled && !r.nodeModules ? ['  note: run `npm ci --omit=dev` in /opt/regterm on the device (native modules)'] : []),
     ...(r.releaseInstalled && r.nodeModules && r.changes.some((c) => c.path === '/opt/regterm/package-lock.json')
       ? ['  note: the release lock changed: run `npm ci --omit=dev` in /opt/regterm again'] : []),
+    ...(panel === 'gpiod' ? ['  note: the gpiod panel runs the libgpiod tools: `apt install gpiod` on the terminal (docs/gpio.md)'] : []),
     ...(r.root === '/' && r.changes.length > 0 ? ['  next: systemctl daemon-reload && udevadm control --reload && udevadm trigger && systemctl restart regterm'] : []),
     '',
     `device id: ${r.deviceId}`,
@@ -99,6 +100,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     chown: process.getuid?.() === 0 ? lchownSync : undefined,
   });
   if (values.json) writeJson(ctx.stdout, result);
-  else printEnrollment(ctx.stdout, result);
+  else printEnrollment(ctx.stdout, result, panel);
   return EXIT.ok;
 }

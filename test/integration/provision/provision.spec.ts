@@ -139,6 +139,7 @@ describe('regterm provision into an image root', () => {
     expect(text.stdout).toContain('already provisioned, nothing changed');
     expect(text.stdout).toContain(first.signingKey.publicKeyPem.trim());
     expect(text.stdout).toContain('-----BEGIN CERTIFICATE REQUEST-----');
+    expect(text.stdout).toContain('apt install gpiod');
   });
 
   it('repairs a loosened key mode without touching the key bytes', () => {
