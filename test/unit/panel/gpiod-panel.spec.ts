@@ -1,3 +1,5 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/device/logger.ts';
@@ -67,6 +69,29 @@ describe('libgpiod tool arguments and output, v1.6 and v2', () => {
   });
 });
 
+// The real tools parse their options before they look for a chip, so where they are installed (apt install gpiod)
+// every argument list is checked against them even without GPIO hardware: only the chip may be missing.
+const REAL_TOOLS = existsSync('/usr/bin/gpioset');
+describe.skipIf(!REAL_TOOLS)('the installed libgpiod tools (skipped: no /usr/bin/gpioset; apt install gpiod)', () => {
+  it('accept every argument list built for their version', () => {
+    const version = parseToolVersion(execFileSync('/usr/bin/gpioset', ['--version'], { encoding: 'utf8' }));
+    const o = { version, chip: 'gpiochip99', activeLow: true };
+    const calls: Array<[string, string[]]> = [
+      ['gpioget', gpiodArgs.get({ ...o, bias: 'pull-up' }, [6, 13])],
+      ['gpiomon', gpiodArgs.monitor({ ...o, bias: 'pull-up' }, [6, 13])],
+      ['gpioset', gpiodArgs.set({ ...o, hold: true }, [[17, true]])],
+      ['gpioset', gpiodArgs.set({ ...o, hold: false }, [[17, false], [27, false]])],
+    ];
+    for (const [tool, args] of calls) {
+      const r = spawnSync(`/usr/bin/${tool}`, args, { encoding: 'utf8', timeout: 5000 });
+      expect(r.status, `${tool} ${args.join(' ')}`).not.toBe(0); // no gpiochip99 anywhere
+      expect(r.stderr, `${tool} ${args.join(' ')}`).not.toMatch(/unrecognized|invalid option|invalid (GPIO )?offset|try .* --help/);
+    }
+    const wrongDialect = spawnSync('/usr/bin/gpiomon', gpiodArgs.monitor({ ...o, version: version === 1 ? 2 : 1, bias: 'pull-up' }, [6]), { encoding: 'utf8', timeout: 5000 });
+    expect(wrongDialect.stderr).toMatch(/unrecognized|invalid option|invalid (GPIO )?offset|try .* --help/);
+  });
+});
+
 describe.each([1, 2] as const)('gpiod backend over the tools stand-in, libgpiod v%i', (version) => {
   let sim: GpiodSim;
   afterEach(() => {
@@ -113,7 +138,7 @@ describe.each([1, 2] as const)('gpiod backend over the tools stand-in, libgpiod 
   it('restarts a crashed gpiomon with backoff, logs it, and reports a change made while it was down', async () => {
     sim = gpiodSim({ version });
     const log = capture();
-    const b = new GpiodButtons({ pins: BUTTON_PINS, tools: tools(log.logger), logger: log.logger, debounceMs: 5, backoff: { initialMs: 300, maxMs: 300, random: () => 1 } });
+    const b = new GpiodButtons({ pins: BUTTON_PINS, tools: tools(log.logger), logger: log.logger, debounceMs: 5, backoff: { initialMs: 1000, maxMs: 1000, random: () => 1 } });
     await b.start();
     const first = b.monitorPid;
     expect(first).toBeGreaterThan(0);
