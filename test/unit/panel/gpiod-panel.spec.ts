@@ -95,8 +95,10 @@ describe.skipIf(!REAL_TOOLS)('the installed libgpiod tools (skipped: no /usr/bin
 describe.each([1, 2] as const)('gpiod backend over the tools stand-in, libgpiod v%i', (version) => {
   let sim: GpiodSim;
   afterEach(() => {
-    expect(sim.alive()).toEqual([]); // every test stops what it started: no tool outlives the panel
+    const left = sim.alive();
+    for (const c of left) c.kill('SIGKILL');
     sim.remove();
+    expect(left.map((c) => c.spawnargs.join(' '))).toEqual([]); // every test stops what it started
   });
   const tools = (logger = capture().logger, chip?: string) =>
     new GpiodTools({ dir: sim.dir, logger, spawn: sim.spawn, chip });

@@ -60,10 +60,10 @@ for (const version of [1, 2] as const) {
     await seen;
   };
   afterAll(() => {
-    for (const s of sims) {
-      expect(s.alive()).toEqual([]);
-      s.remove();
-    }
+    const left = sims.flatMap((s) => s.alive());
+    for (const c of left) c.kill('SIGKILL');
+    for (const s of sims) s.remove();
+    expect(left.map((c) => c.spawnargs.join(' '))).toEqual([]);
   });
   panelContract({
     name: `gpiod (libgpiod v${version} tools stand-in)`,
