@@ -10,7 +10,8 @@ import type { PinMap } from './panel.ts';
 /**
  * The libgpiod command-line tools (Debian package `gpiod`) on the GPIO character device, /dev/gpiochipN.
  * Two generations with different flags exist: v1.6 (Debian and Raspberry Pi OS bookworm) and v2.x (trixie and later).
- * `gpioset --version` says which is installed; every argument list below is built for that version:
+ * `gpioset --version` says which is installed; every argument list below is built for that version (written here with
+ * -l for --active-low and -c for --chip; the code passes the long forms):
  *
  *              v1.6                                        v2.x
  *   read       gpioget -l --bias=pull-up CHIP 6 13         gpioget -c CHIP -l --bias=pull-up 6 13
@@ -21,7 +22,8 @@ import type { PinMap } from './panel.ts';
  *   hold       gpioset --mode=signal [-l] CHIP 17=1        gpioset -c CHIP [-l] 17=1   (holds until killed)
  *   set once   gpioset --mode=exit [-l] CHIP 17=0          gpioset -c CHIP --toggle=0 [-l] 17=0
  *
- * With active-low both versions report logical edges (rising = inactive → active), so `1` is always "pressed".
+ * With active-low both versions report logical edges (rising = inactive → active: v2 documents it, and the kernel's v1
+ * line events take the edge from the line's active-low value), so `1` is always "pressed".
  * v1 gpiomon's stdout is block-buffered on a pipe without --line-buffered; v2 flushes after every poll.
  */
 export type GpiodVersion = 1 | 2;
