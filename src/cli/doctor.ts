@@ -16,7 +16,7 @@ import { writeJson, type CommandContext } from './command.ts';
 
 const USAGE = `usage: regterm doctor [--camera rpicam|ffmpeg|none] [--device DEV] [--width W --height H --fps F]
                       [--rpicam-bin PATH] [--stride-align N] [--seconds N]
-                      [--panel onoff|sim|none] [--pins JSON] [--gpio-root DIR]
+                      [--panel gpiod|onoff|sim|none] [--pins JSON] [--gpio-root DIR] [--gpiod-dir DIR] [--gpiochip NAME]
                       [--manifest FILE | --skip-models] [--data-dir DIR] [--root DIR] [--broker URL] [--json]
 Self-test: camera (frames arrive, measured fps, resolution), each LED and button mapping, models present and
 verified, clock sanity, free disk, and the installed service (unit enabled, service user, permissions, keys readable
@@ -126,6 +126,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       panel: { type: 'string' },
       pins: { type: 'string' },
       'gpio-root': { type: 'string' },
+      'gpiod-dir': { type: 'string' },
+      gpiochip: { type: 'string' },
       manifest: { type: 'string' },
       'skip-models': { type: 'boolean' },
       'data-dir': { type: 'string' },
@@ -142,8 +144,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const seconds = values.seconds === undefined ? 3 : Number(values.seconds);
   if (!(seconds > 0 && seconds <= 60)) throw new UsageError(`--seconds must be in (0, 60] (got '${values.seconds}')`);
-  const panelKind = values.panel ?? 'onoff';
-  if (panelKind !== 'onoff' && panelKind !== 'sim' && panelKind !== 'none') throw new UsageError(`--panel must be onoff, sim or none (got '${panelKind}')`);
+  const panelKind = values.panel ?? 'gpiod';
+  if (panelKind !== 'gpiod' && panelKind !== 'onoff' && panelKind !== 'sim' && panelKind !== 'none') {
+    throw new UsageError(`--panel must be gpiod, onoff, sim or none (got '${panelKind}')`);
+  }
   if (values.camera !== 'none') cameraSpecFromFlags(values); // flag errors before any check runs
   const pins = values.pins ? parsePins(values.pins) : { ...DEFAULT_LED_PINS, ...DEFAULT_BUTTON_PINS };
   const logger = createLogger({ level: ctx.env.LOG_LEVEL ?? 'silent' });
@@ -152,8 +156,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   rows.push(...(await checkCamera(values, seconds, logger)));
   if (panelKind === 'none') rows.push({ check: 'panel', status: 'skip', detail: '--panel none' });
   else {
-    const spec = { backend: panelKind, ...splitPins(pins), gpioRoot: values['gpio-root'] } as const;
-    rows.push(...(await checkPanel(spec, pins, () => createPanel(spec, logger))));
+    const spec = { backend: panelKind, ...splitPins(pins), gpioRoot: values['gpio-root'], gpiodToolsDir: values['gpiod-dir'], gpiochip: values.gpiochip } as const;
+    rows.push(...(await checkPanel(spec, pins, () => createPanel(spec, logger), logger)));
   }
   const root = values.root === undefined ? undefined : resolve(values.root);
   const manifest = values.manifest ?? (root === undefined ? undefined : join(root, PATHS.release, 'models', 'manifest.json'));

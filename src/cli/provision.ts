@@ -8,7 +8,7 @@ import { type CommandContext, writeJson } from './command.ts';
 
 const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts://HOST:PORT --carrier-key PUB.pem --ca CA.pem
                          [--carrier-key PUB2.pem ...] [--allow-ip ADDR[/PREFIX] ...] [--release DIR | --no-release]
-                         [--camera rpicam|ffmpeg] [--panel onoff|sim] [--json]
+                         [--camera rpicam|ffmpeg] [--panel gpiod|onoff|sim] [--json]
 Provisions a terminal into a root filesystem (an image mounted at DIR, or /): the regterm service user (groups
 video, gpio), /etc/regterm (config, Ed25519 signing key, TLS key + CSR, CA, pinned carrier keys), /var/lib/regterm,
 the release in /opt/regterm, the systemd unit (enabled) and udev rules. Idempotent: a second run changes nothing and
@@ -28,7 +28,7 @@ function defaultRelease(): string | undefined {
   return existsSync(join(built, 'dist', 'regterm.mjs')) ? built : undefined;
 }
 
-function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult): void {
+function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult, panel: string): void {
   const lines = [
     `regterm provision: ${r.root}: ${r.changes.length === 0 ? 'already provisioned, nothing changed' : `${r.changes.length} change(s)`}`,
     ...r.changes.map((c) => `  ${c.action.padEnd(7)} ${c.path}`),
@@ -38,6 +38,7 @@ function printEnrollment(out: NodeJS.WritableStream, r: ProvisionResult): void {
     ...(r.releaseInstalled && !r.nodeModules ? ['  note: run `npm ci --omit=dev` in /opt/regterm on the device (native modules)'] : []),
     ...(r.releaseInstalled && r.nodeModules && r.changes.some((c) => c.path === '/opt/regterm/package-lock.json')
       ? ['  note: the release lock changed: run `npm ci --omit=dev` in /opt/regterm again'] : []),
+    ...(panel === 'gpiod' ? ['  note: the gpiod panel runs the libgpiod tools: `apt install gpiod` on the terminal (docs/gpio.md)'] : []),
     ...(r.root === '/' && r.changes.length > 0 ? ['  next: systemctl daemon-reload && udevadm control --reload && udevadm trigger && systemctl restart regterm'] : []),
     '',
     `device id: ${r.deviceId}`,
@@ -65,7 +66,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         release: { type: 'string' },
         'no-release': { type: 'boolean' },
         camera: { type: 'string', default: 'rpicam' },
-        panel: { type: 'string', default: 'onoff' },
+        panel: { type: 'string', default: 'gpiod' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -83,7 +84,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const camera = values.camera;
   const panel = values.panel;
   if (camera !== 'rpicam' && camera !== 'ffmpeg') throw new UsageError(`--camera must be rpicam or ffmpeg (got '${camera}')`);
-  if (panel !== 'onoff' && panel !== 'sim') throw new UsageError(`--panel must be onoff or sim (got '${panel}')`);
+  if (panel !== 'gpiod' && panel !== 'onoff' && panel !== 'sim') throw new UsageError(`--panel must be gpiod, onoff or sim (got '${panel}')`);
   const releaseDir = values['no-release'] ? undefined : values.release ? resolve(values.release) : defaultRelease();
   if (!values['no-release'] && releaseDir === undefined) {
     throw new UsageError('provision: no release found; run npm run build, or pass --release DIR or --no-release');
@@ -105,6 +106,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     chown: process.getuid?.() === 0 ? lchownSync : undefined,
   });
   if (values.json) writeJson(ctx.stdout, result);
-  else printEnrollment(ctx.stdout, result);
+  else printEnrollment(ctx.stdout, result, panel);
   return EXIT.ok;
 }

@@ -13,7 +13,8 @@ import { writeJson, type CommandContext } from './command.ts';
 
 const USAGE = `usage: regterm record --out DIR [--seconds N] [--camera rpicam|ffmpeg] [--device DEV]
                       [--width W --height H --fps F] [--rpicam-bin PATH] [--stride-align N]
-                      [--panel none|sim|onoff] [--pins JSON] [--gpio-root DIR] [--prompts look@0,blink@3,left@6]
+                      [--panel none|sim|gpiod|onoff] [--pins JSON] [--gpio-root DIR] [--gpiod-dir DIR] [--gpiochip NAME]
+                      [--prompts look@0,blink@3,left@6]
        regterm record --import VIDEO [--events CSV] --out DIR
 Records camera frames (tight I420, frames.i420), the LED prompts shown and button events into DIR/recording.json.
 --import builds a recording that references an existing video in place (no copy) with its events CSV as ground truth.
@@ -63,6 +64,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       panel: { type: 'string' },
       pins: { type: 'string' },
       'gpio-root': { type: 'string' },
+      'gpiod-dir': { type: 'string' },
+      gpiochip: { type: 'string' },
       prompts: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,9 +85,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const seconds = values.seconds === undefined ? 10 : Number(values.seconds);
   if (!(seconds > 0 && seconds <= 3600)) throw new UsageError(`--seconds must be in (0, 3600] (got '${values.seconds}')`);
   const panelKind = values.panel ?? 'none';
-  if (panelKind !== 'none' && panelKind !== 'sim' && panelKind !== 'onoff') throw new UsageError(`--panel must be none, sim or onoff (got '${panelKind}')`);
+  if (panelKind !== 'none' && panelKind !== 'sim' && panelKind !== 'gpiod' && panelKind !== 'onoff') {
+    throw new UsageError(`--panel must be none, sim, gpiod or onoff (got '${panelKind}')`);
+  }
   const schedule = values.prompts ? parsePromptSchedule(values.prompts) : [];
-  if (schedule.length && panelKind === 'none') throw new UsageError('--prompts needs a panel (--panel sim or onoff)');
+  if (schedule.length && panelKind === 'none') throw new UsageError('--prompts needs a panel (--panel sim, gpiod or onoff)');
   const spec = cameraSpecFromFlags(values);
   const pins = values.pins ? parsePins(values.pins) : undefined;
 
@@ -107,7 +112,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     await w.open();
     writer = w;
     if (panelKind !== 'none') {
-      const p = await createPanel({ backend: panelKind, ...(pins ? splitPins(pins) : {}), gpioRoot: values['gpio-root'] }, logger);
+      const p = await createPanel({ backend: panelKind, ...(pins ? splitPins(pins) : {}), gpioRoot: values['gpio-root'],
+        gpiodToolsDir: values['gpiod-dir'], gpiochip: values.gpiochip }, logger);
       panel = p;
       const leds = recordingLeds(p.leds, w, clock.now);
       await leds.start();

@@ -45,11 +45,16 @@ export const configSchema = z.strictObject({
     stallMs: z.number().int().min(100).default(3000).describe('No frame for this long counts as a stall and restarts the camera'),
   }),
   panel: section({
-    backend: z.enum(['onoff', 'sim']).default('sim').describe('LEDs and buttons: onoff (sysfs GPIO) or sim (simulated)'),
-    gpioRoot: z.string().default('/sys/class/gpio').describe('sysfs GPIO root (a fixture tree in tests)'),
+    backend: z.enum(['onoff', 'gpiod', 'sim']).default('sim')
+      .describe('LEDs and buttons: gpiod (GPIO character device via the libgpiod tools), onoff (sysfs GPIO) or sim (simulated)'),
+    gpioRoot: z.string().default('/sys/class/gpio').describe('onoff: sysfs GPIO root (a fixture tree in tests)'),
+    gpiochip: z.string().regex(/^gpiochip\d+$/, 'a chip name like gpiochip0').optional()
+      .describe('gpiod: the GPIO chip of the header pins; default: the chip labelled pinctrl-bcm2835/-bcm2711/-rp1'),
+    gpiodToolsDir: z.string().default('/usr/bin').describe('gpiod: directory of gpioset, gpioget, gpiomon, gpiodetect (a stand-in in tests)'),
     leds: z.record(z.string(), BCM_PIN).default({ look: 17, blink: 27, left: 22, right: 23, busy: 24, pass: 25, fail: 5, light: 26 }).describe('LED name → BCM pin'),
     buttons: z.record(z.string(), BCM_PIN).default({ start: 6, cancel: 13, assist: 19 }).describe('Button name → BCM pin'),
-    buttonsActiveLow: z.boolean().default(true).describe('Buttons pull the line low when pressed'),
+    buttonsActiveLow: z.boolean().default(true).describe('Buttons pull the line low when pressed (gpiod: with the pull-up bias set)'),
+    ledsActiveLow: z.boolean().default(false).describe('LEDs light when their pin is driven low'),
     debounceMs: z.number().int().min(0).max(1000).default(30).describe('Button debounce time'),
   }),
   mqtt: section({

@@ -1,19 +1,28 @@
 import type { Logger } from '../device/logger.ts';
 import { UsageError, errorMessage } from '../errors.ts';
 import { DEFAULT_GPIO_ROOT } from './gpio-chips.ts';
+import { GpiodButtons, GpiodLeds } from './gpiod-panel.ts';
+import { GpiodTools } from './gpiod-tools.ts';
 import { OnoffButtons, OnoffLeds, type GpioCtor } from './onoff-panel.ts';
 import { BUTTON_NAMES, DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS, type Buttons, type Leds, type PinMap } from './panel.ts';
 import { SimButtons, SimLeds } from './sim-panel.ts';
 
 /** Shaped like config `panel` (src/config/schema.ts): LED and button name → BCM pin maps. */
 export interface PanelSpec {
-  backend: 'onoff' | 'sim';
+  backend: 'onoff' | 'gpiod' | 'sim';
   leds?: PinMap;
   buttons?: PinMap;
   gpioRoot?: string;
+  /** gpiod: the header's chip (gpiochipN); default: found by its label */
+  gpiochip?: string;
+  /** gpiod: directory holding gpioset, gpioget, gpiomon and gpiodetect */
+  gpiodToolsDir?: string;
   debounceMs?: number;
   buttonsActiveLow?: boolean;
+  ledsActiveLow?: boolean;
 }
+
+export const DEFAULT_GPIOD_TOOLS_DIR = '/usr/bin';
 
 export interface Panel {
   leds: Leds;
@@ -50,10 +59,17 @@ export async function createPanel(spec: PanelSpec, logger: Logger, loadGpio: () 
   if (spec.backend === 'sim') {
     return { leds: new SimLeds(Object.keys(leds)), buttons: new SimButtons(Object.keys(buttons), logger) };
   }
+  if (spec.backend === 'gpiod') {
+    const tools = new GpiodTools({ dir: spec.gpiodToolsDir ?? DEFAULT_GPIOD_TOOLS_DIR, chip: spec.gpiochip, logger: logger.child({ component: 'gpiod' }) });
+    return {
+      leds: new GpiodLeds({ pins: leds, tools, logger, activeLow: spec.ledsActiveLow }),
+      buttons: new GpiodButtons({ pins: buttons, tools, logger, debounceMs: spec.debounceMs, activeLow: spec.buttonsActiveLow }),
+    };
+  }
   const Gpio = await loadGpio();
   const gpioRoot = spec.gpioRoot ?? DEFAULT_GPIO_ROOT;
   return {
-    leds: new OnoffLeds({ pins: leds, Gpio, logger, gpioRoot }),
+    leds: new OnoffLeds({ pins: leds, Gpio, logger, gpioRoot, activeLow: spec.ledsActiveLow }),
     buttons: new OnoffButtons({ pins: buttons, Gpio, logger, gpioRoot, debounceMs: spec.debounceMs, activeLow: spec.buttonsActiveLow }),
   };
 }

@@ -1,12 +1,12 @@
 /**
  * The panel seam (DESIGN.md §3): named LEDs that prompt the customer and named buttons (start, cancel, staff-assist).
- * Names and BCM pins come from config (`pins: { look: 17, blink: 27, ... }`); the backend (onoff on a Pi, sim in tests
- * and demos) is chosen once in main.ts and the session never knows which one runs.
+ * Names and BCM pins come from config (`pins: { look: 17, blink: 27, ... }`); the backend (gpiod or onoff on a Pi, sim
+ * in tests and demos) is chosen once in create-panel.ts and the session never knows which one runs.
  *
  * CONTRACT (test/unit/panel/panel-contract.ts runs it against every backend that can run here):
  * Leds
  * - `start()` opens every output and turns it off; it rejects with a PanelError when an output cannot be opened
- *   (no sysfs GPIO, unknown board, pin out of range). `stop()` turns everything off, releases the outputs and is
+ *   (no sysfs GPIO or no libgpiod tools, unknown board, pin out of range, line held by another process). `stop()` turns everything off, releases the outputs and is
  *   idempotent.
  * - `set(name, on)` throws RangeError for a name that is not configured and Error when not started; setting the
  *   current state again is a no-op.

@@ -36,7 +36,7 @@ export interface ProvisionOptions {
   /** host directory holding regterm.service and 60-regterm.rules */
   systemdDir: string;
   camera: 'rpicam' | 'ffmpeg';
-  panel: 'onoff' | 'sim';
+  panel: 'gpiod' | 'onoff' | 'sim';
   chown?: Chown;
   openssl?: OpensslRun;
   runCommand?: RunCommand;

@@ -9,6 +9,7 @@ import { loadRecording } from '../../../src/camera/recording.ts';
 import { checkClock, checkDisk, checkModels, formatTable, run as doctor } from '../../../src/cli/doctor.ts';
 import { run as record } from '../../../src/cli/record.ts';
 import { isUsageError } from '../../../src/errors.ts';
+import { gpiodSim } from '../../unit/panel/gpiod-sim.ts';
 import { DATA, FAKE_RPICAM, logSink } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'regterm-cli-'));
@@ -47,6 +48,22 @@ describe('regterm record', () => {
     for await (const f of replay.frames()) n += f.width === 320 ? 1 : 0;
     await replay.stop();
     expect(n).toBe(rec.frames.count);
+  });
+
+  it('drives the prompts on real lines with the gpiod backend and releases them at the end', async () => {
+    const sim = gpiodSim({ version: 1 });
+    try {
+      const out = join(tmp, 'rec-gpiod');
+      const r = await cli(record, ['--out', out, '--seconds', '1', ...CAM, '--panel', 'gpiod', '--gpiod-dir', sim.dir,
+        '--pins', '{"look":17,"start":6}', '--prompts', 'look@0']);
+      expect(r.code).toBe(0);
+      expect((await loadRecording(out)).prompts[0]).toMatchObject({ led: 'look', on: true });
+      expect(sim.argv().some(([tool, ...args]) => tool === 'gpioset' && args.includes('--mode=signal') && args.includes('17=1'))).toBe(true);
+      expect(sim.out(17)).toBe(0);
+      expect(sim.refused()).toEqual([]);
+    } finally {
+      sim.remove();
+    }
   });
 
   it('--import builds a recording from a clip and its events CSV, in place', async () => {
@@ -101,6 +118,25 @@ describe('regterm doctor', () => {
     expect(report.checks.find((c) => c.check === 'led look')?.detail).toMatch(/BCM 17 → sysfs 529 \(pinctrl-bcm2711/);
     expect(report.checks.find((c) => c.check === 'button cancel')?.detail).toMatch(/sysfs 525/);
     expect(report.checks.find((c) => c.check === 'gpio open')?.status).toBe('fail');
+  });
+
+  it('with the gpiod backend names the chip line and bias of each pin, opens every line and leaves no tool running', async () => {
+    const sim = gpiodSim({ version: 1 });
+    try {
+      const r = await cli(doctor, ['--camera', 'none', '--panel', 'gpiod', '--gpiod-dir', sim.dir, '--pins', '{"look":17,"cancel":13}', '--skip-models', '--json']);
+      const report = JSON.parse(r.out) as { checks: Array<{ check: string; status: string; detail: string }> };
+      const by = Object.fromEntries(report.checks.map((c) => [c.check, c]));
+      expect(by['led look'].detail).toBe('BCM 17 → gpiochip4 line 17 (pinctrl-rp1, Raspberry Pi 5/CM5; libgpiod v1 tools)');
+      expect(by['button cancel'].detail).toMatch(/BCM 13 → gpiochip4 line 13 .*bias pull-up/);
+      expect(by['gpio open']).toMatchObject({ status: 'pass', detail: '1 LEDs and 1 buttons opened and released' });
+      expect(sim.argv().map(([tool]) => tool)).toEqual(expect.arrayContaining(['gpioget', 'gpioset']));
+      for (const pid of ['gpioset', 'gpiomon'].map(sim.pid).filter((p) => p !== undefined)) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+      const broken = await cli(doctor, ['--camera', 'none', '--panel', 'gpiod', '--gpiod-dir', join(tmp, 'no-tools'), '--skip-models']);
+      expect(broken.code).toBe(1);
+      expect(broken.out).toMatch(/gpio mapping\s+FAIL\s+gpioset --version: cannot run .*ENOENT.*apt install gpiod/);
+    } finally {
+      sim.remove();
+    }
   });
 
   it('checks: clock before 2025 fails; a missing data dir or manifest fails; the table names the verdict', async () => {

@@ -105,7 +105,7 @@ describe('regterm provision into an image root', () => {
     expect(config.mqtt).toMatchObject({ url: 'mqtts://broker.test:8883', caFile: PATHS.tlsCa, certFile: PATHS.tlsCert, keyFile: PATHS.tlsKey });
     expect(config.identity.signingKeyFile).toBe(PATHS.signingKey);
     expect(config.camera.backend).toBe('rpicam');
-    expect(config.panel.backend).toBe('onoff');
+    expect(config.panel.backend).toBe('gpiod'); // the default: the character device, with the buttons' pull-up
   });
 
   it('makes keys that parse, a CSR that verifies for the TLS key, and prints the enrollment data', async () => {
@@ -139,6 +139,7 @@ describe('regterm provision into an image root', () => {
     expect(text.stdout).toContain('already provisioned, nothing changed');
     expect(text.stdout).toContain(first.signingKey.publicKeyPem.trim());
     expect(text.stdout).toContain('-----BEGIN CERTIFICATE REQUEST-----');
+    expect(text.stdout).toContain('apt install gpiod');
   });
 
   it('repairs a loosened key mode without touching the key bytes', () => {

@@ -47,6 +47,8 @@ describe('remote configuration: what a desired configuration means for the runni
       expect(forbidden.problems).toEqual(['camera.rpicamBin: not settable remotely', 'deviceId: not settable remotely',
         'identity.signingKeyFile: not settable remotely']);
     }
+    const tools = plan(1, { panel: { backend: 'gpiod', gpiodToolsDir: '/tmp/evil' } });
+    expect(tools).toMatchObject({ kind: 'refused', reason: 'forbidden_key', problems: ['panel.gpiodToolsDir: not settable remotely'] });
   });
 
   it('treats the retained copy of the applied version as unchanged, and refuses an older or reused version', () => {

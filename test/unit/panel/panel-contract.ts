@@ -2,16 +2,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Buttons, ButtonEvent, Leds } from '../../../src/panel/panel.ts';
 
 /**
- * ONE contract suite for every Leds/Buttons backend (STYLE.md §6): sim, onoff over a fake GpioLine, and real GPIO
- * when HIL_GPIOCHIP names it. The contract text is in src/panel/panel.ts. Timers are faked so debounce is exact.
+ * ONE contract suite for every Leds/Buttons backend (STYLE.md §6): sim, onoff over a fake GpioLine, gpiod over the
+ * libgpiod tools stand-in, and real GPIO when HIL_GPIOCHIP names it. The contract text is in src/panel/panel.ts.
+ * Timers are faked so debounce is exact.
  */
 export interface PanelTarget {
   name: string;
   leds(): Leds;
   buttons(): Buttons;
-  /** physically press / release a button (sim: press(); onoff: drive the line and let it settle) */
-  press(b: Buttons, name: string): void;
-  release(b: Buttons, name: string): void;
+  /** physically press / release a button (sim: press(); onoff: drive the line; gpiod: until the backend saw the edge) */
+  press(b: Buttons, name: string): void | Promise<void>;
+  release(b: Buttons, name: string): void | Promise<void>;
   /** time for an edge to be reported (the debounce window), ms */
   settleMs: number;
 }
@@ -59,13 +60,13 @@ export function panelContract(t: PanelTarget): void {
         throw new Error('bad listener');
       });
       const off = b.onEdge((e) => seen.push(e));
-      t.press(b, 'start');
+      await t.press(b, 'start');
       await vi.advanceTimersByTimeAsync(t.settleMs);
       expect(b.isPressed('start')).toBe(true);
-      t.release(b, 'start');
+      await t.release(b, 'start');
       await vi.advanceTimersByTimeAsync(t.settleMs);
       off();
-      t.press(b, 'cancel');
+      await t.press(b, 'cancel');
       await vi.advanceTimersByTimeAsync(t.settleMs);
       expect(seen.map((e) => [e.button, e.pressed])).toEqual([['start', true], ['start', false]]);
       expect(typeof seen[0].tMs).toBe('number');
@@ -76,9 +77,9 @@ export function panelContract(t: PanelTarget): void {
       const b = t.buttons();
       await b.start();
       const wait = b.waitForPress(['cancel']);
-      t.press(b, 'start');
+      await t.press(b, 'start');
       await vi.advanceTimersByTimeAsync(t.settleMs);
-      t.press(b, 'cancel');
+      await t.press(b, 'cancel');
       await vi.advanceTimersByTimeAsync(t.settleMs);
       expect(await wait).toMatchObject({ button: 'cancel', pressed: true });
       const ac = new AbortController();

@@ -1,12 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/device/logger.ts';
+import { createPanel } from '../../../src/panel/create-panel.ts';
 import { isPanelError } from '../../../src/panel/gpio-chips.ts';
+import { GpiodButtons, GpiodLeds } from '../../../src/panel/gpiod-panel.ts';
+import { GpiodTools } from '../../../src/panel/gpiod-tools.ts';
 import { OnoffButtons, OnoffLeds, type GpioCtor } from '../../../src/panel/onoff-panel.ts';
 import { OptionalLeds } from '../../../src/panel/optional-leds.ts';
 import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
 import { fakeBoard } from './fake-gpio.ts';
+import { gpiodSim, signallingClock, until, type GpiodSim } from './gpiod-sim.ts';
 import { panelContract } from './panel-contract.ts';
 
 const LED_PINS = { look: 17, blink: 27, left: 22, right: 23, busy: 24, pass: 25, fail: 5 };
@@ -43,6 +47,43 @@ panelContract({
   settleMs: 30,
 });
 
+// gpiod over the libgpiod tools stand-in (no gpio-sim module here), in both tool dialects: a press is the stand-in's
+// contact closing, awaited until the backend's debouncer has the edge.
+for (const version of [1, 2] as const) {
+  const sims: GpiodSim[] = [];
+  let sim: GpiodSim;
+  let edgeSeen: () => Promise<void>;
+  const tools = (s: GpiodSim) => new GpiodTools({ dir: s.dir, logger, spawn: s.spawn });
+  const contact = async (n: string, closed: boolean): Promise<void> => {
+    const seen = edgeSeen();
+    await sim.contact(BUTTON_PINS[n as keyof typeof BUTTON_PINS], closed);
+    await seen;
+  };
+  afterAll(() => {
+    const left = sims.flatMap((s) => s.alive());
+    for (const c of left) c.kill('SIGKILL');
+    for (const s of sims) s.remove();
+    expect(left.map((c) => c.spawnargs.join(' '))).toEqual([]);
+  });
+  panelContract({
+    name: `gpiod (libgpiod v${version} tools stand-in)`,
+    leds: () => {
+      const s = gpiodSim({ version });
+      sims.push(s);
+      return new GpiodLeds({ pins: LED_PINS, tools: tools(s), logger });
+    },
+    buttons: () => {
+      sims.push((sim = gpiodSim({ version })));
+      const { clock, nextTimer } = signallingClock();
+      edgeSeen = nextTimer;
+      return new GpiodButtons({ pins: BUTTON_PINS, tools: tools(sim), logger, clock, debounceMs: 30 });
+    },
+    press: (_b, n) => contact(n, true),
+    release: (_b, n) => contact(n, false),
+    settleMs: 30,
+  });
+}
+
 // Real GPIO only when named: HIL_GPIOCHIP=gpiochip0 on a terminal with LEDs on the default pins (HIL_PINS JSON to
 // override). Buttons need a person, so only the LED contract runs on hardware.
 const HIL = process.env.HIL_GPIOCHIP;
@@ -53,6 +94,18 @@ describe.skipIf(!HIL)('real GPIO (skipped: set HIL_GPIOCHIP on a terminal)', () 
     await leds.start();
     for (const n of leds.names) {
       leds.set(n, true);
+      expect(leds.isOn(n)).toBe(true);
+    }
+    await leds.stop();
+  });
+
+  it('lights and clears every configured LED through the libgpiod tools on HIL_GPIOCHIP', async () => {
+    const tools = new GpiodTools({ dir: process.env.HIL_GPIOD_DIR ?? '/usr/bin', chip: HIL, logger });
+    const leds = new GpiodLeds({ pins: process.env.HIL_PINS ? JSON.parse(process.env.HIL_PINS) : LED_PINS, tools, logger });
+    await leds.start();
+    for (const n of leds.names) {
+      leds.set(n, true);
+      await leds.settled();
       expect(leds.isOn(n)).toBe(true);
     }
     await leds.stop();
@@ -173,5 +226,29 @@ describe('sim panel', () => {
     ]);
     expect(a.lit()).toEqual(['pass']);
     expect(other.history).toEqual([]);
+  });
+});
+
+describe('createPanel', () => {
+  it('picks the gpiod backend from config and passes ledsActiveLow to both hardware backends', async () => {
+    const sim = gpiodSim({ version: 2 });
+    try {
+      const panel = await createPanel({ backend: 'gpiod', gpiodToolsDir: sim.dir, leds: { look: 17 }, buttons: { start: 6 }, ledsActiveLow: true }, logger);
+      expect(panel.leds).toBeInstanceOf(GpiodLeds);
+      expect(panel.buttons).toBeInstanceOf(GpiodButtons);
+      await panel.leds.start();
+      panel.leds.set('look', true);
+      await (panel.leds as GpiodLeds).settled();
+      await until(() => sim.out(17) === 0, 'the active-low LED lit (driven low)');
+      await panel.leds.stop();
+      expect(sim.out(17)).toBe(1);
+    } finally {
+      sim.remove();
+    }
+    const b = fakeBoard();
+    const onoff = await createPanel({ backend: 'onoff', gpioRoot: PI5, leds: { look: 17 }, buttons: {}, ledsActiveLow: true }, logger, async () => b.Gpio);
+    await onoff.leds.start();
+    expect(b.opened).toEqual([{ n: 588, direction: 'low', edge: 'none', activeLow: true }]);
+    await onoff.leds.stop();
   });
 });
