@@ -33,6 +33,10 @@ import {
   buttonsComponent, cameraComponent, carrierComponent, engineComponent, ledsComponent, systemdComponent, telemetryComponent,
 } from './components.ts';
 import { HealthMonitor } from './health.ts';
+import { TraceRecorder } from './trace-recorder.ts';
+import type { AnalysedFrame, ProgressEvent } from '../session/runner.ts';
+import { TraceStore } from '../session/trace-store.ts';
+import { traceThresholds } from '../session/trace.ts';
 import { ClockProbe, STATUS_INTERVAL_MS, StatusReporter, releaseTimeMs } from './status.ts';
 import { SessionService, type SessionRunnerPort } from './session-service.ts';
 
@@ -50,7 +54,9 @@ export interface RunnerParts {
   random?: RandomSource;
   /** 'frames' for a replay at 'fast' pace: session time is the recording's time (deterministic) */
   timeSource: 'clock' | 'frames';
-  onProgress: (sessionId: string, event: { state: string; event: string; atMs: number; prompt?: string }) => void;
+  onProgress: (sessionId: string, event: ProgressEvent) => void;
+  /** every analysed frame of a session (the trace recorder reads its numbers only) */
+  onFrame?: (frame: AnalysedFrame) => void;
 }
 
 export interface ComposeDeps {
@@ -138,6 +144,10 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     unavailable: () => (status.reasons().includes('camera_unavailable') ? 'camera_unavailable' : undefined),
   });
   const link = carrier.link;
+  const t = config.trace;
+  const traces = new TraceRecorder(t.keepSessions > 0
+    ? new TraceStore(config.stateDir, { keepSessions: t.keepSessions, keepDays: t.keepDays, maxTotalBytes: t.maxTotalMB * 1e6 })
+    : undefined, () => traceThresholds(policyBase), child('trace'));
   const clockProbe = new ClockProbe({ notBeforeMs: releaseTimeMs() });
   const health = new HealthMonitor({
     camera, link, frameMaxAgeMs: config.health.frameMaxAgeMs, brokerMaxAgeMs: config.health.brokerMaxAgeMs,
@@ -148,9 +158,13 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     get limiter() { return limiter; },
     get policyBase() { return policyBase; },
     timeSource: camera.kind === 'replay' && config.camera.pace === 'fast' ? 'frames' : 'clock',
-    onProgress: (sessionId, event) => { link.publishProgress(sessionId, event); },
+    onProgress: (sessionId, event) => {
+      link.publishProgress(sessionId, event);
+      traces.progress(sessionId, event);
+    },
+    onFrame: (frame) => traces.frame(frame),
   });
-  session = new SessionService({ runner, link, logger });
+  session = new SessionService({ runner, link, logger, onDecided: (decision) => traces.end(decision) });
 
   const collector = new TelemetryCollector({
     sysRoot: config.telemetry.sysRoot, diskPath: config.stateDir,

@@ -66,9 +66,14 @@ export interface ProgressEvent {
   detail?: Record<string, string | number | boolean>;
 }
 
-/** One analysed frame, for the replay report only (a debug artefact): `image` is valid during the call only. */
+/**
+ * One analysed frame, for the replay report (a debug artefact) and the session trace (numbers only): `image` is valid
+ * during the call only.
+ */
 export interface AnalysedFrame {
   tsMs: number;
+  /** the frame's time on the session clock (ms since the session started), as ProgressEvent.atMs */
+  atMs?: number;
   image: RgbImage;
   faces: readonly FaceAnalysis[];
   signals: FrameSignals;
@@ -297,7 +302,7 @@ class ActiveRun {
       const plain = frameSignals(faces, meta);
       if (faces[0] && this.selector.want(this.session.state, plain)) embedding = await this.o.engine.embed(image, faces[0]);
       const signals = embedding ? frameSignals(faces, meta, embedding) : plain;
-      this.o.onFrame?.({ tsMs, image, faces, signals });
+      this.o.onFrame?.({ tsMs, atMs: tsMs - (this.frameMode ? 0 : this.startMs), image, faces, signals });
       const handed = embedding;
       embedding = undefined; // the session owns it from here
       this.feed({ type: 'frame', frame: handed ? signals : plain });

@@ -64,11 +64,14 @@ export class TraceCollector {
 
   constructor(private readonly thresholds: TraceThresholds = {}, private readonly meta: { sessionId?: string; startedAt?: string } = {}) {}
 
-  /** `t0Ms`: the session's start on the frame clock, so frames and progress events share one time axis. */
+  /**
+   * Frames from a session carry their session time (`atMs`, the axis of the progress events); frames from a bare
+   * recording are placed at `tsMs - t0Ms`.
+   */
   frame(f: AnalysedFrame, t0Ms = 0): void {
     if (this.points.length >= MAX_POINTS) return;
     const s = f.signals.face;
-    const tS = round((f.tsMs - t0Ms) / 1000, 3);
+    const tS = round((f.atMs ?? f.tsMs - t0Ms) / 1000, 3);
     if (!s) {
       this.points.push({ tS, faces: f.faces.length });
       return;

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -130,6 +130,23 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
     const values = template.ok ? Object.values(template.template).flatMap((v) => [...v.subarray(0, 4)]) : [];
     expect(findBiometricLeaks(agent.raw, { reference, requestJws, templateValues: values, allowed: [jws] })).toEqual([]);
     expect(agent.lines.length).toBeGreaterThan(50);
+
+    // The session's numeric trace is kept on the terminal (0600) and reads back with `regterm trace`; it holds the
+    // numbers the decision used and nothing biometric.
+    const traceFile = join(dir, 'state', 'traces', `${request.sessionId}.json`);
+    expect(statSync(traceFile).mode & 0o777).toBe(0o600);
+    const shown = await run(process.execPath, [REGTERM, 'trace', request.sessionId, '--json'],
+      { encoding: 'utf8', env: { ...process.env, REGTERM_STATE_DIR: join(dir, 'state') } });
+    const trace = JSON.parse(shown.stdout) as { decision: { decision: string }; points: Array<Record<string, number>>;
+      marks: Array<{ kind: string; label: string }>; thresholds: Record<string, number> };
+    expect(trace.decision.decision).toBe('match');
+    expect(trace.points.filter((p) => p.yaw !== undefined).length).toBeGreaterThan(30);
+    expect(trace.marks).toContainEqual(expect.objectContaining({ kind: 'challenge_passed', label: 'turn_left' }));
+    expect(trace.thresholds.turnDeg).toBeGreaterThan(0);
+    // on the session's time axis: the turn's frames lie between its challenge's start and its pass
+    const started = trace.marks.find((m) => m.kind === 'challenge_started')!;
+    expect(trace.points.some((p) => p.tS >= (started as unknown as { tS: number }).tS)).toBe(true);
+    expect(findBiometricLeaks(readFileSync(traceFile, 'utf8'), { reference, requestJws, templateValues: values, allowed: [] })).toEqual([]);
   }, 240_000);
 
   it('SIGTERM during a session: the cancelled result is signed, delivered and acknowledged within the drain budget', async () => {
