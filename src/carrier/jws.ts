@@ -16,6 +16,8 @@ export const RESULT_TYP = 'regterm-result+jws';
 export const REQUEST_TYP = 'regterm-request+jws';
 export const CONFIG_TYP = 'regterm-config+jws';
 export const CONFIG_REPORT_TYP = 'regterm-config-report+jws';
+export const TRACE_REQUEST_TYP = 'regterm-trace-request+jws';
+export const TRACE_TYP = 'regterm-trace+jws';
 
 export class SignatureError extends Error {}
 

@@ -26,6 +26,7 @@ export type { SessionRequestListener };
  *   publishTelemetry(obj)               QoS 0, dropped while offline
  *   onCarrierMessage(topic, listener)   raw carrier messages on a command topic (config/desired, ...)
  *   publishRetained(topic, payload)     retained QoS 1, kept until connected (config/reported, ...)
+ *   publishOnce(topic, payload)         QoS 1 when connected (answers to carrier commands: trace/<sessionId>)
  *   health()                            connected, last broker activity, last ack, outbox depth, reconnects,
  *                                       knock-offs (drops right after CONNACK; knock-off.ts)
  *
@@ -231,6 +232,14 @@ export class CarrierLink {
     if (this.client && this.connected) this.flushRetained(this.client);
   }
 
+  /** A device message (QoS 1, not retained) under the own prefix; false when not connected (the carrier asks again). */
+  publishOnce(topic: string, payload: string): boolean {
+    const client = this.client;
+    if (!client || !this.connected) return false;
+    this.publish(client, topic, payload, { qos: 1 }).catch(() => undefined);
+    return true;
+  }
+
   publishProgress(sessionId: string, event: object): boolean {
     return this.publishVolatile(this.topics.progress(sessionId), event);
   }
@@ -294,7 +303,7 @@ export class CarrierLink {
       queueQoSZero: false,
       will: { topic: this.topics.status, payload: Buffer.from(this.statusPayload('offline')), qos: 1, retain: true },
       log: (...args: unknown[]) => {
-        if (this.log.isLevelEnabled('trace')) this.log.trace({ mqtt: format(...args.map(withoutPayload)) }, 'mqtt.js');
+        if (this.log.isLevelEnabled('trace')) this.log.trace({ mqtt: mqttTraceLine(args) }, 'mqtt.js');
       },
     };
     if (o.protocolVersion === 5) {
@@ -472,10 +481,20 @@ export class CarrierLink {
 }
 
 /**
- * mqtt.js traces whole packets (`%o`); a session request's payload carries the reference photo, which must never be
- * logged (DESIGN.md §6), so packet payloads are traced by size only (test/integration/agent/run.spec.ts scans a
- * trace-level log for it).
+ * mqtt.js traces whole packets (`%o`) and outgoing messages (`publish :: message \`%s\``); a session request's
+ * payload carries the reference photo, which must never be logged (DESIGN.md §6), and no message body belongs in a
+ * log, so payloads are traced by size only (test/integration/agent/run.spec.ts scans a trace-level log for them).
  */
+function mqttTraceLine(args: unknown[]): string {
+  const [fmt, ...rest] = args;
+  if (typeof fmt === 'string' && fmt.startsWith('publish :: message')) {
+    const message = rest[0];
+    const bytes = typeof message === 'string' ? Buffer.byteLength(message) : message instanceof Uint8Array ? message.length : 0;
+    return format(fmt, `[${bytes} bytes]`, ...rest.slice(1));
+  }
+  return format(...args.map(withoutPayload));
+}
+
 function withoutPayload(arg: unknown): unknown {
   if (typeof arg !== 'object' || arg === null || !('payload' in arg)) return arg;
   const payload = (arg as { payload?: unknown }).payload;

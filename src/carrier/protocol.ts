@@ -135,6 +135,14 @@ export const configReportSchema = z.strictObject({
 });
 export type ConfigReport = z.infer<typeof configReportSchema>;
 
+/** A carrier-signed request for a session's numeric trace (on `trace/request`); answered on `trace/<sessionId>`. */
+export const traceRequestSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  sessionId: id,
+  issuedAt: isoTime,
+});
+
 /** Topic names under the device's own prefix; the only topics the link ever publishes or subscribes to. */
 export class Topics {
   readonly prefix: string;
@@ -147,6 +155,8 @@ export class Topics {
   get ackFilter(): string { return `${this.prefix}/session/+/ack`; }
   get configDesired(): string { return `${this.prefix}/config/desired`; }
   get configReported(): string { return `${this.prefix}/config/reported`; }
+  get traceRequest(): string { return `${this.prefix}/trace/request`; }
+  trace(sessionId: string): string { return `${this.prefix}/trace/${sessionId}`; }
   result(sessionId: string): string { return `${this.prefix}/session/${sessionId}/result`; }
   progress(sessionId: string): string { return `${this.prefix}/session/${sessionId}/progress`; }
   ack(sessionId: string): string { return `${this.prefix}/session/${sessionId}/ack`; }

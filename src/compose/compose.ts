@@ -10,7 +10,7 @@ import type { CarrierLink } from '../carrier/link.ts';
 import type { LoadConfigOptions, LoadedConfig } from '../config/load.ts';
 import type { BootOutcome } from '../config/remote-layer.ts';
 import type { Config } from '../config/schema.ts';
-import { CONFIG_REPORT_TYP, signJson } from '../carrier/jws.ts';
+import { CONFIG_REPORT_TYP, TRACE_TYP, signJson } from '../carrier/jws.ts';
 import { errorMessage } from '../errors.ts';
 import { setLogLevel, type Logger } from '../device/logger.ts';
 import type { Notifier } from '../device/sd-notify.ts';
@@ -34,6 +34,7 @@ import {
 } from './components.ts';
 import { HealthMonitor } from './health.ts';
 import { TraceRecorder } from './trace-recorder.ts';
+import { TraceService } from './trace-service.ts';
 import type { AnalysedFrame, ProgressEvent } from '../session/runner.ts';
 import { TraceStore } from '../session/trace-store.ts';
 import { traceThresholds } from '../session/trace.ts';
@@ -145,9 +146,14 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   });
   const link = carrier.link;
   const t = config.trace;
-  const traces = new TraceRecorder(t.keepSessions > 0
+  const traceStore = t.keepSessions > 0
     ? new TraceStore(config.stateDir, { keepSessions: t.keepSessions, keepDays: t.keepDays, maxTotalBytes: t.maxTotalMB * 1e6 })
-    : undefined, () => traceThresholds(policyBase), child('trace'));
+    : undefined;
+  const traces = new TraceRecorder(traceStore, () => traceThresholds(policyBase), child('trace'));
+  const traceService = new TraceService({
+    deviceId: config.deviceId, store: traceStore, link, logger, carrierKeys: () => carrier.carrierKeys,
+    sign: (answer) => signJson(answer, carrier.identity.privateKey, carrier.identity.kid, TRACE_TYP),
+  });
   const clockProbe = new ClockProbe({ notBeforeMs: releaseTimeMs() });
   const health = new HealthMonitor({
     camera, link, frameMaxAgeMs: config.health.frameMaxAgeMs, brokerMaxAgeMs: config.health.brokerMaxAgeMs,
@@ -223,6 +229,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     carrierComponent(carrier, config.carrier.drainBudgetMs),
     session,
     telemetryComponent(reporter),
+    traceService,
     systemdComponent(deps.notifier, health, watchdog),
     status,
     // after READY: confirms a remote layer that took a restart, then listens for the next one

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
-import { keyId } from '../../../src/carrier/keys.ts';
+import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
+import { TRACE_REQUEST_TYP, signJson } from '../../../src/carrier/jws.ts';
+import { compactVerify } from 'jose';
 import { Topics } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
 import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
@@ -104,6 +106,20 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
     const progress = carrier.messages.filter((m) => m.topic === topics.progress(request.sessionId)).map((m) => JSON.parse(m.payload) as { prompt?: string });
     expect(progress.map((p) => p.prompt)).toContain('turn_left');
     await until(() => agent.hasLog('result acknowledged'), 10_000, 'the ack to reach the outbox');
+
+    // The carrier fetches the session's trace with a signed request; the answer is device-signed. A request the
+    // terminal cannot verify gets no answer at all.
+    const askTrace = async (sessionId: string, signer = carrierKey) => carrier.publish(topics.traceRequest,
+      await signJson({ v: 1, deviceId: DEVICE, sessionId, issuedAt: new Date().toISOString() }, signer.privateKey,
+        await keyId(signer.publicKey), TRACE_REQUEST_TYP));
+    await askTrace('s-never-ran', generateKeyPairSync('ed25519'));
+    await askTrace(request.sessionId);
+    await askTrace('s-never-ran');
+    await carrier.until(() => carrier.messages.some((m) => m.topic === topics.trace('s-never-ran')), 15_000, 'the trace answers');
+    const answers = carrier.messages.filter((m) => m.topic.startsWith(`${topics.prefix}/trace/s`) || m.topic === topics.trace(request.sessionId));
+    const opened = await Promise.all(answers.map(async (m) => JSON.parse(new TextDecoder().decode(
+      (await compactVerify(m.payload, readPublicKey(devicePub))).payload)) as { sessionId: string; found: boolean; trace?: { decision: { decision: string } } }));
+    expect(opened.map((a) => [a.sessionId, a.found, a.trace?.decision.decision])).toEqual([[request.sessionId, true, 'match'], ['s-never-ran', false, undefined]]);
 
     agent.child.kill('SIGTERM');
     const exit = await agent.exited;
