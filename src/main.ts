@@ -1,9 +1,10 @@
+import { releaseVersion } from './app-root.ts';
 import { COMMANDS } from './cli/commands.ts';
 import { EXIT, RegtermError, errorMessage, isRegtermError } from './errors.ts';
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`);
-  return `usage: regterm <command> [options]\n\ncommands:\n${rows.join('\n')}\n`;
+  return `usage: regterm <command> [options]    (regterm --version)\n\ncommands:\n${rows.join('\n')}\n`;
 }
 
 /** A release whose native modules were not installed fails here; say what to do instead of printing a stack. */
@@ -21,6 +22,10 @@ async function loadCommand<T>(name: string, load: () => Promise<T>): Promise<T> 
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`regterm ${releaseVersion()}\n`);
+    return EXIT.ok;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? EXIT.ok : EXIT.usage;

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Agent } from '../agent.ts';
-import { APP_ROOT } from '../app-root.ts';
+import { releaseVersion } from '../app-root.ts';
 import { createFrameSource } from '../camera/create-frame-source.ts';
 import type { FrameSource } from '../camera/frame-source.ts';
 import { REAL_TIMER } from '../carrier/backoff.ts';
@@ -84,14 +82,6 @@ export interface ComposedAgent {
   modelsHash: string;
 }
 
-export function agentVersion(root: string = APP_ROOT): string {
-  try {
-    return String((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown }).version ?? '0.0.0');
-  } catch {
-    return '0.0.0';
-  }
-}
-
 /**
  * The model manifest, read once here: its sha256 is the `models` field of every result and status (known before the
  * engine starts), and its calibrated thresholds are the base of the session policy. The engine verifies every model
@@ -127,7 +117,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   // Replaced when a remote configuration changes them; the runner reads both at the start of every session.
   let policyBase = policyFrom(config);
   let limiter = limiterFrom(config);
-  const version = agentVersion();
+  const version = releaseVersion();
 
   const engine = new FaceEngine({ modelsDir: config.models.dir, logger: child('engine'),
     tuning: { intraOpThreads: config.models.intraOpThreads } });
