@@ -13,7 +13,8 @@ import { SqliteState } from './sqlite-store.ts';
 
 /**
  * Composition of the carrier part from a validated config: identity, SQLite state, validator, outbox, link.
- * Nothing here opens a socket: the link connects in start(). `close()` stops the link and then closes the database
+ * Nothing here opens a socket: the link connects in start(). A state database that cannot be opened (full disk)
+ * does not stop the agent: it is logged, requests are refused with `storage_full`, and it is reopened when it can be. `close()` stops the link and then closes the database
  * (the order matters: the link may still be deleting acks); it is safe after the link was stopped already.
  */
 export interface CarrierDeps {
@@ -45,6 +46,11 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
   const identity = deps.identity ?? (await loadOrCreateIdentity(config.identityDir));
   const carrierKeys = deps.carrierKeys ?? (await pinKeys(config.carrierKeyFiles.map(readPublicKey)));
   const db = SqliteState.open({ path: join(config.stateDir, 'state.db'), now });
+  const log = deps.logger.child({ component: 'state' });
+  if (db.recovery) log.error({ ...db.recovery }, 'state database was corrupt: moved aside, readable rows recovered');
+  if (db.storageError) {
+    log.error({ err: db.storageError.message }, 'state database unavailable: sessions are refused (storage_full) until it opens');
+  }
   const outbox = new ResultOutbox({
     deviceId: config.deviceId, identity, store: db.outbox, state: db.state, agentVersion: deps.version,
     modelsHash: deps.modelsHash, maxEntries: config.outbox.maxEntries, now,

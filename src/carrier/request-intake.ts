@@ -2,11 +2,14 @@ import type { Logger } from '../device/logger.ts';
 import { errorMessage } from '../errors.ts';
 import type { ResultOutbox } from './outbox.ts';
 import type { RejectReason, SessionRequest } from './protocol.ts';
-import type { RequestValidator } from './request-validator.ts';
+import { peekIds, type RequestValidator } from './request-validator.ts';
+import { StateStorageError } from './sqlite-store.ts';
 
 /**
- * Admission of session requests: validate, then check the outbox has room and the session engine is free, then hand
- * the request to the listeners. Every request gets exactly one answer: listeners are called (accepted), or a signed
+ * Admission of session requests: validate, then check the outbox has room and the session engine is free, record the
+ * session as accepted (durably, so a crash still owes it an `interrupted` result), then hand the request to the
+ * listeners. A request that cannot be admitted because the state cannot be written (disk full, database unavailable)
+ * is answered with `storage_full`. Every request gets exactly one answer: listeners are called (accepted), or a signed
  * `rejected` result with the reason goes to `publishRejection` (answered once, never kept in the outbox) and a
  * `session request rejected` log line with the reason is written.
  *
@@ -55,6 +58,7 @@ export class RequestIntake {
       const { sessionId, nonce } = v.request;
       if (!(await o.outbox.hasRoom())) return await this.reject(sessionId, nonce, 'outbox_full', 'undelivered results at the cap');
       if (o.isBusy?.() || this.listeners.size === 0) return await this.reject(sessionId, nonce, 'busy', 'a session is running');
+      await o.outbox.accept(sessionId, nonce);
       o.logger.info({ sessionId }, 'session request accepted');
       for (const listener of this.listeners) {
         try {
@@ -64,7 +68,18 @@ export class RequestIntake {
         }
       }
     } catch (e: unknown) {
+      if (e instanceof StateStorageError) return this.refuseForStorage(raw, e);
       o.logger.error({ err: errorMessage(e) }, 'session request handling failed');
+    }
+  }
+
+  /** Storage fails only after the request verified (the nonce claim comes last), so its own ids address the answer. */
+  private async refuseForStorage(raw: Buffer, e: StateStorageError): Promise<void> {
+    const { sessionId, nonce } = peekIds(raw.toString('latin1').trim());
+    try {
+      await this.reject(sessionId, nonce, 'storage_full', errorMessage(e));
+    } catch (e2: unknown) {
+      this.options.logger.error({ err: errorMessage(e2), sessionId }, 'storage_full rejection failed');
     }
   }
 
