@@ -38,6 +38,8 @@ export interface OpenCarrier {
   link: CarrierLink;
   outbox: ResultOutbox;
   kid: string;
+  /** why the state cannot be written right now (disk full, database unavailable); undefined when it can */
+  storageError(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -72,7 +74,7 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
     logger: deps.logger, timer: deps.timer, random: deps.random, now,
   });
   return {
-    link, outbox, kid: identity.kid,
+    link, outbox, kid: identity.kid, storageError: () => db.storageError?.message,
     close: async () => {
       try {
         await link.stop();

@@ -62,6 +62,7 @@ export class SqliteState {
   recovery?: CorruptRecovery;
   private db?: Database.Database;
   private failure?: { at: number; error: StateStorageError };
+  private trouble?: StateStorageError;
   private closed = false;
   private readonly nonceFile: NonceFile;
   private seq?: SeqCounter;
@@ -83,9 +84,14 @@ export class SqliteState {
     return s;
   }
 
-  /** Why the database is not usable right now (the last failed open), or undefined when it is open. */
+  /** Why the state cannot be written right now (the last open or statement failed), undefined once one succeeds. */
   get storageError(): StateStorageError | undefined {
-    return this.db ? undefined : this.failure?.error;
+    return this.trouble;
+  }
+
+  /** Called by the stores after every statement: tracks `storageError`. */
+  noteOutcome(error?: StateStorageError): void {
+    this.trouble = error;
   }
 
   close(): void {
@@ -106,6 +112,7 @@ export class SqliteState {
     } catch (e: unknown) {
       const error = e instanceof StateStorageError ? e : storageError(this.path, e);
       this.failure = { at: now, error };
+      this.trouble = error;
       throw error;
     }
   }
@@ -252,10 +259,14 @@ abstract class SqliteBacked {
   protected run<T>(fn: (db: Database.Database) => T): T {
     const db = this.owner.connection();
     try {
-      return fn(db);
+      const result = fn(db);
+      this.owner.noteOutcome();
+      return result;
     } catch (e: unknown) {
       if (e instanceof StoreClosedError) throw e;
-      throw storageError(this.owner.path, e);
+      const error = storageError(this.owner.path, e);
+      this.owner.noteOutcome(error);
+      throw error;
     }
   }
 }

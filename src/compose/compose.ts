@@ -139,6 +139,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
       camera: () => { const s = camera.stats(); return { fps: s.fps, drops: s.drops }; },
       outboxDepth: () => link.health().outboxDepth,
       outcomes: () => session.counts(),
+      storageError: () => carrier.storageError(),
     },
   });
   const reporter = new TelemetryReporter({

@@ -21,6 +21,8 @@ export interface TelemetrySources {
   outboxDepth?: () => number;
   /** counts of session outcomes since start, by decision */
   outcomes?: () => Record<string, number>;
+  /** why the state cannot be written right now (disk full); undefined when it can */
+  storageError?: () => string | undefined;
 }
 
 export interface TelemetryOptions {
@@ -58,6 +60,8 @@ export interface TelemetrySample {
   camera: { fps: number; drops: number } | null;
   outboxDepth: number | null;
   outcomes: Record<string, number>;
+  /** null while the state database is writable; else why not (sessions are refused with `storage_full`) */
+  storageError: string | null;
   rssBytes: number;
 }
 
@@ -111,6 +115,7 @@ export class TelemetryCollector {
       at: new Date((this.options.now ?? Date.now)()).toISOString(),
       cpuTempC, load, memory, disk, uptimeS, throttling,
       camera: s.camera?.() ?? null, outboxDepth: s.outboxDepth?.() ?? null, outcomes: s.outcomes?.() ?? {},
+      storageError: s.storageError?.() ?? null,
       rssBytes: process.memoryUsage.rss(),
     };
   }

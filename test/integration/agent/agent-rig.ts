@@ -63,6 +63,7 @@ export class AgentRig {
       mqtt: { url: this.mosquitto.url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key, reconnectMinMs: 100, reconnectMaxMs: 1000 },
       carrier: { keysDir: join(this.dir, 'carrier-keys'), drainBudgetMs: 3000 },
       identity: { signingKeyFile: join(this.dir, 'identity', PRIVATE_KEY_FILE) },
+      telemetry: { intervalS: 5 },
     }));
     this.carrier = new CarrierClient(this.mosquitto.url, pki.ca, pki.client('carrier'), this.options.carrier ?? { autoAck: true });
     await this.carrier.start(`regterm/v1/${deviceId}/#`);
