@@ -81,6 +81,12 @@ export class SqliteState {
     } catch (e: unknown) {
       if (!(e instanceof StateStorageError)) throw e;
     }
+    // Reserve seq numbers now, while there may still be room, so refusals can be signed if the disk fills later.
+    try {
+      s.seq = SeqCounter.load(`${s.path}.seq-floor`);
+    } catch {
+      // unreadable floor file: nextSeq() retries and reports it
+    }
     return s;
   }
 
@@ -117,7 +123,7 @@ export class SqliteState {
     }
   }
 
-  /** Signing's seq source; read (and its first block reserved) on first use, so a full disk at start is survivable. */
+  /** Signing's seq source (loaded at open; loaded here if that failed). */
   nextSeq(): number {
     if (this.closed) throw new StoreClosedError();
     try {

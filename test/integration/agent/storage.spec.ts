@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordAttack } from '../../attacks/table.ts';
 import { until, type AgentProcess } from './agent-process.ts';
 import { AgentRig } from './agent-rig.ts';
@@ -24,6 +24,12 @@ let agent: AgentProcess | undefined;
 beforeAll(async () => {
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', MNT]);
   await rig.start();
+});
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail' && agent) {
+    console.log(agent.lines.filter((l) => (l.level as number) >= 40 || String(l.msg).includes('request')).map((l) => JSON.stringify(l)).join('\n'), agent.stderr);
+  }
 });
 
 afterAll(async () => {
@@ -95,6 +101,7 @@ describe('full disk (tmpfs state directory, real agent)', () => {
   it('starts on a full disk: runs, refuses sessions with storage_full, and serves again when space returns', async () => {
     fillDisk();
     agent = await rig.startAgent();
+    // the cleanly stopped database has no -wal/-shm left, and they cannot be created: the database does not open
     expect(logged(agent, 'state database unavailable: sessions are refused (storage_full) until it opens')).toBe(true);
     const refused = await rig.request('full-3');
     await refused.send();
