@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -53,6 +53,27 @@ describe('sqlite state database', () => {
     expect(await fresh.state.nextSeq()).toBeGreaterThan(last);
     fresh.close();
     rmSync(d, { recursive: true, force: true });
+  });
+
+  it('creates every state file 0600, whatever the umask, and tightens a looser existing database', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
+    const path = join(d, 'state.db');
+    const umask = process.umask(0o022);
+    try {
+      const s = SqliteState.open({ path });
+      await s.state.nextSeq();
+      await s.state.claimNonce('n-mode', Date.now() + 60_000, Date.now());
+      const modes = Object.fromEntries(readdirSync(d).map((f) => [f, (statSync(join(d, f)).mode & 0o777).toString(8)]));
+      s.close();
+      expect(Object.keys(modes).sort()).toEqual(['state.db', 'state.db-shm', 'state.db-wal', 'state.db.nonces', 'state.db.seq-floor']);
+      expect(Object.values(modes).every((m) => m === '600'), JSON.stringify(modes)).toBe(true);
+      chmodSync(path, 0o644);
+      SqliteState.open({ path }).close();
+      expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
+    } finally {
+      process.umask(umask);
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('reports a full disk as a one-line storage error', async () => {
