@@ -8,7 +8,8 @@ import { writeFileAtomic } from '../device/atomic-write.ts';
  * Pruned by expiry (on the claimer's clock) when rewritten atomically: at the first claim after open and then every
  * PRUNE_EVERY appends. A torn last line (power cut mid-append) is ignored: that claim was never acknowledged.
  */
-const LINE = /^(\d{1,16}) ([A-Za-z0-9_-]{1,128})$/;
+/** any claim key without whitespace (nonces, and whatever else the validator claims in the nonce table) */
+const LINE = /^(\d{1,16}) (\S{1,256})$/;
 const PRUNE_EVERY = 1000;
 
 export class NonceFile {

@@ -1,8 +1,8 @@
 import type { Logger } from '../device/logger.ts';
 import { errorMessage } from '../errors.ts';
 import type { ResultOutbox } from './outbox.ts';
-import type { RejectReason, SessionRequest } from './protocol.ts';
-import { peekIds, type RequestValidator } from './request-validator.ts';
+import { INVALID_SESSION, type RejectReason, type SessionRequest } from './protocol.ts';
+import type { RequestValidator } from './request-validator.ts';
 import { StateStorageError } from './sqlite-store.ts';
 
 /**
@@ -52,10 +52,12 @@ export class RequestIntake {
 
   private async handle(raw: Buffer): Promise<void> {
     const o = this.options;
+    let admitted: { sessionId: string; nonce: string } | undefined;
     try {
       const v = await o.validator.validate(raw);
       if (!v.ok) return await this.reject(v.sessionId, v.nonce, v.reason, v.detail);
-      const { sessionId, nonce } = v.request;
+      admitted = { sessionId: v.request.sessionId, nonce: v.request.nonce };
+      const { sessionId, nonce } = admitted;
       if (!(await o.outbox.hasRoom())) return await this.reject(sessionId, nonce, 'outbox_full', 'undelivered results at the cap');
       if (o.isBusy?.() || this.listeners.size === 0) return await this.reject(sessionId, nonce, 'busy', 'a session is running');
       await o.outbox.accept(sessionId, nonce);
@@ -68,14 +70,18 @@ export class RequestIntake {
         }
       }
     } catch (e: unknown) {
-      if (e instanceof StateStorageError) return this.refuseForStorage(raw, e);
+      if (e instanceof StateStorageError) return this.refuseForStorage(admitted, e);
       o.logger.error({ err: errorMessage(e) }, 'session request handling failed');
     }
   }
 
-  /** Storage fails only after the request verified (the nonce claim comes last), so its own ids address the answer. */
-  private async refuseForStorage(raw: Buffer, e: StateStorageError): Promise<void> {
-    const { sessionId, nonce } = peekIds(raw.toString('latin1').trim());
+  /**
+   * A request the state could not record (disk full, database unavailable) is answered `storage_full`: on its
+   * session's level once validation (and so the nonce claim) succeeded, else, as a claim that failed, on
+   * INVALID_SESSION like any answer that is no session's verdict.
+   */
+  private async refuseForStorage(ids: { sessionId: string; nonce: string } | undefined, e: StateStorageError): Promise<void> {
+    const { sessionId, nonce } = ids ?? { sessionId: INVALID_SESSION, nonce: '' };
     try {
       await this.reject(sessionId, nonce, 'storage_full', errorMessage(e));
     } catch (e2: unknown) {

@@ -107,7 +107,7 @@ function reject(reason: RejectReason, detail: string, ids = { sessionId: INVALID
 }
 
 /** Best-effort sessionId/nonce from an unverified payload, used only to address the rejection. */
-export function peekIds(compact: string): { sessionId: string; nonce: string } {
+function peekIds(compact: string): { sessionId: string; nonce: string } {
   try {
     const body: unknown = JSON.parse(Buffer.from(compact.split('.')[1] ?? '', 'base64url').toString('utf8'));
     const rec = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};

@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { INVALID_SESSION } from '../../../src/carrier/protocol.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { until, type AgentProcess } from './agent-process.ts';
 import { AgentRig } from './agent-rig.ts';
@@ -11,7 +12,8 @@ import { AgentRig } from './agent-rig.ts';
  * A full disk, on a real small file system: the agent's state directory lives on a 4 MB tmpfs mounted for this test
  * (needs root, as the project's test machines run), filled with one file until ENOSPC and freed by deleting it.
  * The real agent, mosquitto with TLS client certificates and the replay camera, as in production.
- * - a valid request while the disk is full gets a signed `rejected` / `storage_full`;
+ * - a valid request while the disk is full gets a signed `rejected` / `storage_full` (on `_invalid`: its nonce could
+ *   not be claimed, so it is no session's verdict; docs/reliability.md);
  * - a disk that fills mid-session does not lose the decided result: it stays signed in memory, is retried, and is
  *   published (verdict shown) once the disk has room again;
  * - an agent started on a full disk runs, refuses sessions with `storage_full`, and serves again once space returns.
@@ -59,10 +61,25 @@ const freeDisk = () => unlinkSync(FILL);
 const logged = (a: AgentProcess, msg: string, sessionId?: string) =>
   a.lines.some((l) => l.msg === msg && (sessionId === undefined || l.sessionId === sessionId));
 
+const describeAnswer = (p: { decision: string; reason?: string }) =>
+  p.decision === 'rejected' ? `signed rejected/${p.reason}` : `signed ${p.decision}`;
+
+/**
+ * The answer to a request whose nonce could not be claimed: on INVALID_SESSION, since a request whose claims failed is
+ * no session's verdict (and never on the request's own session level).
+ */
+async function refusal(sessionId: string): Promise<string> {
+  const answers = () => rig.carrier.results.get(INVALID_SESSION)?.length ?? 0;
+  const before = answers();
+  await (await rig.request(sessionId)).send();
+  await rig.carrier.until(() => answers() > before, 60_000, `the answer to ${sessionId}`);
+  expect(rig.carrier.results.has(sessionId)).toBe(false);
+  return describeAnswer(await rig.result(INVALID_SESSION, before));
+}
+
 async function verdict(sessionId: string): Promise<string> {
   await rig.carrier.until(() => rig.carrier.results.has(sessionId), 60_000, `a result for ${sessionId}`);
-  const p = await rig.result(sessionId);
-  return p.decision === 'rejected' ? `signed rejected/${p.reason}` : `signed ${p.decision}`;
+  return describeAnswer(await rig.result(sessionId));
 }
 
 describe('full disk (tmpfs state directory, real agent)', () => {
@@ -70,9 +87,7 @@ describe('full disk (tmpfs state directory, real agent)', () => {
     agent = await rig.startAgent();
 
     fillDisk();
-    const refused = await rig.request('full-1');
-    await refused.send();
-    const whileFull = await verdict('full-1');
+    const whileFull = await refusal('full-1');
     recordAttack({ area: 'durability', attack: 'valid request while the disk is full', expected: 'signed rejected/storage_full', observed: whileFull });
     expect(whileFull).toBe('signed rejected/storage_full');
     freeDisk();
@@ -103,9 +118,7 @@ describe('full disk (tmpfs state directory, real agent)', () => {
     agent = await rig.startAgent();
     // the cleanly stopped database has no -wal/-shm left, and they cannot be created: the database does not open
     expect(logged(agent, 'state database unavailable: sessions are refused (storage_full) until it opens')).toBe(true);
-    const refused = await rig.request('full-3');
-    await refused.send();
-    const atStart = await verdict('full-3');
+    const atStart = await refusal('full-3');
     recordAttack({ area: 'durability', attack: 'agent started on a full disk, valid request', expected: 'runs; signed rejected/storage_full', observed: `${agent.child.exitCode === null ? 'runs' : 'exited'}; ${atStart}` });
     expect(atStart).toBe('signed rejected/storage_full');
     await rig.carrier.until(() => rig.carrier.messages.some((m) => m.topic === rig.topics.telemetry
