@@ -65,6 +65,7 @@ describe('crash safety: SIGKILL at every step of a session (real agent, mosquitt
       return agent;
     };
     agent = await restart();
+    const startup = agent.lines.filter((l) => l.msg === 'started').map((l) => `${String(l.component)} ${String(l.ms)} ms`).join(', ');
     for (let k = 0; k < Math.max(...Object.values(KILLS)); k++) {
       for (const step of STEPS.filter((s) => k < KILLS[s])) {
         const { request, send } = await rig.request(`k${k}-${step}`);
@@ -99,8 +100,8 @@ describe('crash safety: SIGKILL at every step of a session (real agent, mosquitt
     const copies = verdicts.reduce((n, v) => n + v.copies.length, 0);
     const summary = STEPS.map((s) => `${s}: ${[...outcomes.get(s)!].map(([d, n]) => `${n} ${d}`).join(', ')}`).join('; ');
     const meanStart = Math.round(startMs.reduce((a, b) => a + b, 0) / startMs.length);
-    console.log(`[durability] ${sessions.length} kills in ${seconds} s (agent start to connected: mean ${meanStart} ms), `
-      + `${copies} results received for ${sessions.length} sessions; ${summary}`);
+    console.log(`[durability] ${sessions.length} kills in ${seconds} s (agent start to connected: mean ${meanStart} ms; `
+      + `first start: ${startup}), ${copies} results received for ${sessions.length} sessions; ${summary}`);
     const EXPECTED: Record<Step, string> = {
       accepted: 'signed interrupted, copies identical', reference: 'signed interrupted, copies identical',
       challenge: 'signed interrupted, copies identical', decided: 'one verdict, copies identical',
@@ -132,5 +133,5 @@ describe('crash safety: SIGKILL at every step of a session (real agent, mosquitt
     expect(Object.keys(modes)).toEqual(expect.arrayContaining(['state.db', 'state.db.seq-floor', 'state.db.nonces']));
     expect(loose, JSON.stringify(modes)).toEqual([]);
     expect((statSync(rig.stateDir).mode & 0o777).toString(8)).toBe('700');
-  }, 300_000);
+  }, 600_000);
 });
