@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { writeFileAtomic } from '../device/atomic-write.ts';
+import { dirname } from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../device/atomic-write.ts';
 
 /**
  * The seen-nonce memory's second copy: an append-only file next to the state database (`<db>.nonces`), one
@@ -29,8 +30,9 @@ export class NonceFile {
     return nonces;
   }
 
-  /** Durable when it returns. */
+  /** Durable when it returns (a file it had to create is in its directory durably too). */
   append(nonce: string, expiresAtMs: number): void {
+    const created = !existsSync(this.path);
     const fd = openSync(this.path, 'a', 0o600);
     try {
       writeSync(fd, `${expiresAtMs} ${nonce}\n`);
@@ -38,6 +40,7 @@ export class NonceFile {
     } finally {
       closeSync(fd);
     }
+    if (created) fsyncDir(dirname(this.path));
     this.appended++;
   }
 
