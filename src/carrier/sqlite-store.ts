@@ -95,7 +95,7 @@ export class SqliteState {
     return this.trouble;
   }
 
-  /** Called by the stores after every statement: tracks `storageError`. */
+  /** Called by the stores after a failed statement or a successful write: tracks `storageError`. */
   noteOutcome(error?: StateStorageError): void {
     this.trouble = error;
   }
@@ -262,11 +262,12 @@ abstract class SqliteBacked {
     this.owner.close();
   }
 
-  protected run<T>(fn: (db: Database.Database) => T): T {
+  /** `writes`: a success proves the state writable again (a read succeeds on a full disk too). */
+  protected run<T>(fn: (db: Database.Database) => T, writes = false): T {
     const db = this.owner.connection();
     try {
       const result = fn(db);
-      this.owner.noteOutcome();
+      if (writes) this.owner.noteOutcome();
       return result;
     } catch (e: unknown) {
       if (e instanceof StoreClosedError) throw e;
@@ -285,13 +286,13 @@ class SqliteOutboxStore extends SqliteBacked implements OutboxStore {
           .run(entry.sessionId, entry.seq, entry.jws, entry.createdAt);
         db.prepare('DELETE FROM accepted WHERE session_id = ?').run(entry.sessionId);
         return read(db, entry.sessionId)!;
-      }).immediate());
+      }).immediate(), true);
   }
 
   async accept(record: AcceptedSession): Promise<void> {
     this.run((db) => db.prepare(`INSERT OR IGNORE INTO accepted (session_id, nonce, accepted_at) SELECT ?, ?, ?
       WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE session_id = ?)`)
-      .run(record.sessionId, record.nonce, record.acceptedAt, record.sessionId));
+      .run(record.sessionId, record.nonce, record.acceptedAt, record.sessionId), true);
   }
 
   async accepted(): Promise<AcceptedSession[]> {
@@ -306,7 +307,7 @@ class SqliteOutboxStore extends SqliteBacked implements OutboxStore {
   }
 
   async del(sessionId: string): Promise<boolean> {
-    return this.run((db) => db.prepare('DELETE FROM outbox WHERE session_id = ?').run(sessionId).changes > 0);
+    return this.run((db) => db.prepare('DELETE FROM outbox WHERE session_id = ?').run(sessionId).changes > 0, true);
   }
 
   async *stream(): AsyncIterable<OutboxEntry> {
@@ -357,6 +358,6 @@ class SqliteStateStore extends SqliteBacked implements StateStore {
         }
       }
       return claimed;
-    });
+    }, true);
   }
 }
