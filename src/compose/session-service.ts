@@ -111,14 +111,17 @@ export class SessionService implements Component {
   private async runOne(request: SessionRequest, signal: AbortSignal): Promise<void> {
     const { sessionId } = request;
     const reference = new Uint8Array(Buffer.from(request.reference.data, 'base64'));
+    const startedAt = new Date().toISOString();
     this.log.info({ sessionId }, 'session started');
     let decision: ResultDecision;
     try {
       decision = await this.options.runner.run({ sessionId, nonce: request.nonce, reference, policy: request.policy }, signal);
     } catch (e: unknown) {
-      // The runner promises to resolve; if it breaks that promise this is a bug, reported, and no result exists.
+      // The runner promises to resolve; if it breaks that promise this is a bug, reported, and the accepted session
+      // still gets its one answer.
       this.log.error({ sessionId, err: e }, `session runner threw: ${errorMessage(e)}`);
-      return;
+      decision = { sessionId, nonce: request.nonce, decision: 'error', decidedBy: 'agent', reason: 'internal_error',
+        scores: {}, thresholds: {}, challenges: [], startedAt, finishedAt: new Date().toISOString() };
     } finally {
       reference.fill(0);
     }

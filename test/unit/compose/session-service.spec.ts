@@ -115,6 +115,15 @@ describe('SessionService', () => {
     expect(service.busy).toBe(false);
   });
 
+  it('a runner that throws still leaves its accepted session with one answer: error/internal_error', async () => {
+    const { runner, link, service } = await started();
+    runner.run = async () => { throw new Error('bug'); };
+    link.listener!(request('s5'));
+    await service.idle();
+    expect(link.order).toEqual(['commit s5:error']);
+    expect(runner.verdicts).toEqual(['s5:error']);
+  });
+
   it('stop() cancels the running session and returns only after its result is committed', async () => {
     const { link, service } = await started();
     link.listener!(request('s3'));
