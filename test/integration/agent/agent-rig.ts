@@ -69,8 +69,10 @@ export class AgentRig {
     await this.carrier.start(`regterm/v1/${deviceId}/#`);
   }
 
+  /** Kills every agent it started and waits for them, so nothing holds the state directory afterwards. */
   async stop(): Promise<void> {
     for (const a of this.agents) a.killGroup();
+    await Promise.all(this.agents.map((a) => a.exited));
     await this.carrier?.stop();
     await this.mosquitto?.stop();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });

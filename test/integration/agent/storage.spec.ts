@@ -35,9 +35,12 @@ afterEach((ctx) => {
 });
 
 afterAll(async () => {
-  await rig.stop();
-  execFileSync('umount', [MNT]);
-  rmSync(MNT, { recursive: true, force: true });
+  try {
+    await rig.stop();
+  } finally {
+    execFileSync('umount', ['--lazy', MNT]);
+    rmSync(MNT, { recursive: true, force: true });
+  }
 });
 
 /** Writes one file until the file system has no block left. */
