@@ -21,7 +21,8 @@ export type { SessionRequestListener };
  *   onSessionRequest(listener)          validated, carrier-signed requests (the session engine subscribes)
  *   submitResult(decision)              signs, commits (fsync) and resolves once durable; delivery is in the background.
  *                                       Rejects (StateStorageError: disk full; OutboxFullError) when the result is
- *                                       NOT durable: the verdict must not be shown then.
+ *                                       NOT durable: the verdict must not be shown then; submitting the same
+ *                                       decision again retries with the same signed bytes.
  *   publishProgress(sessionId, event)   QoS 0, dropped while offline (staff screens only)
  *   publishTelemetry(obj)               QoS 0, dropped while offline
  *   onCarrierMessage(topic, listener)   raw carrier messages on a command topic (config/desired, ...)
@@ -154,7 +155,7 @@ export class CarrierLink {
     this.signal = signal;
     this.abortListener = () => void this.stop();
     signal.addEventListener('abort', this.abortListener, { once: true });
-    this.depth = await this.options.outbox.depth();
+    await this.recoverInterrupted();
     this.connectOnce();
     this.scheduleResend();
   }
@@ -397,7 +398,23 @@ export class CarrierLink {
     }, this.options.resendAfterMs);
   }
 
+  /**
+   * Before the first connect (and on every resend tick until it succeeded, if the state was unavailable at start):
+   * the sessions a previous run accepted and never decided get their signed `interrupted` result.
+   */
+  private async recoverInterrupted(): Promise<void> {
+    try {
+      for (const entry of await this.options.outbox.recoverInterrupted()) {
+        this.log.warn({ sessionId: entry.sessionId, seq: entry.seq }, 'session interrupted by a restart; result committed');
+      }
+      this.depth = await this.options.outbox.depth();
+    } catch (e: unknown) {
+      this.log.error({ err: errorMessage(e) }, 'interrupted sessions not recovered yet; retrying');
+    }
+  }
+
   private async resendStale(): Promise<void> {
+    await this.recoverInterrupted();
     const client = this.client;
     if (!client || !this.connected) return;
     const cutoff = this.now() - this.options.resendAfterMs;

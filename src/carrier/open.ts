@@ -14,7 +14,8 @@ import { SqliteState } from './sqlite-store.ts';
 
 /**
  * Composition of the carrier part from a validated config: identity, SQLite state, validator, outbox, link.
- * Nothing here opens a socket: the link connects in start(). `close()` stops the link and then closes the database
+ * Nothing here opens a socket: the link connects in start(). A state database that cannot be opened (full disk)
+ * does not stop the agent: it is logged, requests are refused with `storage_full`, and it is reopened when it can be. `close()` stops the link and then closes the database
  * (the order matters: the link may still be deleting acks); it is safe after the link was stopped already.
  */
 export interface CarrierDeps {
@@ -39,6 +40,8 @@ export interface OpenCarrier {
   link: CarrierLink;
   outbox: ResultOutbox;
   kid: string;
+  /** why the state cannot be written right now (disk full, database unavailable); undefined when it can */
+  storageError(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -47,6 +50,11 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
   const identity = deps.identity ?? (await loadOrCreateIdentity(config.identityDir));
   const carrierKeys = deps.carrierKeys ?? (await pinKeys(config.carrierKeyFiles.map(readPublicKey)));
   const db = SqliteState.open({ path: join(config.stateDir, 'state.db'), now });
+  const log = deps.logger.child({ component: 'state' });
+  if (db.recovery) log.error({ ...db.recovery }, 'state database was corrupt: moved aside, readable rows recovered');
+  if (db.storageError) {
+    log.error({ err: db.storageError.message }, 'state database unavailable: sessions are refused (storage_full) until it opens');
+  }
   const outbox = new ResultOutbox({
     deviceId: config.deviceId, identity, store: db.outbox, state: db.state, agentVersion: deps.version,
     modelsHash: deps.modelsHash, maxEntries: config.outbox.maxEntries, now,
@@ -68,7 +76,7 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
     logger: deps.logger, timer: deps.timer, random: deps.random, now,
   });
   return {
-    link, outbox, kid: identity.kid,
+    link, outbox, kid: identity.kid, storageError: () => db.storageError?.message,
     close: async () => {
       try {
         await link.stop();

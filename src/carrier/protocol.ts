@@ -24,13 +24,15 @@ export const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 export const DECISIONS = [
   'match', 'no_match', 'spoof', 'liveness_failed', 'no_face', 'quality_failed', 'timeout', 'cancelled', 'error',
   'rejected',
+  /** an accepted session the agent could not finish (killed, power loss); signed after the restart, decidedBy `restart` */
+  'interrupted',
 ] as const;
 export type Decision = (typeof DECISIONS)[number];
 
 /** Why a session request was rejected; published in the signed `rejected` result and logged. */
 export const REJECT_REASONS = [
   'too_large', 'malformed', 'bad_signature', 'unknown_key', 'schema', 'wrong_device', 'not_yet_valid', 'expired',
-  'ttl_too_long', 'replayed', 'busy', 'outbox_full', 'internal_error', 'camera_unavailable',
+  'ttl_too_long', 'replayed', 'busy', 'outbox_full', 'internal_error', 'camera_unavailable', 'storage_full',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -6,6 +6,11 @@
  * OutboxStore contract:
  * - put(entry) is durable when it resolves (SQLite: committed with synchronous=FULL). Putting a sessionId that is
  *   already stored keeps the stored entry and resolves to it: the same session always re-delivers the same bytes.
+ *   put() also forgets the session's accepted record, atomically with storing the entry.
+ * - accept(record) durably records a session that was admitted and is about to run (idempotent per sessionId; a
+ *   no-op while the outbox holds that session's result);
+ *   accepted() lists the records that have no result yet, oldest first. After a crash those are the sessions that
+ *   owe the carrier an `interrupted` result.
  * - get/del by sessionId; del resolves false when absent.
  * - stream() yields the entries present when it is called, ascending by seq.
  * - size() counts entries; close() releases the store, after which calls reject.
@@ -23,8 +28,17 @@ export interface OutboxEntry {
   createdAt: number;
 }
 
+/** A session admitted to run: enough to sign its `interrupted` result if the agent dies before deciding it. */
+export interface AcceptedSession {
+  sessionId: string;
+  nonce: string;
+  acceptedAt: number;
+}
+
 export interface OutboxStore {
   put(entry: OutboxEntry): Promise<OutboxEntry>;
+  accept(record: AcceptedSession): Promise<void>;
+  accepted(): Promise<AcceptedSession[]>;
   get(sessionId: string): Promise<OutboxEntry | undefined>;
   del(sessionId: string): Promise<boolean>;
   stream(): AsyncIterable<OutboxEntry>;
@@ -46,15 +60,29 @@ export class StoreClosedError extends Error {
 
 export class MemoryOutboxStore implements OutboxStore {
   private readonly entries = new Map<string, OutboxEntry>();
+  private readonly admitted = new Map<string, AcceptedSession>();
   private closed = false;
 
   async put(entry: OutboxEntry): Promise<OutboxEntry> {
     this.check();
+    this.admitted.delete(entry.sessionId);
     const existing = this.entries.get(entry.sessionId);
     if (existing) return existing;
     const copy = { ...entry };
     this.entries.set(entry.sessionId, copy);
     return copy;
+  }
+
+  async accept(record: AcceptedSession): Promise<void> {
+    this.check();
+    if (!this.admitted.has(record.sessionId) && !this.entries.has(record.sessionId)) {
+      this.admitted.set(record.sessionId, { ...record });
+    }
+  }
+
+  async accepted(): Promise<AcceptedSession[]> {
+    this.check();
+    return [...this.admitted.values()].sort((a, b) => a.acceptedAt - b.acceptedAt);
   }
 
   async get(sessionId: string): Promise<OutboxEntry | undefined> {

@@ -48,6 +48,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return EXIT.ok;
   }
+  // Every file the agent writes (state database, its WAL, the seq and nonce files, keys) is private to the service
+  // user; the modules that create files also pass explicit modes, this covers what they cannot (SQLite's own files).
+  process.umask(0o077);
   const layers = { file: values.config, env: ctx.env };
   const { loaded, boot } = loadWithRemoteLayer(layers);
   const config = loaded.config;

@@ -147,7 +147,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   const clockProbe = new ClockProbe({ notBeforeMs: releaseTimeMs() });
   const health = new HealthMonitor({
     camera, link, frameMaxAgeMs: config.health.frameMaxAgeMs, brokerMaxAgeMs: config.health.brokerMaxAgeMs,
-    outboxMax: config.carrier.outboxMaxResults, clock: () => clockProbe.last, now: Date.now,
+    outboxMax: config.carrier.outboxMaxResults, clock: () => clockProbe.last, storage: () => carrier.storageError(), now: Date.now,
   });
   const runner = deps.createRunner({
     engine, camera, leds, buttons: panel.buttons, logger, random: deps.random,

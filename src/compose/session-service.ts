@@ -4,6 +4,14 @@ import type { OutboxEntry } from '../carrier/store.ts';
 import type { Logger } from '../device/logger.ts';
 import { errorMessage } from '../errors.ts';
 
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** What the session shell (src/session/runner.ts) offers the agent. */
 export interface SessionRequestInput {
   sessionId: string;
@@ -32,19 +40,24 @@ export interface SessionServiceOptions {
   runner: SessionRunnerPort;
   link: SessionLink;
   logger: Logger;
-  /** called once per decided session, after its result was committed (or failed to be) */
+  /** called once per decided session, after its result was committed (or given up at stop) */
   onDecided?: (decision: ResultDecision, committed: boolean) => void;
+  /** pause between attempts to commit a result that could not be made durable (disk full, outbox full) */
+  commitRetryMs?: number;
 }
 
 /**
  * Runs accepted carrier requests through the session shell, one at a time (the link's admission refuses a second
  * one as `busy`, see `busy`), and owns the DESIGN §6 order: decision → submitResult (fsync) → verdict LEDs.
- * A result that could not be made durable (disk full, outbox full) is logged and its verdict is NOT shown.
+ * A result that could not be made durable (disk full, outbox full) is kept in memory, signed once, and its commit
+ * retried every `commitRetryMs` until it succeeds; only then is the verdict shown (and the result published). The
+ * session stays `busy` meanwhile. If the agent stops first, the result is given up: the session's accepted record
+ * is still on disk, so the next start reports it as `interrupted`.
  *
  * INVARIANTS:
- * - stop() unsubscribes first, then aborts the running session and waits until its `cancelled` result is committed,
- *   so the carrier learns of every session it started, and the link (stopped after this component) can still
- *   publish it.
+ * - stop() unsubscribes first, then aborts the running session and waits until its `cancelled` result is committed
+ *   (one attempt), so the carrier learns of every session it started, and the link (stopped after this component)
+ *   can still publish it.
  * - the decoded reference photo is zeroed when the session ends, whatever the runner did with it.
  */
 export class SessionService implements Component {
@@ -100,6 +113,7 @@ export class SessionService implements Component {
   private async runOne(request: SessionRequest, signal: AbortSignal): Promise<void> {
     const { sessionId } = request;
     const reference = new Uint8Array(Buffer.from(request.reference.data, 'base64'));
+    const startedAt = new Date().toISOString();
     this.log.info({ sessionId }, 'session started');
     let decision: ResultDecision;
     try {
@@ -107,22 +121,41 @@ export class SessionService implements Component {
         sessionId, nonce: request.nonce, reference, referenceFormat: request.reference.format, policy: request.policy,
       }, signal);
     } catch (e: unknown) {
-      // The runner promises to resolve; if it breaks that promise this is a bug, reported, and no result exists.
+      // The runner promises to resolve; if it breaks that promise this is a bug, reported, and the accepted session
+      // still gets its one answer.
       this.log.error({ sessionId, err: e }, `session runner threw: ${errorMessage(e)}`);
-      return;
+      decision = { sessionId, nonce: request.nonce, decision: 'error', decidedBy: 'agent', reason: 'internal_error',
+        scores: {}, thresholds: {}, challenges: [], startedAt, finishedAt: new Date().toISOString() };
     } finally {
       reference.fill(0);
     }
     this.outcomes[decision.decision] = (this.outcomes[decision.decision] ?? 0) + 1;
-    let committed = false;
-    try {
-      await this.options.link.submitResult(decision);
-      committed = true;
-      this.options.runner.showVerdict(decision);
-    } catch (e: unknown) {
-      this.log.error({ sessionId, decision: decision.decision, err: e }, `result not durable, verdict not shown: ${errorMessage(e)}`);
-    }
+    const committed = await this.commit(decision, signal);
+    if (committed) this.options.runner.showVerdict(decision);
     this.log.info({ sessionId, decision: decision.decision, decidedBy: decision.decidedBy, committed }, 'session ended');
     this.options.onDecided?.(decision, committed);
+  }
+
+  /** Commits the result, retrying while it is not durable; false only when stopped before it could be. */
+  private async commit(decision: ResultDecision, signal: AbortSignal): Promise<boolean> {
+    const { sessionId } = decision;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.link.submitResult(decision);
+        if (attempt > 1) this.log.info({ sessionId, attempts: attempt }, 'result committed after retries; verdict shown');
+        return true;
+      } catch (e: unknown) {
+        if (signal.aborted) {
+          this.log.error({ sessionId, decision: decision.decision, err: e },
+            `result not durable at stop; the next start reports the session as interrupted: ${errorMessage(e)}`);
+          return false;
+        }
+        if (attempt === 1) {
+          this.log.error({ sessionId, decision: decision.decision, err: e },
+            `result not durable yet; kept in memory and retried, verdict waits: ${errorMessage(e)}`);
+        }
+      }
+      await sleep(this.options.commitRetryMs ?? 2000, signal);
+    }
   }
 }

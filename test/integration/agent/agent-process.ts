@@ -36,6 +36,8 @@ export class AgentProcess {
   stderr = '';
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** called with every log line as it arrives (a test can react to a log line without polling) */
+  onLine?: (line: Record<string, unknown>) => void;
 
   /**
    * `entry`: bin/regterm.js (sources through tsx) or a release bundle's dist/regterm.mjs; `wrapper`: a command that
@@ -50,7 +52,12 @@ export class AgentProcess {
       partial += d.toString();
       const parts = partial.split('\n');
       partial = parts.pop()!;
-      for (const line of parts) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const text of parts) {
+        if (!text.trim()) continue;
+        const line = JSON.parse(text) as Record<string, unknown>;
+        this.lines.push(line);
+        this.onLine?.(line);
+      }
     });
     this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { SqliteState, StateCorruptError } from '../../../src/carrier/sqlite-store.ts';
+import { SqliteState } from '../../../src/carrier/sqlite-store.ts';
 import { storeContract } from '../../unit/carrier/outbox-store-contract.ts';
 
 let dir = '';
@@ -27,17 +27,15 @@ describe('sqlite state database', () => {
     rmSync(d, { recursive: true, force: true });
   });
 
-  it('moves a corrupt database aside with a clear error instead of resetting it, then starts fresh', async () => {
+  it('moves a corrupt database aside (kept for inspection) and continues on a fresh one', async () => {
     const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
     const path = join(d, 'state.db');
     writeFileSync(path, Buffer.alloc(8192, 0x5a));
-    expect(() => SqliteState.open({ path, now: () => Date.UTC(2026, 0, 2) })).toThrow(StateCorruptError);
-    const aside = readdirSync(d).filter((f) => f.startsWith('state.db.corrupt-'));
-    expect(aside).toContain('state.db.corrupt-2026-01-02T00-00-00-000Z');
-    const fresh = SqliteState.open({ path });
+    const fresh = SqliteState.open({ path, now: () => Date.UTC(2026, 0, 2) });
+    expect(fresh.recovery).toMatchObject({ aside: `${path}.corrupt-2026-01-02T00-00-00-000Z`, outbox: 0 });
+    expect(readdirSync(d)).toContain('state.db.corrupt-2026-01-02T00-00-00-000Z');
     expect(await fresh.outbox.size()).toBe(0);
     fresh.close();
-    expect(existsSync(join(d, aside[0]!))).toBe(true);
     rmSync(d, { recursive: true, force: true });
   });
 
@@ -50,18 +48,39 @@ describe('sqlite state database', () => {
     first.close();
     writeFileSync(path, Buffer.alloc(8192, 0x5a));
     rmSync(`${path}-wal`, { force: true });
-    expect(() => SqliteState.open({ path })).toThrow(StateCorruptError);
     const fresh = SqliteState.open({ path });
+    expect(fresh.recovery).toBeDefined();
     expect(await fresh.state.nextSeq()).toBeGreaterThan(last);
     fresh.close();
     rmSync(d, { recursive: true, force: true });
+  });
+
+  it('creates every state file 0600, whatever the umask, and tightens a looser existing database', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
+    const path = join(d, 'state.db');
+    const umask = process.umask(0o022);
+    try {
+      const s = SqliteState.open({ path });
+      await s.state.nextSeq();
+      await s.state.claimNonce('n-mode', Date.now() + 60_000, Date.now());
+      const modes = Object.fromEntries(readdirSync(d).map((f) => [f, (statSync(join(d, f)).mode & 0o777).toString(8)]));
+      s.close();
+      expect(Object.keys(modes).sort()).toEqual(['state.db', 'state.db-shm', 'state.db-wal', 'state.db.nonces', 'state.db.seq-floor']);
+      expect(Object.values(modes).every((m) => m === '600'), JSON.stringify(modes)).toBe(true);
+      chmodSync(path, 0o644);
+      SqliteState.open({ path }).close();
+      expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
+    } finally {
+      process.umask(umask);
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('reports a full disk as a one-line storage error', async () => {
     const d = mkdtempSync(join(tmpdir(), 'regterm-store-'));
     const s = SqliteState.open({ path: join(d, 'state.db') });
     // max_page_count caps the file like a full filesystem would: SQLite raises SQLITE_FULL.
-    (s as unknown as { outbox: { db: Database.Database } }).outbox.db.pragma('max_page_count = 8');
+    s.connection().pragma('max_page_count = 8');
     const big = 'x'.repeat(4000);
     await expect((async () => {
       for (let i = 0; i < 100; i++) await s.outbox.put({ sessionId: `s${i}`, seq: i + 1, jws: big, createdAt: 0 });

@@ -41,6 +41,35 @@ describe('result signing and the outbox', () => {
     expect((await box.submit(decision('s-2'))).seq).toBeGreaterThan(a.seq);
   });
 
+  it('a result whose commit failed is retried with the same signed bytes, never re-signed', async () => {
+    const store = new MemoryOutboxStore();
+    const box = new ResultOutbox({ deviceId: 'dev-1', identity: device, store, state: new MemoryStateStore(),
+      agentVersion: '0.1.0', modelsHash: 'abc', maxEntries: 10, now: () => 0 });
+    const put = store.put.bind(store);
+    const tried: string[] = [];
+    store.put = async (e) => { tried.push(e.jws); if (tried.length < 3) throw new Error('disk full'); return put(e); };
+    await expect(box.submit(decision('s-1'))).rejects.toThrow('disk full');
+    await expect(box.submit(decision('s-1'))).rejects.toThrow('disk full');
+    const entry = await box.submit(decision('s-1'));
+    expect(new Set(tried)).toEqual(new Set([entry.jws]));
+    expect(entry.seq).toBe(1);
+  });
+
+  it('signs `interrupted` (decidedBy restart) for sessions a previous run accepted, not for its own', async () => {
+    const store = new MemoryOutboxStore();
+    await store.accept({ sessionId: 'old-1', nonce: 'n-old-1', acceptedAt: Date.UTC(2026, 0, 1) });
+    const box = new ResultOutbox({ deviceId: 'dev-1', identity: device, store, state: new MemoryStateStore(),
+      agentVersion: '0.1.0', modelsHash: 'abc', maxEntries: 10, now: () => Date.UTC(2026, 0, 1, 0, 1) });
+    await box.accept('live-1', 'n-live-1');
+    const recovered = await box.recoverInterrupted();
+    expect(recovered.map((e) => e.sessionId)).toEqual(['old-1']);
+    const { payload } = await verifyResult(recovered[0]!.jws, device.publicKey);
+    expect(payload).toMatchObject({ sessionId: 'old-1', nonce: 'n-old-1', decision: 'interrupted', decidedBy: 'restart',
+      startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z' });
+    expect((await store.accepted()).map((r) => r.sessionId)).toEqual(['live-1']);
+    expect(await box.recoverInterrupted()).toEqual([]);
+  });
+
   it('refuses new sessions at the cap but still accepts results up to the hard limit', async () => {
     const box = outbox(2);
     await box.submit(decision('s-1'));

@@ -65,6 +65,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await state.claimNonce('n1', 4000, 2500)).toBe(true);
     });
 
+    it('accepted records list oldest first, are forgotten when the result is stored, and skip stored sessions', async () => {
+      await outbox.accept({ sessionId: 'b', nonce: 'nb', acceptedAt: 20 });
+      await outbox.accept({ sessionId: 'a', nonce: 'na', acceptedAt: 10 });
+      await outbox.accept({ sessionId: 'a', nonce: 'other', acceptedAt: 30 });
+      expect(await outbox.accepted()).toEqual([
+        { sessionId: 'a', nonce: 'na', acceptedAt: 10 }, { sessionId: 'b', nonce: 'nb', acceptedAt: 20 }]);
+      await outbox.put(entry('a', 1));
+      expect((await outbox.accepted()).map((r) => r.sessionId)).toEqual(['b']);
+      await outbox.accept({ sessionId: 'a', nonce: 'na', acceptedAt: 40 });
+      expect((await outbox.accepted()).map((r) => r.sessionId)).toEqual(['b']);
+    });
+
     it('calls after close reject', async () => {
       await outbox.close();
       await expect(outbox.get('a')).rejects.toThrow();
@@ -75,12 +87,14 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await outbox.put(entry('a', 1));
         const seq = await state.nextSeq();
         await state.claimNonce('n1', 10_000, 1000);
+        await outbox.accept({ sessionId: 'b', nonce: 'nb', acceptedAt: 5 });
         await outbox.close();
         await state.close();
         ({ outbox, state } = await factory.reopen!());
         expect(await outbox.get('a')).toEqual(entry('a', 1));
         expect(await state.nextSeq()).toBeGreaterThan(seq);
         expect(await state.claimNonce('n1', 10_000, 2000)).toBe(false);
+        expect(await outbox.accepted()).toEqual([{ sessionId: 'b', nonce: 'nb', acceptedAt: 5 }]);
       });
     }
   });

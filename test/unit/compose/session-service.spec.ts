@@ -47,22 +47,24 @@ class FakeLink {
   listener?: (r: SessionRequest) => void;
   readonly order: string[] = [];
   failCommit = false;
+  attempts = 0;
   onSessionRequest(l: (r: SessionRequest) => void) {
     this.listener = l;
     return () => { this.listener = undefined; };
   }
   async submitResult(d: ResultDecision): Promise<OutboxEntry> {
+    this.attempts++;
     if (this.failCommit) throw new Error('disk full');
     this.order.push(`commit ${d.sessionId}:${d.decision}`);
     return { sessionId: d.sessionId, seq: 1, jws: 'x', createdAt: 0 } as unknown as OutboxEntry;
   }
 }
 
-async function started() {
+async function started(commitRetryMs?: number) {
   const runner = new ScriptedRunner();
   const link = new FakeLink();
   const decided: string[] = [];
-  const service = new SessionService({ runner, link, logger: quiet, onDecided: (d, committed) => decided.push(`${d.decision}:${committed}`) });
+  const service = new SessionService({ runner, link, logger: quiet, onDecided: (d, committed) => decided.push(`${d.decision}:${committed}`), commitRetryMs });
   await service.start(new AbortController().signal);
   return { runner, link, service, decided };
 }
@@ -85,14 +87,41 @@ describe('SessionService', () => {
     expect(decided).toEqual(['match:true']);
   });
 
-  it('does not show a verdict whose result is not durable', async () => {
-    const { runner, link, service, decided } = await started();
+  it('keeps a result that is not durable yet, retries the same decision, and shows the verdict only once committed', async () => {
+    const { runner, link, service, decided } = await started(5);
     link.failCommit = true;
     link.listener!(request('s2'));
     runner.decide('no_match');
-    await service.idle();
+    await new Promise((r) => setTimeout(r, 40));
+    expect(link.attempts).toBeGreaterThan(2);
     expect(runner.verdicts).toEqual([]);
-    expect(decided).toEqual(['no_match:false']);
+    expect(service.busy).toBe(true);
+    link.failCommit = false;
+    await service.idle();
+    expect(link.order).toEqual(['commit s2:no_match']);
+    expect(runner.verdicts).toEqual(['s2:no_match']);
+    expect(decided).toEqual(['no_match:true']);
+  });
+
+  it('gives a never-durable result up at stop, without a verdict', async () => {
+    const { runner, link, service, decided } = await started(5);
+    link.failCommit = true;
+    link.listener!(request('s4'));
+    runner.decide('match');
+    await new Promise((r) => setTimeout(r, 20));
+    await service.stop();
+    expect(runner.verdicts).toEqual([]);
+    expect(decided).toEqual(['match:false']);
+    expect(service.busy).toBe(false);
+  });
+
+  it('a runner that throws still leaves its accepted session with one answer: error/internal_error', async () => {
+    const { runner, link, service } = await started();
+    runner.run = async () => { throw new Error('bug'); };
+    link.listener!(request('s5'));
+    await service.idle();
+    expect(link.order).toEqual(['commit s5:error']);
+    expect(runner.verdicts).toEqual(['s5:error']);
   });
 
   it('stop() cancels the running session and returns only after its result is committed', async () => {
