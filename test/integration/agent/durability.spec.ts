@@ -126,8 +126,18 @@ describe('crash safety: SIGKILL at every step of a session (real agent, mosquitt
     }
 
     // every file the agent wrote is private to it (the test process itself runs with a 022 umask)
-    const modes = Object.fromEntries(readdirSync(rig.stateDir).map((f) => [f, (statSync(join(rig.stateDir, f)).mode & 0o777).toString(8)]));
-    const loose = Object.entries(modes).filter(([, m]) => m !== '600').map(([f, m]) => `${f} ${m}`);
+    // (folders in it, such as the session traces, are 0700 and their files 0600)
+    const modes: Record<string, string> = {};
+    const walk = (dir: string, prefix: string): void => {
+      for (const f of readdirSync(dir)) {
+        const st = statSync(join(dir, f));
+        modes[prefix + f] = (st.mode & 0o777).toString(8);
+        if (st.isDirectory()) walk(join(dir, f), `${prefix}${f}/`);
+      }
+    };
+    walk(rig.stateDir, '');
+    const loose = Object.entries(modes).filter(([f, m]) => m !== (statSync(join(rig.stateDir, f)).isDirectory() ? '700' : '600'))
+      .map(([f, m]) => `${f} ${m}`);
     recordAttack({ area: 'durability', attack: 'file modes in the state directory after sessions',
       expected: 'every file 0600', observed: loose.length ? loose.join(', ') : 'every file 0600' });
     expect(Object.keys(modes)).toEqual(expect.arrayContaining(['state.db', 'state.db.seq-floor', 'state.db.nonces']));

@@ -7,7 +7,7 @@ import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/ca
 import { verifyResult } from '../../../src/carrier/jws.ts';
 import { readPublicKey } from '../../../src/carrier/keys.ts';
 import { openCarrier } from '../../../src/carrier/open.ts';
-import { Topics, type ResultPayload } from '../../../src/carrier/protocol.ts';
+import { INVALID_SESSION, Topics, type ResultPayload } from '../../../src/carrier/protocol.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { LogSink, REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
@@ -107,12 +107,15 @@ describe('corrupt state database', () => {
       observed: `signed ${interrupted.decision}` });
     expect(interrupted).toMatchObject({ decision: 'interrupted', decidedBy: 'restart', nonce: 'nonce-acc-1-0123456789' });
 
+    // A replay is no session's verdict: answered on _invalid (docs/reliability.md, Requests), echoing the signed nonce.
+    const invalidBefore = carrier.results.get(INVALID_SESSION)?.length ?? 0;
     await carrier.publish(topics.request, captured);
-    await carrier.until(() => (carrier.results.get('captured-1')?.length ?? 0) >= 2, 10_000, 'the replay answer');
-    const replay = await answer('captured-1', 1);
+    await carrier.until(() => (carrier.results.get(INVALID_SESSION)?.length ?? 0) > invalidBefore, 10_000, 'the replay answer');
+    const replay = await answer(INVALID_SESSION, invalidBefore);
     recordAttack({ area: 'durability', attack: 'captured request replayed after state.db corruption',
       expected: 'signed rejected/replayed', observed: `signed ${replay.decision}/${replay.reason}` });
-    expect(replay).toMatchObject({ decision: 'rejected', reason: 'replayed' });
+    expect(replay).toMatchObject({ decision: 'rejected', reason: 'replayed', nonce: request.nonce });
+    expect(carrier.results.get('captured-1')).toHaveLength(1);
     await second.close();
   }, 60_000);
 });
