@@ -17,7 +17,7 @@ import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
 import { createPki, type TestPki } from '../carrier/helpers/pki.ts';
 import { makeRoot } from '../provision/fixture-root.ts';
 import { AgentProcess, NotifySocket, until } from './agent-process.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { faceDataRoot } from '../../face-data.ts';
 
 /**
  * The installed agent: `npm run build`'s release provisioned into a temporary root (`provision`: service user,

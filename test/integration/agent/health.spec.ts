@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
 import { freePort } from '../carrier/helpers/mosquitto.ts';
 import { AgentProcess, NotifySocket, until } from './agent-process.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { faceDataRoot } from '../../face-data.ts';
 
 /**
  * `regterm run` health and failure paths as a real process: the watchdog is not fed while the broker cannot be

@@ -17,7 +17,7 @@ import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
 import { createPki } from '../carrier/helpers/pki.ts';
 import { AgentProcess, NotifySocket, REGTERM, until } from './agent-process.ts';
 import { findBiometricLeaks } from './log-scan.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { faceDataRoot } from '../../face-data.ts';
 
 /**
  * `regterm run` end to end: the agent as a real process (bin/regterm.js, tsx) against the real mosquitto with TLS

@@ -3,7 +3,7 @@ import type { SpawnFn } from '../../../src/camera/child-frame-source.ts';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../../src/device/logger.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { faceDataRoot } from '../../face-data.ts';
 
 export const FAKE_RPICAM = fileURLToPath(new URL('../../../scripts/fake-rpicam-vid', import.meta.url));
 export const DATA = faceDataRoot();

@@ -6,7 +6,7 @@ import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { resultPayloadSchema } from '../../../src/carrier/protocol.ts';
 import { REGTERM } from '../agent/agent-process.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { faceDataRoot } from '../../face-data.ts';
 
 /**
  * `regterm demo` as a user runs it (a real process): the default clip from the shared data, the embedded aedes
