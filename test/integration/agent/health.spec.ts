@@ -6,14 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
 import { freePort } from '../carrier/helpers/mosquitto.ts';
 import { AgentProcess, NotifySocket, until } from './agent-process.ts';
-import { faceDataRoot } from '../../face-data.ts';
+import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
 
 /**
  * `regterm run` health and failure paths as a real process: the watchdog is not fed while the broker cannot be
  * reached, and a camera that cannot be opened fails the start with a non-zero exit (systemd restarts it) after
  * stopping what had started.
  */
-const DATA = faceDataRoot();
 let dir = '';
 const agents: AgentProcess[] = [];
 const sockets: NotifySocket[] = [];
@@ -26,7 +25,7 @@ async function config(name: string, over: Record<string, unknown>): Promise<stri
   const path = join(home, 'config.json');
   writeFileSync(path, JSON.stringify({
     deviceId: name, stateDir: join(home, 'state'), panel: { backend: 'sim' },
-    camera: { backend: 'replay', recording: join(DATA, 'liveportrait_driving_videos', 'd3.mp4'), pace: 'fast' },
+    camera: { backend: 'replay', recording: DEMO_CLIP, pace: 'fast' },
     // nothing listens on this port: the link keeps retrying with backoff
     mqtt: { url: `mqtt://127.0.0.1:${await freePort()}`, reconnectMinMs: 200, reconnectMaxMs: 1000 },
     carrier: { keysDir: join(home, 'keys') }, identity: { signingKeyFile: join(home, 'identity', PRIVATE_KEY_FILE) },
