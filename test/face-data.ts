@@ -20,6 +20,8 @@ export function faceDataRoot(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const FACE_DATA = faceDataRoot();
+/** In the name of every suite declared with describeWithFaceData: `vitest run -t '\[face data\]'` runs just those (.ci/run). */
+export const FACE_DATA_TAG = '[face data]';
 
 /** The paths of `needs` (relative to the face data root) that do not exist; the root itself when it is missing. */
 export function missingFaceData(needs: readonly string[], root: string = FACE_DATA): string[] {
@@ -31,9 +33,11 @@ export function missingFaceData(needs: readonly string[], root: string = FACE_DA
  * `describe` for a suite that reads the face data: `needs` are the data sets or files it reads, relative to the root
  * (e.g. `['liveportrait_driving_videos/d18.mp4']`). When any is missing the suite is not collected at all (its body
  * may read the data) and one skipped test says what is missing; with REGTERM_REQUIRE_FACE_DATA=1 it fails instead.
+ * The suite's name gets FACE_DATA_TAG.
  * Module-level code of the spec must not read the data: do it inside the suite (beforeAll, the tests).
  */
-export function describeWithFaceData(name: string, needs: readonly string[], fn: () => void): void {
+export function describeWithFaceData(suite: string, needs: readonly string[], fn: () => void): void {
+  const name = `${suite} ${FACE_DATA_TAG}`;
   const missing = missingFaceData(needs);
   if (missing.length === 0) {
     describe(name, fn);
