@@ -43,7 +43,9 @@ export function describeWithFaceData(suite: string, needs: readonly string[], fn
     describe(name, fn);
     return;
   }
-  const what = `face data missing: ${missing.join(', ')} (${FACE_DATA_ENV}=${FACE_DATA})`;
+  const what = missing[0] === FACE_DATA
+    ? `no face data at ${FACE_DATA} (set ${FACE_DATA_ENV})`
+    : `face data missing under ${FACE_DATA}: ${missing.join(', ')}`;
   if (process.env[REQUIRE_FACE_DATA_ENV] === '1') {
     describe(name, () => {
       it('has the face data it reads', () => {
