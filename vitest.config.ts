@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 // One runner config; the folder says the kind: test/unit (fast, isolated), test/integration (real broker,
-// real child processes, files), test/hil (recorded sessions on real faces from ../shared/data).
+// real child processes, files), test/hil (recorded sessions on real faces from ../shared/data). Suites that read the
+// face data skip without it (test/face-data.ts).
 export default defineConfig({
   test: {
     include: ['test/**/*.spec.ts'],
-    globalSetup: ['test/attacks/global-setup.ts'],
+    globalSetup: ['test/attacks/global-setup.ts', 'test/face-data-setup.ts'],
     // Tests and studies that load onnxruntime-node directly (not through src/vision/onnxruntime.ts) keep its telemetry
     // off too; test/integration/agent/privacy.spec.ts runs the product without this variable.
     env: { ORT_DISABLE_TELEMETRY: '1' },

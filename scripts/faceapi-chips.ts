@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { faceDataRoot } from '../src/face-data.ts';
+import { faceDataRoot } from '../test/face-data.ts';
 import { tfjsReference } from './tfjs-child.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

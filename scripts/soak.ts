@@ -17,7 +17,7 @@ import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from '../src/
 import { ReplaySource } from '../src/camera/replay-source.ts';
 import { DemoRig } from '../src/compose/demo/rig.ts';
 import { extractJpegFrame } from '../src/compose/demo/reference-frame.ts';
-import { faceDataRoot } from '../src/face-data.ts';
+import { faceDataRoot } from '../test/face-data.ts';
 
 const { values } = parseArgs({ options: {
   frames: { type: 'string', default: '10000' }, clip: { type: 'string' }, csv: { type: 'string' }, gc: { type: 'boolean' },

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEventsCsv } from '../../src/camera/events-csv.ts';
-import { faceDataRoot } from '../../src/face-data.ts';
+import { faceDataRoot } from '../../test/face-data.ts';
 import { type ClipEvent, detectClipEvents } from '../../src/session/detectors/events-only.ts';
 import type { TruthEvent } from '../../src/session/detectors/event-score.ts';
 import { resolvePolicy } from '../../src/session/policy.ts';

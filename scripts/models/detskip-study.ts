@@ -18,7 +18,7 @@
  */
 import { join } from 'node:path';
 import { createLogger } from '../../src/device/logger.ts';
-import { faceDataRoot } from '../../src/face-data.ts';
+import { faceDataRoot } from '../../test/face-data.ts';
 import { recordingSignals } from '../../src/session/recording-signals.ts';
 import { type Detection, Detector, boxArea, boxIou } from '../../src/vision/detector.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';

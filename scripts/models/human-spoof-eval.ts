@@ -26,7 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '../../src/device/logger.ts';
 import { isRegtermError } from '../../src/errors.ts';
-import { faceDataRoot } from '../../src/face-data.ts';
+import { faceDataRoot } from '../../test/face-data.ts';
 import { resolvePolicy } from '../../src/session/policy.ts';
 import { recordingSignals } from '../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../src/session/runner-support.ts';

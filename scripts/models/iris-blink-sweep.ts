@@ -18,7 +18,7 @@ import { type TruthEvent, scoreEvents } from '../../src/session/detectors/event-
 import type { ClipEvent } from '../../src/session/detectors/events-only.ts';
 import { type PolicyInput, resolvePolicy } from '../../src/session/policy.ts';
 import type { FaceSignals } from '../../src/session/signals.ts';
-import { faceDataRoot } from '../../src/face-data.ts';
+import { faceDataRoot } from '../../test/face-data.ts';
 import { FaceTrack } from '../../src/vision/face-track.ts';
 import { clipFiles } from './landmark-pose-clip-data.ts';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../../src/vision/image.ts';
 import { readImageFile } from '../../src/vision/image-file.ts';
-import { faceDataRoot } from '../../src/face-data.ts';
+import { faceDataRoot } from '../../test/face-data.ts';
 
 export const CALIBRATION_SET_ID = 'calib-v1';
 

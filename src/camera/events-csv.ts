@@ -3,7 +3,7 @@ import { UsageError } from '../errors.ts';
 /**
  * Ground-truth event annotations as CSV: a header with at least `start_s,end_s,event`, any further columns
  * (confidence, note, ...) kept as strings. Fields may be double-quoted ("" is a quote), as in
- * ../shared/data/<set>/<clip>.events.csv. Intervals are [start, end) in seconds from the first frame.
+ * the face data sets' <set>/<clip>.events.csv. Intervals are [start, end) in seconds from the first frame.
  */
 export interface GroundTruthEvent {
   startMs: number;

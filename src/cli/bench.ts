@@ -3,9 +3,14 @@
  *
  * Per-model latency (median, p90 over N runs after one warm-up) of the deployed model (`medianMs`; `variant` fp32
  * rewrite or int8, per models/manifest.json) beside the SOURCE fp32 model (`fp32Ms`), and both files' sizes, on a real photo scaled and centre-cropped to 640×480
- * (default: the face-api demo photo sample1.jpg, resolved from the installed package), the whole per-frame tracking
- * latency (detect + landmarks + pose + eyes + quality + anti-spoof for the largest face), the embed latency, and
- * the process's peak RSS. Runs on the engine's default session tuning (1 thread, no spinning).
+ * (default: the demo asset's ID photo, models/demo/reference.jpg: one face, so the face track carries as in a
+ * session), the whole per-frame tracking latency (detect + landmarks + pose + eyes + quality + anti-spoof for the
+ * largest face), the embed latency, and the process's peak RSS. Runs on the engine's default session tuning (1
+ * thread, no spinning).
+ *
+ * The frame is held as the camera delivers it (tight full-range I420) and every timed tracking call first converts it
+ * to RGB, as the session runner does on every frame: `trackingMs` and `trackingHybrid*` include that conversion,
+ * `frame.i420ToRgbMs` is its median alone.
  *
  * `frame.modelSumMs` is what the tracking stage's model calls cost timed alone (detect + landmark + 2 × eye + pose
  * + liveness medians); `trackingMs − modelSumMs` is the rest: crops and tensor fills, decoding, NMS, quality, and
@@ -21,12 +26,13 @@
  * (fr_pose, anti-spoof, lids, several, neither) with their median; `frame.trackingHybridByBox` splits them by where
  * the frame's box came from (`detector`, or `landmarks`: carried from the last detector box, the detector skipped).
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { i420ToRgb, tightLayout } from '../camera/i420.ts';
+import { DEMO_REFERENCE } from '../compose/demo/asset.ts';
 import { UsageError } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
-import { coverResize } from '../vision/image.ts';
+import { coverResize, type RgbImage } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { FaceTrack } from '../vision/face-track.ts';
 import { runModel } from '../vision/run-model.ts';
@@ -49,8 +55,9 @@ frame: tracking (detect + landmarks + eyes + pose + anti-spoof; modelSumMs = its
 same over consecutive frames of one face track (trackingHybridMs: fr_pose on every 5th frame, anti-spoof on
 alternate frames without fr_pose, the iris lid model on every 5th frame running neither, the detector on 2
 frames in 5, never beside fr_pose or the iris model: trackingHybridByBox) and embedding latency;
-peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame; the default is a
-face-api demo photo (a development install); on a terminal pass --image.`;
+peak RSS. The image is scaled and centre-cropped to a 640x480 camera frame and held as I420: every tracking call
+converts it to RGB first, as a session does (i420ToRgbMs alone). The default is the demo asset's one-face ID photo
+(models/demo/reference.jpg, in a development install); on a terminal pass --image.`;
 
 const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'iris', 'feature', 'faceapi-resnet'];
 /** The model calls of one tracked face (FaceEngine.analyzeFrame with maxFaces 1): the eye model runs once per eye. */
@@ -73,8 +80,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const iterations = Number(parsed.values.iterations);
   if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError('--iterations must be a positive integer');
-  const source = parsed.values.image ?? defaultPhoto();
+  const source = parsed.values.image ?? DEMO_REFERENCE;
+  if (!parsed.values.image && !existsSync(source)) throw new UsageError(`the default bench photo ${source} is missing; pass --image FILE`);
   const img = await coverResize(await readImageFile(source), 640, 480);
+  const camera = cameraFrame(img);
   const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });
   await engine.start();
   try {
@@ -101,14 +110,15 @@ export async function run(ctx: CommandContext): Promise<number> {
         fp32Bytes: m.entry.bytes,
       };
     }
-    const [face] = await engine.analyzeFrame(img, { maxFaces: 1 });
+    const [face] = await engine.analyzeFrame(camera.toRgb(), { maxFaces: 1 });
     if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
-    const tracking = stats(await time(iterations, () => engine.analyzeFrame(img, { maxFaces: 1 })));
+    const toRgb = stats(await time(iterations, async () => camera.toRgb()));
+    const tracking = stats(await time(iterations, () => engine.analyzeFrame(camera.toRgb(), { maxFaces: 1 })));
     const track = new FaceTrack();
     const ran: FrameKind[] = [];
     const boxes: BoxSource[] = [];
     const hybridMs = await time(iterations, async () => {
-      const [f] = await engine.analyzeFrame(img, { maxFaces: 1, track });
+      const [f] = await engine.analyzeFrame(camera.toRgb(), { maxFaces: 1, track });
       const costly = (['pose', 'antispoof', 'lids'] as const).filter((k) =>
         k === 'pose' ? f?.poseSource === 'model' : k === 'antispoof' ? f?.antispoof !== undefined : f?.lids !== undefined);
       ran.push(costly.length > 1 ? 'several' : (costly[0] ?? 'neither'));
@@ -134,6 +144,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         trackingHybridFrames: kinds,
         trackingHybridByBox: byBox,
         modelSumMs,
+        i420ToRgbMs: toRgb.medianMs,
         embedMs: embed.medianMs,
         embedP90Ms: embed.p90Ms,
       },
@@ -145,7 +156,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         ctx.stdout.write(`${n.padEnd(14)} ${s.variant.padEnd(6)} median ${s.medianMs} ms  p90 ${s.p90Ms} ms  (source fp32 ${s.fp32Ms} ms)\n`);
       }
       ctx.stdout.write(
-        `frame tracking ${report.frame.trackingMs} ms (models alone ${modelSumMs} ms), ` +
+        `frame tracking ${report.frame.trackingMs} ms (models alone ${modelSumMs} ms, I420 to RGB ${toRgb.medianMs} ms), ` +
           `on a face track (frames by what ran: ${FRAME_KINDS.map((k) => `${kinds[k].frames} ${KIND_LABEL[k]}${kinds[k].frames ? ` ${kinds[k].medianMs} ms` : ''}`).join(', ')}) ` +
           `median ${hybrid.medianMs} ms p90 ${hybrid.p90Ms} ms ` +
           `mean ${report.frame.trackingHybridMeanMs} ms, embed ${report.frame.embedMs} ms, ` +
@@ -186,9 +197,36 @@ function byKind(ran: FrameKind[], ms: number[]): Record<FrameKind, { frames: num
   return out;
 }
 
-function defaultPhoto(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
+/**
+ * The bench frame as the camera delivers it: tight full-range BT.601 I420 (the inverse of i420ToRgb, chroma averaged
+ * over each 2x2 block). `toRgb()` converts it into one reused buffer, as the session runner does per frame.
+ */
+function cameraFrame(img: RgbImage): { toRgb: () => RgbImage } {
+  const { width, height, data } = img;
+  const l = tightLayout(width, height);
+  const yuv = new Uint8Array(l.frameBytes);
+  for (let y = 0; y < height; y += 2) {
+    for (let x = 0; x < width; x += 2) {
+      let u = 0;
+      let v = 0;
+      let n = 0;
+      for (let dy = 0; dy < 2 && y + dy < height; dy++) {
+        for (let dx = 0; dx < 2 && x + dx < width; dx++) {
+          const i = (y + dy) * width + x + dx;
+          const [r, g, b] = [data[i * 3], data[i * 3 + 1], data[i * 3 + 2]];
+          yuv[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+          u += -0.168736 * r - 0.331264 * g + 0.5 * b;
+          v += 0.5 * r - 0.418688 * g - 0.081312 * b;
+          n++;
+        }
+      }
+      const c = (y >> 1) * l.uvStride + (x >> 1);
+      yuv[l.uOffset + c] = Math.max(0, Math.min(255, Math.round(128 + u / n)));
+      yuv[l.vOffset + c] = Math.max(0, Math.min(255, Math.round(128 + v / n)));
+    }
+  }
+  const rgb = new Uint8Array(width * height * 3);
+  return { toRgb: () => ({ width, height, data: i420ToRgb(width, height, yuv, rgb) }) };
 }
 
 async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {

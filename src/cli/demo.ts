@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ReplaySource } from '../camera/replay-source.ts';
+import type { SessionRequest } from '../carrier/protocol.ts';
 import type { CarrierView } from '../compose/demo/carrier-stand-in.ts';
+import { DEMO_CLIP } from '../compose/demo/asset.ts';
 import { DemoRig } from '../compose/demo/rig.ts';
 import { LedView, WatchedLeds } from '../compose/demo/led-view.ts';
 import { extractJpegFrame } from '../compose/demo/reference-frame.ts';
@@ -11,49 +14,45 @@ import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { seededRandom } from '../session/random.ts';
 import { writeJson, type CommandContext } from './command.ts';
-import { faceDataRoot } from '../face-data.ts';
 
-const HELP = `usage: regterm demo [--clip VIDEO] [--reference-at SECONDS] [--seed TEXT] [--json] [--verbose]
+const HELP = `usage: regterm demo [--clip VIDEO] [--challenge TYPE] [--reference-at SECONDS] [--seed TEXT] [--json] [--verbose]
 
 One complete registration on this machine: the agent replays a recorded clip as its camera, draws its LEDs here,
 and talks MQTT 3.1.1 to an embedded broker, where a carrier stand-in signs the session request, verifies the signed
-result and acknowledges it. The ID photo is a frame of the same clip (--reference-at, default 10.5 s for the bundled
-default clip, else 1 s before the end), extracted in memory.
+result and acknowledges it. The ID photo is a frame of the same clip, extracted in memory.
 
-  --clip VIDEO         default: ../shared/data/liveportrait_driving_videos/d3.mp4 (or under $REGTERM_FACE_DATA)
-  --seed TEXT          fixed challenge order and pauses (default: random per run)
+  --clip VIDEO         default: the bundled clip, models/demo/clip.mp4 (a few seconds of one person; see
+                       models/demo/SOURCE.md)
+  --challenge TYPE     the one motion challenge: blink, turn_left or turn_right (default turn_left: what the
+                       bundled clip shows after its person faces the camera)
+  --reference-at S     the ID photo is the clip's frame at S seconds; negative counts from the end (default -1)
+  --seed TEXT          fixed pause before the challenge (default: random per run)
   --json               print the carrier's view at the end: { decision, verified, jws, payload }
   --verbose            agent logs (JSON) on stderr
 
-A replayed clip cannot follow the LED light challenge, so the demo's policy leaves it out: the default clip is asked
-for a turn to the left (the motion it shows after the quality gate passes), another clip for one motion challenge.
+Every clip runs the same session. A recording cannot answer the LED light challenge or a challenge drawn at
+random, so the demo asks for one motion, which the clip must show after its person has faced the camera for the
+quality gate, followed by a second of frontal face for the match. If the clip ends first, the demo says so and
+exits 1, as it does when the result does not verify.
 `;
 
-const DEFAULT_CLIP = join('liveportrait_driving_videos', 'd3.mp4');
-/** d3: frontal and still from 9.8 s to the end (d3.events.csv), after the turns the session watches */
-const DEFAULT_REFERENCE_AT_S = 10.5;
-/**
- * The light challenge needs a live face answering the LEDs; a recording cannot, so the demo leaves it out. On d3 the
- * quality gate passes ~7 s into the clip (after it looks down with closed eyes, d3.events.csv), and the one motion
- * left after that is the turn to the subject's left at 8.3-9.7 s (high confidence): the default clip asks for it.
- * Another clip gets one challenge drawn from every motion.
- */
-const DEFAULT_CLIP_POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 } };
-const OTHER_CLIP_POLICY = { challenges: { set: ['blink', 'turn_left', 'turn_right'], required: [], count: 1 } };
+const MOTIONS = ['blink', 'turn_left', 'turn_right'] as const;
+type Motion = (typeof MOTIONS)[number];
+const DEFAULT_REFERENCE_AT_S = -1;
 const RESULT_TIMEOUT_MS = 180_000;
 const VERDICT_SHOW_MS = 2000;
 
-function defaultClip(env: NodeJS.ProcessEnv): string | undefined {
-  const clip = join(faceDataRoot(env), DEFAULT_CLIP);
-  return existsSync(clip) ? clip : undefined;
+/** The light challenge needs a live face answering the LEDs; a recording cannot, so the demo leaves it out. */
+function demoPolicy(challenge: Motion): SessionRequest['policy'] {
+  return { challenges: { set: [challenge], required: [], count: 1 } };
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({ args: ctx.argv, options: {
-      clip: { type: 'string' }, 'reference-at': { type: 'string' }, seed: { type: 'string' },
-      json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      clip: { type: 'string' }, challenge: { type: 'string', default: 'turn_left' }, 'reference-at': { type: 'string' },
+      seed: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     } }));
   } catch (e: unknown) {
     throw new UsageError(`${errorMessage(e)}\n${HELP}`);
@@ -62,31 +61,41 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return EXIT.ok;
   }
-  const clip = values.clip ? resolve(values.clip) : defaultClip(ctx.env);
-  if (!clip) throw new UsageError('no demo clip found in ../shared/data; pass --clip VIDEO (a video of one person facing the camera)');
-  if (!existsSync(clip)) throw new UsageError(`clip ${clip} does not exist`);
-  const referenceAt = values['reference-at'] === undefined ? (values.clip ? -1 : DEFAULT_REFERENCE_AT_S) : Number(values['reference-at']);
+  const clip = values.clip === undefined ? DEMO_CLIP : resolve(values.clip);
+  if (!existsSync(clip)) {
+    throw new UsageError(values.clip === undefined ? `the bundled demo clip ${clip} is missing; pass --clip VIDEO` : `clip ${clip} does not exist`);
+  }
+  const challenge = values.challenge as Motion;
+  if (!MOTIONS.includes(challenge)) throw new UsageError(`--challenge must be one of ${MOTIONS.join(', ')} (got '${values.challenge}')`);
+  const referenceAt = values['reference-at'] === undefined ? DEFAULT_REFERENCE_AT_S : Number(values['reference-at']);
   if (!Number.isFinite(referenceAt)) throw new UsageError(`--reference-at must be a number of seconds (got '${values['reference-at']}')`);
 
   const view = new LedView(values.json ? ctx.stderr : ctx.stdout, Object.keys(DEFAULT_LED_PINS));
   const logger = createLogger({ level: values.verbose ? 'info' : 'error', destination: ctx.stderr });
   const leds = new WatchedLeds(new SimLeds(Object.keys(DEFAULT_LED_PINS)), (lit) => view.leds(lit));
+  const camera = new ReplaySource({ path: clip, pace: 'fast', logger });
+  let lastState = 'quality';
   const rig = await DemoRig.open({
-    clip, logLevel: values.verbose ? 'info' : 'error', logDestination: ctx.stderr,
+    clip, camera, logLevel: values.verbose ? 'info' : 'error', logDestination: ctx.stderr,
     panel: { leds, buttons: new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger) },
     random: values.seed === undefined ? undefined : seededRandom(values.seed),
-    onProgress: (_id, e) => view.line(e.event === 'prompt' ? `prompt: ${String(e.prompt)}` : `${String(e.state)}: ${String(e.event)}${detail(e.detail)}`),
+    onProgress: (_id, e) => {
+      if (e.event === 'state' && typeof e.state === 'string' && e.state !== 'decided') lastState = e.state;
+      view.line(e.event === 'prompt' ? `prompt: ${String(e.prompt)}` : `${String(e.state)}: ${String(e.event)}${detail(e.detail)}`);
+    },
   });
   const onSigint = () => { void rig.stopAgent('SIGINT'); };
   process.once('SIGINT', onSigint);
   let carrierView: CarrierView;
+  let ranOut: string | undefined;
   try {
     view.line(`clip ${clip}; loading models`);
     await rig.start();
     const reference = await extractJpegFrame(clip, referenceAt);
-    view.line(`carrier: session requested (ID photo: frame at ${referenceAt} s, ${reference.length} bytes, in memory)`);
-    carrierView = await rig.session(reference, values.clip ? OTHER_CLIP_POLICY : DEFAULT_CLIP_POLICY, RESULT_TIMEOUT_MS);
+    view.line(`carrier: session requested (ID photo: frame at ${referenceAt} s, ${reference.length} bytes, in memory; challenge ${challenge})`);
+    carrierView = await rig.session(reference, demoPolicy(challenge), RESULT_TIMEOUT_MS);
     reference.fill(0);
+    ranOut = clipRanOut(camera, carrierView, lastState);
     if (!values.json && view.live) await new Promise((r) => setTimeout(r, VERDICT_SHOW_MS)); // let the verdict LEDs be seen
     view.line(`carrier: result ${carrierView.verified ? 'VERIFIED' : 'NOT VERIFIED'} — decision ${carrierView.decision}`);
   } finally {
@@ -97,10 +106,23 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   if (values.json) {
     writeJson(ctx.stdout, { decision: carrierView.decision, verified: carrierView.verified, jws: carrierView.jws, payload: carrierView.payload });
+    if (ranOut) ctx.stderr.write(`regterm: ${ranOut}\n`);
   } else {
-    ctx.stdout.write(summary(carrierView));
+    ctx.stdout.write(summary(carrierView, ranOut));
   }
-  return carrierView.verified ? EXIT.ok : EXIT.failure;
+  return carrierView.verified && !ranOut ? EXIT.ok : EXIT.failure;
+}
+
+/**
+ * When a session that did not end in a match had read every frame of the clip, the recording ran out: the decision
+ * (often `no_face`: no face after the last frame) says nothing about the person, so the demo names the cause.
+ */
+function clipRanOut(camera: ReplaySource, v: CarrierView, state: string): string | undefined {
+  const total = camera.recording?.frames.count ?? 0;
+  if (v.decision === 'match' || camera.stats().frames < total) return undefined;
+  return `the clip ended during the ${state} step (all ${total} frames played): the session could not finish, and its ` +
+    `decision ${v.decision} was reached on the empty time after the last frame. A demo clip must show the challenge ` +
+    'after the quality gate, then a second of frontal face';
 }
 
 function detail(d: unknown): string {
@@ -108,7 +130,7 @@ function detail(d: unknown): string {
   return ` ${Object.entries(d).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`;
 }
 
-function summary(v: CarrierView): string {
+function summary(v: CarrierView, ranOut: string | undefined): string {
   const p = v.payload;
   if (!p) return `\nresult NOT verified: ${v.error ?? 'unknown'}\n`;
   const scores = Object.entries(p.scores).map(([k, s]) => `${k} ${Number.isInteger(s) ? s : s.toFixed(3)}`).join(', ');
@@ -120,6 +142,7 @@ function summary(v: CarrierView): string {
     `challenges: ${challenges || 'none'}`,
     `scores:     ${scores || 'none'}`,
     `session:    ${p.sessionId}`,
+    ...(ranOut ? [`note:       ${ranOut}`] : []),
     '',
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import type { ClipEvent, ClipEventType } from './events-only.ts';
 
-/** A ground-truth interval as in ../shared/data/<set>/<clip>.events.csv (seconds, [start, end)). */
+/** A ground-truth interval as in the face data sets' <set>/<clip>.events.csv (seconds, [start, end)). */
 export interface TruthEvent {
   startS: number;
   endS: number;

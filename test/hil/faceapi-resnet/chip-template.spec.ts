@@ -5,7 +5,7 @@
  * landmark subset) shows up here as scale, rotation or shift.
  */
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readLabels } from '../../../scripts/faceapi-chips.ts';
 import { fivePoints, similarityTransform, type Point } from '../../../src/vision/align.ts';
 import { dlibChipTemplate5, dlibChipTemplate68 } from '../../../scripts/faceapi-embedder.ts';
@@ -13,6 +13,7 @@ import { FaceEngine } from '../../../src/vision/engine.ts';
 import { decodeImage } from '../../../src/vision/image.ts';
 import { LandmarkModel } from '../../../src/vision/landmarks.ts';
 import type { Affine } from '../../../src/vision/warp.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -24,7 +25,7 @@ function offIdentity(m: Affine): { scale: number; degrees: number; shift: number
   return { scale: Math.abs(Math.hypot(a, d) - 1), degrees: Math.abs((Math.atan2(d, a) * 180) / Math.PI), shift: Math.hypot(cx, cy) };
 }
 
-describe('dlib chip templates on real dlib chips (dlib_johns)', () => {
+describeWithFaceData('dlib chip templates on real dlib chips (dlib_johns)', ['dlib_johns'], () => {
   const engine = new FaceEngine();
   let landmarks: LandmarkModel;
   const fits68: ReturnType<typeof offIdentity>[] = [];

@@ -4,10 +4,11 @@
  * identity in dlib_johns (colour, dlib-aligned) and faceapi_bbt_characters (grayscale). The full 58-chip comparison
  * is `node --import tsx scripts/verify-faceapi-resnet.ts`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evalFolder } from '../../../scripts/eval-faceapi-chips.ts';
 import { readChip, readLabels, tfjsDescriptors, type LabelledFile } from '../../../scripts/faceapi-chips.ts';
 import { FaceapiEmbedder } from '../../../scripts/faceapi-embedder.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 function firstPerIdentity(labels: LabelledFile[], n: number): LabelledFile[] {
   const seen = new Map<string, number>();
@@ -18,7 +19,7 @@ function firstPerIdentity(labels: LabelledFile[], n: number): LabelledFile[] {
   });
 }
 
-describe('faceapi-resnet on real faces', () => {
+describeWithFaceData('faceapi-resnet on real faces', ['dlib_johns', 'faceapi_bbt_characters'], () => {
   const embedder = new FaceapiEmbedder();
   beforeAll(() => embedder.start());
   afterAll(() => embedder.stop());

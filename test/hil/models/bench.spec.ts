@@ -1,6 +1,6 @@
 /**
  * `regterm bench --json` reports the deployed model beside the source fp32 model for every model (issue #3), and the
- * tracking stage with and without a face track.
+ * tracking stage with and without a face track, on the demo asset's one-face photo held as a camera frame (I420).
  */
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -42,5 +42,11 @@ describe('regterm bench: fp32 column', () => {
       pose: { frames: 0 }, antispoof: { frames: 2, medianMs: expect.any(Number) }, lids: { frames: 1, medianMs: expect.any(Number) },
       several: { frames: 0 }, neither: { frames: 0 },
     });
+    // the default photo holds one face, so the track carries the detector's box on the costly frames as in a session
+    expect(out.image).toMatch(/models\/demo\/reference\.jpg$/);
+    expect(Object.keys(out.frame.trackingHybridByBox).some((k) => k.endsWith('/landmarks'))).toBe(true);
+    // each timed tracking frame starts from the camera's I420, converted to RGB as the session runner does
+    expect(out.frame.i420ToRgbMs).toBeGreaterThan(0);
+    expect(out.frame.trackingMs).toBeGreaterThan(out.frame.i420ToRgbMs);
   }, 300_000);
 });

@@ -8,7 +8,7 @@
  * CI runs a fixed subset (every REGTERM_GATES_EVERY-th pair, default 5: 440 pairs); REGTERM_GATES_EVERY=1 is the
  * full run of the build report.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { engineOn, manifestWith } from '../../../scripts/models/engines.ts';
 import { cosine } from '../../../src/session/identity.ts';
 import { quantile } from '../../../scripts/models/measure.ts';
@@ -19,6 +19,7 @@ import { bestAccuracy, tarAtFar } from '../../../src/vision/metrics.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import type { Box } from '../../../src/vision/warp.ts';
 import type { RgbImage } from '../../../src/vision/image.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const EVERY = Number(process.env.REGTERM_GATES_EVERY ?? 5);
 
@@ -33,7 +34,7 @@ interface Side {
   templates: Map<string, FaceTemplate | null>;
 }
 
-describe('deployed models vs source fp32 (accuracy gates)', () => {
+describeWithFaceData('deployed models vs source fp32 (accuracy gates)', ['lfw_view1', 'nuaa_imposter_subset'], () => {
   let fp32: FaceEngine;
   let deployed: FaceEngine;
   let closeFp32: () => Promise<void>;

@@ -8,8 +8,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DATA } from '../vision/helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const exec = promisify(execFile);
 const DAGAN = join(DATA, 'dagan_driving_video', 'driving.mp4');
@@ -44,7 +45,7 @@ async function chromiumDom(file: string): Promise<string> {
   }
 }
 
-describe('regterm replay', () => {
+describeWithFaceData('regterm replay', ['dagan_driving_video', 'liveportrait_driving_videos'], () => {
   it('--events-only --json on the DaGAN clip: the annotated left turn (2.32-3.12 s) and blink (6.76-6.92 s), with times', async () => {
     const report = join(tmp, 'events.html');
     const r = await regterm('replay', DAGAN, '--events-only', '--json', '--report', report);

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { scoreEvents, type EventScore } from '../../../src/session/detectors/event-score.ts';
@@ -18,6 +18,7 @@ import { eventsTrack, recordingSignals } from '../../../src/session/recording-si
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { DATA } from '../vision/helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const engine = new FaceEngine();
 const logger = createLogger({ level: 'silent' });
@@ -44,7 +45,7 @@ async function score(
   return { ...byType, frontalYawDeg: clipFrontalYaw(signals, policy) };
 }
 
-describe('events-only detectors on real clips', () => {
+describeWithFaceData('events-only detectors on real clips', ['sadtalker_hdtf_ref_videos', 'dagan_driving_video', 'pcavs_pose_source', 'liveportrait_driving_videos'], () => {
   it('SadTalker talking head: 10 annotated blinks incl. a double blink; frontal reads ~+6 deg', async () => {
     const s = await score('sadtalker_hdtf_ref_videos', 'WDA_AlexandriaOcasioCortez_000');
     expect(s.blink).toMatchObject({ truePositives: 10, falsePositives: 0 });

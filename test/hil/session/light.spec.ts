@@ -22,6 +22,7 @@ import { VirtualClock } from './lit-clock.ts';
 import { LitReplaySource, recordedIlluminator } from './lit-replay.ts';
 import { clipSegment, litSession, type LitSession } from './lit-session.ts';
 import { frameJpeg, withTmp } from './session-clips.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const logger = createLogger({ level: 'silent' });
 const clip = (name: string): string => join(DATA, 'liveportrait_driving_videos', `${name}.mp4`);
@@ -53,7 +54,7 @@ describe('the virtual clock', () => {
   });
 });
 
-describe('the lit camera (stand-in physics on a real clip)', () => {
+describeWithFaceData('the lit camera (stand-in physics on a real clip)', ['liveportrait_driving_videos'], () => {
   it('lights a frame when the LED was on one frame earlier: luma + gain * Y/255 at the centre, weaker at the edges, chroma untouched', async () => {
     const video = clip('d18');
     const clock = new VirtualClock(0);
@@ -105,7 +106,7 @@ describe('the lit camera (stand-in physics on a real clip)', () => {
   });
 });
 
-describe('light challenge on real faces (SessionRunner + FaceEngine, lit camera, virtual clock)', () => {
+describeWithFaceData('light challenge on real faces (SessionRunner + FaceEngine, lit camera, virtual clock)', ['liveportrait_driving_videos'], () => {
   const engine = new FaceEngine();
   let own: LitSession;
   let reference: Uint8Array;

@@ -6,11 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { referenceIssue, referenceTemplate } from '../../../src/session/reference-intake.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import { DATA } from '../vision/helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const TIGHT = ['0004/0004_01_06_03_97.jpg', '0007/0007_01_00_01_108.jpg', '0008/0008_00_00_02_256.jpg', '0013/0013_01_07_03_251.jpg']
   .map((f) => join(DATA, 'nuaa_imposter_subset', 'real', f));
@@ -20,7 +21,7 @@ const engine = new FaceEngine();
 beforeAll(() => engine.start());
 afterAll(() => engine.stop());
 
-describe('reference intake on real photos', () => {
+describeWithFaceData('reference intake on real photos', ['nuaa_imposter_subset', 'deepface_unit_tests'], () => {
   it('tight portraits: refused as not frontal when analysed as given, usable through the intake', async () => {
     for (const file of TIGHT) {
       const asGiven = await engine.analyzeFrame(await readImageFile(file), { maxFaces: 2 });

@@ -6,12 +6,13 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { DATA } from '../vision/helpers.ts';
 import { frameJpeg, printAttackVideo, readBytes, sessionOnClip, stillVideo, withTmp } from './session-clips.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const engine = new FaceEngine();
 const logger = createLogger({ level: 'silent' });
@@ -21,7 +22,7 @@ afterAll(() => engine.stop());
 const D18 = join(DATA, 'liveportrait_driving_videos', 'd18.mp4');
 const OBAMA = join(DATA, 'face_recognition_examples', 'images', 'barack_obama', 'obama.jpg');
 
-describe('full sessions on real clips', () => {
+describeWithFaceData('full sessions on real clips', ['liveportrait_driving_videos', 'face_recognition_examples', 'nuaa_imposter_subset'], () => {
   it('d18, blink prompted: match against a frame from the end of the clip; the blink is the annotated one at 3.1 s', async () => {
     const s = await sessionOnClip(engine, logger, D18, await frameJpeg(D18, 6.8), ['blink']);
     expect(resultDecisionSchema.parse(s.decision)).toEqual(s.decision);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedImageFiles } from '../../fixtures/vision/generated.ts';
 import { DATA, FACEAPI_DEMO } from './helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const BIN = new URL('../../../bin/regterm.js', import.meta.url).pathname;
 
@@ -27,25 +28,27 @@ beforeAll(async () => {
 afterAll(() => FIX.remove());
 
 describe('regterm analyze', () => {
-  it('prints the documented JSON per image', async () => {
-    const r = await regterm('analyze', DEEPFACE('img1.jpg'), join(FACEAPI_DEMO, 'sample1.jpg'), '--json');
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout);
-    expect(out.images).toHaveLength(2);
-    expect(out.images[1].faces).toHaveLength(3);
-    const f = out.images[0].faces[0];
-    expect(Object.keys(f).sort()).toEqual(['antispoof', 'box', 'eyes', 'landmarks', 'pose', 'quality', 'score'].sort());
-    expect(Object.keys(f.box)).toEqual(['x1', 'y1', 'x2', 'y2']);
-    expect(f.landmarks).toHaveLength(68);
-    expect(Object.keys(f.pose)).toEqual(['yaw', 'pitch', 'roll']);
-    expect(f.eyes.left).toBeGreaterThanOrEqual(0);
-    expect(f.eyes.left).toBeLessThanOrEqual(1);
-    expect(f.antispoof).toBeGreaterThanOrEqual(0);
-    expect(f.antispoof).toBeLessThanOrEqual(1);
-    for (const k of ['faceWidth', 'interEyeDistance', 'sharpness', 'brightness', 'clippedFraction', 'centreOffsetX']) {
-      expect(typeof f.quality[k]).toBe('number');
-    }
+  describeWithFaceData('on a face data photo', ['deepface_unit_tests'], () => {
+    it('prints the documented JSON per image', async () => {
+      const r = await regterm('analyze', DEEPFACE('img1.jpg'), join(FACEAPI_DEMO, 'sample1.jpg'), '--json');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.images).toHaveLength(2);
+      expect(out.images[1].faces).toHaveLength(3);
+      const f = out.images[0].faces[0];
+      expect(Object.keys(f).sort()).toEqual(['antispoof', 'box', 'eyes', 'landmarks', 'pose', 'quality', 'score'].sort());
+      expect(Object.keys(f.box)).toEqual(['x1', 'y1', 'x2', 'y2']);
+      expect(f.landmarks).toHaveLength(68);
+      expect(Object.keys(f.pose)).toEqual(['yaw', 'pitch', 'roll']);
+      expect(f.eyes.left).toBeGreaterThanOrEqual(0);
+      expect(f.eyes.left).toBeLessThanOrEqual(1);
+      expect(f.antispoof).toBeGreaterThanOrEqual(0);
+      expect(f.antispoof).toBeLessThanOrEqual(1);
+      for (const k of ['faceWidth', 'interEyeDistance', 'sharpness', 'brightness', 'clippedFraction', 'centreOffsetX']) {
+        expect(typeof f.quality[k]).toBe('number');
+      }
+    });
   });
 
   it('rejects a missing file and a corrupt image with one line and exit code 2', async () => {
@@ -59,7 +62,7 @@ describe('regterm analyze', () => {
   });
 });
 
-describe('regterm match', () => {
+describeWithFaceData('regterm match', ['deepface_unit_tests'], () => {
   it('same person: { similarity, threshold, same: true }; different people: same: false', async () => {
     const same = await regterm('match', DEEPFACE('img1.jpg'), DEEPFACE('img2.jpg'), '--json');
     expect(same.code).toBe(0);
@@ -84,25 +87,27 @@ describe('regterm match', () => {
 });
 
 describe('regterm eval', () => {
-  it('verify prints accuracy, EER, threshold, TAR at FAR and failures for a pairs CSV', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'regterm-eval-'));
-    try {
-      const csv = join(dir, 'pairs.csv');
-      await writeFile(
-        csv,
-        'file_a,file_b,same\nimages/img1.jpg,images/img2.jpg,1\nimages/img1.jpg,images/img13.jpg,0\n' +
-          'images/img2.jpg,images/img4.jpg,1\nimages/img4.jpg,images/img13.jpg,0\n',
-      );
-      const r = await regterm('eval', 'verify', '--pairs', csv, '--root', join(DATA, 'deepface_unit_tests'), '--json');
-      expect(r.code).toBe(0);
-      const out = JSON.parse(r.stdout);
-      expect(out).toMatchObject({ pairs: 4, accuracy: 1, eer: 0, failedToDetect: 0 });
-      expect(Object.keys(out.tarAtFar)).toEqual(['1e-2', '1e-3']);
-      expect(typeof out.threshold).toBe('number');
-      expect(out.timing.perPairMs).toBeGreaterThan(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  describeWithFaceData('on the face data', ['deepface_unit_tests'], () => {
+    it('verify prints accuracy, EER, threshold, TAR at FAR and failures for a pairs CSV', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'regterm-eval-'));
+      try {
+        const csv = join(dir, 'pairs.csv');
+        await writeFile(
+          csv,
+          'file_a,file_b,same\nimages/img1.jpg,images/img2.jpg,1\nimages/img1.jpg,images/img13.jpg,0\n' +
+            'images/img2.jpg,images/img4.jpg,1\nimages/img4.jpg,images/img13.jpg,0\n',
+        );
+        const r = await regterm('eval', 'verify', '--pairs', csv, '--root', join(DATA, 'deepface_unit_tests'), '--json');
+        expect(r.code).toBe(0);
+        const out = JSON.parse(r.stdout);
+        expect(out).toMatchObject({ pairs: 4, accuracy: 1, eer: 0, failedToDetect: 0 });
+        expect(Object.keys(out.tarAtFar)).toEqual(['1e-2', '1e-3']);
+        expect(typeof out.threshold).toBe('number');
+        expect(out.timing.perPairMs).toBeGreaterThan(0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   it('without a subcommand it prints usage and exits 2', async () => {

@@ -14,6 +14,7 @@ import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { bestAccuracy } from '../../../src/vision/metrics.ts';
 import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { csvRows, DATA, FACEAPI_DEMO, videoFrame, videoFrames } from './helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const engine = new FaceEngine();
 beforeAll(() => engine.start());
@@ -56,11 +57,13 @@ describe('detection', () => {
     }
   });
 
-  it('finds a face on every deepface verification photo', async () => {
-    const rows = await csvRows(join(DATA, 'deepface_unit_tests/labels.csv'));
-    let found = 0;
-    for (const [file] of rows) if (await engine.largestFace(await readImageFile(join(DATA, 'deepface_unit_tests', file)))) found++;
-    expect(found).toBe(rows.length);
+  describeWithFaceData('on the face data', ['deepface_unit_tests'], () => {
+    it('finds a face on every deepface verification photo', async () => {
+      const rows = await csvRows(join(DATA, 'deepface_unit_tests/labels.csv'));
+      let found = 0;
+      for (const [file] of rows) if (await engine.largestFace(await readImageFile(join(DATA, 'deepface_unit_tests', file)))) found++;
+      expect(found).toBe(rows.length);
+    });
   });
 
   it('finds no face on a face-free gradient', async () => {
@@ -69,7 +72,7 @@ describe('detection', () => {
   });
 });
 
-describe('camera frames', () => {
+describeWithFaceData('camera frames', ['sadtalker_hdtf_ref_videos'], () => {
   it('an I420 frame (as rpicam/ffmpeg deliver it) gives the same face as the RGB decode of that frame', async () => {
     const clip = join(DATA, 'sadtalker_hdtf_ref_videos/WDA_AlexandriaOcasioCortez_000.mp4');
     const yuv = await videoFrame(clip, 2.0, 512, 512, 'yuv420p');
@@ -81,7 +84,7 @@ describe('camera frames', () => {
   });
 });
 
-describe('verification', () => {
+describeWithFaceData('verification', ['deepface_unit_tests', 'lfw_view1'], () => {
   it('deepface pairs: same-person pairs score above different-person pairs (accuracy >= 0.9)', async () => {
     const root = join(DATA, 'deepface_unit_tests');
     const pairs = await csvRows(join(root, 'pairs_source_labelled.csv'));
@@ -101,7 +104,7 @@ describe('verification', () => {
   });
 });
 
-describe('pose', () => {
+describeWithFaceData('pose', ['lfw_view1', 'dagan_driving_video'], () => {
   it('mirroring a photo flips the sign of yaw for clearly turned faces', async () => {
     const rows = (await csvRows(join(DATA, 'lfw_view1/labels.csv'))).filter((_, i) => i % 23 === 0).slice(0, 60);
     let turned = 0;
@@ -127,7 +130,7 @@ describe('pose', () => {
   });
 });
 
-describe('a FaceTrack: hybrid pose (fr_pose on every 5th frame, landmark angles + offset between), anti-spoof on alternate frames, iris lids, the detector box carried on the costly frames', () => {
+describeWithFaceData('a FaceTrack: hybrid pose (fr_pose on every 5th frame, landmark angles + offset between), anti-spoof on alternate frames, iris lids, the detector box carried on the costly frames', ['dagan_driving_video', 'face_recognition_examples'], () => {
   it('on the DaGAN turn: detector frames equal the stateless analysis (pose and anti-spoof where they run), carried frames stay close; lids on lid frames', async () => {
     // 1.6 s through the annotated turn to the subject's left (2.32–3.12 s), 25 fps
     const frames = await videoFrames(join(DATA, 'dagan_driving_video/driving.mp4'), 2.0, 40, 256, 256);
@@ -225,7 +228,7 @@ describe('a FaceTrack: hybrid pose (fr_pose on every 5th frame, landmark angles 
   });
 });
 
-describe('eyes', () => {
+describeWithFaceData('eyes', ['sadtalker_hdtf_ref_videos'], () => {
   it('open eyes read open and a blink reads closed (SadTalker clip, blinks at 0.40–0.48 s and 2.24–2.32 s)', async () => {
     const clip = join(DATA, 'sadtalker_hdtf_ref_videos/WDA_AlexandriaOcasioCortez_000.mp4');
     for (const t of [0.2, 2.0]) {
@@ -239,7 +242,7 @@ describe('eyes', () => {
   });
 });
 
-describe('passive anti-spoof', () => {
+describeWithFaceData('passive anti-spoof', ['nuaa_imposter_subset'], () => {
   it('real NUAA photos score higher than printed-photo attacks on average (every 10th image)', async () => {
     const root = join(DATA, 'nuaa_imposter_subset');
     const rows = (await csvRows(join(root, 'labels.csv'))).filter((_, i) => i % 10 === 0);

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RgbImage } from '../../../src/vision/image.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { faceDataRoot } from '../../face-data.ts';
 
 /** The read-only shared face data (never copied into the repo). */
 export const DATA = faceDataRoot();

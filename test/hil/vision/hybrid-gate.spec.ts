@@ -11,12 +11,13 @@
  * measured 87 disagreements + 15 frames), and each clip at most 2 points below its measured agreement, so a
  * regression concentrated in one clip shows even when the total holds.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../../src/device/logger.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { clipFiles, hybridGateAgreement, loadPoseClip, poseGate } from '../../../scripts/models/landmark-pose-clip-data.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 /** Agreement measured per clip (% of frames), `node --import tsx scripts/models/landmark-pose-clips.ts`, hybrid 1/5. */
 const MEASURED: Record<string, number> = {
@@ -28,7 +29,7 @@ const engine = new FaceEngine();
 beforeAll(() => engine.start());
 afterAll(() => engine.stop());
 
-describe('hybrid head pose vs fr_pose: the quality gate\'s pose decision on every frame of the annotated clips', () => {
+describeWithFaceData('hybrid head pose vs fr_pose: the quality gate\'s pose decision on every frame of the annotated clips', ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'], () => {
   it('agrees on >= 97.5 % of all frames and on every clip within 2 points of the study', async () => {
     const inGate = poseGate(resolvePolicy({}, deploymentPolicyBase(engine)).quality);
     const logger = createLogger({ level: 'silent' });

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';
@@ -15,6 +15,7 @@ import { FaceEngine } from '../../../src/vision/engine.ts';
 import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { median } from '../../../src/vision/metrics.ts';
 import { DATA } from './helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const SET = 'liveportrait_driving_videos';
 const engine = new FaceEngine();
@@ -22,14 +23,14 @@ const logger = createLogger({ level: 'silent' });
 beforeAll(() => engine.start());
 afterAll(() => engine.stop());
 
-const truth = parseEventsCsv(readFileSync(join(DATA, SET, 'd18.events.csv'), 'utf8'));
-const blinks = truth.filter((e) => e.event === 'blink');
-
 function relTimes(signals: FrameSignals[], t0Ms: number): Array<{ tS: number; f: FrameSignals }> {
   return signals.map((f) => ({ tS: (f.tsMs - t0Ms) / 1000, f }));
 }
 
-describe('iris lid cue (d18)', () => {
+describeWithFaceData('iris lid cue (d18)', ['liveportrait_driving_videos/d18.mp4'], () => {
+  const truth = parseEventsCsv(readFileSync(join(DATA, SET, 'd18.events.csv'), 'utf8'));
+  const blinks = truth.filter((e) => e.event === 'blink');
+
   it('every frame measured (lidMeasureBelow above any probability): ~1 on open eyes, far below inside each annotated blink', async () => {
     const { signals, t0Ms } = await recordingSignals(engine, join(DATA, SET, 'd18.mp4'), logger, undefined, new FaceTrack({ lidMeasureBelow: 2 }));
     const frames = relTimes(signals, t0Ms);

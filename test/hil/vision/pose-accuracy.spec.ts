@@ -5,7 +5,6 @@
  * meets the target (yaw MAE <= 5 deg, every slope 0.9-1.1); the hybrid's landmark frames (how it read 4 frames in 5
  * before) do not. The whole 1200-photo numbers are in docs/pose.md.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { type PoseLabel, evalPose, readPoseLabels } from '../../../src/cli/eval-
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { YAW_BIN_EDGES } from '../../../src/vision/pose-accuracy.ts';
 import { DATA } from './helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
 const AFLW = join(DATA, 'aflw2000_pose');
 const PER_BIN = 12;
@@ -29,7 +29,7 @@ function spread(labels: readonly PoseLabel[]): PoseLabel[] {
   return out;
 }
 
-describe.skipIf(!existsSync(AFLW))('head pose vs AFLW2000-3D labels (60 photos spread over |yaw| 0-60)', () => {
+describeWithFaceData('head pose vs AFLW2000-3D labels (60 photos spread over |yaw| 0-60)', ['aflw2000_pose/labels.csv'], () => {
   const engine = new FaceEngine();
   let subset: PoseLabel[];
   beforeAll(async () => {

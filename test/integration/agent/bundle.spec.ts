@@ -17,7 +17,7 @@ import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
 import { createPki, type TestPki } from '../carrier/helpers/pki.ts';
 import { makeRoot } from '../provision/fixture-root.ts';
 import { AgentProcess, NotifySocket, until } from './agent-process.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
 
 /**
  * The installed agent: `npm run build`'s release provisioned into a temporary root (`provision`: service user,
@@ -28,8 +28,8 @@ import { faceDataRoot } from '../../../src/face-data.ts';
  * repository's node_modules through a symlink (the release test covers `npm ci` of the release lock).
  */
 const REPO = join(import.meta.dirname, '..', '..', '..');
-const DATA = faceDataRoot();
-const CLIP = join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
+/** the bundled demo clip (models/demo): one person, frontal, then a turn to their left */
+const CLIP = DEMO_CLIP;
 const DEVICE = 'term-0077';
 const run = promisify(execFile);
 
@@ -90,7 +90,7 @@ describe('the provisioned release bundle (regterm run)', () => {
     await until(() => notify.states.includes('READY=1'), 60_000, `READY=1 (stderr: ${agent.stderr})`);
 
     const topics = new Topics(DEVICE);
-    const reference = await extractJpegFrame(CLIP, 10.5);
+    const reference = await extractJpegFrame(CLIP, -1);
     const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: reference }, ttlS: 300,
       policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
     await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));

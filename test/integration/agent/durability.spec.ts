@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithFaceData } from '../../face-data.ts';
 import type { ResultPayload } from '../../../src/carrier/protocol.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import type { AgentProcess } from './agent-process.ts';
@@ -53,7 +54,7 @@ function reached(a: AgentProcess, sessionId: string, step: Step): Promise<void> 
   }
 }
 
-describe('crash safety: SIGKILL at every step of a session (real agent, mosquitto TLS, replay camera)', () => {
+describeWithFaceData('crash safety: SIGKILL at every step of a session (real agent, mosquitto TLS, replay camera)', ['liveportrait_driving_videos/d3.mp4'], () => {
   it(`every accepted session ends with one verdict, delivered byte-identically (${TOTAL_KILLS} kills)`, async () => {
     const t0 = Date.now();
     const sessions: Array<{ sessionId: string; nonce: string }> = [];

@@ -6,14 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
 import { freePort } from '../carrier/helpers/mosquitto.ts';
 import { AgentProcess, type NotifySocket } from './agent-process.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
 
 /**
  * `regterm run` failure paths as a real process: a replay recording that cannot be opened (a configuration error,
  * not a device fault) fails the start with a non-zero exit after stopping what had started. Device faults and broker
  * outages are `degraded`, not failures: honest-health.spec.ts.
  */
-const DATA = faceDataRoot();
 let dir = '';
 const agents: AgentProcess[] = [];
 const sockets: NotifySocket[] = [];
@@ -26,7 +25,7 @@ async function config(name: string, over: Record<string, unknown>): Promise<stri
   const path = join(home, 'config.json');
   writeFileSync(path, JSON.stringify({
     deviceId: name, stateDir: join(home, 'state'), panel: { backend: 'sim' },
-    camera: { backend: 'replay', recording: join(DATA, 'liveportrait_driving_videos', 'd3.mp4'), pace: 'fast' },
+    camera: { backend: 'replay', recording: DEMO_CLIP, pace: 'fast' },
     // nothing listens on this port: the link keeps retrying with backoff
     mqtt: { url: `mqtt://127.0.0.1:${await freePort()}`, reconnectMinMs: 200, reconnectMaxMs: 1000 },
     carrier: { keysDir: join(home, 'keys') }, identity: { signingKeyFile: join(home, 'identity', PRIVATE_KEY_FILE) },

@@ -9,7 +9,7 @@ import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { INVALID_SESSION, Topics, type ResultPayload } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
 import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { describeWithFaceData, faceDataRoot } from '../../face-data.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
 import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
@@ -69,7 +69,7 @@ afterAll(async () => {
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64url');
 
-describe('one verdict per session id (real agent, mosquitto TLS, replay camera)', () => {
+describeWithFaceData('one verdict per session id (real agent, mosquitto TLS, replay camera)', ['liveportrait_driving_videos/d3.mp4'], () => {
   it('a replayed genuine request, unsigned requests naming the live session and a reused session id never reach its result topic', async () => {
     const topics = new Topics(DEVICE);
     agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH, HOME: process.env.HOME, NOTIFY_SOCKET: notify.path });

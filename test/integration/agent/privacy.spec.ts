@@ -10,7 +10,7 @@ import { keyId } from '../../../src/carrier/keys.ts';
 import { Topics } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
 import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { describeWithFaceData, faceDataRoot } from '../../face-data.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
 import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
@@ -58,7 +58,7 @@ function leftBehind(home: string, tmp: string): string[] {
   return [...walk(home, home).map((p) => `~/${p}`), ...walk(tmp, tmp).filter((p) => !/^tsx-\d+/.test(p)).map((p) => `$TMPDIR/${p}`)];
 }
 
-describe('no third-party traffic or telemetry files', () => {
+describeWithFaceData('no third-party traffic or telemetry files', ['liveportrait_driving_videos/d3.mp4', 'doubango_liveness_samples/genuine.jpg'], () => {
   it('regterm analyze creates onnxruntime sessions and leaves nothing in HOME or TMPDIR', async () => {
     const { home, tmp, env } = isolatedEnv('analyze');
     expect(env.ORT_DISABLE_TELEMETRY).toBeUndefined();

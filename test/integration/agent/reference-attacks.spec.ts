@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -10,7 +10,7 @@ import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { Topics, type ResultPayload } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
 import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { describeWithFaceData, faceDataRoot } from '../../face-data.ts';
 import { SESSION_REASONS } from '../../../src/session/decision.ts';
 import { REFERENCE_PHOTO } from '../../../src/session/reference-intake.ts';
 import { recordAttack } from '../../attacks/table.ts';
@@ -73,8 +73,7 @@ function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
-const haveData = existsSync(LEGIT) && existsSync(CLIP);
-describe.skipIf(!haveData)(`hostile reference photos through the agent (skipped: no face data under ${DATA})`, () => {
+describeWithFaceData('hostile reference photos through the agent', ['face_recognition_examples/images/barack_obama/obama.jpg', 'liveportrait_driving_videos/d3.mp4'], () => {
   let dir = '';
   let configPath = '';
   let mosquitto: Mosquitto;

@@ -19,7 +19,7 @@ import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
 import { createPki } from '../carrier/helpers/pki.ts';
 import { AgentProcess, NotifySocket, REGTERM, until } from './agent-process.ts';
 import { findBiometricLeaks } from './log-scan.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
 
 /**
  * `regterm run` end to end: the agent as a real process (bin/regterm.js, tsx) against the real mosquitto with TLS
@@ -28,8 +28,8 @@ import { faceDataRoot } from '../../../src/face-data.ts';
  * acknowledged; SIGTERM stops the agent with exit 0, `offline` retained and no child process left. The agent logs
  * at trace level and every line is scanned for biometric data.
  */
-const DATA = faceDataRoot();
-const CLIP = join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
+/** the bundled demo clip (models/demo): one person, frontal, then a turn to their left */
+const CLIP = DEMO_CLIP;
 const DEVICE = 'term-e2e';
 const run = promisify(execFile);
 
@@ -88,7 +88,7 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
     // fed while healthy: frames are not expected from a lockstep replay nobody reads, the broker answers pings
     await until(() => notify.states.filter((s) => s === 'WATCHDOG=1').length >= 2, 5000, 'WATCHDOG=1');
 
-    const reference = await extractJpegFrame(CLIP, 10.5);
+    const reference = await extractJpegFrame(CLIP, -1);
     const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: reference }, ttlS: 300,
       policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
     const requestJws = await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey));
@@ -140,7 +140,7 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
     // template, no image-sized blobs, no embedding-like number arrays, no unredacted biometric field.
     const engine = new FaceEngine();
     await engine.start();
-    const template = await referenceTemplate(engine, await extractJpegFrame(CLIP, 10.5));
+    const template = await referenceTemplate(engine, await extractJpegFrame(CLIP, -1));
     await engine.stop();
     expect(template.ok).toBe(true);
     const values = template.ok ? Object.values(template.template).flatMap((v) => [...v.subarray(0, 4)]) : [];
@@ -171,7 +171,7 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
     try {
       agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH, NOTIFY_SOCKET: notify2.path });
       await until(() => notify2.states.includes('READY=1'), 60_000, `READY=1 (stderr: ${agent.stderr})`);
-      const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: await extractJpegFrame(CLIP, 10.5) },
+      const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: await extractJpegFrame(CLIP, -1) },
         ttlS: 300, policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
       await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));
       await carrier.until(() => carrier.messages.some((m) => m.topic === topics.progress(request.sessionId)), 30_000, 'the session to start');

@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithFaceData } from '../../face-data.ts';
 import { INVALID_SESSION } from '../../../src/carrier/protocol.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { until, type AgentProcess } from './agent-process.ts';
@@ -85,7 +86,7 @@ async function verdict(sessionId: string): Promise<string> {
   return describeAnswer(await rig.result(sessionId));
 }
 
-describe('full disk (tmpfs state directory, real agent)', () => {
+describeWithFaceData('full disk (tmpfs state directory, real agent)', ['liveportrait_driving_videos/d3.mp4'], () => {
   it('refuses requests with storage_full while full, keeps a result decided on a full disk until it can be committed', async () => {
     agent = await rig.startAgent();
 

@@ -10,6 +10,7 @@ import { checkClock, checkDisk, checkModels, formatTable, run as doctor } from '
 import { run as record } from '../../../src/cli/record.ts';
 import { isUsageError } from '../../../src/errors.ts';
 import { gpiodSim } from '../../unit/panel/gpiod-sim.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 import { DATA, FAKE_RPICAM, logSink } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'regterm-cli-'));
@@ -66,16 +67,18 @@ describe('regterm record', () => {
     }
   });
 
-  it('--import builds a recording from a clip and its events CSV, in place', async () => {
-    const out = join(tmp, 'd3');
-    const csv = `${DATA}/liveportrait_driving_videos/d3.events.csv`;
-    const r = await cli(record, ['--import', `${DATA}/liveportrait_driving_videos/d3.mp4`, '--events', csv, '--out', out]);
-    expect(r.code).toBe(0);
-    const rec = await loadRecording(out);
-    const rows = readFileSync(csv, 'utf8').trim().split('\n').length - 1;
-    expect(rec.groundTruth).toHaveLength(rows);
-    expect(rec.frames).toMatchObject({ kind: 'video', file: `${DATA}/liveportrait_driving_videos/d3.mp4` });
-    expect(rec.fps).toBe(30);
+  describeWithFaceData('an annotated clip of the face data', ['liveportrait_driving_videos/d3.events.csv'], () => {
+    it('--import builds a recording from a clip and its events CSV, in place', async () => {
+      const out = join(tmp, 'd3');
+      const csv = `${DATA}/liveportrait_driving_videos/d3.events.csv`;
+      const r = await cli(record, ['--import', `${DATA}/liveportrait_driving_videos/d3.mp4`, '--events', csv, '--out', out]);
+      expect(r.code).toBe(0);
+      const rec = await loadRecording(out);
+      const rows = readFileSync(csv, 'utf8').trim().split('\n').length - 1;
+      expect(rec.groundTruth).toHaveLength(rows);
+      expect(rec.frames).toMatchObject({ kind: 'video', file: `${DATA}/liveportrait_driving_videos/d3.mp4` });
+      expect(rec.fps).toBe(30);
+    });
   });
 
   it.each([

@@ -6,29 +6,29 @@ import { createFfmpegSource } from '../../../src/camera/ffmpeg-source.ts';
 import { importRecording } from '../../../src/camera/recording-import.ts';
 import { ReplaySource } from '../../../src/camera/replay-source.ts';
 import { createRpicamSource } from '../../../src/camera/rpicam-source.ts';
-import { CLIP, CLIP_EVENTS, FAKE_RPICAM, fakeRpicamSpawn, logSink } from './helpers.ts';
+import { FAKE_RPICAM, VIDEO, fakeRpicamSpawn, logSink } from './helpers.ts';
 import { frameSourceContract } from './frame-source-contract.ts';
 
 const logger = logSink().logger;
 const tmp = mkdtempSync(join(tmpdir(), 'regterm-contract-'));
 const recDir = join(tmp, 'clip');
 beforeAll(async () => {
-  await importRecording({ video: CLIP, eventsCsv: CLIP_EVENTS, outDir: recDir });
+  await importRecording({ video: VIDEO, outDir: recDir });
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 frameSourceContract({
   name: 'rpicam (scripts/fake-rpicam-vid, 322x242, Pi 4 stride)',
   live: true,
-  make: () => createRpicamSource({ width: 322, height: 242, fps: 10, bin: FAKE_RPICAM, logger, spawn: fakeRpicamSpawn({ FAKE_RPICAM_VIDEO: CLIP }) }),
+  make: () => createRpicamSource({ width: 322, height: 242, fps: 10, bin: FAKE_RPICAM, logger, spawn: fakeRpicamSpawn({ FAKE_RPICAM_VIDEO: VIDEO }) }),
   makeBroken: () => createRpicamSource({ width: 320, height: 240, fps: 10, bin: join(tmp, 'no-rpicam-vid'), logger }),
 });
 
 frameSourceContract({
   name: 'ffmpeg (looped video file at its own pace)',
   live: true,
-  make: () => createFfmpegSource({ input: CLIP, width: 320, height: 240, fps: 10, loop: true, logger }),
-  makeBroken: () => createFfmpegSource({ input: CLIP, width: 320, height: 240, fps: 10, bin: join(tmp, 'no-ffmpeg'), logger }),
+  make: () => createFfmpegSource({ input: VIDEO, width: 320, height: 240, fps: 10, loop: true, logger }),
+  makeBroken: () => createFfmpegSource({ input: VIDEO, width: 320, height: 240, fps: 10, bin: join(tmp, 'no-ffmpeg'), logger }),
 });
 
 frameSourceContract({

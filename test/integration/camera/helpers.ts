@@ -3,13 +3,16 @@ import type { SpawnFn } from '../../../src/camera/child-frame-source.ts';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../../src/device/logger.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
+import { faceDataRoot } from '../../face-data.ts';
 
 export const FAKE_RPICAM = fileURLToPath(new URL('../../../scripts/fake-rpicam-vid', import.meta.url));
 export const DATA = faceDataRoot();
-/** a real 256x256 25 fps clip (read in place, never copied) */
+/** a real 256x256 25 fps clip with annotated events (face data: read in place, never copied; describeWithFaceData) */
 export const CLIP = `${DATA}/dagan_driving_video/driving.mp4`;
 export const CLIP_EVENTS = `${DATA}/dagan_driving_video/driving.events.csv`;
+/** a real clip that ships with the product (models/demo, 320x320 30 fps): for tests that need any video of a face */
+export const VIDEO = DEMO_CLIP;
 
 /** A logger writing into memory; `lines()` parses what was logged (pino test/helper.js `sink()`). */
 export function logSink(): { logger: Logger; lines: () => Array<Record<string, unknown>> } {

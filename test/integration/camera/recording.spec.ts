@@ -9,7 +9,8 @@ import { loadRecording, RecordingWriter } from '../../../src/camera/recording.ts
 import { ReplaySource } from '../../../src/camera/replay-source.ts';
 import { createRpicamSource } from '../../../src/camera/rpicam-source.ts';
 import { isUsageError } from '../../../src/errors.ts';
-import { CLIP, CLIP_EVENTS, FAKE_RPICAM, fakeRpicamSpawn, logSink, referenceFrames } from './helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
+import { CLIP, CLIP_EVENTS, FAKE_RPICAM, VIDEO, fakeRpicamSpawn, logSink, referenceFrames } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'regterm-rec-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,7 +24,7 @@ async function all(src: ReplaySource): Promise<Frame[]> {
   return out;
 }
 
-describe('recordings', () => {
+describeWithFaceData('recordings of an annotated clip', ['dagan_driving_video'], () => {
   it('import references the clip in place, keeps its timestamps and ground truth, and replays every frame', async () => {
     const dir = join(tmp, 'import');
     const rec = await importRecording({ video: CLIP, eventsCsv: CLIP_EVENTS, outDir: dir });
@@ -52,10 +53,12 @@ describe('recordings', () => {
     expect(fromFile.map((f) => f.tsMs)).toEqual(fromDir.map((f) => f.tsMs));
     expect(Buffer.from(fromFile[100].data).equals(Buffer.from(fromDir[100].data))).toBe(true);
   });
+});
 
+describe('recordings', () => {
   it('frames recorded from the rpicam backend with prompts and buttons replay byte for byte', async () => {
     const dir = join(tmp, 'live');
-    const cam = createRpicamSource({ width: 322, height: 242, fps: 10, bin: FAKE_RPICAM, logger, spawn: fakeRpicamSpawn({ FAKE_RPICAM_VIDEO: CLIP }) });
+    const cam = createRpicamSource({ width: 322, height: 242, fps: 10, bin: FAKE_RPICAM, logger, spawn: fakeRpicamSpawn({ FAKE_RPICAM_VIDEO: VIDEO }) });
     await cam.start();
     const w = new RecordingWriter(dir, { camera: { backend: 'rpicam' }, width: 322, height: 242, fps: 10 });
     await w.open();
@@ -79,7 +82,7 @@ describe('recordings', () => {
 
   it('refuses an invalid recording.json with a one-line reason', async () => {
     const dir = join(tmp, 'bad');
-    await importRecording({ video: CLIP, outDir: dir });
+    await importRecording({ video: VIDEO, outDir: dir });
     const json = JSON.parse(readFileSync(join(dir, 'recording.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(dir, 'recording.json'), JSON.stringify({ ...json, timestampsMs: [0, 1] }));
     const err = await loadRecording(dir).then(() => undefined, (e: unknown) => e);
@@ -88,7 +91,7 @@ describe('recordings', () => {
   });
 
   it('refuses a file that is not a video', async () => {
-    const err = await importRecording({ video: CLIP_EVENTS, outDir: join(tmp, 'x') }).then(() => undefined, (e: unknown) => e);
+    const err = await importRecording({ video: join(import.meta.dirname, 'helpers.ts'), outDir: join(tmp, 'x') }).then(() => undefined, (e: unknown) => e);
     expect(isUsageError(err)).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { openCarrier } from '../../../src/carrier/open.ts';
 import { Topics } from '../../../src/carrier/protocol.ts';
 import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
 import { createLogger } from '../../../src/device/logger.ts';
-import { faceDataRoot } from '../../../src/face-data.ts';
+import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { LogSink, testKeys } from '../../unit/carrier/helpers.ts';
 import { AgentProcess, until } from '../agent/agent-process.ts';
@@ -119,7 +119,7 @@ describe('client-id takeover at the broker', () => {
       const cert = pki.client('term-1');
       writeFileSync(join(dir, 'config.json'), JSON.stringify({
         deviceId: 'term-1', stateDir: join(dir, 'state'), panel: { backend: 'sim' },
-        camera: { backend: 'replay', recording: join(faceDataRoot(), 'liveportrait_driving_videos', 'd3.mp4'), pace: 'fast' },
+        camera: { backend: 'replay', recording: DEMO_CLIP, pace: 'fast' },
         mqtt: { url: broker.url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key },
         carrier: { keysDir: join(dir, 'carrier-keys'), drainBudgetMs: 1000 },
         identity: { signingKeyFile: join(dir, 'identity', PRIVATE_KEY_FILE) },
