@@ -65,13 +65,13 @@ describe('RegistrationSession: a cooperative customer', () => {
     expect(wrong?.decidedBy).toMatch(/^challenge:turn_/);
   });
 
-  it('turns are measured from the customer\'s own frontal yaw, taken during the quality gate', () => {
+  it('turns are measured from the customer\'s own frontal yaw, the face just before the prompt', () => {
     const set = { set: ['turn_left' as const, 'turn_right' as const, 'light' as const], count: 3 };
-    // Frontal reads -6 deg: a 22 deg turn to the left peaks at +16 (short of an absolute 20) and still passes.
-    expect(decided(runSession({ frontalYawDeg: -6, turnDeg: 22 }, { policy: { challenges: set } }))?.decision).toBe('match');
-    expect(decided(runSession({ frontalYawDeg: 6, turnDeg: 22 }, { policy: { challenges: set } }))?.decision).toBe('match');
-    // A 16 deg turn is short of enterDeg both ways, although the right one reads -22 deg absolute.
-    const short = decided(runSession({ frontalYawDeg: -6, turnDeg: 16 }, { policy: { challenges: set } }));
+    // Frontal reads -6 deg: a 12 deg turn to the left peaks at +6 (short of 8 from the camera axis) and still passes.
+    expect(decided(runSession({ frontalYawDeg: -6, turnDeg: 12 }, { policy: { challenges: set } }))?.decision).toBe('match');
+    expect(decided(runSession({ frontalYawDeg: 6, turnDeg: 12 }, { policy: { challenges: set } }))?.decision).toBe('match');
+    // A 6 deg turn is short of turn.prompted.enterDeg both ways, although the right one reads -12 deg absolute.
+    const short = decided(runSession({ frontalYawDeg: -6, turnDeg: 6 }, { policy: { challenges: set } }));
     expect(short).toMatchObject({ decision: 'liveness_failed' });
     expect(short?.decidedBy).toMatch(/^challenge:turn_/);
   });
