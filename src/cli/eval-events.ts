@@ -1,5 +1,5 @@
 /**
- * regterm eval events DIR... [--cache DIR] [--json]
+ * regterm eval events DIR... [--cache DIR] [--policy JSON] [--json]
  *
  * Every clip under the folders that has a `<clip>.events.csv` (hand-made annotations: start_s,end_s,event,confidence)
  * next to its recording (`<clip>.<video ext>` or a frame directory `<clip>`), through the same path as
@@ -11,7 +11,8 @@
  *
  * --cache DIR keeps each clip's per-frame signals (pose, eye state, box, luminance, anti-spoof score; no pixels, no
  * landmarks, no embeddings) as `<folder name>--<clip>.json` in DIR, so a policy change re-scores in seconds. Use a tmp
- * dir, never the repository; a model change makes the cache stale (use a new DIR).
+ * dir, never the repository; a model change makes the cache stale (use a new DIR). --policy is a session policy
+ * (as a carrier sends it, e.g. '{"turn":{"prompted":{"enterDeg":10}}}') over the deployment's, to score a variant.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';

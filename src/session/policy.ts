@@ -106,10 +106,10 @@ export const policySchema = z.strictObject({
       holdMs: ms.default(200),
       /**
        * the turn must START (leave exitDeg) within this long of the prompt: a customer answering a prompt starts
-       * within a choice reaction time (~0.4-0.7 s, slow ~1.5 s), while a head that drifts on its own may start at any
-       * time in the challenge's timeout
+       * after a choice reaction time (~0.4-1 s), while a head that drifts on its own starts at any time in the
+       * challenge's timeout, so this cuts incidental passes in proportion (docs/turns.md)
        */
-      startWithinMs: ms.default(2000),
+      startWithinMs: ms.default(1500),
     }).prefault({}),
   }).prefault({}),
   light: z.strictObject({

@@ -56,7 +56,7 @@ describe('ActiveChallenge', () => {
     expect(run(0)).toBe('failed');
   });
 
-  describe('the prompted turn rule (policy.turn.prompted: enterDeg 8, exitDeg 5, holdMs 200, startWithinMs 2000)', () => {
+  describe('the prompted turn rule (policy.turn.prompted: enterDeg 8, exitDeg 5, holdMs 200, startWithinMs 1500)', () => {
     /** noise-free yaw: `yaw(t)` from the prompt at 1000 ms */
     const turnLeft = (yaw: (t: number) => number): string => outcome('turn_left', 1000, clip({
       durationMs: 9000, face: (t, base) => ({ ...base, yawDeg: yaw(t) }),
@@ -76,8 +76,8 @@ describe('ActiveChallenge', () => {
 
     it('counts a turn that starts within startWithinMs of the prompt, not one that starts later', () => {
       // the turn starts where it leaves exitDeg, ~120 ms into the ramp
-      expect(turnLeft(ramp(2800, 15, 500))).toMatch(/^passed@/);
-      expect(turnLeft(ramp(3000, 15, 500))).toMatch(/^failed@8000/);
+      expect(turnLeft(ramp(2300, 15, 500))).toMatch(/^passed@/);
+      expect(turnLeft(ramp(2500, 15, 500))).toMatch(/^failed@8000/);
     });
 
     it('needs the turn to start from the baseline: a head already past exitDeg at the prompt does not count', () => {
