@@ -76,6 +76,16 @@ describe('RegistrationSession: a cooperative customer', () => {
     expect(short?.decidedBy).toMatch(/^challenge:turn_/);
   });
 
+  it('a turn is measured from the face before its prompt, not from the gate, when the head settled elsewhere since', () => {
+    const policy = { challenges: { set: ['blink' as const, 'turn_left' as const, 'light' as const], ordered: true } };
+    // frontal 0 at the gate, then 7 deg to the right after the blink; a 10 deg left turn peaks at +3 absolute
+    const settled = decided(runSession({ driftDeg: -7, turnDeg: 10 }, { policy }));
+    expect(settled?.challenges.map((c) => [c.type, c.passed])).toEqual([['blink', true], ['turn_left', true], ['light', true]]);
+    // more than maxFrontalBiasDeg off the gate's frontal: a head still turned, measured from the gate instead
+    const turned = decided(runSession({ driftDeg: -10, turnDeg: 10 }, { policy }));
+    expect(turned).toMatchObject({ decision: 'liveness_failed', decidedBy: 'challenge:turn_left' });
+  });
+
   it('waits in match for enough embedded good frames, then decides with what it has at the deadline', () => {
     const r = runSession({ embedEveryMs: 2000 }, { policy: { match: { topK: 16 } } });
     const res = decided(r);
