@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAttack } from '../../attacks/table.ts';
 import { evalEvents, type EventsReport } from '../../../src/cli/eval-events.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
@@ -49,6 +50,11 @@ describe('eval events: the prompted turn challenge on real clips', () => {
 
   it('PC-AVS 00473, a frontal talking head: no random turn prompt is passed and the scan finds no turn', () => {
     const head = clip('00473');
+    const [left, right] = [head.prompted.turn_left, head.prompted.turn_right];
+    recordAttack({
+      area: 'liveness', attack: 'talking-head clip replayed at random turn prompts (00473)', expected: '0 prompts passed',
+      observed: `${left.incidentalPasses + right.incidentalPasses}/${left.incidentalPrompts + right.incidentalPrompts} passed`,
+    });
     for (const type of ['turn_left', 'turn_right'] as const) {
       expect(head.prompted[type].incidentalPrompts).toBeGreaterThanOrEqual(10);
       expect(head.prompted[type].incidentalPasses).toBe(0);
