@@ -27,6 +27,7 @@ default clip, else 1 s before the end), extracted in memory.
 
 A replayed clip cannot follow the LED light challenge, so the demo's policy leaves it out: the default clip is asked
 for a turn to the left (the motion it shows after the quality gate passes), another clip for one motion challenge.
+Nor does it react to the prompt: a turn may start any time before the challenge's deadline.
 `;
 
 const DEFAULT_CLIP = join('liveportrait_driving_videos', 'd3.mp4');
@@ -36,10 +37,11 @@ const DEFAULT_REFERENCE_AT_S = 10.5;
  * The light challenge needs a live face answering the LEDs; a recording cannot, so the demo leaves it out. On d3 the
  * quality gate passes ~7 s into the clip (after it looks down with closed eyes, d3.events.csv), and the one motion
  * left after that is the turn to the subject's left at 8.3-9.7 s (high confidence): the default clip asks for it.
- * Another clip gets one challenge drawn from every motion.
+ * Another clip gets one challenge drawn from every motion. A recording does not react to the prompt either: its turn
+ * may start any time before the challenge's deadline (7 s), not within turn.prompted.startWithinMs of the prompt.
  */
-const DEFAULT_CLIP_POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 } };
-const OTHER_CLIP_POLICY = { challenges: { set: ['blink', 'turn_left', 'turn_right'], required: [], count: 1 } };
+const DEFAULT_CLIP_POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } };
+const OTHER_CLIP_POLICY = { challenges: { set: ['blink', 'turn_left', 'turn_right'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } };
 const RESULT_TIMEOUT_MS = 180_000;
 const VERDICT_SHOW_MS = 2000;
 
