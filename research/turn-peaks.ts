@@ -1,6 +1,6 @@
 /**
- * Peak |yaw − clip frontal| (degrees, the turn detector's input) inside each annotated turn of the score:events clips,
- * from score:events caches (`npx tsx test/hil/session/score-events.ts --cache DIR`): one column per cache DIR, e.g. the
+ * Peak |yaw − clip frontal| (degrees, the turn detector's input) inside each annotated turn of the 13 older clips,
+ * from `regterm eval events --cache DIR` caches (the same files score:events wrote): one column per cache DIR, e.g. the
  * hybrid yaw before docs/pose.md's change and fr_pose on every frame after it.
  *   npx tsx research/turn-peaks.ts /tmp/se-before /tmp/se-after   (face data: $REGTERM_FACE_DATA, else ../shared/data)
  */

@@ -25,7 +25,7 @@ const { values } = parseArgs({ options: {
 const DATA = faceDataRoot();
 const clip = values.clip ?? join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
 const target = Number(values.frames);
-const POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 } };
+const POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } };
 
 /**
  * A replay camera that plays the clip from its first frame for every reader (every session): a lockstep

@@ -33,7 +33,8 @@ result and acknowledges it. The ID photo is a frame of the same clip, extracted 
 Every clip runs the same session. A recording cannot answer the LED light challenge or a challenge drawn at
 random, so the demo asks for one motion, which the clip must show after its person has faced the camera for the
 quality gate, followed by a second of frontal face for the match. If the clip ends first, the demo says so and
-exits 1, as it does when the result does not verify.
+exits 1, as it does when the result does not verify. Nor does a recording react to the prompt: its motion may start
+any time before the challenge's deadline.
 `;
 
 const MOTIONS = ['blink', 'turn_left', 'turn_right'] as const;
@@ -42,9 +43,13 @@ const DEFAULT_REFERENCE_AT_S = -1;
 const RESULT_TIMEOUT_MS = 180_000;
 const VERDICT_SHOW_MS = 2000;
 
-/** The light challenge needs a live face answering the LEDs; a recording cannot, so the demo leaves it out. */
+/**
+ * The light challenge needs a live face answering the LEDs; a recording cannot, so the demo leaves it out. Nor does a
+ * recording react to the prompt: its turn may start any time before the challenge's deadline (7 s), not within
+ * turn.prompted.startWithinMs of the prompt as a customer's does.
+ */
 function demoPolicy(challenge: Motion): SessionRequest['policy'] {
-  return { challenges: { set: [challenge], required: [], count: 1 } };
+  return { challenges: { set: [challenge], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } };
 }
 
 export async function run(ctx: CommandContext): Promise<number> {

@@ -3,6 +3,8 @@
  * regterm eval antispoof --labels CSV [--root DIR] [--json] (file,label real|spoof,attack_type)
  * regterm eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator track|model|landmarks] [--json]
  *                                                          (file,yaw_deg,pitch_deg,roll_deg: eval-pose.ts)
+ * regterm eval events DIR... [--cache DIR] [--policy JSON] [--json]   (annotated clips: blinks and turns, clip scan and prompted;
+ *                                                          eval-events.ts)
  *
  * Threshold calibration on a carrier's own data. Paths in the CSV are relative to --root (default: the CSV's folder).
  * verify: every distinct image is embedded once (largest face; cached in memory by path). A pair with an image where
@@ -14,7 +16,11 @@
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { createLogger } from '../device/logger.ts';
 import { UsageError, isRegtermError } from '../errors.ts';
+import { resolvePolicy, type PolicyInput } from '../session/policy.ts';
+import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { type ScoredPair, fitFusion } from '../vision/calibrate.ts';
 import { readCsv } from '../vision/csv.ts';
 import { FaceEngine } from '../vision/engine.ts';
@@ -23,9 +29,11 @@ import type { FaceTemplate } from '../vision/matcher.ts';
 import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
 import { type CommandContext, writeJson } from './command.ts';
 import { POSE_ESTIMATORS, boxesCsvFor, evalPose, readPoseLabels } from './eval-pose.ts';
+import { evalEvents, eventsTable } from './eval-events.ts';
 
 export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]'
-  + ` | eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--json]`;
+  + ` | eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--json]`
+  + ' | eval events DIR... [--cache DIR] [--policy JSON] [--json]';
 
 export async function run(ctx: CommandContext): Promise<number> {
   let parsed;
@@ -47,13 +55,17 @@ export async function run(ctx: CommandContext): Promise<number> {
         // pose: the labelled faces' boxes (default: face_boxes.csv beside --labels) and what is measured
         boxes: { type: 'string' },
         estimator: { type: 'string', default: 'track' },
+        // events: keep each clip's per-frame signals here (eval-events.ts), and a session policy to score (JSON)
+        cache: { type: 'string' },
+        policy: { type: 'string' },
       },
     });
   } catch (e: unknown) {
     throw new UsageError(`eval: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const [sub] = parsed.positionals;
+  const [sub, ...dirs] = parsed.positionals;
   const v = parsed.values;
+  if (sub === 'events') return events(ctx, dirs, v);
   const csv = sub === 'verify' ? v.pairs : sub === 'antispoof' || sub === 'pose' ? v.labels : undefined;
   if (!csv) throw new UsageError(USAGE);
   const estimator = POSE_ESTIMATORS.find((e) => e === v.estimator);
@@ -72,6 +84,30 @@ export async function run(ctx: CommandContext): Promise<number> {
           : await antispoof(engine, csv, root, ctx);
     if (v.json) writeJson(ctx.stdout, report);
     else ctx.stdout.write(`${JSON.stringify(report)}\n`);
+    return 0;
+  } finally {
+    await engine.stop();
+  }
+}
+
+async function events(
+  ctx: CommandContext, dirs: string[], v: { json: boolean; cache?: string; policy?: string; 'models-dir'?: string },
+): Promise<number> {
+  if (dirs.length === 0) throw new UsageError(USAGE);
+  let input: PolicyInput;
+  try {
+    input = v.policy === undefined ? {} : JSON.parse(v.policy);
+  } catch (e: unknown) {
+    throw new UsageError(`--policy: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const engine = new FaceEngine({ modelsDir: v['models-dir'] });
+  await engine.start();
+  try {
+    const policy = resolvePolicy(input, deploymentPolicyBase(engine));
+    const logger = createLogger({ level: ctx.env.LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
+    const report = await evalEvents(engine, dirs, policy, logger, { cacheDir: v.cache, progress: (l) => ctx.stderr.write(`${l}\n`) });
+    if (v.json) writeJson(ctx.stdout, report);
+    else ctx.stdout.write(eventsTable(report));
     return 0;
   } finally {
     await engine.stop();

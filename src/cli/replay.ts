@@ -33,6 +33,7 @@ import { type CommandContext, writeJson } from './command.ts';
 
 const MOTIONS: readonly ChallengeType[] = ['blink', 'turn_left', 'turn_right'];
 const LIGHT_NOTE = 'a replayed recording cannot follow the LED light challenge: it is not part of this session';
+const REACTION_NOTE = 'a replayed recording does not react to the prompts: a turn may start any time before the deadline';
 const USAGE = `usage: regterm replay RECORDING [--reference IMG] [--challenges blink,turn_left,turn_right] [--seed TEXT]
                       [--models-dir DIR] [--json] [--report FILE.html]
        regterm replay RECORDING --events-only [--json] [--report FILE.html]
@@ -119,10 +120,13 @@ async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, repo
 }
 
 async function session(engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector): Promise<Output> {
-  const notes = [LIGHT_NOTE];
-  const policy: PolicyInput = args.challenges
-    ? { challenges: { set: args.challenges, required: [], ordered: true, count: args.challenges.length } }
-    : { challenges: { set: [...MOTIONS], required: [], count: 2 } };
+  const notes = [LIGHT_NOTE, REACTION_NOTE];
+  const policy: PolicyInput = {
+    ...(args.challenges
+      ? { challenges: { set: args.challenges, required: [], ordered: true, count: args.challenges.length } }
+      : { challenges: { set: [...MOTIONS], required: [], count: 2 } }),
+    turn: { prompted: { startWithinMs: 7000 } },
+  };
   if (!args.challenges) notes.push('no --challenges: two of blink/turn_left/turn_right drawn per session (seeded)');
   let reference: Uint8Array;
   if (args.reference) {

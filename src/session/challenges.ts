@@ -46,8 +46,9 @@ export type ChallengeStatus =
 /**
  * One running challenge, fed frames and clock ticks. Motion challenges only accept evidence that STARTED at least
  * minReactionMs after the prompt (a blink or turn already under way does not count); turns must start from a
- * frontal pose and are measured from `frontalYawDeg`, the subject's own frontal yaw (the session measures it while
- * its quality gate holds the face frontal; 0 = absolute yaw).
+ * frontal pose within `turn.prompted.startWithinMs` of the prompt, run on the prompted rule (`policy.turn.prompted`)
+ * and are measured from `baselineYawDeg`, the yaw the customer held just before the prompt (`promptBaselineYaw`;
+ * 0 = absolute yaw).
  * The light challenge records face luminance while its sequence plays and decides once the sequence plus the
  * maximum camera lag is over; it never fails on its own deadline before that.
  */
@@ -62,10 +63,11 @@ export class ActiveChallenge {
     readonly promptMs: number,
     private readonly p: SessionPolicy,
     readonly light: LightSchedule | undefined,
-    frontalYawDeg = 0,
+    baselineYawDeg = 0,
   ) {
     this.blink = type === 'blink' ? new BlinkDetector(p.blink) : undefined;
-    this.turn = type === 'turn_left' || type === 'turn_right' ? new TurnDetector(p.turn, p.mirrored, frontalYawDeg) : undefined;
+    const rule = { ...p.turn.prompted, maxGapMs: p.turn.maxGapMs };
+    this.turn = type === 'turn_left' || type === 'turn_right' ? new TurnDetector(rule, p.mirrored, baselineYawDeg) : undefined;
     this.deadlineMs = light ? scheduleEndMs(light) + p.light.maxLagMs : promptMs + p.challenges.timeoutMs;
   }
 
@@ -75,12 +77,12 @@ export class ActiveChallenge {
   }
 
   static start(
-    type: ChallengeType, nowMs: number, p: SessionPolicy, nonce: string, salt: Uint8Array, frontalYawDeg = 0,
+    type: ChallengeType, nowMs: number, p: SessionPolicy, nonce: string, salt: Uint8Array, baselineYawDeg = 0,
   ): ActiveChallenge {
     const light = type === 'light'
       ? { startMs: nowMs + p.light.leadMs, chipMs: p.light.chipMs, chips: lightChips(nonce, salt, p.light.dataBits) }
       : undefined;
-    return new ActiveChallenge(type, nowMs, p, light, frontalYawDeg);
+    return new ActiveChallenge(type, nowMs, p, light, baselineYawDeg);
   }
 
   frame(f: FrameSignals): ChallengeStatus {
@@ -92,7 +94,8 @@ export class ActiveChallenge {
     if (this.turn) {
       const want = this.type === 'turn_left' ? 'left' : 'right';
       for (const t of this.turn.push(f.tsMs, face)) {
-        if (t.type === 'turn_onset' && t.direction === want && t.fromFrontal && t.startMs >= this.earliestMs) {
+        const answering = t.startMs >= this.earliestMs && t.startMs <= this.promptMs + this.p.turn.prompted.startWithinMs;
+        if (t.type === 'turn_onset' && t.direction === want && t.fromFrontal && answering) {
           return { status: 'passed' };
         }
       }

@@ -83,6 +83,34 @@ export const policySchema = z.strictObject({
      * turned, not a personal bias: turns are then measured from 0. The 13 clips' frontals span -7.1..+6.0 deg.
      */
     maxFrontalBiasDeg: deg.default(8),
+    /**
+     * The turn CHALLENGE's rule (challenges.ts). A prompt gives what a clip scan lacks: the direction, the moment,
+     * and the face just before it. So a prompted turn is measured in the asked direction from the yaw the customer
+     * held before the prompt, and needs less rotation than the clip scan's enterDeg; thresholds from the measured
+     * distributions of prompted turns and of random prompts on talking heads (docs/turns.md).
+     */
+    prompted: z.strictObject({
+      /** the baseline is the median yaw of the frames this long before the prompt (the pause the session shows) */
+      baselineMs: ms.default(500),
+      /** fewer faces than this before the prompt (or a median off the gate's frontal by more than maxFrontalBiasDeg): the gate's frontal instead */
+      minBaselineFrames: z.number().int().min(1).default(3),
+      /**
+       * rotation from the baseline in the asked direction that answers the prompt. fr_pose reads yaw in ~3 deg
+       * steps: 8 = three steps from the baseline, where the answered turns reach 9.5 deg and more and random
+       * prompts on talking heads, within startWithinMs, rarely do (docs/turns.md)
+       */
+      enterDeg: deg.default(8),
+      /** within this of the baseline is frontal (one step plus jitter): a turn starts past it and ends back inside */
+      exitDeg: deg.default(5),
+      /** yaw must stay at or past enterDeg this long (a talking head's flick is shorter) */
+      holdMs: ms.default(200),
+      /**
+       * the turn must START (leave exitDeg) within this long of the prompt: a customer answering a prompt starts
+       * after a choice reaction time (~0.4-1 s), while a head that drifts on its own starts at any time in the
+       * challenge's timeout, so this cuts incidental passes in proportion (docs/turns.md)
+       */
+      startWithinMs: ms.default(1500),
+    }).prefault({}),
   }).prefault({}),
   light: z.strictObject({
     /**
@@ -173,6 +201,7 @@ export function resolvePolicy(input: PolicyInput = {}, base: PolicyInput = {}): 
   const policy = policySchema.parse(deepMerge(base, input));
   if (policy.blink.closedBelow >= policy.blink.openAbove) throw new RangeError('blink.closedBelow must be < openAbove');
   if (policy.turn.exitDeg >= policy.turn.enterDeg) throw new RangeError('turn.exitDeg must be < enterDeg');
+  if (policy.turn.prompted.exitDeg >= policy.turn.prompted.enterDeg) throw new RangeError('turn.prompted.exitDeg must be < enterDeg');
   if (policy.challenges.pauseMinMs > policy.challenges.pauseMaxMs) throw new RangeError('pauseMinMs > pauseMaxMs');
   for (const t of policy.challenges.required) {
     if (!policy.challenges.set.includes(t)) throw new RangeError(`required challenge ${t} is not in challenges.set`);

@@ -50,7 +50,7 @@ export async function recordingSignals(
 }
 
 /**
- * The face track of events-only scoring (`regterm replay --events-only`, score:events), whose detectors look for
+ * The face track of events-only scoring (`regterm replay --events-only`, `regterm eval events`), whose detectors look for
  * every event on every frame: the session's track with fr_pose on every frame, as while a session's turn challenge is
  * open (face-track.ts, POSE ON EVERY FRAME); the rest of its plan, and so the blink evidence, is the session's own.
  */

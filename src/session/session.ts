@@ -1,4 +1,4 @@
-import { frontalYaw } from './detectors/turn.ts';
+import { frontalYaw, promptBaselineYaw, type YawReading } from './detectors/turn.ts';
 import { ActiveChallenge, planChallenges, type ChallengePlan, type ChallengeStatus } from './challenges.ts';
 import {
   decideFinal, finiteScores, thresholdsOf, type ChallengeOutcome, type Decision, type DecidedBy, type ReferenceReason, type SessionReason,
@@ -45,6 +45,8 @@ export class RegistrationSession {
   /** yaw of every frame in the quality gate's current good run; its median is the subject's frontal yaw */
   private readonly holdYaws: number[] = [];
   private frontalYawDeg = 0;
+  /** yaw of the frames of the last `turn.prompted.baselineMs`: a turn challenge is measured from the face before its prompt */
+  private readonly recentYaws: YawReading[] = [];
   private sawFace = false;
   private lastIssue: QualityIssue = 'no_face';
   private lastFaceAt = 0;
@@ -137,6 +139,7 @@ export class RegistrationSession {
     const owned = this.observe(f, q, now);
     if (embedding && !owned) wipeTemplate(embedding);
     if (this.st === 'decided') return;
+    this.keepYaw(f);
     if (this.st === 'quality') this.qualityStep(f, q, now);
     else if (this.st === 'challenges') this.challengeStep(this.active?.frame(f), now);
     this.onTime(now);
@@ -189,6 +192,12 @@ export class RegistrationSession {
       this.enter('challenges', now);
       this.pauseUntil = now + (this.plan?.challenges[0]?.pauseMs ?? 0);
     }
+  }
+
+  private keepYaw(f: FrameSignals): void {
+    const keepFrom = f.tsMs - this.o.policy.turn.prompted.baselineMs;
+    while (this.recentYaws.length > 0 && this.recentYaws[0].tsMs < keepFrom) this.recentYaws.shift();
+    if (f.faceCount > 0 && f.face) this.recentYaws.push({ tsMs: f.tsMs, yawDeg: f.face.yawDeg });
   }
 
   private restartHold(): void {
@@ -254,7 +263,8 @@ export class RegistrationSession {
   private startChallenge(now: number): void {
     const planned = this.plan?.challenges[this.next];
     if (planned === undefined || this.plan === undefined) return;
-    this.active = ActiveChallenge.start(planned.type, now, this.o.policy, this.o.nonce, this.plan.lightSalt, this.frontalYawDeg);
+    const baseline = promptBaselineYaw(this.recentYaws, now, this.o.policy.turn, this.frontalYawDeg);
+    this.active = ActiveChallenge.start(planned.type, now, this.o.policy, this.o.nonce, this.plan.lightSalt, baseline);
     const prompt: PromptId = planned.type === 'light' ? 'watch_light' : planned.type;
     this.show(prompt, now);
     this.emitProgress('challenge_started', { challenge: planned.type, index: this.next });

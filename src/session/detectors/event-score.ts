@@ -17,6 +17,8 @@ export interface EventScore {
   positives: number;
   precision: number;
   recall: number;
+  /** detected start − annotated start (s) of each matched detection: how late the detector sees an event begin */
+  delaysS: number[];
 }
 
 /**
@@ -36,11 +38,13 @@ export function scoreEvents(detected: readonly ClipEvent[], truth: readonly Trut
     const used = new Set<TruthEvent>();
     let tp = 0;
     let fp = 0;
+    const delaysS: number[] = [];
     for (const d of det) {
       const hit = gt.find((t) => !used.has(t) && t.confidence !== 'low' && overlaps(d, t));
       if (hit) {
         used.add(hit);
         tp++;
+        delaysS.push(Math.round((d.startS - hit.startS) * 1000) / 1000);
       } else if (!gt.some((t) => t.confidence === 'low' && overlaps(d, t))) fp++;
     }
     const positives = gt.filter((t) => t.confidence !== 'low').length;
@@ -53,6 +57,7 @@ export function scoreEvents(detected: readonly ClipEvent[], truth: readonly Trut
       positives,
       precision: tp + fp > 0 ? tp / (tp + fp) : 1,
       recall: positives > 0 ? tp / positives : 1,
+      delaysS,
     };
   });
 }

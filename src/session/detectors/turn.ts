@@ -16,6 +16,9 @@ export interface TurnEvent {
   peakDeg: number;
 }
 
+/** The thresholds a turn detector runs on: the clip scan's (`policy.turn`) or a turn challenge's (`policy.turn.prompted`). */
+export type TurnRule = Pick<SessionPolicy['turn'], 'enterDeg' | 'exitDeg' | 'holdMs' | 'maxGapMs'>;
+
 interface Excursion {
   direction: TurnDirection;
   startMs: number;
@@ -48,7 +51,7 @@ export class TurnDetector {
   private frontal = false;
 
   constructor(
-    private readonly cfg: SessionPolicy['turn'],
+    private readonly cfg: TurnRule,
     private readonly mirrored: boolean,
     private readonly frontalYawDeg = 0,
   ) {}
@@ -116,4 +119,26 @@ export function frontalYaw(yawsDeg: readonly number[], maxBiasDeg: number): numb
   if (yawsDeg.length === 0) return 0;
   const m = median(yawsDeg);
   return Math.abs(m) <= maxBiasDeg ? m : 0;
+}
+
+/** One yaw reading the session saw (image convention), for the baseline of the next turn prompt. */
+export interface YawReading {
+  tsMs: number;
+  yawDeg: number;
+}
+
+/**
+ * PROMPTED BASELINE: the yaw a turn challenge is measured from. The median yaw of the readings in the
+ * `prompted.baselineMs` before the prompt: the face as it was when the customer read the prompt, which follows a
+ * talking head's slow drift that the gate's frontal (measured seconds earlier) does not. Too few readings, or a
+ * median further than `maxFrontalBiasDeg` from the gate's frontal (a head not yet back from the previous turn: a
+ * return to frontal must not count as a turn the other way), fall back to the gate's frontal.
+ */
+export function promptBaselineYaw(
+  readings: readonly YawReading[], promptMs: number, cfg: SessionPolicy['turn'], gateFrontalYawDeg: number,
+): number {
+  const yaws = readings.filter((r) => r.tsMs < promptMs && r.tsMs >= promptMs - cfg.prompted.baselineMs).map((r) => r.yawDeg);
+  if (yaws.length < cfg.prompted.minBaselineFrames) return gateFrontalYawDeg;
+  const m = median(yaws);
+  return Math.abs(m - gateFrontalYawDeg) <= cfg.maxFrontalBiasDeg ? m : gateFrontalYawDeg;
 }

@@ -42,13 +42,15 @@ describeWithFaceData('full sessions on real clips', ['liveportrait_driving_video
     for (const input of inputs) expect(input?.every((x) => x === 0)).toBe(true);
   });
 
-  // d3: turns are measured from the customer's frontal, the median yaw over the quality gate's hold. The clip opens
-  // with a borderline left turn (annotated 5.0-6.0 s, low: ~+12 deg by the pose model, inside the gate's +-15 deg
-  // band) and makes a clear left turn at 8.27-9.67 s (high, ~+24 deg). The gate holds inside the borderline turn: a
-  // median beyond turn.maxFrontalBiasDeg (8) is a head held turned, not a bias, so the camera axis is frontal.
+  // d3: the gate's frontal is the median yaw over its hold. The clip opens with a borderline left turn (annotated
+  // 5.0-6.0 s, low: ~+12 deg by the pose model, inside the gate's +-15 deg band) and makes a clear left turn at
+  // 8.27-9.67 s (high, ~+24 deg). The gate holds inside the borderline turn: a median beyond turn.maxFrontalBiasDeg
+  // (8) is a head held turned, not a bias, so the camera axis is the gate's frontal. A turn challenge is measured from
+  // the face just before its prompt (turn.prompted), which the gate's frontal only replaces when that face is more
+  // than maxFrontalBiasDeg off it.
   const D3 = join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
 
-  it('d3, turn left prompted: the gate holds in the borderline turn, the clear turn passes from the camera axis; match', async () => {
+  it('d3, turn left prompted: the gate holds in the borderline turn, the clear turn passes; match', async () => {
     const s = await sessionOnClip(engine, logger, D3, await frameJpeg(D3, 0.9), ['turn_left']);
     const gate = s.progress.find((e) => e.event === 'state' && e.state === 'challenges');
     expect(gate?.atMs).toBeGreaterThanOrEqual(5500);
@@ -57,15 +59,17 @@ describeWithFaceData('full sessions on real clips', ['liveportrait_driving_video
     expect(s.decision.scores.antispoofFrames).toBeGreaterThanOrEqual(16); // measured 27 (scored frames only)
     expect(s.decision.challenges).toEqual([{ type: 'turn_left', passed: true, ms: expect.any(Number) }]);
     const passed = s.progress.find((e) => e.event === 'challenge_passed');
-    expect(passed?.atMs).toBeGreaterThanOrEqual(8270);
+    // 8 deg from the face before the prompt is reached as the head leaves frontal, just before the annotated start
+    // (the head leaving the ~15 deg near-frontal band); measured 8233 ms
+    expect(passed?.atMs).toBeGreaterThanOrEqual(8000);
     expect(passed?.atMs).toBeLessThanOrEqual(9670);
     expect(s.leds.history.some((c) => c.led === 'left' && c.on)).toBe(true);
   });
 
-  it('d3 with the bias cap opened to 15 deg: the held turn becomes the frontal and the clear turn no longer passes', async () => {
+  it('d3 with the bias cap opened to 15 deg: the held turn becomes the gate\'s frontal, the clear turn still passes from the face before the prompt', async () => {
     const s = await sessionOnClip(engine, logger, D3, await frameJpeg(D3, 0.9), ['turn_left'], { turn: { maxFrontalBiasDeg: 15 } });
-    expect(s.decision.decision).not.toBe('match');
-    expect(s.decision.challenges).toEqual([{ type: 'turn_left', passed: false, ms: expect.any(Number) }]);
+    expect(s.decision).toMatchObject({ decision: 'match', decidedBy: 'match' });
+    expect(s.decision.challenges).toEqual([{ type: 'turn_left', passed: true, ms: expect.any(Number) }]);
   });
 
   it('d18 against another person\'s photo: no_match (liveness passed, identity not)', async () => {

@@ -1,7 +1,8 @@
 /**
  * Measurement, not a test: how the pose model's yaw scales against yaw from landmark GEOMETRY, on every analysed
- * frame of the scored clips (no event annotations are used). Reads the per-frame cache written by
- *   npx tsx test/hil/session/score-events.ts --cache DIR
+ * frame of the scored clips (no event annotations are used). Reads a per-frame cache that carries `noseOffset`, as
+ * written by the former score:events script (`git show 2330a11:test/hil/session/score-events.ts`; `regterm eval
+ * events --cache` keeps no landmark geometry)
  * and prints the least-squares slope pose_yaw = k * geometric_yaw (through the origin) per |yaw| band.
  *   npx tsx test/hil/session/yaw-calibration.ts DIR [D_OVER_W]
  *

@@ -92,7 +92,7 @@ export class AgentRig {
   async request(sessionId: string): Promise<{ request: SessionRequest; send: () => Promise<void> }> {
     this.reference ??= await extractJpegFrame(CLIP, 10.5);
     const request = buildSessionRequest({ deviceId: this.options.deviceId, reference: { format: 'jpeg', data: this.reference },
-      ttlS: 600, sessionId, policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
+      ttlS: 600, sessionId, policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
     const jws = await signSessionRequest(request, this.carrierKey.privateKey, await keyId(this.carrierKey.publicKey));
     return { request, send: () => this.carrier.publish(this.topics.request, jws) };
   }

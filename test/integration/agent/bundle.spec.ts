@@ -92,7 +92,7 @@ describe('the provisioned release bundle (regterm run)', () => {
     const topics = new Topics(DEVICE);
     const reference = await extractJpegFrame(CLIP, -1);
     const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: reference }, ttlS: 300,
-      policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
+      policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
     await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));
     await carrier.until(() => carrier.results.has(request.sessionId), 120_000, 'the session result');
     writeFileSync(join(tmp, 'result.jws'), carrier.results.get(request.sessionId)![0]!);

@@ -77,7 +77,7 @@ describeWithFaceData('one verdict per session id (real agent, mosquitto TLS, rep
     const kid = await keyId(carrierKey.publicKey);
     const reference = { format: 'jpeg' as const, data: await extractJpegFrame(CLIP, 10.5) };
     const genuine = buildSessionRequest({ deviceId: DEVICE, reference, ttlS: 300,
-      policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
+      policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
     const S = genuine.sessionId;
     const genuineJws = await signSessionRequest(genuine, carrierKey.privateKey, kid);
     await carrier.publish(topics.request, genuineJws);

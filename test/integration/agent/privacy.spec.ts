@@ -103,7 +103,7 @@ describeWithFaceData('no third-party traffic or telemetry files', ['liveportrait
       await until(() => notify.states.includes('READY=1'), 90_000, `READY=1 (stderr: ${agent.stderr})`);
       const topics = new Topics(DEVICE);
       const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: await extractJpegFrame(CLIP, 10.5) },
-        ttlS: 300, policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
+        ttlS: 300, policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
       await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));
       await carrier.until(() => carrier.results.has(request.sessionId), 180_000, 'the session result');
       await carrier.until(() => carrier.messages.some((m) => m.topic === topics.telemetry), 15_000, 'a telemetry sample');

@@ -33,7 +33,7 @@ const LEGIT = join(DATA, 'face_recognition_examples', 'images', 'barack_obama', 
 const CLIP = join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
 const DEVICE = 'term-photo';
 const HEADROOM_MB = 64;
-const POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 } };
+const POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } };
 
 type Photo = { attack: string; make: () => Promise<Uint8Array>; format: 'jpeg' | 'png'; reason: string };
 const { maxSide, maxPixels } = REFERENCE_PHOTO.limits;

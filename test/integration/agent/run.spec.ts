@@ -90,7 +90,7 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
 
     const reference = await extractJpegFrame(CLIP, -1);
     const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: reference }, ttlS: 300,
-      policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
+      policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
     const requestJws = await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey));
     await carrier.publish(topics.request, requestJws);
     await carrier.until(() => carrier.results.has(request.sessionId), 120_000, 'the session result');
@@ -172,7 +172,7 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
       agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH, NOTIFY_SOCKET: notify2.path });
       await until(() => notify2.states.includes('READY=1'), 60_000, `READY=1 (stderr: ${agent.stderr})`);
       const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: await extractJpegFrame(CLIP, -1) },
-        ttlS: 300, policy: { challenges: { set: ['turn_left'], required: [], count: 1 } } });
+        ttlS: 300, policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
       await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));
       await carrier.until(() => carrier.messages.some((m) => m.topic === topics.progress(request.sessionId)), 30_000, 'the session to start');
       agent.child.kill('SIGTERM');

@@ -96,7 +96,7 @@ describe('the bundled demo clip', () => {
       try {
         await rig.start();
         const reference = await extractJpegFrame(DEMO_CLIP, -1);
-        const view = await rig.session(reference, { challenges: { set: ['turn_left'], required: [], count: 1, pauseMinMs: pauseMs, pauseMaxMs: pauseMs } }, 120_000);
+        const view = await rig.session(reference, { challenges: { set: ['turn_left'], required: [], count: 1, pauseMinMs: pauseMs, pauseMaxMs: pauseMs }, turn: { prompted: { startWithinMs: 7000 } } }, 120_000);
         expect(view, `pause ${pauseMs} ms`).toMatchObject({ decision: 'match', verified: true });
       } finally {
         await rig.close();

@@ -38,10 +38,10 @@ describe('ActiveChallenge', () => {
     expect(outcome('turn_left', 1000, alreadyTurned)).toMatch(/^failed@8000/);
   });
 
-  it('a turn is measured from the frontal yaw handed over by the quality gate', () => {
+  it('a turn is measured from the baseline yaw handed over by the session', () => {
     const fromMinus6 = clip({
       durationMs: 9000,
-      face: (t, base) => ({ ...base, yawDeg: base.yawDeg - 6 + (turnYaw(t, 1500, 400, 400, 22) ?? 0) }),
+      face: (t, base) => ({ ...base, yawDeg: base.yawDeg - 6 + (turnYaw(t, 1500, 400, 400, 12) ?? 0) }),
     });
     const run = (frontal: number): string => {
       const c = ActiveChallenge.start('turn_left', 1000, policy, 'n', salt, frontal);
@@ -51,9 +51,38 @@ describe('ActiveChallenge', () => {
       }
       return 'pending';
     };
-    // frontal -6 deg, turned to +16 deg: 22 deg from that frontal passes; on absolute yaw +16 never reaches 20
+    // baseline -6 deg, turned to +6 deg: 12 deg from that baseline passes; on absolute yaw +6 never reaches 8
     expect(run(-6)).toBe('passed');
     expect(run(0)).toBe('failed');
+  });
+
+  describe('the prompted turn rule (policy.turn.prompted: enterDeg 8, exitDeg 5, holdMs 200, startWithinMs 1500)', () => {
+    /** noise-free yaw: `yaw(t)` from the prompt at 1000 ms */
+    const turnLeft = (yaw: (t: number) => number): string => outcome('turn_left', 1000, clip({
+      durationMs: 9000, face: (t, base) => ({ ...base, yawDeg: yaw(t) }),
+    }));
+    const ramp = (t0: number, peak: number, holdMs: number) => (t: number): number => turnYaw(t, t0, 300, holdMs, peak) ?? 0;
+
+    it('passes at 9 deg (three fr_pose steps) and not at 7', () => {
+      expect(turnLeft(ramp(1500, 9, 500))).toMatch(/^passed@/);
+      expect(turnLeft(ramp(1500, 7, 2000))).toMatch(/^failed@8000/);
+    });
+
+    it('needs the yaw held at or past enterDeg for holdMs', () => {
+      // a 12 deg flick out and back within 300 ms: past enterDeg for ~160 ms
+      expect(turnLeft((t) => (t >= 1500 && t < 1800 ? 12 * Math.sin((Math.PI * (t - 1500)) / 300) : 0))).toMatch(/^failed@8000/);
+      expect(turnLeft(ramp(1500, 12, 300))).toMatch(/^passed@/);
+    });
+
+    it('counts a turn that starts within startWithinMs of the prompt, not one that starts later', () => {
+      // the turn starts where it leaves exitDeg, ~120 ms into the ramp
+      expect(turnLeft(ramp(2300, 15, 500))).toMatch(/^passed@/);
+      expect(turnLeft(ramp(2500, 15, 500))).toMatch(/^failed@8000/);
+    });
+
+    it('needs the turn to start from the baseline: a head already past exitDeg at the prompt does not count', () => {
+      expect(turnLeft((t) => (t < 3000 ? 6 : 15))).toMatch(/^failed@8000/);
+    });
   });
 
   it('fails at its deadline on time alone (tick) when no frames arrive', () => {

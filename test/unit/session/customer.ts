@@ -41,6 +41,8 @@ export interface CustomerOptions {
   frontalYawDeg?: number;
   /** how far the customer turns when asked, from their own frontal (default 30 deg) */
   turnDeg?: number;
+  /** image yaw added once the customer has seen a challenge prompt: a head that settles elsewhere after the gate */
+  driftDeg?: number;
 }
 
 export interface RunOptions {
@@ -77,6 +79,7 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
   const prompts: RunResult['prompts'] = [];
   let current: { prompt: PromptId; atMs: number; light?: LightSchedule } = { prompt: 'please_wait', atMs: 0 };
   let fixed = false;
+  let challenged = false;
   const feed = (input: SessionInput): void => {
     for (const out of session.handle(input)) {
       outputs.push(out);
@@ -84,6 +87,7 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
       prompts.push({ prompt: out.prompt, atMs: out.atMs });
       if (out.prompt !== current.prompt) {
         current = { prompt: out.prompt, atMs: out.atMs, light: out.light };
+        challenged ||= ['blink', 'turn_left', 'turn_right', 'watch_light'].includes(out.prompt);
       }
     }
   };
@@ -109,7 +113,7 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
     const since = now - current.atMs - reaction;
     const obeys = !(c.ignores ?? []).includes(current.prompt);
     let face = baseFace(rand, { antispoof: Math.min(1, Math.max(0, (c.antispoof ?? 0.8) + (rand() - 0.5) * 0.1)) });
-    const frontal = c.frontalYawDeg ?? 0;
+    const frontal = (c.frontalYawDeg ?? 0) + (challenged ? (c.driftDeg ?? 0) : 0);
     face = { ...face, yawDeg: face.yawDeg + frontal };
     const isQualityPrompt = !['please_wait', 'look_at_camera', 'blink', 'turn_left', 'turn_right', 'watch_light', 'done'].includes(current.prompt);
     if (isQualityPrompt && obeys && since >= 0) fixed = true;

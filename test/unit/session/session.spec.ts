@@ -65,15 +65,25 @@ describe('RegistrationSession: a cooperative customer', () => {
     expect(wrong?.decidedBy).toMatch(/^challenge:turn_/);
   });
 
-  it('turns are measured from the customer\'s own frontal yaw, taken during the quality gate', () => {
+  it('turns are measured from the customer\'s own frontal yaw, the face just before the prompt', () => {
     const set = { set: ['turn_left' as const, 'turn_right' as const, 'light' as const], count: 3 };
-    // Frontal reads -6 deg: a 22 deg turn to the left peaks at +16 (short of an absolute 20) and still passes.
-    expect(decided(runSession({ frontalYawDeg: -6, turnDeg: 22 }, { policy: { challenges: set } }))?.decision).toBe('match');
-    expect(decided(runSession({ frontalYawDeg: 6, turnDeg: 22 }, { policy: { challenges: set } }))?.decision).toBe('match');
-    // A 16 deg turn is short of enterDeg both ways, although the right one reads -22 deg absolute.
-    const short = decided(runSession({ frontalYawDeg: -6, turnDeg: 16 }, { policy: { challenges: set } }));
+    // Frontal reads -6 deg: a 12 deg turn to the left peaks at +6 (short of 8 from the camera axis) and still passes.
+    expect(decided(runSession({ frontalYawDeg: -6, turnDeg: 12 }, { policy: { challenges: set } }))?.decision).toBe('match');
+    expect(decided(runSession({ frontalYawDeg: 6, turnDeg: 12 }, { policy: { challenges: set } }))?.decision).toBe('match');
+    // A 6 deg turn is short of turn.prompted.enterDeg both ways, although the right one reads -12 deg absolute.
+    const short = decided(runSession({ frontalYawDeg: -6, turnDeg: 6 }, { policy: { challenges: set } }));
     expect(short).toMatchObject({ decision: 'liveness_failed' });
     expect(short?.decidedBy).toMatch(/^challenge:turn_/);
+  });
+
+  it('a turn is measured from the face before its prompt, not from the gate, when the head settled elsewhere since', () => {
+    const policy = { challenges: { set: ['blink' as const, 'turn_left' as const, 'light' as const], ordered: true } };
+    // frontal 0 at the gate, then 7 deg to the right after the blink; a 10 deg left turn peaks at +3 absolute
+    const settled = decided(runSession({ driftDeg: -7, turnDeg: 10 }, { policy }));
+    expect(settled?.challenges.map((c) => [c.type, c.passed])).toEqual([['blink', true], ['turn_left', true], ['light', true]]);
+    // more than maxFrontalBiasDeg off the gate's frontal: a head still turned, measured from the gate instead
+    const turned = decided(runSession({ driftDeg: -10, turnDeg: 10 }, { policy }));
+    expect(turned).toMatchObject({ decision: 'liveness_failed', decidedBy: 'challenge:turn_left' });
   });
 
   it('waits in match for enough embedded good frames, then decides with what it has at the deadline', () => {

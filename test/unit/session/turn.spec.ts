@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TurnDetector, frontalYaw, type TurnEvent } from '../../../src/session/detectors/turn.ts';
+import { TurnDetector, frontalYaw, promptBaselineYaw, type TurnEvent } from '../../../src/session/detectors/turn.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { subjectYawDeg, type FrameSignals } from '../../../src/session/signals.ts';
 import { clip, gauss, turnYaw } from './synth.ts';
@@ -108,5 +108,27 @@ describe('TurnDetector', () => {
     const end = run(frames).find((e) => e.type === 'turn_end');
     expect(end?.endMs).toBeLessThanOrEqual(1200);
     expect(end?.endMs).toBeGreaterThan(1100);
+  });
+});
+
+describe('promptBaselineYaw: the yaw a turn challenge is measured from', () => {
+  const at = (yaws: number[], endMs = 1000, stepMs = 33) => yaws.map((yawDeg, i) => ({ tsMs: endMs - (yaws.length - i) * stepMs, yawDeg }));
+
+  it('is the median yaw of the readings in turn.prompted.baselineMs before the prompt', () => {
+    expect(promptBaselineYaw(at([3, 4, 5, 4, 30]), 1000, policy.turn, 0)).toBe(4);
+    // readings older than the window, or at/after the prompt, are not part of it
+    const readings = [{ tsMs: 100, yawDeg: -20 }, { tsMs: 200, yawDeg: -20 }, ...at([2, 2, 2]), { tsMs: 1000, yawDeg: 40 }];
+    expect(promptBaselineYaw(readings, 1000, policy.turn, 0)).toBe(2);
+  });
+
+  it('falls back to the gate\'s frontal with too few readings', () => {
+    expect(promptBaselineYaw(at([5, 5]), 1000, policy.turn, -3)).toBe(-3);
+    expect(promptBaselineYaw([], 1000, policy.turn, 1.5)).toBe(1.5);
+  });
+
+  it('falls back to the gate\'s frontal when the face before the prompt is more than maxFrontalBiasDeg off it (still turned)', () => {
+    expect(promptBaselineYaw(at([9, 9, 9, 9]), 1000, policy.turn, 0)).toBe(0);
+    expect(promptBaselineYaw(at([7, 7, 7, 7]), 1000, policy.turn, 0)).toBe(7);
+    expect(promptBaselineYaw(at([-2, -2, -2]), 1000, policy.turn, 6)).toBe(-2);
   });
 });
