@@ -13,7 +13,8 @@ import type { HealthReport } from '../device/watchdog.ts';
  * - `condition()`, for the retained status and telemetry: why the terminal is `degraded`, from a fixed vocabulary:
  *   `camera_unavailable` (its supervisor reports it, or a live camera delivered no frame for `frameMaxAgeMs`),
  *   `broker_unreachable` (no packet for `brokerMaxAgeMs`; seen in the log and telemetry, as the broker cannot carry it),
- *   `clock_unsynchronised`, `outbox_near_full` (at `nearFullFraction` of the cap).
+ *   `clock_unsynchronised`, `outbox_near_full` (at `nearFullFraction` of the cap), `certificate_expiring` (the TLS
+ *   client certificate is inside its renewal margin; device/tls/renewal.ts).
  * A replay recording ends by design, so only its own health() counts for it. `now` must be the clock the link stamps
  * activity with (wall-clock ms, `Date.now`).
  */
@@ -26,10 +27,13 @@ export interface HealthMonitorOptions {
   outboxMax: number;
   /** last known clock synchronisation (device/clock-sync.ts), refreshed by the caller */
   clock?: () => ClockSync;
+  /** the TLS client certificate is inside its renewal margin */
+  certificateExpiring?: () => boolean;
   now: () => number;
 }
 
-export const DEGRADED_REASONS = ['camera_unavailable', 'broker_unreachable', 'clock_unsynchronised', 'outbox_near_full'] as const;
+export const DEGRADED_REASONS = ['camera_unavailable', 'broker_unreachable', 'clock_unsynchronised', 'outbox_near_full',
+  'certificate_expiring'] as const;
 export type DegradedReason = (typeof DEGRADED_REASONS)[number];
 const NEAR_FULL_FRACTION = 0.8;
 
@@ -69,6 +73,7 @@ export class HealthMonitor {
     if (now - (link.lastActivityAt ?? this.startedAt) > o.brokerMaxAgeMs) reasons.push('broker_unreachable');
     if (o.clock?.() === 'unsynchronized') reasons.push('clock_unsynchronised');
     if (link.outboxDepth >= NEAR_FULL_FRACTION * o.outboxMax) reasons.push('outbox_near_full');
+    if (o.certificateExpiring?.()) reasons.push('certificate_expiring');
     return reasons;
   }
 }
