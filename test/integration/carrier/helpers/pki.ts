@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -21,6 +21,8 @@ export interface TestPki {
   clientFor(name: string, cn: string, days: number): ClientCert;
   /** what the carrier's CA does with a device's renewal CSR: a PEM certificate valid for `days` */
   signCsr(csrPem: string, days: number): string;
+  /** the CA's revocation list (PEM file, for mosquitto `crlfile`) after revoking `certFile`; none revoked without one */
+  crl(revokeCertFile?: string): string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -58,6 +60,17 @@ export function createPki(dir: string, caName = 'regterm-test-ca'): TestPki {
     },
     clientFor(name: string, cn: string, days: number): ClientCert {
       return sign(name, cn, undefined, days);
+    },
+    crl(revokeCertFile?: string): string {
+      const conf = join(dir, 'crl-ca.cnf');
+      if (!existsSync(conf)) {
+        writeFileSync(join(dir, 'index.txt'), '');
+        writeFileSync(conf, 'default_ca = ca\n[ca]\ndatabase = index.txt\ndefault_md = sha256\ndefault_crl_days = 2\n');
+      }
+      const ca = ['-config', conf, '-keyfile', 'ca.key', '-cert', 'ca.crt'];
+      if (revokeCertFile) openssl(['ca', ...ca, '-revoke', revokeCertFile], dir);
+      openssl(['ca', ...ca, '-gencrl', '-out', 'crl.pem'], dir);
+      return join(dir, 'crl.pem');
     },
     signCsr(csrPem: string, days: number): string {
       const name = `csr-${randomBytes(6).toString('hex')}`;
