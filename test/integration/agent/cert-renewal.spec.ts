@@ -185,4 +185,39 @@ describe('device certificate renewal', () => {
     expect(agent.hasLog('certificate expiring: renewal requested')).toBe(false);
     expect(messagesOn(topics.certCsr).slice(before).every((m) => m.payload === '')).toBe(true);
   });
+
+  it('falls back to its certificate when the broker refuses the renewed one, reports it and asks again', async () => {
+    // a wider margin makes the certificate in use due for renewal
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { mqtt: Record<string, unknown> };
+    writeFileSync(configPath, JSON.stringify({ ...config, mqtt: { ...config.mqtt, certRenewBeforeDays: 365 } }));
+    agent!.child.kill('SIGTERM');
+    await agent!.exited;
+    const before = messagesOn(topics.certCsr).length;
+    agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH });
+    await carrier.until(() => messagesOn(topics.certCsr).slice(before).some((m) => m.payload), 30_000, 'a second CSR');
+    const second = certificateRequestSchema.parse(JSON.parse(messagesOn(topics.certCsr).slice(before).find((m) => m.payload)!.payload));
+    // the CA issues it, the broker has already revoked it (the device does not check revocation; the broker does)
+    const issued = pki.signCsr(second.csr, 380);
+    writeFileSync(join(dir, 'revoked.crt'), issued);
+    pki.crl(join(dir, 'revoked.crt'));
+    await until(() => agent!.hasLog('connected'), 30_000, 'connected');
+    const connects = agent.lines.filter((l) => l.msg === 'connected').length;
+    await mosquitto.restart();
+    // the test broker keeps no sessions across a restart: the certificate goes out once the agent subscribed again
+    await until(() => agent!.lines.filter((l) => l.msg === 'connected').length > connects, 30_000, 'reconnected');
+    await carrier.until(() => carrier.client.connected, 10_000, 'carrier reconnected');
+    await new Promise((r) => setTimeout(r, 500));
+    const n = messagesOn(topics.certCsr).length;
+    await issue(issued);
+    await carrier.until(() => messagesOn(topics.certCsr).slice(n).some((m) => m.payload
+      && (JSON.parse(m.payload) as CertificateRequest).refused?.reason === 'broker_refused'), 30_000, 'the refusal reported');
+    const observed = agent.lines.filter((l) => l.msg === 'connected').at(-1)!.certificate;
+    recordAttack({ area: 'certificate renewal', attack: 'broker refuses the renewed certificate (revoked)', expected: 'connected with current, broker_refused reported',
+      observed: `connected with ${String(observed)}, ${agent.hasLog('the broker refused the renewed certificate that the previous one still connects with: discarded') ? 'broker_refused reported' : 'not reported'}` });
+    expect(observed).toBe('current');
+    expect(existsSync(join(stateDir, 'tls', 'pending.pem'))).toBe(false);
+    const retry = certificateRequestSchema.parse(JSON.parse(messagesOn(topics.certCsr).slice(n).filter((m) => m.payload).at(-1)!.payload));
+    expect(retry.csr).not.toBe(second.csr);
+    await carrier.until(() => lastJson<Telemetry>(topics.telemetry)?.cert?.lastRefusal === 'broker_refused', 15_000, 'refusal in telemetry');
+  });
 });
