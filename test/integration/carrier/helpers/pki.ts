@@ -35,7 +35,8 @@ export function createPki(dir: string, caName = 'regterm-test-ca'): TestPki {
   openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', `/CN=${caName}`, '-days', '400'], dir);
   const signRequest = (csr: string, out: string, days: number) => openssl(['x509', '-req', '-in', csr, '-CA', 'ca.crt',
     '-CAkey', 'ca.key', '-out', out, '-days', String(days), '-set_serial', `0x${randomBytes(8).toString('hex')}`], dir);
-  const sign = (name: string, cn: string, ext?: string, days = 2) => {
+  // 90 days: outside the agent's default renewal margin (30), so only the renewal tests see certificate_expiring
+  const sign = (name: string, cn: string, ext?: string, days = 90) => {
     openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
     const args = ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-out', `${name}.crt`,
       '-days', String(days), '-set_serial', `0x${randomBytes(8).toString('hex')}`];
