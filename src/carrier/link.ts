@@ -57,8 +57,11 @@ export interface TlsFiles {
 export interface ClientCredentials {
   next(): { name: string; cert: Buffer; key: Buffer };
   connected(name: string): void;
-  /** the attempt closed before the broker accepted it */
-  failed(name: string): void;
+  /**
+   * The attempt closed before the broker accepted it; `reachedBroker`: a connection was open (TCP), so the broker, not
+   * the network, refused it (a broker that is down or unreachable refuses every pair alike).
+   */
+  failed(name: string, reachedBroker: boolean): void;
 }
 
 export interface CarrierLinkOptions {
@@ -148,6 +151,8 @@ export class CarrierLink {
   private attemptAt = 0;
   /** the credentials' pair name each client's attempt used */
   private readonly attemptPair = new WeakMap<MqttClient, string>();
+  /** clients whose TCP connection was open */
+  private readonly reachedBroker = new WeakSet<MqttClient>();
   /** the client reconnect() is ending: its close is ours, not a drop */
   private ending?: MqttClient;
 
@@ -308,7 +313,10 @@ export class CarrierLink {
     const pair = o.tls && o.credentials?.next();
     const client = mqtt.connect(o.url, this.clientOptions(pair || undefined));
     this.client = client;
-    if (pair) this.attemptPair.set(client, pair.name);
+    if (pair) {
+      this.attemptPair.set(client, pair.name);
+      client.stream.once('connect', () => this.reachedBroker.add(client));
+    }
     client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('packetreceive', () => { this.lastActivityAt = this.now(); });
@@ -386,7 +394,7 @@ export class CarrierLink {
     if (client !== this.client) return;
     if (this.connected && client !== this.ending) this.onDrop();
     else if (this.connected) this.log.info('disconnected to reconnect');
-    else if (this.attemptPair.has(client)) this.options.credentials?.failed(this.attemptPair.get(client)!);
+    else if (this.attemptPair.has(client)) this.options.credentials?.failed(this.attemptPair.get(client)!, this.reachedBroker.has(client));
     this.connected = false;
     this.client = undefined;
     client.removeAllListeners('close');

@@ -17,9 +17,9 @@ import { certificatesIn, matchesKey, notAfterMs, privateKeyIn } from './certific
  *   current.pem   the renewed pair in use since it first connected
  *
  * - The pending pair is tried first. When its attempt connects, it becomes current (rename); until then the pair
- *   before it stays untouched. When its attempt fails, the next attempt uses the pair before it; if that one connects
- *   while the pending one did not, the broker refuses the new pair: it is discarded and reported (a broker that is
- *   simply down fails both, and the pending pair is tried again).
+ *   before it stays untouched. When the broker was reached but did not accept it, the next attempt uses the pair
+ *   before it; if that one connects, the broker refuses the new pair: it is discarded and reported. A broker that is
+ *   down or unreachable says nothing about a pair: the pending one is tried again.
  * - Otherwise the valid pair (key matches the certificate, not expired) with the later notAfter of the provisioned
  *   and the current one is used, so a re-provisioned certificate is not shadowed by an older renewed one.
  */
@@ -100,11 +100,15 @@ export class TlsCredentials {
     }
   }
 
-  /** The link's attempt with `name` closed before it connected. */
-  failed(name: PairName): void {
+  /**
+   * The link's attempt with `name` closed before it connected. Only a refusal by a broker that was reached puts the
+   * pending pair in doubt; a network failure says nothing about it.
+   */
+  failed(name: PairName, reachedBroker: boolean): void {
     if (name === 'pending') {
+      if (!reachedBroker) return;
       this.pendingFailed = true;
-      this.log.warn('the renewed certificate did not connect: the next attempt uses the previous one');
+      this.log.warn('the broker did not accept the renewed certificate: the next attempt uses the previous one');
     } else {
       this.pendingFailed = false;
     }

@@ -64,7 +64,7 @@ describe('TlsCredentials', () => {
   it('falls back to the previous pair when the pending one fails, and discards it when only the previous one connects', () => {
     const c = credentials();
     c.installPending(read(renewed.cert), read(renewed.key));
-    c.failed(c.next().name);
+    c.failed(c.next().name, true);
     const fallback = c.next();
     expect(fallback.name).toBe('provisioned');
     c.connected(fallback.name);
@@ -76,13 +76,18 @@ describe('TlsCredentials', () => {
     expect(c.next().name).toBe('provisioned');
   });
 
-  it('tries the pending pair again when the previous one did not connect either (the broker was away)', () => {
+  it('tries the pending pair again when the broker could not be reached, or refused the previous one too', () => {
     const c = credentials();
     c.installPending(read(renewed.cert), read(renewed.key));
-    c.failed(c.next().name);
-    c.failed(c.next().name);
+    c.failed(c.next().name, false);
     expect(c.next().name).toBe('pending');
-    expect(events).toEqual([]);
+    c.failed('pending', true);
+    c.failed(c.next().name, true);
+    expect(c.next().name).toBe('pending');
+    // after a network failure the pending pair comes first again, and is the one in use once it connected
+    c.failed('pending', false);
+    c.connected(c.next().name);
+    expect(events).toEqual(['switched ' + serial(read(renewed.cert))]);
   });
 
   it('ignores a damaged, mismatched or expired stored pair', () => {
