@@ -392,9 +392,14 @@ export class CarrierLink {
 
   private onClose(client: MqttClient): void {
     if (client !== this.client) return;
-    if (this.connected && client !== this.ending) this.onDrop();
-    else if (this.connected) this.log.info('disconnected to reconnect');
-    else if (this.attemptPair.has(client)) this.options.credentials?.failed(this.attemptPair.get(client)!, this.reachedBroker.has(client));
+    if (client === this.ending) {
+      this.ending = undefined;
+      this.log.info('disconnected to reconnect');
+    } else if (this.connected) {
+      this.onDrop();
+    } else if (this.attemptPair.has(client)) {
+      this.options.credentials?.failed(this.attemptPair.get(client)!, this.reachedBroker.has(client));
+    }
     this.connected = false;
     this.client = undefined;
     client.removeAllListeners('close');

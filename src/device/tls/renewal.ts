@@ -121,7 +121,7 @@ export class CertRenewal implements Component {
     this.log.info({ notAfter: cert.validTo, daysLeft: daysLeft(cert, this.now()) }, 'certificate renewed');
   }
 
-  /** The broker refused the pending pair: report it and start over with a new key at the next check. */
+  /** The broker refused the pending pair: report it and start over at once with a new key. */
   newPairRefused(): void {
     this.request = undefined;
     this.lastRefusal = { reason: 'broker_refused', detail: 'the broker did not accept the issued certificate', at: new Date(this.now()).toISOString() };
