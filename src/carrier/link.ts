@@ -28,6 +28,7 @@ export type { SessionRequestListener };
  *   onCarrierMessage(topic, listener)   raw carrier messages on a command topic (config/desired, ...)
  *   publishRetained(topic, payload)     retained QoS 1, kept until connected (config/reported, ...)
  *   publishOnce(topic, payload)         QoS 1 when connected (answers to carrier commands: trace/<sessionId>)
+ *   reconnect(reason)                   ends the connection cleanly and connects again (a renewed certificate)
  *   health()                            connected, last broker activity, last ack, outbox depth, reconnects,
  *                                       knock-offs (drops right after CONNACK; knock-off.ts)
  *
@@ -50,11 +51,27 @@ export interface TlsFiles {
   servername?: string;
 }
 
+/**
+ * Where the client certificate and key come from when they can change at run time (certificate renewal,
+ * src/device/tls/credentials.ts): asked before every connection attempt and told how that attempt went.
+ */
+export interface ClientCredentials {
+  next(): { name: string; cert: Buffer; key: Buffer };
+  connected(name: string): void;
+  /**
+   * The attempt closed before the broker accepted it; `reachedBroker`: a connection was open (TCP), so the broker, not
+   * the network, refused it (a broker that is down or unreachable refuses every pair alike).
+   */
+  failed(name: string, reachedBroker: boolean): void;
+}
+
 export interface CarrierLinkOptions {
   deviceId: string;
   url: string;
   protocolVersion: 4 | 5;
   tls?: TlsFiles;
+  /** with `tls`: the client pair for each attempt instead of `tls.certFile` / `tls.keyFile` */
+  credentials?: ClientCredentials;
   /** default: the deviceId, which is the certificate CN; a broker that binds client ids to certificates assigns it */
   clientId?: string;
   keepaliveS: number;
@@ -133,6 +150,12 @@ export class CarrierLink {
   private statusReasons: string[] = [];
   /** when the last connection attempt started (the reconnect loop's heartbeat) */
   private attemptAt = 0;
+  /** the credentials' pair name each client's attempt used */
+  private readonly attemptPair = new WeakMap<MqttClient, string>();
+  /** clients whose TCP connection was open */
+  private readonly reachedBroker = new WeakSet<MqttClient>();
+  /** the client reconnect() is ending: its close is ours, not a drop */
+  private ending?: MqttClient;
 
   constructor(private readonly options: CarrierLinkOptions) {
     this.topics = new Topics(options.deviceId);
@@ -241,6 +264,19 @@ export class CarrierLink {
     return true;
   }
 
+  /**
+   * Ends the connection cleanly (DISCONNECT: no `offline` will) and connects again through the usual reconnect path,
+   * so the next attempt asks the credentials again. Nothing to do while not connected: the next attempt does it.
+   */
+  reconnect(reason: string): void {
+    const client = this.client;
+    if (!client || !this.connected || this.stopping) return;
+    this.log.info({ reason }, 'reconnecting');
+    this.ending = client;
+    const grace = this.timer.set(() => client.stream.destroy(), END_GRACE_MS);
+    client.end(false, {}, () => this.timer.clear(grace));
+  }
+
   publishProgress(sessionId: string, event: object): boolean {
     return this.publishVolatile(this.topics.progress(sessionId), event);
   }
@@ -275,8 +311,13 @@ export class CarrierLink {
     if (this.stopping) return;
     this.attemptAt = this.now();
     const o = this.options;
-    const client = mqtt.connect(o.url, this.clientOptions());
+    const pair = o.tls && o.credentials?.next();
+    const client = mqtt.connect(o.url, this.clientOptions(pair || undefined));
     this.client = client;
+    if (pair) {
+      this.attemptPair.set(client, pair.name);
+      client.stream.once('connect', () => this.reachedBroker.add(client));
+    }
     client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('packetreceive', () => { this.lastActivityAt = this.now(); });
@@ -291,7 +332,7 @@ export class CarrierLink {
     return this.options.clientId ?? this.options.deviceId;
   }
 
-  private clientOptions(): IClientOptions {
+  private clientOptions(pair?: { cert: Buffer; key: Buffer }): IClientOptions {
     const o = this.options;
     const base: IClientOptions = {
       clientId: this.clientId,
@@ -312,7 +353,7 @@ export class CarrierLink {
     }
     if (o.tls) {
       Object.assign(base, {
-        ca: readFileSync(o.tls.caFile), cert: readFileSync(o.tls.certFile), key: readFileSync(o.tls.keyFile),
+        ca: readFileSync(o.tls.caFile), cert: pair?.cert ?? readFileSync(o.tls.certFile), key: pair?.key ?? readFileSync(o.tls.keyFile),
         rejectUnauthorized: true, servername: o.tls.servername,
       });
     }
@@ -326,7 +367,9 @@ export class CarrierLink {
     this.sentAt.clear();
     this.lastActivityAt = this.now();
     this.knockOff.connected(this.lastActivityAt);
-    this.log.info({ clientId: client.options.clientId }, 'connected');
+    const pair = this.attemptPair.get(client);
+    this.log.info({ clientId: client.options.clientId, ...(pair ? { certificate: pair } : {}) }, 'connected');
+    if (pair) this.options.credentials?.connected(pair);
     this.subscribe(client, [this.topics.request, this.topics.ackFilter, ...this.carrierListeners.keys()]);
     this.publish(client, this.topics.status, this.statusPayload('online'), { qos: 1, retain: true })
       .catch(() => undefined);
@@ -350,7 +393,14 @@ export class CarrierLink {
 
   private onClose(client: MqttClient): void {
     if (client !== this.client) return;
-    if (this.connected) this.onDrop();
+    if (client === this.ending) {
+      this.ending = undefined;
+      this.log.info('disconnected to reconnect');
+    } else if (this.connected) {
+      this.onDrop();
+    } else if (this.attemptPair.has(client)) {
+      this.options.credentials?.failed(this.attemptPair.get(client)!, this.reachedBroker.has(client));
+    }
     this.connected = false;
     this.client = undefined;
     client.removeAllListeners('close');

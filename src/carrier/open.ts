@@ -7,7 +7,7 @@ import type { Timer } from './backoff.ts';
 import type { CarrierConfig } from './config.ts';
 import type { RejectReason } from './protocol.ts';
 import { pinKeys, readPublicKey } from './keys.ts';
-import { CarrierLink } from './link.ts';
+import { CarrierLink, type ClientCredentials } from './link.ts';
 import { ResultOutbox } from './outbox.ts';
 import { RequestValidator } from './request-validator.ts';
 import { SqliteState } from './sqlite-store.ts';
@@ -29,6 +29,8 @@ export interface CarrierDeps {
   inventory?: object;
   isBusy?: () => boolean;
   unavailable?: () => RejectReason | undefined;
+  /** the client certificate and key per connection attempt (certificate renewal); default: the config's files */
+  credentials?: ClientCredentials;
   /** the session engine's policy schema, so bad policies are rejected before a session starts */
   policySchema?: z.ZodType;
   timer?: Timer;
@@ -69,6 +71,7 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
     deviceId: config.deviceId, url: m.url, protocolVersion: m.protocolVersion, clientId: m.clientId,
     tls: m.caFile && m.certFile && m.keyFile
       ? { caFile: m.caFile, certFile: m.certFile, keyFile: m.keyFile, servername: m.servername } : undefined,
+    credentials: deps.credentials,
     keepaliveS: m.keepaliveS, sessionExpiryS: m.sessionExpiryS, connectTimeoutMs: m.connectTimeoutMs,
     backoff: { initialMs: m.backoffInitialMs, maxMs: m.backoffMaxMs }, resendAfterMs: m.resendAfterMs,
     maxPacketBytes: 2 * config.requests.maxBytes + 64 * 1024,

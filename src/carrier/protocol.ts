@@ -145,6 +145,33 @@ export const traceRequestSchema = z.strictObject({
   issuedAt: isoTime,
 });
 
+/**
+ * Certificate renewal (docs/fleet.md "Certificate renewal"). The device publishes its CSR retained on `cert/csr` (an
+ * empty retained message once the renewed certificate connected); `refused` says why the last certificate it got
+ * was not used. The carrier answers on `cert/issued` with the certificate its device CA signed. That message needs no
+ * carrier signature: only a certificate that chains to the pinned device CA, names this device and carries the key
+ * the device just made for this CSR is ever used.
+ */
+export const certificateRequestSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  /** PEM PKCS#10, subject CN = deviceId, an EC P-256 key */
+  csr: z.string().max(4096),
+  /** the notAfter of the certificate in use */
+  notAfter: isoTime,
+  requestedAt: isoTime,
+  refused: z.strictObject({ reason: z.string().max(40), detail: z.string().max(200), at: isoTime }).optional(),
+});
+export type CertificateRequest = z.infer<typeof certificateRequestSchema>;
+
+export const issuedCertificateSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  /** PEM: the device certificate (first), optionally followed by its chain, which is ignored */
+  certificate: z.string().max(16 * 1024),
+});
+export type IssuedCertificate = z.infer<typeof issuedCertificateSchema>;
+
 /** Topic names under the device's own prefix; the only topics the link ever publishes or subscribes to. */
 export class Topics {
   readonly prefix: string;
@@ -159,6 +186,8 @@ export class Topics {
   get configReported(): string { return `${this.prefix}/config/reported`; }
   get traceRequest(): string { return `${this.prefix}/trace/request`; }
   trace(sessionId: string): string { return `${this.prefix}/trace/${sessionId}`; }
+  get certCsr(): string { return `${this.prefix}/cert/csr`; }
+  get certIssued(): string { return `${this.prefix}/cert/issued`; }
   result(sessionId: string): string { return `${this.prefix}/session/${sessionId}/result`; }
   progress(sessionId: string): string { return `${this.prefix}/session/${sessionId}/progress`; }
   ack(sessionId: string): string { return `${this.prefix}/session/${sessionId}/ack`; }

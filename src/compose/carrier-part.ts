@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { carrierConfigSchema } from '../carrier/config.ts';
 import { keyId, pinKeys, readPublicKey } from '../carrier/keys.ts';
+import type { ClientCredentials } from '../carrier/link.ts';
 import { type OpenCarrier, openCarrier } from '../carrier/open.ts';
 import type { RejectReason } from '../carrier/protocol.ts';
 import type { Config } from '../config/schema.ts';
@@ -34,6 +35,8 @@ export interface CarrierPartDeps {
   isBusy: () => boolean;
   unavailable?: () => RejectReason | undefined;
   policySchema: z.ZodType;
+  /** the client certificate and key per connection attempt (certificate renewal) */
+  credentials?: ClientCredentials;
   now?: () => number;
 }
 

@@ -14,6 +14,9 @@ import { setLogLevel, type Logger } from '../device/logger.ts';
 import type { Notifier } from '../device/sd-notify.ts';
 import { watchdogIntervalMs } from '../device/sd-notify.ts';
 import { TelemetryCollector, TelemetryReporter } from '../device/telemetry.ts';
+import { readCaCertificates } from '../device/tls/certificate.ts';
+import { TlsCredentials } from '../device/tls/credentials.ts';
+import { CertRenewal } from '../device/tls/renewal.ts';
 import { Watchdog } from '../device/watchdog.ts';
 import { createPanel, type Panel } from '../panel/create-panel.ts';
 import { OptionalLeds } from '../panel/optional-leds.ts';
@@ -127,10 +130,17 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   const camera = deps.camera ?? createFrameSource(config.camera, logger);
 
   let session: SessionService | undefined;
+  let renewal: CertRenewal | undefined;
+  const m = config.mqtt;
+  // the client pair is chosen per connection attempt: a renewed one in the state directory may replace the provisioned one
+  const credentials = m.caFile && m.certFile && m.keyFile
+    ? new TlsCredentials({ certFile: m.certFile, keyFile: m.keyFile, stateDir: config.stateDir, logger,
+      onSwitched: (cert) => renewal?.switched(cert), onNewPairRefused: () => renewal?.newPairRefused() })
+    : undefined;
   const inventory = await new TelemetryCollector({ sysRoot: config.telemetry.sysRoot, diskPath: config.stateDir })
     .inventory(version, modelsHash);
   const carrier = await openCarrierPart(config, {
-    logger, version, modelsHash, inventory, policySchema, isBusy: () => session?.busy ?? true,
+    logger, version, modelsHash, inventory, policySchema, credentials, isBusy: () => session?.busy ?? true,
     // a customer is not asked to look into a camera that does not work
     unavailable: () => (status.reasons().includes('camera_unavailable') ? 'camera_unavailable' : undefined),
   });
@@ -144,10 +154,16 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     deviceId: config.deviceId, store: traceStore, link, logger, carrierKeys: () => carrier.carrierKeys,
     sign: (answer) => signJson(answer, carrier.identity.privateKey, carrier.identity.kid, TRACE_TYP),
   });
+  renewal = credentials && new CertRenewal({
+    deviceId: config.deviceId, credentials, deviceCa: readCaCertificates(m.deviceCaFile ?? m.caFile!),
+    renewBeforeDays: m.certRenewBeforeDays, checkIntervalMs: m.certCheckIntervalS * 1000, link,
+    isBusy: () => session?.busy ?? false, logger,
+  });
   const clockProbe = new ClockProbe({ notBeforeMs: releaseTimeMs() });
   const health = new HealthMonitor({
     camera, link, frameMaxAgeMs: config.health.frameMaxAgeMs, brokerMaxAgeMs: config.health.brokerMaxAgeMs,
     outboxMax: config.carrier.outboxMaxResults, clock: () => clockProbe.last, storage: () => carrier.storageError(), now: Date.now,
+    certificateExpiring: () => renewal?.expiring() ?? false,
   });
   const runner = deps.createRunner({
     engine, camera, leds, buttons: panel.buttons, logger, random: deps.random,
@@ -170,6 +186,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
       link: () => { const h = link.health(); return { reconnects: h.reconnects, knockOffs: h.knockOffs }; },
       outcomes: () => session.counts(),
       condition: () => ({ degraded: status.reasons(), clock: clockProbe.last }),
+      cert: renewal && (() => renewal!.status()),
     },
   });
   const reporter = new TelemetryReporter({
@@ -220,6 +237,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     session,
     telemetryComponent(reporter),
     traceService,
+    ...(renewal ? [renewal] : []),
     systemdComponent(deps.notifier, health, watchdog),
     status,
     // after READY: confirms a remote layer that took a restart, then listens for the next one

@@ -14,7 +14,8 @@ import type { HealthReport } from '../device/watchdog.ts';
  *   `camera_unavailable` (its supervisor reports it, or a live camera delivered no frame for `frameMaxAgeMs`),
  *   `broker_unreachable` (no packet for `brokerMaxAgeMs`; seen in the log and telemetry, as the broker cannot carry it),
  *   `clock_unsynchronised`, `outbox_near_full` (at 80 % of the cap), `storage_full` (the state database cannot be
- *   written: sessions are refused with that reason by the request intake).
+ *   written: sessions are refused with that reason by the request intake), `certificate_expiring` (the TLS client
+ *   certificate is inside its renewal margin; device/tls/renewal.ts).
  * A replay recording ends by design, so only its own health() counts for it. `now` must be the clock the link stamps
  * activity with (wall-clock ms, `Date.now`).
  */
@@ -29,11 +30,13 @@ export interface HealthMonitorOptions {
   clock?: () => ClockSync;
   /** why the state database cannot be written now (disk full, unavailable), if it cannot */
   storage?: () => string | undefined;
+  /** the TLS client certificate is inside its renewal margin */
+  certificateExpiring?: () => boolean;
   now: () => number;
 }
 
 export const DEGRADED_REASONS = ['camera_unavailable', 'broker_unreachable', 'clock_unsynchronised', 'outbox_near_full',
-  'storage_full'] as const;
+  'storage_full', 'certificate_expiring'] as const;
 export type DegradedReason = (typeof DEGRADED_REASONS)[number];
 const NEAR_FULL_FRACTION = 0.8;
 
@@ -74,6 +77,7 @@ export class HealthMonitor {
     if (o.clock?.() === 'unsynchronized') reasons.push('clock_unsynchronised');
     if (link.outboxDepth >= NEAR_FULL_FRACTION * o.outboxMax) reasons.push('outbox_near_full');
     if (o.storage?.() !== undefined) reasons.push('storage_full');
+    if (o.certificateExpiring?.()) reasons.push('certificate_expiring');
     return reasons;
   }
 }

@@ -32,7 +32,8 @@ export const LIVE_KEYS = ['log.level', 'session.policy', 'session.maxFailures', 
  * able to name a program the agent runs or a file it trusts).
  */
 const REMOTE_FORBIDDEN = ['deviceId', 'stateDir', 'identity.', 'models.dir', 'camera.rpicamBin', 'camera.device', 'camera.recording',
-  'panel.gpioRoot', 'panel.gpiodToolsDir', 'telemetry.sysRoot', 'mqtt.caFile', 'mqtt.certFile', 'mqtt.keyFile', 'carrier.keysDir'];
+  'panel.gpioRoot', 'panel.gpiodToolsDir', 'telemetry.sysRoot', 'mqtt.caFile', 'mqtt.certFile', 'mqtt.keyFile',
+  'mqtt.deviceCaFile', 'carrier.keysDir'];
 
 export interface RemoteLayer {
   version: number;

@@ -25,6 +25,15 @@ export interface TelemetrySources {
   outcomes?: () => Record<string, number>;
   /** why the terminal is degraded (empty: online) and whether its clock is synchronised */
   condition?: () => { degraded: readonly string[]; clock: string };
+  /** the TLS client certificate in use (tls/renewal.ts) */
+  cert?: () => CertTelemetry;
+}
+
+export interface CertTelemetry {
+  notAfter: string | null;
+  daysLeft: number | null;
+  renewing: boolean;
+  lastRefusal?: string;
 }
 
 export interface TelemetryOptions {
@@ -64,6 +73,7 @@ export interface TelemetrySample {
   link: { reconnects: number; knockOffs: number } | null;
   outcomes: Record<string, number>;
   condition: { degraded: readonly string[]; clock: string } | null;
+  cert: CertTelemetry | null;
   rssBytes: number;
 }
 
@@ -118,6 +128,7 @@ export class TelemetryCollector {
       cpuTempC, load, memory, disk, uptimeS, throttling,
       camera: s.camera?.() ?? null, outboxDepth: s.outboxDepth?.() ?? null,
       link: s.link?.() ?? null, outcomes: s.outcomes?.() ?? {}, condition: s.condition?.() ?? null,
+      cert: s.cert?.() ?? null,
       rssBytes: process.memoryUsage.rss(),
     };
   }

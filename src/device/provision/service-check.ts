@@ -7,6 +7,7 @@ import { installedConfig } from './installed-config.ts';
 import { errorMessage } from '../../errors.ts';
 import { groupMembers, readAccount, type ServiceAccount } from './accounts.ts';
 import { NATIVE_MODULES, PATHS, SERVICE_GROUPS, SERVICE_USER, under } from './layout.ts';
+import { certificatesIn, commonName, matchesKey, notAfterMs, privateKeyIn } from '../tls/certificate.ts';
 
 /** One doctor row (the same shape as src/cli/doctor.ts `Check`). */
 export interface ServiceCheck {
@@ -175,6 +176,24 @@ function certificateCheck(root: string, deviceId: string | undefined): { row: Se
 }
 
 /**
+ * The pair the agent renewed itself (src/device/tls/credentials.ts `current.pem` in the state directory), when it is
+ * valid for this device: the agent then presents it instead of the provisioned one if it lasts longer.
+ */
+function renewedPair(root: string, stateDir: string, deviceId: string): { path: string; cert: X509Certificate; certPem: string; keyPem: string } | undefined {
+  const path = join(stateDir, 'tls', 'current.pem');
+  const text = readOr(under(root, path));
+  if (text === undefined) return undefined;
+  try {
+    const keyPem = privateKeyIn(text);
+    const cert = certificatesIn(text)[0];
+    if (!keyPem || !cert || !matchesKey(cert, keyPem) || commonName(cert) !== deviceId || notAfterMs(cert) <= Date.now()) return undefined;
+    return { path, cert, certPem: cert.toString(), keyPem };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * TLS handshake + MQTT CONNECT with the device certificate. The distinct clientId keeps a running agent connected on a
  * broker that leaves client ids to clients; a broker that binds the client id to the certificate (docs/mosquitto.conf.
  * example) gives this connection the agent's id, so the agent is dropped once and reconnects by itself.
@@ -220,13 +239,19 @@ export async function checkService(o: ServiceCheckOptions): Promise<ServiceCheck
   }
   rows.push(nativeModulesCheck(root));
   const cert = certificateCheck(root, config?.deviceId);
-  rows.push(cert.row);
+  const found = config ? renewedPair(root, config.stateDir, config.deviceId) : undefined;
+  const renewed = found && (!cert.cert || notAfterMs(found.cert) > notAfterMs(cert.cert)) ? found : undefined;
+  rows.push(renewed
+    ? pass('device certificate', `CN=${config?.deviceId}, renewed (${renewed.path}), valid until ${renewed.cert.validTo}`)
+    : cert.row);
   const url = o.broker ?? config?.mqtt.url;
-  if (!cert.cert || !config || !url) {
+  if (!(cert.cert || renewed) || !config || !url) {
     rows.push({ check: 'broker', status: 'skip', detail: 'needs a valid config and device certificate' });
   } else {
     const ca = config.mqtt.caFile ? readOr(under(root, config.mqtt.caFile)) : undefined;
-    const tls = { ca, cert: readOr(under(root, PATHS.tlsCert)) as string, key: readOr(under(root, PATHS.tlsKey)) as string };
+    const tls = renewed
+      ? { ca, cert: renewed.certPem, key: renewed.keyPem }
+      : { ca, cert: readOr(under(root, PATHS.tlsCert)) as string, key: readOr(under(root, PATHS.tlsKey)) as string };
     rows.push(await checkBroker(url, tls, config.deviceId, o.connectTimeoutMs));
   }
   return rows;

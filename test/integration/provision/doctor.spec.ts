@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, lchownSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +80,20 @@ describe('regterm doctor --root (installed service)', () => {
     const down = doctor();
     expect(down.row('broker')).toMatchObject({ status: 'fail' });
     expect(down.status).toBe(1);
+  });
+
+  it('checks the certificate the agent renewed itself when it lasts longer than the provisioned one', async () => {
+    const renewed = pki.clientFor('renewed', 'term-0042', 90);
+    const tls = join(root, PATHS.stateDir, 'tls');
+    mkdirSync(tls, { recursive: true, mode: 0o700 });
+    writeFileSync(join(tls, 'current.pem'), `${readFileSync(renewed.key, 'utf8')}${readFileSync(renewed.cert, 'utf8')}`, { mode: 0o600 });
+    await broker.start();
+    const d = doctor();
+    await broker.stop();
+    expect(d.row('device certificate')).toMatchObject({ status: 'pass' });
+    expect(d.row('device certificate').detail).toContain(`renewed (${PATHS.stateDir}/tls/current.pem), valid until ${new X509Certificate(readFileSync(renewed.cert)).validTo}`);
+    expect(d.row('broker'), d.row('broker').detail).toMatchObject({ status: 'pass' });
+    rmSync(tls, { recursive: true });
   });
 
   it('fails when a key is readable by others or the unit is not enabled', () => {

@@ -9,11 +9,13 @@ function setup(kind: 'rpicam' | 'replay' = 'rpicam') {
   const stats: FrameSourceStats = { frames: 0, drops: 0, fps: 0, restarts: 0 };
   let camera: CameraHealth = { status: 'ok' };
   let clock: ClockSync = 'synchronized';
+  let expiring = false;
   const link: LinkHealth = { connected: true, outboxDepth: 0, reconnects: 0, knockOffs: 0, loopAlive: true };
   const monitor = new HealthMonitor({
     camera: { kind, stats: () => stats, health: () => camera },
     link: { health: () => link },
     frameMaxAgeMs: 5000, brokerMaxAgeMs: 60_000, outboxMax: 100, clock: () => clock, now: () => t,
+    certificateExpiring: () => expiring,
   });
   return {
     monitor, stats, link,
@@ -21,6 +23,7 @@ function setup(kind: 'rpicam' | 'replay' = 'rpicam') {
     now: () => t,
     setCamera: (h: CameraHealth) => { camera = h; },
     setClock: (c: ClockSync) => { clock = c; },
+    setExpiring: (e: boolean) => { expiring = e; },
   };
 }
 
@@ -88,6 +91,15 @@ describe('HealthMonitor: the condition behind the retained status', () => {
     expect(s.monitor.condition()).toEqual(['clock_unsynchronised', 'outbox_near_full']);
     s.setClock('unknown');
     s.link.outboxDepth = 79;
+    expect(s.monitor.condition()).toEqual([]);
+  });
+
+  it('reports a client certificate inside its renewal margin until the renewed one is in use', () => {
+    const s = setup();
+    s.monitor.start();
+    s.setExpiring(true);
+    expect(s.monitor.condition()).toEqual(['certificate_expiring']);
+    s.setExpiring(false);
     expect(s.monitor.condition()).toEqual([]);
   });
 });
