@@ -19,7 +19,8 @@
  * same way in both. Installed, a release is /opt/regterm/releases/<version>, /opt/regterm/current links to it and
  * systemd/regterm.service runs /opt/regterm/current/regterm.
  *
- * usage: tsx scripts/build.ts [--out DIR] [--target linux-arm64|linux-x64]   (prints a JSON summary with sizes)
+ * usage: tsx scripts/build.ts [--out DIR] [--target linux-arm64|linux-x64 [--sign-key release.key.pem]]
+ *        (prints a JSON summary with sizes; REGTERM_RELEASE_KEY is the default --sign-key: writes TARBALL.sig)
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { NATIVE_MODULES } from '../src/device/provision/layout.ts';
 import { type PackageLock, releaseManifest } from './release-lock.ts';
+import { signTarball } from '../src/cli/release.ts';
 import { LAUNCHER, TARGETS, type Target, packTarget } from './release-target.ts';
 
 /** Native addons (and the packages that load them) stay out of the bundle and are installed on the device. */
@@ -164,7 +166,7 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, target: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, target: { type: 'string' }, 'sign-key': { type: 'string' } } });
   if (values.target === undefined) {
     process.stdout.write(`${JSON.stringify(await buildRelease(resolve(values.out ?? join(REPO, 'dist', 'release'))), null, 2)}\n`);
   } else {
@@ -176,6 +178,9 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.
     const summary = await buildRelease(layout);
     const packed = packTarget(layout, target, version, out);
     rmSync(dirname(layout), { recursive: true, force: true });
-    process.stdout.write(`${JSON.stringify({ ...summary, ...packed }, null, 2)}\n`);
+    // The release key signs where it is kept (an offline machine: regterm release sign); a build given one signs here.
+    const signKey = values['sign-key'] ?? process.env.REGTERM_RELEASE_KEY;
+    const signature = signKey === undefined ? undefined : await signTarball(packed.tarball as string, resolve(signKey));
+    process.stdout.write(`${JSON.stringify({ ...summary, ...packed, signature: signature && `${String(packed.tarball)}.sig`, kid: signature?.kid }, null, 2)}\n`);
   }
 }

@@ -112,6 +112,18 @@ function buildAddons(modules: string, target: Target, runtime: string): string[]
   return built;
 }
 
+/**
+ * node_modules/.bin holds symlinks to package CLIs the agent never runs; a release holds files and directories only
+ * (an update refuses anything else), so they go.
+ */
+function removeBinLinks(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (name === '.bin') rmSync(p, { recursive: true, force: true });
+    else if (lstatSync(p).isDirectory()) removeBinLinks(p);
+  }
+}
+
 /** e_machine of an ELF file, or undefined for any other file. */
 export function elfMachine(path: string): number | undefined {
   const fd = openSync(path, 'r');
@@ -130,6 +142,7 @@ function walk(dir: string, out: string[] = []): string[] {
     const st = lstatSync(p);
     if (st.isDirectory()) walk(p, out);
     else if (st.isFile()) out.push(p);
+    else throw new Error(`${p}: a release holds files and directories only`);
   }
   return out;
 }
@@ -146,7 +159,7 @@ function checkNativeFiles(dir: string, target: Target): string[] {
 const sha256File = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 /** RELEASE.json: what the release is, and the digest of every file in it (an installed tree is checked against it). */
-function writeReleaseInfo(dir: string, info: { version: string; target: Target }): void {
+export function writeReleaseInfo(dir: string, info: { version: string; target: string }): void {
   const files: Record<string, string> = {};
   for (const p of walk(dir).sort()) files[relative(dir, p)] = sha256File(p);
   writeFileSync(join(dir, 'RELEASE.json'), `${JSON.stringify({ name: 'regterm', ...info, node: NODE_RUNTIME_VERSION, files }, null, 2)}\n`);
@@ -163,12 +176,19 @@ export function packTarget(layout: string, target: Target, version: string, outD
   const runtime = nodeRuntime(t.arch);
   const addons = buildAddons(modules, target, runtime);
   run(process.execPath, [join(layout, 'scripts', 'prune-onnxruntime.mjs'), layout, 'linux', t.arch]);
+  removeBinLinks(modules);
   mkdirSync(join(layout, 'node', 'bin'), { recursive: true });
   copyFileSync(join(runtime, 'bin', 'node'), join(layout, 'node', 'bin', 'node'));
   chmodSync(join(layout, 'node', 'bin', 'node'), 0o755);
   copyFileSync(join(runtime, 'LICENSE'), join(layout, 'node', 'LICENSE'));
   const nativeFiles = checkNativeFiles(layout, target);
   writeReleaseInfo(layout, { version, target });
+  const tarball = packTarball(layout, version, target, outDir);
+  return { tarball, tarballBytes: statSync(tarball).size, target, node: NODE_RUNTIME_VERSION, addons, nativeFiles };
+}
+
+/** Packs the release tree `layout` (named regterm-<version>, RELEASE.json written) as <outDir>/regterm-<version>-<target>.tar.gz. */
+export function packTarball(layout: string, version: string, target: string, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
   const tarball = join(outDir, `regterm-${version}-${target}.tar.gz`);
   const tmp = `${tarball}.tmp`;
@@ -176,5 +196,5 @@ export function packTarget(layout: string, target: Target, version: string, outD
   run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '--use-compress-program=gzip -9n',
     '-cf', tmp, '-C', dirname(layout), relative(dirname(layout), layout)]);
   renameSync(tmp, tarball);
-  return { tarball, tarballBytes: statSync(tarball).size, target, node: NODE_RUNTIME_VERSION, addons, nativeFiles };
+  return tarball;
 }

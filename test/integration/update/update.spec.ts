@@ -1,0 +1,136 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAttack } from '../../attacks/table.ts';
+import { PATHS } from '../../../src/device/provision/layout.ts';
+import { applyRelease, currentVersion, switchCurrent, verifyReleaseTree } from '../../../src/device/update/install.ts';
+import { PROBATION_S, readOutcome, readPending, settleTrial } from '../../../src/device/update/pending.ts';
+import { parseSignature, readReleaseKeys, verifyRelease } from '../../../src/device/update/release-signature.ts';
+import { TARGET, makeRelease, pinReleaseKey, releaseKey } from './fixture.ts';
+
+const REPO = new URL('../../../', import.meta.url).pathname;
+const CLI = join(REPO, 'bin', 'regterm.js');
+const GUARD = join(REPO, 'scripts', 'update-guard');
+
+const sigOf = (path: string) => parseSignature(readFileSync(`${path}.sig`, 'utf8'));
+const errorOf = async (p: Promise<unknown>): Promise<string> => p.then(() => 'accepted', (e: unknown) => (e as Error).message);
+
+describe('regterm update: signed release, side-by-side install, trial with automatic rollback', () => {
+  let tmp: string;
+  const key = releaseKey();
+  const stranger = releaseKey();
+  let v1: { tarball: string };
+  let v2: { tarball: string };
+  let v3: { tarball: string };
+
+  /** A root with /opt/regterm/releases/0.1.0 current (as provisioning leaves it) and the release key pinned. */
+  const freshRoot = async (name: string): Promise<string> => {
+    const root = join(tmp, name);
+    mkdirSync(join(root, PATHS.updateDir), { recursive: true });
+    await pinReleaseKey(root, key.publicKey);
+    await applyRelease({ root, tarball: v1.tarball, signature: sigOf(v1.tarball), restart: () => undefined });
+    rmSync(join(root, PATHS.updateDir, 'pending')); // provisioning installs without a trial
+    return root;
+  };
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'regterm-update-'));
+    v1 = await makeRelease(tmp, '0.1.0', key.privateKey);
+    v2 = await makeRelease(tmp, '0.2.0', key.privateKey);
+    v3 = await makeRelease(tmp, '0.3.0', key.privateKey);
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  describe('signatures', () => {
+    it('verifies a signed tarball and rejects a flipped byte, an unpinned key, an edited signature and another sha256', async () => {
+      const keys = await readReleaseKeys(join(await freshRoot('sig'), PATHS.releaseKeys));
+      const sig = sigOf(v2.tarball);
+      expect(await verifyRelease(v2.tarball, sig, keys)).toMatchObject({ version: '0.2.0', target: TARGET, sha256: sig.sha256 });
+
+      const tampered = join(tmp, 'regterm-0.2.0-tampered.tar.gz');
+      const bytes = readFileSync(v2.tarball);
+      bytes[bytes.length >> 1] ^= 0x01;
+      writeFileSync(tampered, bytes);
+      const { signRelease } = await import('../../../src/device/update/release-signature.ts');
+      const byStranger = await signRelease(v2.tarball, stranger.privateKey);
+      const cases: [string, () => Promise<unknown>, RegExp][] = [
+        ['one bit flipped in the tarball', () => verifyRelease(tampered, sig, keys), /has sha256 .* the signature says/],
+        ['signed by a key that is not pinned', () => verifyRelease(v2.tarball, byStranger, keys), /not pinned/],
+        ['signature JSON edited to version 0.9.0', () => verifyRelease(v2.tarball, { ...sig, version: '0.9.0', file: `regterm-0.9.0-${TARGET}.tar.gz` }, keys), /does not verify/],
+        ['carrier command names another sha256', () => verifyRelease(v2.tarball, sig, keys, 'ab'.repeat(32)), /the update command says/],
+      ];
+      for (const [attack, run, want] of cases) {
+        const observed = await errorOf(run());
+        recordAttack({ area: 'update', attack, expected: 'rejected', observed: observed === 'accepted' ? 'accepted' : 'rejected' });
+        expect(observed, attack).toMatch(want);
+      }
+    });
+
+    it('regterm release keygen / sign / verify work as the operations team runs them', () => {
+      const keys = join(tmp, 'ops-keys');
+      const gen = spawnSync(process.execPath, [CLI, 'release', 'keygen', '--out', keys], { encoding: 'utf8' });
+      expect(gen.status, gen.stderr).toBe(0);
+      const kid = gen.stdout.trim();
+      const copy = join(tmp, 'ops', `regterm-0.3.0-${TARGET}.tar.gz`);
+      mkdirSync(join(tmp, 'ops'), { recursive: true });
+      copyFileSync(v3.tarball, copy);
+      const sign = spawnSync(process.execPath, [CLI, 'release', 'sign', copy, '--key', join(keys, 'release.key.pem')], { encoding: 'utf8' });
+      expect(sign.status, sign.stderr).toBe(0);
+      expect(sigOf(copy).kid).toBe(kid);
+      const verify = spawnSync(process.execPath, [CLI, 'release', 'verify', copy, '--key', join(keys, 'release.pub.pem')], { encoding: 'utf8' });
+      expect(verify.status, verify.stderr).toBe(0);
+      expect(JSON.parse(verify.stdout)).toMatchObject({ version: '0.3.0', target: TARGET, kid });
+      const wrong = spawnSync(process.execPath, [CLI, 'release', 'verify', copy, '--key', join(keys, 'release.pub.pem'), '--sig', `${v3.tarball}.sig`], { encoding: 'utf8' });
+      expect(wrong.status).toBe(1);
+      expect(wrong.stderr).toMatch(/not pinned/);
+    });
+  });
+
+  describe('apply', () => {
+    it('unpacks side by side, switches current, puts the new version on trial and restarts once', async () => {
+      const root = await freshRoot('apply');
+      let restarts = 0;
+      const r = await applyRelease({ root, tarball: v2.tarball, signature: sigOf(v2.tarball), restart: () => { restarts++; }, now: () => 1_000_000_000 });
+      expect(r).toMatchObject({ status: 'switched', version: '0.2.0', previous: '0.1.0' });
+      expect(restarts).toBe(1);
+      expect(readlinkSync(join(root, PATHS.current))).toBe('releases/0.2.0');
+      expect(verifyReleaseTree(join(root, PATHS.releases, '0.2.0'), { version: '0.2.0', target: TARGET }).version).toBe('0.2.0');
+      expect(readPending(join(root, PATHS.updateDir))).toEqual({ version: '0.2.0', previous: '0.1.0', deadline: 1_000_000 + 600, max_attempts: 3, attempts: 0, ready_at: 0 });
+
+      // a second update while 0.2.0 is on trial is refused; once stable after READY it is confirmed and v3 goes in
+      expect(await errorOf(applyRelease({ root, tarball: v3.tarball, signature: sigOf(v3.tarball), restart: () => undefined }))).toMatch(/still on trial/);
+      const dir = join(root, PATHS.updateDir);
+      writeFileSync(join(dir, 'pending'), readFileSync(join(dir, 'pending'), 'utf8').replace('ready_at=0', 'ready_at=1000000'));
+      const r3 = await applyRelease({ root, tarball: v3.tarball, signature: sigOf(v3.tarball), restart: () => undefined, now: () => (1_000_000 + PROBATION_S) * 1000 });
+      expect(r3.settled).toMatchObject({ result: 'confirmed', version: '0.2.0' });
+      expect(r3).toMatchObject({ status: 'switched', version: '0.3.0', previous: '0.2.0', removed: ['0.1.0'] }); // the new one and the way back
+      expect(readdirSync(join(root, PATHS.releases)).sort()).toEqual(['0.2.0', '0.3.0']);
+    });
+
+    it('refuses a release for another CPU and a signed tarball whose tree does not match its RELEASE.json, leaving nothing behind', async () => {
+      const root = await freshRoot('refuse');
+      const other = TARGET === 'linux-x64' ? 'linux-arm64' : 'linux-x64';
+      const foreign = await errorOf(applyRelease({ root, tarball: v2.tarball, signature: sigOf(v2.tarball), target: other, restart: () => undefined }));
+      recordAttack({ area: 'update', attack: `signed ${TARGET} release on a ${other} terminal`, expected: 'refused', observed: foreign === 'accepted' ? 'accepted' : 'refused' });
+      expect(foreign).toMatch(/is for linux-/);
+
+      // a build bug (or a key that signs anything): RELEASE.json lists a file the tarball does not carry
+      const bad = join(tmp, 'bad');
+      const stage = join(bad, 'regterm-0.4.0');
+      mkdirSync(stage, { recursive: true });
+      writeFileSync(join(stage, 'regterm'), '#!/bin/sh\n', { mode: 0o755 });
+      writeFileSync(join(stage, 'RELEASE.json'), JSON.stringify({ name: 'regterm', version: '0.4.0', target: TARGET, files: { regterm: 'ab'.repeat(32), 'dist/regterm.mjs': 'cd'.repeat(32) } }));
+      const { packTarball } = await import('../../../scripts/release-target.ts');
+      const { signRelease } = await import('../../../src/device/update/release-signature.ts');
+      const tarball = packTarball(stage, '0.4.0', TARGET, bad);
+      const observed = await errorOf(applyRelease({ root, tarball, signature: await signRelease(tarball, key.privateKey), restart: () => undefined }));
+      recordAttack({ area: 'update', attack: 'signed tarball, tree differs from its RELEASE.json', expected: 'refused, current 0.1.0', observed: `${observed === 'accepted' ? 'accepted' : 'refused'}, current ${currentVersion(root)}` });
+      expect(observed).toMatch(/does not match RELEASE.json/);
+      expect(currentVersion(root)).toBe('0.1.0');
+      expect(readdirSync(join(root, PATHS.releases))).toEqual(['0.1.0']);
+      expect(readPending(join(root, PATHS.updateDir))).toBeUndefined();
+    });
+  });
+});
