@@ -133,4 +133,80 @@ describe('regterm update: signed release, side-by-side install, trial with autom
       expect(readPending(join(root, PATHS.updateDir))).toBeUndefined();
     });
   });
+
+  /**
+   * One start of the unit as systemd runs it (systemd/regterm.service): ExecStartPre=+update-guard start, then
+   * ExecStart=/opt/regterm/current/regterm (resolved after the guard ran), then, once READY=1 arrived (here: printed
+   * by the test release's launcher), ExecStartPost=+update-guard ready. No READY within `timeoutMs` = TimeoutStartSec.
+   */
+  const startUnit = async (root: string, nowS: number, timeoutMs = 3000): Promise<{ ran: string; ready: boolean }> => {
+    const env = { ...process.env, REGTERM_GUARD_ROOT: root, REGTERM_GUARD_NOW: String(nowS) };
+    expect(spawnSync(GUARD, ['start'], { env }).status).toBe(0);
+    const ran = currentVersion(root) as string;
+    const child = spawn(join(root, PATHS.current, 'regterm'), [], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('READY=1')) { clearTimeout(timer); resolve(true); } });
+      child.on('exit', () => { clearTimeout(timer); resolve(false); });
+    });
+    if (ready) expect(spawnSync(GUARD, ['ready'], { env }).status).toBe(0);
+    child.kill('SIGKILL');
+    return { ran, ready };
+  };
+  const trialRoot = async (name: string, behaviour: 'ready' | 'crash' | 'hang', t0: number): Promise<string> => {
+    const root = await freshRoot(name);
+    const rel = await makeRelease(join(tmp, name), '0.2.0', key.privateKey, { behaviour });
+    await applyRelease({ root, tarball: rel.tarball, signature: sigOf(rel.tarball), restart: () => undefined, now: () => t0 * 1000 });
+    return root;
+  };
+  const T0 = 2_000_000_000;
+
+  describe('trial (scripts/update-guard, as the unit runs it)', () => {
+    it('a version that reaches READY and stays up is confirmed at its next start, and the outcome is left for the carrier', async () => {
+      const root = await trialRoot('trial-good', 'ready', T0);
+      expect(await startUnit(root, T0 + 5)).toEqual({ ran: '0.2.0', ready: true });
+      expect(readPending(join(root, PATHS.updateDir))).toMatchObject({ attempts: 1, ready_at: T0 + 5 });
+      expect(await startUnit(root, T0 + 5 + PROBATION_S + 1)).toEqual({ ran: '0.2.0', ready: true });
+      expect(readOutcome(join(root, PATHS.updateDir))).toMatchObject({ result: 'confirmed', version: '0.2.0', previous: '0.1.0' });
+      expect(readPending(join(root, PATHS.updateDir))).toBeUndefined();
+    });
+
+    it('the agent confirms a trial itself once it has been READY for the probation time (settleTrial)', async () => {
+      const root = await trialRoot('trial-settle', 'ready', T0);
+      await startUnit(root, T0 + 1);
+      const dir = join(root, PATHS.updateDir);
+      expect(settleTrial(dir, '0.2.0', T0 + 1 + PROBATION_S - 1)).toBeUndefined();
+      expect(settleTrial(dir, '0.1.0', T0 + 1 + PROBATION_S)).toBeUndefined(); // not the version on trial
+      expect(settleTrial(dir, '0.2.0', T0 + 1 + PROBATION_S)).toMatchObject({ result: 'confirmed', version: '0.2.0' });
+      expect(readPending(dir)).toBeUndefined();
+    });
+
+    const rollbacks: [string, 'crash' | 'hang' | 'ready', (n: number) => number, number, RegExp][] = [
+      ['crashes at every start', 'crash', (n) => T0 + n * 3, 4, /3 starts without a stable run/],
+      ['reaches READY, then restarts again and again within the probation time', 'ready', (n) => T0 + n * 10, 4, /3 starts without a stable run/],
+      ['hangs before READY until the deadline passed', 'hang', (n) => T0 + n * 400, 2, /no READY before the deadline/],
+    ];
+    for (const [what, behaviour, clock, starts, reason] of rollbacks) {
+      it(`rolls back by itself when the new version ${what}, and reports it`, async () => {
+        const root = await trialRoot(`trial-${behaviour}-${starts}`, behaviour, T0);
+        const runs: { ran: string; ready: boolean }[] = [];
+        for (let n = 1; n <= starts; n++) runs.push(await startUnit(root, clock(n), behaviour === 'hang' ? 500 : 3000));
+        expect(runs.slice(0, -1).every((r) => r.ran === '0.2.0')).toBe(true);
+        const last = runs[runs.length - 1];
+        recordAttack({ area: 'update', attack: `new release ${what}`, expected: 'rolled-back to 0.1.0, READY', observed: `${readOutcome(join(root, PATHS.updateDir))?.result ?? 'no outcome'} to ${last.ran}, ${last.ready ? 'READY' : 'not ready'}` });
+        expect(last).toEqual({ ran: '0.1.0', ready: true }); // the start that rolled back runs the previous release
+        expect(readlinkSync(join(root, PATHS.current))).toBe('releases/0.1.0');
+        expect(readOutcome(join(root, PATHS.updateDir))).toMatchObject({ result: 'rolled-back', version: '0.2.0', previous: '0.1.0', reason: expect.stringMatching(reason) });
+        expect(readPending(join(root, PATHS.updateDir))).toBeUndefined();
+        expect(await startUnit(root, clock(starts + 1))).toEqual({ ran: '0.1.0', ready: true }); // and stays there
+      });
+    }
+
+    it('ends a trial whose switch never happened (apply killed after the marker) as failed, without touching current', async () => {
+      const root = await trialRoot('trial-unswitched', 'ready', T0);
+      switchCurrent(root, '0.1.0'); // as if the kill came between the marker and the switch
+      expect(await startUnit(root, T0 + 1)).toEqual({ ran: '0.1.0', ready: true });
+      expect(readOutcome(join(root, PATHS.updateDir))).toMatchObject({ result: 'failed', reason: 'current is releases/0.1.0, not releases/0.2.0' });
+    });
+  });
 });
