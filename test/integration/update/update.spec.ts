@@ -209,4 +209,113 @@ describe('regterm update: signed release, side-by-side install, trial with autom
       expect(readOutcome(join(root, PATHS.updateDir))).toMatchObject({ result: 'failed', reason: 'current is releases/0.1.0, not releases/0.2.0' });
     });
   });
+
+  /**
+   * The invariant an update must keep whatever happens: `current` links to a release whose every file matches its
+   * RELEASE.json, a releases/<version> name is always a complete release, and anything else is an apply's leftover.
+   */
+  const assertNeverHalfWritten = (root: string): { current: string; leftovers: number } => {
+    const current = currentVersion(root) as string;
+    verifyReleaseTree(join(root, PATHS.current), { version: current });
+    let leftovers = 0;
+    for (const name of readdirSync(join(root, PATHS.releases))) {
+      if (name.startsWith('.incoming-') || name.startsWith('.trash-')) leftovers++;
+      else verifyReleaseTree(join(root, PATHS.releases, name), { version: name });
+    }
+    return { current, leftovers };
+  };
+
+  describe('durability', () => {
+    it('SIGKILL at any point of `regterm update apply` never leaves a half-written tree; the next apply completes', async () => {
+      const big = await makeRelease(join(tmp, 'kill'), '0.2.0', key.privateKey, { payloadBytes: 48 << 20 });
+      const root = await freshRoot('kill-root');
+      const args = [CLI, 'update', 'apply', big.tarball, '--root', root, '--no-restart'];
+      const reset = () => { // back to 0.1.0 current, 0.2.0 gone, as before the update
+        switchCurrent(root, '0.1.0');
+        rmSync(join(root, PATHS.updateDir, 'pending'), { force: true });
+        rmSync(join(root, PATHS.releases, '0.2.0'), { recursive: true, force: true });
+      };
+      const seen = { beforeSwitch: 0, afterSwitch: 0, midUnpack: 0 };
+      const t0 = Date.now();
+      const full = spawnSync(process.execPath, args, { encoding: 'utf8' });
+      expect(full.status, full.stderr).toBe(0);
+      const fullMs = Date.now() - t0;
+      reset();
+      for (let i = 0; i < 12; i++) {
+        const child = spawn(process.execPath, args, { stdio: 'ignore' });
+        const exited = new Promise((resolve) => child.on('exit', resolve));
+        if (i % 2 === 0) {
+          // wait until the unpack has begun writing, then kill a little later (0-150 ms): mid-unpack or mid-verify
+          const started = Date.now();
+          while (Date.now() - started < 20_000 && !readdirSync(join(root, PATHS.releases)).some((n) => n.startsWith('.incoming-'))) await new Promise((r) => setTimeout(r, 2));
+          await new Promise((r) => setTimeout(r, (i * 13) % 150));
+        } else {
+          await new Promise((r) => setTimeout(r, (fullMs * i) / 9)); // spread from CLI start-up to past the end
+        }
+        child.kill('SIGKILL');
+        await exited;
+        const state = assertNeverHalfWritten(root);
+        if (state.leftovers > 0) seen.midUnpack++;
+        if (state.current === '0.2.0') seen.afterSwitch++;
+        else seen.beforeSwitch++;
+        reset();
+      }
+      recordAttack({ area: 'durability', attack: `SIGKILL during update apply x12 (${seen.midUnpack} mid-unpack, ${seen.afterSwitch} after the switch)`, expected: 'current always a complete release', observed: 'current always a complete release' });
+      expect(seen.midUnpack).toBeGreaterThan(0);
+      expect(seen.beforeSwitch).toBeGreaterThan(0);
+      expect(seen.afterSwitch).toBeGreaterThan(0);
+      const done = spawnSync(process.execPath, args, { encoding: 'utf8' });
+      expect(done.status, done.stderr).toBe(0);
+      expect(assertNeverHalfWritten(root)).toEqual({ current: '0.2.0', leftovers: 0 }); // leftovers of the kills removed
+    });
+
+    it('a full disk during the unpack or at the marker fails the update cleanly: current untouched, nothing left over', async () => {
+      const root = join(tmp, 'full');
+      const opt = join(root, 'opt');
+      const state = join(root, 'var', 'lib', 'regterm');
+      mkdirSync(opt, { recursive: true });
+      mkdirSync(state, { recursive: true });
+      const mounted: string[] = [];
+      const mount = (dir: string, size: string) => {
+        const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
+        expect(r.status, `mount tmpfs (needs root): ${r.stderr}`).toBe(0);
+        mounted.push(dir);
+      };
+      try {
+        mount(opt, '12m');
+        const small = await makeRelease(join(tmp, 'full-rel'), '0.1.0', key.privateKey, { payloadBytes: 5 << 20 });
+        const next = await makeRelease(join(tmp, 'full-rel'), '0.2.0', key.privateKey, { payloadBytes: 8 << 20 });
+        mkdirSync(join(root, PATHS.updateDir), { recursive: true });
+        await pinReleaseKey(root, key.publicKey);
+        await applyRelease({ root, tarball: small.tarball, signature: sigOf(small.tarball), restart: () => undefined });
+        rmSync(join(root, PATHS.updateDir, 'pending'));
+
+        // 5 MB installed + 8 MB more does not fit in 12 MB: tar fails with ENOSPC mid-unpack
+        const unpack = await errorOf(applyRelease({ root, tarball: next.tarball, signature: sigOf(next.tarball), restart: () => { throw new Error('must not restart'); } }));
+        const s1 = assertNeverHalfWritten(root);
+        recordAttack({ area: 'durability', attack: 'disk full while unpacking an update', expected: 'refused, current 0.1.0, 0 leftovers', observed: `${unpack === 'accepted' ? 'accepted' : 'refused'}, current ${s1.current}, ${s1.leftovers} leftovers` });
+        expect(unpack).toMatch(/unpacking 0.2.0 failed: .*No space left on device/s);
+        expect(s1).toEqual({ current: '0.1.0', leftovers: 0 });
+        expect(readPending(join(root, PATHS.updateDir))).toBeUndefined();
+
+        // room for the release, but the state directory is full: the trial marker cannot be written, so no switch
+        spawnSync('umount', [opt]);
+        mounted.pop();
+        rmSync(join(root, 'opt'), { recursive: true, force: true });
+        mkdirSync(opt, { recursive: true });
+        await applyRelease({ root, tarball: small.tarball, signature: sigOf(small.tarball), restart: () => undefined });
+        rmSync(join(root, PATHS.updateDir, 'pending'));
+        mount(state, '64k');
+        mkdirSync(join(root, PATHS.updateDir), { recursive: true });
+        spawnSync('dd', ['if=/dev/zero', `of=${join(state, 'filler')}`, 'bs=4k', 'count=1000'], { stdio: 'ignore' }); // fills it
+        const marker = await errorOf(applyRelease({ root, tarball: next.tarball, signature: sigOf(next.tarball), restart: () => { throw new Error('must not restart'); } }));
+        const s2 = assertNeverHalfWritten(root);
+        recordAttack({ area: 'durability', attack: 'disk full at the update trial marker', expected: 'refused, current 0.1.0', observed: `${marker === 'accepted' ? 'accepted' : 'refused'}, current ${s2.current}` });
+        expect(marker).toMatch(/ENOSPC|No space left/);
+        expect(s2.current).toBe('0.1.0');
+      } finally {
+        for (const dir of mounted.reverse()) spawnSync('umount', [dir]);
+      }
+    });
+  });
 });
