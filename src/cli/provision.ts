@@ -10,6 +10,7 @@ import { type CommandContext, writeJson } from './command.ts';
 
 const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts://HOST:PORT --carrier-key PUB.pem --ca CA.pem
                          [--carrier-key PUB2.pem ...] [--release-key PUB.pem ...] [--release DIR | --no-release]
+                         [--cert DEVICE.crt]
                          [--camera rpicam|ffmpeg] [--panel onoff|sim] [--start] [--json]
 Provisions a terminal into a root filesystem (an image mounted at DIR, or /): the regterm service user (groups
 video, gpio), /etc/regterm (config, Ed25519 signing key, TLS key + CSR, CA, pinned carrier and release keys),
@@ -20,6 +21,7 @@ exactly the --release-key set when one is given (keys no longer in a set are rem
 is written; site settings go in /etc/regterm/conf.d/*.json, which provisioning never touches (see regterm config).
 Prints the enrollment data: device id, signing public key + kid, CSR for the carrier's CA.
 --ca (the CA that signs the broker certificate; the terminal pins it) may be left out only on a re-run.
+--cert: the certificate the carrier's CA issued for the printed CSR (checked: this TLS key, CN = device id).
 --release defaults to the running release (or dist/release in a checkout).
 --start (with --root / only): systemctl daemon-reload, udevadm control --reload + trigger, systemctl restart regterm.
 `;
@@ -81,6 +83,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         'release-key': { type: 'string', multiple: true },
         start: { type: 'boolean' },
         ca: { type: 'string' },
+        cert: { type: 'string' },
         release: { type: 'string' },
         'no-release': { type: 'boolean' },
         camera: { type: 'string', default: 'rpicam' },
@@ -117,6 +120,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     carrierKeys: (values['carrier-key'] ?? []).map((p) => resolve(p)),
     releaseKeys: values['release-key']?.map((p) => resolve(p)),
     caFile: values.ca === undefined ? undefined : resolve(values.ca),
+    certFile: values.cert === undefined ? undefined : resolve(values.cert),
     releaseDir,
     systemdDir: join(releaseDir ?? APP_ROOT, 'systemd'),
     camera,

@@ -25,6 +25,8 @@ export interface ProvisionOptions {
   carrierKeys: readonly string[];
   /** host path of the CA certificate the broker's certificate chains to */
   caFile?: string;
+  /** host path of the device certificate the carrier's CA issued for the CSR (installed as /etc/regterm/tls/device.crt) */
+  certFile?: string;
   /**
    * host path of a release (an unpacked release tarball, or a layout from scripts/build.ts) to install as
    * /opt/regterm/releases/<version> and make current; absent = leave /opt/regterm alone
@@ -119,6 +121,20 @@ function pinExactly(w: TreeWriter, dir: string, keys: readonly { kid: string; pe
   }
 }
 
+/** The enrolled certificate: PEM, for this device's TLS key, CN = deviceId (the broker's ACL is keyed by it). */
+function deviceCertificate(path: string, tlsKeyPem: string, deviceId: string): string {
+  const pem = readText(path, 'device certificate');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (e: unknown) {
+    throw new UsageError(`${path} is not a PEM certificate: ${errorMessage(e)}`, { cause: e });
+  }
+  if (!cert.checkPrivateKey(createPrivateKey(tlsKeyPem))) throw new UsageError(`${path} was not issued for this terminal's TLS key (${PATHS.tlsKey})`);
+  if (!cert.subject.split('\n').includes(`CN=${deviceId}`)) throw new UsageError(`${path} is for ${cert.subject.replace(/\n/g, ', ')}, not CN=${deviceId}`);
+  return pem;
+}
+
 function sameDir(a: string, b: string): boolean {
   try {
     return realpathSync(a) === realpathSync(b);
@@ -181,6 +197,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   w.fileOnce(PATHS.tlsKey, generateTlsKey, 0o600, service);
   w.fileOnce(PATHS.tlsCsr, () => makeCsr(w.host(PATHS.tlsKey), o.deviceId, o.openssl), 0o644, ROOT_OWNER);
   if (caPem !== undefined) w.file(PATHS.tlsCa, caPem, 0o644, ROOT_OWNER);
+  if (o.certFile !== undefined) w.file(PATHS.tlsCert, deviceCertificate(o.certFile, readFileSync(w.host(PATHS.tlsKey), 'utf8'), o.deviceId), 0o644, ROOT_OWNER);
   // The pinned sets are exactly the keys given: a key the carrier retired must stop verifying requests (or releases).
   pinExactly(w, PATHS.carrierKeys, carrier);
   if (releaseSigners !== undefined) pinExactly(w, PATHS.releaseKeys, releaseSigners);

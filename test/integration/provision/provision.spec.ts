@@ -209,6 +209,25 @@ describe('regterm provision into an image root', () => {
     expect(readdirSync(at(PATHS.releaseKeys))).toEqual([`${kidB}.pem`]);
   });
 
+  it('installs the certificate the CA issued for the CSR (--cert), and refuses one for another key or device', () => {
+    const issue = (csr: string, out: string) => execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', `${ca}.key`,
+      '-CAcreateserial', '-out', out, '-days', '2'], { stdio: 'ignore' });
+    issue(at(PATHS.tlsCsr), join(tmp, 'device.crt'));
+    const run = cli([...args(), '--cert', join(tmp, 'device.crt')]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(at(PATHS.tlsCert), 'utf8')).toBe(readFileSync(join(tmp, 'device.crt'), 'utf8'));
+    expect(mode(at(PATHS.tlsCert))).toBe(0o644);
+    const other = join(tmp, 'other.key');
+    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', other,
+      '-out', `${other}.csr`, '-subj', '/CN=term-0042'], { stdio: 'ignore' });
+    issue(`${other}.csr`, join(tmp, 'other.crt'));
+    const wrong = cli([...args(), '--cert', join(tmp, 'other.crt')]);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/not issued for this terminal's TLS key/);
+    expect(readFileSync(at(PATHS.tlsCert), 'utf8')).toBe(readFileSync(join(tmp, 'device.crt'), 'utf8'));
+    rmSync(at(PATHS.tlsCert));
+  });
+
   it('refuses to re-provision the root as another device, and leaves it untouched', () => {
     const before = snapshot(root);
     const run = cli(args('term-9999'));
