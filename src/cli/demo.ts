@@ -13,7 +13,7 @@ import { seededRandom } from '../session/random.ts';
 import { writeJson, type CommandContext } from './command.ts';
 import { faceDataRoot } from '../face-data.ts';
 
-const HELP = `usage: regterm demo [--clip VIDEO] [--reference-at SECONDS] [--seed TEXT] [--json] [--verbose]
+const HELP = `usage: regterm demo [--clip VIDEO] [--reference-at SECONDS] [--seed TEXT] [--timeout S] [--json] [--verbose]
 
 One complete registration on this machine: the agent replays a recorded clip as its camera, draws its LEDs here,
 and talks MQTT 3.1.1 to an embedded broker, where a carrier stand-in signs the session request, verifies the signed
@@ -22,6 +22,7 @@ default clip, else 1 s before the end), extracted in memory.
 
   --clip VIDEO         default: ../shared/data/liveportrait_driving_videos/d3.mp4 (or under $REGTERM_FACE_DATA)
   --seed TEXT          fixed challenge order and pauses (default: random per run)
+  --timeout S          how long the carrier stand-in waits for the signed result (default 180; more under emulation)
   --json               print the carrier's view at the end: { decision, verified, jws, payload }
   --verbose            agent logs (JSON) on stderr
 
@@ -52,7 +53,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({ args: ctx.argv, options: {
-      clip: { type: 'string' }, 'reference-at': { type: 'string' }, seed: { type: 'string' },
+      clip: { type: 'string' }, 'reference-at': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' },
       json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     } }));
   } catch (e: unknown) {
@@ -67,6 +68,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!existsSync(clip)) throw new UsageError(`clip ${clip} does not exist`);
   const referenceAt = values['reference-at'] === undefined ? (values.clip ? -1 : DEFAULT_REFERENCE_AT_S) : Number(values['reference-at']);
   if (!Number.isFinite(referenceAt)) throw new UsageError(`--reference-at must be a number of seconds (got '${values['reference-at']}')`);
+
+  const timeoutMs = values.timeout === undefined ? RESULT_TIMEOUT_MS : Number(values.timeout) * 1000;
+  if (!(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new UsageError(`--timeout must be a positive whole number of seconds (got '${values.timeout}')`);
 
   const view = new LedView(values.json ? ctx.stderr : ctx.stdout, Object.keys(DEFAULT_LED_PINS));
   const logger = createLogger({ level: values.verbose ? 'info' : 'error', destination: ctx.stderr });
@@ -85,7 +89,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     await rig.start();
     const reference = await extractJpegFrame(clip, referenceAt);
     view.line(`carrier: session requested (ID photo: frame at ${referenceAt} s, ${reference.length} bytes, in memory)`);
-    carrierView = await rig.session(reference, values.clip ? OTHER_CLIP_POLICY : DEFAULT_CLIP_POLICY, RESULT_TIMEOUT_MS);
+    carrierView = await rig.session(reference, values.clip ? OTHER_CLIP_POLICY : DEFAULT_CLIP_POLICY, timeoutMs);
     reference.fill(0);
     if (!values.json && view.live) await new Promise((r) => setTimeout(r, VERDICT_SHOW_MS)); // let the verdict LEDs be seen
     view.line(`carrier: result ${carrierView.verified ? 'VERIFIED' : 'NOT VERIFIED'} — decision ${carrierView.decision}`);
