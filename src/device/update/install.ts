@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync,
-  renameSync, rmSync, symlinkSync,
+  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync,
+  readlinkSync, renameSync, rmSync, symlinkSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { RegtermError, errorMessage } from '../../errors.ts';
 import { fsyncDir } from '../atomic-write.ts';
 import { PATHS, UNIT_NAME, under } from '../provision/layout.ts';
@@ -68,8 +68,17 @@ function walkFiles(dir: string, base = dir, out: string[] = []): string[] {
   return out;
 }
 
+/** sha256 of a file read in 1 MiB chunks (a release holds a 100+ MB Node binary; a terminal may have 1 GB of RAM). */
 function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /**
@@ -173,10 +182,12 @@ function unpack(releases: string, tarball: string, v: VerifiedRelease): void {
   }
 }
 
-/** Leftovers of an interrupted apply: .incoming-*, .trash-*, a current.new link. */
-function removeLeftovers(root: string, releases: string): void {
+/** Leftovers of an interrupted apply: .incoming-*, .trash-*, a current.new link (not the tarball being applied). */
+function removeLeftovers(root: string, releases: string, tarball: string): void {
   for (const name of readdirSync(releases)) {
-    if (name.startsWith('.incoming-') || name.startsWith('.trash-')) rmSync(join(releases, name), { recursive: true, force: true });
+    if (!name.startsWith('.incoming-') && !name.startsWith('.trash-')) continue;
+    if (tarball.startsWith(`${join(releases, name)}/`)) continue; // fetchRelease downloads next to the releases
+    rmSync(join(releases, name), { recursive: true, force: true });
   }
   rmSync(`${under(root, PATHS.current)}.new`, { force: true });
 }
@@ -197,7 +208,7 @@ export async function applyRelease(o: ApplyOptions): Promise<ApplyResult> {
   const updateDir = under(o.root, PATHS.updateDir);
   mkdirSync(releases, { recursive: true });
   mkdirSync(updateDir, { recursive: true });
-  removeLeftovers(o.root, releases);
+  removeLeftovers(o.root, releases, resolve(o.tarball));
   const previous = currentVersion(o.root);
   const nowS = Math.floor(now() / 1000);
   const settled = previous === undefined ? undefined : settleTrial(updateDir, previous, nowS);

@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +109,39 @@ describe('regterm update: signed release, side-by-side install, trial with autom
       expect(r3.settled).toMatchObject({ result: 'confirmed', version: '0.2.0' });
       expect(r3).toMatchObject({ status: 'switched', version: '0.3.0', previous: '0.2.0', removed: ['0.1.0'] }); // the new one and the way back
       expect(readdirSync(join(root, PATHS.releases)).sort()).toEqual(['0.2.0', '0.3.0']);
+    });
+
+    it('regterm update apply URL --sha256 (the carrier command\'s form) downloads the tarball and its .sig, then switches', async () => {
+      const root = await freshRoot('url');
+      const files = new Map([[`/r/${v2.tarball.split('/').pop()}`, readFileSync(v2.tarball)], [`/r/${v2.tarball.split('/').pop()}.sig`, readFileSync(`${v2.tarball}.sig`)]]);
+      const server = createServer((req, res) => {
+        const body = files.get(req.url ?? '');
+        res.writeHead(body ? 200 : 404).end(body);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/r/${v2.tarball.split('/').pop()}`;
+      const cli = (args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'update', 'apply', ...args, '--root', root, '--no-restart', '--json']);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+        child.on('exit', (status) => resolve({ status, stdout, stderr }));
+      });
+      try {
+        const wrong = await cli([url, '--sha256', 'cd'.repeat(32)]);
+        recordAttack({ area: 'update', attack: 'update command: URL with another sha256', expected: 'refused, current 0.1.0', observed: `${wrong.status === 0 ? 'accepted' : 'refused'}, current ${currentVersion(root)}` });
+        expect(wrong.status).toBe(1);
+        expect(wrong.stderr).toMatch(/the update command says/);
+        const missing = await cli([`${url}.nope`]);
+        expect(missing.stderr).toMatch(/HTTP 404/);
+        const ok = await cli([url, '--sha256', sigOf(v2.tarball).sha256]);
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'switched', version: '0.2.0', previous: '0.1.0' });
+        expect(readdirSync(join(root, PATHS.releases)).sort()).toEqual(['0.1.0', '0.2.0']); // the download is gone too
+      } finally {
+        server.close();
+      }
     });
 
     it('refuses a release for another CPU and a signed tarball whose tree does not match its RELEASE.json, leaving nothing behind', async () => {
