@@ -11,9 +11,9 @@ import { fsyncDir, writeFileAtomic } from '../atomic-write.ts';
  *   outcome   written when the trial ends: result (confirmed | rolled-back | failed), version, previous, reason, at;
  *             the agent reports it to the carrier and then removes it (acknowledgeOutcome)
  *
- * A trial ends confirmed when the new version stayed up PROBATION_S after READY; rolled back when a start finds
- * attempts > max_attempts, the deadline passed, or the last READY less than PROBATION_S ago (it restarts again and
- * again); failed when `current` is not the version on trial (apply was interrupted before the switch).
+ * A trial ends confirmed when the new version stayed up PROBATION_S after READY; rolled back when a start would be
+ * number max_attempts + 1 without a stable run (crashes, hangs, restarts within PROBATION_S of READY) or comes after
+ * the deadline with no READY yet; failed when `current` is not the version on trial (apply stopped before the switch).
  */
 export const PROBATION_S = 120;
 export const DEFAULT_MAX_ATTEMPTS = 3;
