@@ -95,12 +95,15 @@ Install on a terminal from the tarball (Raspberry Pi OS / Debian, as root; docs/
 
     tar -xzf regterm-${version}-linux-arm64.tar.gz
     regterm-${version}/regterm provision --root / --device-id ID --broker mqtts://BROKER:8883 \\
-        --carrier-key CARRIER.pem --ca CA.pem --release-key RELEASE.pem --start
+        --carrier-key CARRIER.pem --ca CA.pem --release-key RELEASE.pem
+    regterm provision --root / --device-id ID --broker mqtts://BROKER:8883 \\
+        --carrier-key CARRIER.pem --release-key RELEASE.pem --cert device.crt --start
 
-Provisioning installs this release as /opt/regterm/releases/${version} (/opt/regterm/current links to it), links
-/usr/local/bin/regterm, installs and enables the unit, and prints the device's signing public key (+ kid) and a TLS
-CSR; install the certificate the carrier's CA signs as /etc/regterm/tls/device.crt, then \`regterm doctor\`.
-For an image mounted at /mnt/img: \`regterm-${version}/regterm provision --root /mnt/img ...\` (no --start).
+The first provisioning installs this release as /opt/regterm/releases/${version} (/opt/regterm/current links to it),
+links /usr/local/bin/regterm, installs and enables the unit, and prints the device's signing public key (+ kid) and a
+TLS CSR; device.crt is the certificate the carrier's CA issues for it; the second installs it and starts the service.
+For an image mounted at /mnt/img: \`--root /mnt/img\` and no --start. Then \`regterm doctor\`; updates:
+\`regterm update apply FILE|URL\`.
 
 - \`regterm\`: the launcher; \`node/\`: the Node runtime it runs (absent in a development layout: node on PATH).
 - \`dist/regterm.mjs\`: the agent's entry (\`regterm --help\`), with one chunk per command next to it.
