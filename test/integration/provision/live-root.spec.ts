@@ -80,6 +80,15 @@ describe('regterm provision --root / (live system, useradd)', () => {
     expect((JSON.parse(again.stdout) as { changes: unknown[] }).changes).toEqual([]);
   });
 
+  // The namespace's /etc is a copy systemd never reads, so a start fails here in any case: at daemon-reload without a
+  // running systemd (CI), at the restart of a unit the host does not have otherwise. What is checked: --start runs
+  // after provisioning and names the step that failed.
+  it('--start asks systemd after provisioning and names the step that failed', () => {
+    const r = inNamespace([...provisionArgs(), '--start']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/provision --start: (systemctl|udevadm) [a-z-]+( [a-z.-]+)? failed/);
+  });
+
   it('doctor (no --root) finds the installed unit, checks the live service and loads the native modules', () => {
     const d = inNamespace(['doctor', '--camera', 'none', '--panel', 'none', '--skip-models', '--json']);
     const checks = (JSON.parse(d.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks;

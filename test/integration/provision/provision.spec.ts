@@ -228,6 +228,14 @@ describe('regterm provision into an image root', () => {
     rmSync(at(PATHS.tlsCert));
   });
 
+  it('starts the service only on the live system (--start with an image root is refused before writing)', () => {
+    const image = makeRoot(join(tmp, 'start-image'));
+    const run = cli(['--root', image, '--device-id', 'term-0046', '--broker', 'mqtts://b:8883', '--carrier-key', carrier, '--ca', ca, '--no-release', '--start']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--start needs --root \//);
+    expect(existsSync(join(image, PATHS.configDir))).toBe(false);
+  });
+
   it('refuses to re-provision the root as another device, and leaves it untouched', () => {
     const before = snapshot(root);
     const run = cli(args('term-9999'));
