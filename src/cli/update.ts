@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PATHS, under } from '../device/provision/layout.ts';
-import { fetchRelease } from '../device/update/download.ts';
+import { applyUpdateCommand } from '../device/update/download.ts';
 import { applyRelease, currentVersion } from '../device/update/install.ts';
 import { readOutcome, readPending } from '../device/update/pending.ts';
 import { parseSignature } from '../device/update/release-signature.ts';
@@ -49,24 +49,22 @@ async function apply(ctx: CommandContext, args: string[]): Promise<number> {
   if (deadlineS !== undefined && !(Number.isInteger(deadlineS) && deadlineS > 0)) throw new UsageError('--deadline must be a positive whole number of seconds');
   if (values.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(values.sha256)) throw new UsageError('--sha256 must be 64 hex digits');
   const source = positionals[0];
-  const remote = /^https?:\/\//.test(source);
-  const fetched = remote ? await fetchRelease(source, under(root, PATHS.releases), values.sig) : undefined;
-  try {
-    const tarball = fetched?.tarball ?? resolve(source);
+  // --no-restart, or an image root: nothing to restart; otherwise the default (systemctl restart regterm.service)
+  const restart = values['no-restart'] || root !== '/' ? () => undefined : undefined;
+  let result;
+  if (/^https?:\/\//.test(source)) {
+    result = await applyUpdateCommand({ root, url: source, sha256: values.sha256, sigUrl: values.sig, deadlineS, restart });
+  } else {
+    const tarball = resolve(source);
     if (!existsSync(tarball)) throw new UsageError(`${tarball} does not exist`);
-    const signatureText = fetched?.signatureText ?? readFileSync(values.sig ?? `${tarball}.sig`, 'utf8');
-    const result = await applyRelease({
-      root, tarball, signature: parseSignature(signatureText), expectSha256: values.sha256, deadlineS,
-      restart: values['no-restart'] || root !== '/' ? () => undefined : undefined,
-    });
-    if (values.json) writeJson(ctx.stdout, result);
-    else ctx.stdout.write(result.status === 'switched'
-      ? `regterm update: ${result.previous ?? '(none)'} -> ${result.version} (on trial until READY and stable)\n`
-      : `regterm update: ${result.version} is already current\n`);
-    return EXIT.ok;
-  } finally {
-    fetched?.dispose();
+    const signature = parseSignature(readFileSync(values.sig ?? `${tarball}.sig`, 'utf8'));
+    result = await applyRelease({ root, tarball, signature, expectSha256: values.sha256, deadlineS, restart });
   }
+  if (values.json) writeJson(ctx.stdout, result);
+  else ctx.stdout.write(result.status === 'switched'
+    ? `regterm update: ${result.previous ?? '(none)'} -> ${result.version} (on trial until READY and stable)\n`
+    : `regterm update: ${result.version} is already current\n`);
+  return EXIT.ok;
 }
 
 async function status(ctx: CommandContext, args: string[]): Promise<number> {

@@ -1,8 +1,10 @@
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { UpdateError } from './install.ts';
+import { PATHS, under } from '../provision/layout.ts';
+import { type ApplyResult, UpdateError, applyRelease } from './install.ts';
+import { parseSignature } from './release-signature.ts';
 
 /** A release fetched into a private directory (removed by `dispose`). */
 export interface Fetched {
@@ -21,6 +23,7 @@ const MAX_SIGNATURE_BYTES = 4096;
 export async function fetchRelease(url: string, parent: string, sigUrl = `${url}.sig`): Promise<Fetched> {
   const u = new URL(url);
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new UpdateError(`update URL must be http(s) (got ${u.protocol})`);
+  mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(join(parent, '.incoming-download-'));
   const dispose = () => rmSync(dir, { recursive: true, force: true });
   try {
@@ -36,5 +39,22 @@ export async function fetchRelease(url: string, parent: string, sigUrl = `${url}
   } catch (e: unknown) {
     dispose();
     throw e;
+  }
+}
+
+/**
+ * The carrier's update command (a URL and its sha256): download, verify, install, switch and restart, as
+ * `regterm update apply URL --sha256 HEX` does. Must run with root's rights (it writes /opt/regterm and restarts the
+ * unit), so the sandboxed agent hands the command to a privileged helper rather than calling this itself.
+ */
+export async function applyUpdateCommand(o: { root: string; url: string; sha256?: string; sigUrl?: string; deadlineS?: number; restart?: () => void }): Promise<ApplyResult> {
+  const fetched = await fetchRelease(o.url, under(o.root, PATHS.releases), o.sigUrl);
+  try {
+    return await applyRelease({
+      root: o.root, tarball: fetched.tarball, signature: parseSignature(fetched.signatureText), expectSha256: o.sha256,
+      deadlineS: o.deadlineS, restart: o.restart,
+    });
+  } finally {
+    fetched.dispose();
   }
 }
