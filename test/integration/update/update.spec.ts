@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAttack } from '../../attacks/table.ts';
 import { PATHS } from '../../../src/device/provision/layout.ts';
 import { applyRelease, currentVersion, switchCurrent, verifyReleaseTree } from '../../../src/device/update/install.ts';
-import { PROBATION_S, readOutcome, readPending, settleTrial } from '../../../src/device/update/pending.ts';
+import { PROBATION_S, acknowledgeOutcome, readOutcome, readPending, settleTrial } from '../../../src/device/update/pending.ts';
 import { parseSignature, readReleaseKeys, verifyRelease } from '../../../src/device/update/release-signature.ts';
 import { TARGET, makeRelease, pinReleaseKey, releaseKey } from './fixture.ts';
 
@@ -204,6 +204,11 @@ describe('regterm update: signed release, side-by-side install, trial with autom
       expect(await startUnit(root, T0 + 5 + PROBATION_S + 1)).toEqual({ ran: '0.2.0', ready: true });
       expect(readOutcome(join(root, PATHS.updateDir))).toMatchObject({ result: 'confirmed', version: '0.2.0', previous: '0.1.0' });
       expect(readPending(join(root, PATHS.updateDir))).toBeUndefined();
+      const status = spawnSync(process.execPath, [CLI, 'update', 'status', '--root', root, '--json'], { encoding: 'utf8' });
+      expect(status.status, status.stderr).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ current: '0.2.0', releases: ['0.1.0', '0.2.0'], outcome: { result: 'confirmed', version: '0.2.0' } });
+      acknowledgeOutcome(join(root, PATHS.updateDir)); // the carrier got it
+      expect(readOutcome(join(root, PATHS.updateDir))).toBeUndefined();
     });
 
     it('the agent confirms a trial itself once it has been READY for the probation time (settleTrial)', async () => {
