@@ -1,7 +1,10 @@
 /**
- * npm run build: the release layout that installs on the device with `npm ci --omit=dev`.
+ * npm run build: the release layout; `npm run build -- --target linux-arm64|linux-x64` also installs its native
+ * modules and a Node runtime for that CPU and packs dist/regterm-<version>-<target>.tar.gz (scripts/release-target.ts,
+ * docs/release.md), the tarball a terminal installs.
  *
  *   dist/release/
+ *     regterm              launcher (the release's node/bin/node, or node on PATH in this layout, runs dist/regterm.mjs)
  *     dist/regterm.mjs     the agent's entry (ESM) + dist/*-HASH.mjs chunks, one per command (native modules external)
  *     package.json         the native modules only, exact versions from package-lock.json
  *     package-lock.json    their lock entries (closure), so `npm ci` installs what was tested
@@ -9,12 +12,15 @@
  *     systemd/             regterm.service + udev rules
  *     scripts/provision    the flashing-pipeline wrapper of `regterm provision`
  *     scripts/prune-onnxruntime.mjs  postinstall: drops onnxruntime-node binaries for other OS/CPUs (288 → 25 MB)
+ *     scripts/update-guard  the update trial's guard, installed by provisioning as /opt/regterm/update-guard
  *     README.md            install notes
  *
  * The bundle sits one level down (dist/) like the sources (src/), so src/app-root.ts resolves the release root the
- * same way in both, and systemd/regterm.service's ExecStart=/opt/regterm/dist/regterm.mjs is the installed path.
+ * same way in both. Installed, a release is /opt/regterm/releases/<version>, /opt/regterm/current links to it and
+ * systemd/regterm.service runs /opt/regterm/current/regterm.
  *
- * usage: tsx scripts/build.ts [--out DIR]   (prints a JSON summary with sizes)
+ * usage: tsx scripts/build.ts [--out DIR] [--target linux-arm64|linux-x64 [--sign-key release.key.pem]]
+ *        (prints a JSON summary with sizes; REGTERM_RELEASE_KEY is the default --sign-key: writes TARBALL.sig)
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +30,8 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { NATIVE_MODULES } from '../src/device/provision/layout.ts';
 import { type PackageLock, releaseManifest } from './release-lock.ts';
+import { signTarball } from '../src/cli/release.ts';
+import { LAUNCHER, TARGETS, type Target, packTarget } from './release-target.ts';
 
 /** Native addons (and the packages that load them) stay out of the bundle and are installed on the device. */
 export const EXTERNALS = NATIVE_MODULES;
@@ -83,25 +91,27 @@ function treeBytes(path: string): number {
 
 const README = (version: string, deps: Record<string, string>) => `# regterm ${version} (release)
 
-Install on the terminal (arm64, Node >= 20.9; Raspberry Pi OS or Debian, as root):
+Install on a terminal from the tarball (Raspberry Pi OS / Debian, as root; docs/release.md in the repository):
 
-    scripts/provision --root / --device-id ID --broker mqtts://BROKER:8883 --carrier-key CARRIER.pem --ca CA.pem
-    cd /opt/regterm && npm ci --omit=dev
-    systemctl daemon-reload && udevadm control --reload && udevadm trigger && systemctl start regterm
+    tar -xzf regterm-${version}-linux-arm64.tar.gz
+    regterm-${version}/regterm provision --root / --device-id ID --broker mqtts://BROKER:8883 \\
+        --carrier-key CARRIER.pem --ca CA.pem --release-key RELEASE.pem
+    regterm provision --root / --device-id ID --broker mqtts://BROKER:8883 \\
+        --carrier-key CARRIER.pem --release-key RELEASE.pem --cert device.crt --start
 
-For an image mounted at /mnt/img: \`scripts/provision --root /mnt/img ...\` (no native modules needed on the flashing
-host), then \`npm ci --omit=dev\` in /opt/regterm on first boot, or copy in a node_modules built on an arm64 machine.
-Provisioning prints the device's signing public key (+ kid) and a TLS CSR; install the certificate the carrier's CA
-signs as /etc/regterm/tls/device.crt, then \`node /opt/regterm/dist/regterm.mjs doctor\` checks the service end to end.
+The first provisioning installs this release as /opt/regterm/releases/${version} (/opt/regterm/current links to it),
+links /usr/local/bin/regterm, installs and enables the unit, and prints the device's signing public key (+ kid) and a
+TLS CSR; device.crt is the certificate the carrier's CA issues for it; the second installs it and starts the service.
+For an image mounted at /mnt/img: \`--root /mnt/img\` and no --start. Then \`regterm doctor\`; updates:
+\`regterm update apply FILE|URL\`.
 
-- \`dist/regterm.mjs\`: the agent's entry (\`node dist/regterm.mjs --help\`), with one chunk per command next to it.
+- \`regterm\`: the launcher; \`node/\`: the Node runtime it runs (absent in a development layout: node on PATH).
+- \`dist/regterm.mjs\`: the agent's entry (\`regterm --help\`), with one chunk per command next to it.
 - \`models/\`: manifest.json and the model files it names; sha256-verified at every start.
 - \`systemd/\`: the unit and udev rules that provisioning installs.
-- \`scripts/provision\`: provisioning wrapper for flashing pipelines; \`scripts/prune-onnxruntime.mjs\` runs after
-  \`npm ci\` and removes onnxruntime binaries for other platforms.
-- Native dependencies (exact, locked in package-lock.json): ${Object.entries(deps).map(([n, v]) => `${n}@${v}`).join(', ')}.
-  better-sqlite3, unix-dgram and epoll compile with node-gyp when no prebuilt binary is reachable (build-essential,
-  python3; about 2 minutes).
+- \`RELEASE.json\`: version, target, and the sha256 of every file (an installed release is checked against it).
+- Native dependencies (exact, locked in package-lock.json, built for the target in node_modules/):
+  ${Object.entries(deps).map(([n, v]) => `${n}@${v}`).join(', ')}.
 `;
 
 export async function buildRelease(out: string): Promise<Record<string, unknown>> {
@@ -138,12 +148,13 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
   mkdirSync(join(out, 'systemd'));
   for (const f of readdirSync(join(REPO, 'systemd'))) copyFileSync(join(REPO, 'systemd', f), join(out, 'systemd', f));
   mkdirSync(join(out, 'scripts'));
-  for (const f of ['provision', 'prune-onnxruntime.mjs']) {
+  for (const f of ['provision', 'prune-onnxruntime.mjs', 'update-guard']) {
     copyFileSync(join(REPO, 'scripts', f), join(out, 'scripts', f));
     chmodSync(join(out, 'scripts', f), 0o755);
   }
   const deps = release.packageJson.dependencies as Record<string, string>;
   writeFileSync(join(out, 'README.md'), README(String(rootPackage.version), deps));
+  writeFileSync(join(out, 'regterm'), LAUNCHER, { mode: 0o755 });
   return {
     out,
     bundleBytes: treeBytes(join(out, 'dist')),
@@ -158,6 +169,21 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: join(REPO, 'dist', 'release') } } });
-  process.stdout.write(`${JSON.stringify(await buildRelease(resolve(values.out)), null, 2)}\n`);
+  const { values } = parseArgs({ options: { out: { type: 'string' }, target: { type: 'string' }, 'sign-key': { type: 'string' } } });
+  if (values.target === undefined) {
+    process.stdout.write(`${JSON.stringify(await buildRelease(resolve(values.out ?? join(REPO, 'dist', 'release'))), null, 2)}\n`);
+  } else {
+    if (!(values.target in TARGETS)) throw new Error(`--target must be one of ${Object.keys(TARGETS).join(', ')} (got '${values.target}')`);
+    const target = values.target as Target;
+    const out = resolve(values.out ?? join(REPO, 'dist'));
+    const version = String((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
+    const layout = join(out, `stage-${target}`, `regterm-${version}`);
+    const summary = await buildRelease(layout);
+    const packed = packTarget(layout, target, version, out);
+    rmSync(dirname(layout), { recursive: true, force: true });
+    // The release key signs where it is kept (an offline machine: regterm release sign); a build given one signs here.
+    const signKey = values['sign-key'] ?? process.env.REGTERM_RELEASE_KEY;
+    const signature = signKey === undefined ? undefined : await signTarball(packed.tarball as string, resolve(signKey));
+    process.stdout.write(`${JSON.stringify({ ...summary, ...packed, signature: signature && `${String(packed.tarball)}.sig`, kid: signature?.kid }, null, 2)}\n`);
+  }
 }

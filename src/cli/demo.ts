@@ -15,7 +15,7 @@ import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { seededRandom } from '../session/random.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
-const HELP = `usage: regterm demo [--clip VIDEO] [--challenge TYPE] [--reference-at SECONDS] [--seed TEXT] [--json] [--verbose]
+const HELP = `usage: regterm demo [--clip VIDEO] [--challenge TYPE] [--reference-at SECONDS] [--seed TEXT] [--timeout S] [--json] [--verbose]
 
 One complete registration on this machine: the agent replays a recorded clip as its camera, draws its LEDs here,
 and talks MQTT 3.1.1 to an embedded broker, where a carrier stand-in signs the session request, verifies the signed
@@ -27,6 +27,7 @@ result and acknowledges it. The ID photo is a frame of the same clip, extracted 
                        bundled clip shows after its person faces the camera)
   --reference-at S     the ID photo is the clip's frame at S seconds; negative counts from the end (default -1)
   --seed TEXT          fixed pause before the challenge (default: random per run)
+  --timeout S          how long the carrier stand-in waits for the signed result (default 180; more under emulation)
   --json               print the carrier's view at the end: { decision, verified, jws, payload }
   --verbose            agent logs (JSON) on stderr
 
@@ -57,7 +58,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     ({ values } = parseArgs({ args: ctx.argv, options: {
       clip: { type: 'string' }, challenge: { type: 'string', default: 'turn_left' }, 'reference-at': { type: 'string' },
-      seed: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      seed: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     } }));
   } catch (e: unknown) {
     throw new UsageError(`${errorMessage(e)}\n${HELP}`);
@@ -74,6 +75,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!MOTIONS.includes(challenge)) throw new UsageError(`--challenge must be one of ${MOTIONS.join(', ')} (got '${values.challenge}')`);
   const referenceAt = values['reference-at'] === undefined ? DEFAULT_REFERENCE_AT_S : Number(values['reference-at']);
   if (!Number.isFinite(referenceAt)) throw new UsageError(`--reference-at must be a number of seconds (got '${values['reference-at']}')`);
+
+  const timeoutMs = values.timeout === undefined ? RESULT_TIMEOUT_MS : Number(values.timeout) * 1000;
+  if (!(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new UsageError(`--timeout must be a positive whole number of seconds (got '${values.timeout}')`);
 
   const view = new LedView(values.json ? ctx.stderr : ctx.stdout, Object.keys(DEFAULT_LED_PINS));
   const logger = createLogger({ level: values.verbose ? 'info' : 'error', destination: ctx.stderr });
@@ -98,7 +102,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     await rig.start();
     const reference = await extractJpegFrame(clip, referenceAt);
     view.line(`carrier: session requested (ID photo: frame at ${referenceAt} s, ${reference.length} bytes, in memory; challenge ${challenge})`);
-    carrierView = await rig.session(reference, demoPolicy(challenge), RESULT_TIMEOUT_MS);
+    carrierView = await rig.session(reference, demoPolicy(challenge), timeoutMs);
     reference.fill(0);
     ranOut = clipRanOut(camera, carrierView, lastState);
     if (!values.json && view.live) await new Promise((r) => setTimeout(r, VERDICT_SHOW_MS)); // let the verdict LEDs be seen

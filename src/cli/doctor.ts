@@ -5,9 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { probeCamera } from '../camera/camera-probe.ts';
 import { CAMERA_FLAGS, cameraSpecFromFlags, createFrameSource } from '../camera/create-frame-source.ts';
+import { APP_ROOT } from '../app-root.ts';
 import { createLogger, type Logger } from '../device/logger.ts';
 import { PATHS } from '../device/provision/layout.ts';
-import { checkService } from '../device/provision/service-check.ts';
+import { checkNativeModules, checkService } from '../device/provision/service-check.ts';
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
 import { createPanel, parsePins, splitPins } from '../panel/create-panel.ts';
 import { checkPanel } from '../panel/panel-check.ts';
@@ -160,12 +161,15 @@ export async function run(ctx: CommandContext): Promise<number> {
     rows.push(...(await checkPanel(spec, pins, () => createPanel(spec, logger), logger)));
   }
   const root = values.root === undefined ? undefined : resolve(values.root);
-  const manifest = values.manifest ?? (root === undefined ? undefined : join(root, PATHS.release, 'models', 'manifest.json'));
+  const manifest = values.manifest ?? (root === undefined ? undefined : join(root, PATHS.current, 'models', 'manifest.json'));
   rows.push(...(values['skip-models'] ? [{ check: 'models', status: 'skip', detail: '--skip-models' } as const] : await checkModels(manifest)));
   rows.push(...(await checkClock()));
   rows.push(...(await checkDisk(values['data-dir'] ?? process.cwd())));
   if (root !== undefined || existsSync(PATHS.unit)) rows.push(...(await checkService({ root: root ?? '/', broker: values.broker })));
-  else rows.push({ check: 'service', status: 'skip', detail: `not installed here (${PATHS.unit}); --root DIR checks an image` });
+  else {
+    rows.push({ check: 'service', status: 'skip', detail: `not installed here (${PATHS.unit}); --root DIR checks an image` });
+    rows.push(checkNativeModules(APP_ROOT, APP_ROOT, true)); // the release this doctor runs from: its CPU and Node ABI
+  }
 
   const ok = !rows.some((r) => r.status === 'fail');
   if (values.json) writeJson(ctx.stdout, { ok, checks: rows });

@@ -9,8 +9,20 @@ export const SERVICE_USER = 'regterm';
 export const SERVICE_GROUPS = ['video', 'gpio'] as const;
 
 export const PATHS = {
+  /** every installed release is releases/<version>; `current` links to the one the unit runs (docs/release.md) */
   release: '/opt/regterm',
-  bundle: '/opt/regterm/dist/regterm.mjs',
+  releases: '/opt/regterm/releases',
+  current: '/opt/regterm/current',
+  launcher: '/opt/regterm/current/regterm',
+  bundle: '/opt/regterm/current/dist/regterm.mjs',
+  /** the update trial's guard (scripts/update-guard), outside the releases it switches; run by the unit */
+  updateGuard: '/opt/regterm/update-guard',
+  /** the update trial's state (pending, outcome; src/device/update/pending.ts) */
+  updateDir: '/var/lib/regterm/update',
+  /** `regterm` on PATH: links to the current release's launcher */
+  pathLink: '/usr/local/bin/regterm',
+  /** pinned Ed25519 public keys a release tarball must be signed with (<kid>.pem) */
+  releaseKeys: '/etc/regterm/release-keys',
   configDir: '/etc/regterm',
   config: '/etc/regterm/config.json',
   confDir: '/etc/regterm/conf.d',
@@ -28,8 +40,8 @@ export const PATHS = {
 } as const;
 
 /**
- * Native addons (and the packages that load them): kept out of the bundle, installed on the terminal by
- * `npm ci --omit=dev` from the release's lock (scripts/build.ts), checked by doctor.
+ * Native addons (and the packages that load them): kept out of the bundle, shipped in the release's node_modules
+ * built for its CPU (scripts/release-target.ts), checked by doctor.
  */
 export const NATIVE_MODULES = ['onnxruntime-node', 'sharp', 'better-sqlite3', 'unix-dgram', 'onoff'] as const;
 

@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { keyId, readPublicKey } from '../../carrier/keys.ts';
 import { configSchema } from '../../config/schema.ts';
 import { RegtermError, UsageError, errorMessage } from '../../errors.ts';
@@ -31,8 +31,15 @@ export interface ProvisionOptions {
   carrierKeys: readonly string[];
   /** host path of the CA certificate the broker's certificate chains to */
   caFile?: string;
-  /** host path of a release layout (scripts/build.ts) to install as /opt/regterm; absent = leave /opt/regterm alone */
+  /** host path of the device certificate the carrier's CA issued for the CSR (installed as /etc/regterm/tls/device.crt) */
+  certFile?: string;
+  /**
+   * host path of a release (an unpacked release tarball, or a layout from scripts/build.ts) to install as
+   * /opt/regterm/releases/<version> and make current; absent = leave /opt/regterm alone
+   */
   releaseDir?: string;
+  /** host paths of release-signing Ed25519 public keys (PEM) to pin; `regterm update` accepts releases they signed */
+  releaseKeys?: readonly string[];
   /** host directory holding regterm.service and 60-regterm.rules */
   systemdDir: string;
   camera: 'rpicam' | 'ffmpeg';
@@ -55,14 +62,16 @@ export interface ProvisionResult extends Enrollment {
   root: string;
   changes: Change[];
   ownershipSkipped: boolean;
-  releaseInstalled: boolean;
-  /** whether /opt/regterm/node_modules exists (else `npm ci --omit=dev` must run there on the device) */
+  /** the version installed as /opt/regterm/releases/<version> and linked as current */
+  releaseInstalled?: string;
+  /** whether the current release has node_modules (a development layout has none: `npm ci --omit=dev` there) */
   nodeModules: boolean;
   carrierKids: string[];
   /** the unit's outbound allow-list besides loopback (IPAddressAllow=) */
   allowedAddresses: string[];
   /** the broker host when it did not resolve: the unit then allows loopback only */
   brokerUnresolved?: string;
+  releaseKids: string[];
 }
 
 const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
@@ -92,6 +101,59 @@ function deviceConfig(o: ProvisionOptions, withCa: boolean): Record<string, unkn
   return config;
 }
 
+/** The release's version (its package.json): the directory name under /opt/regterm/releases. */
+export function releaseVersion(releaseDir: string): string {
+  let version: unknown;
+  try {
+    version = (JSON.parse(readFileSync(join(releaseDir, 'package.json'), 'utf8')) as { version?: unknown }).version;
+  } catch (e: unknown) {
+    throw new UsageError(`${releaseDir} is not a release (package.json: ${errorMessage(e)})`, { cause: e });
+  }
+  if (typeof version !== 'string' || !/^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/.test(version)) {
+    throw new UsageError(`${releaseDir}/package.json has no usable version (got ${JSON.stringify(version)})`);
+  }
+  return version;
+}
+
+async function pinnedKeys(paths: readonly string[]): Promise<{ kid: string; pem: string }[]> {
+  return Promise.all(paths.map(async (path) => {
+    const key = readPublicKey(path);
+    return { kid: await keyId(key), pem: key.export({ format: 'pem', type: 'spki' }) as string };
+  }));
+}
+
+/** Makes `dir` hold exactly `keys` as <kid>.pem: a key no longer given must stop verifying. */
+function pinExactly(w: TreeWriter, dir: string, keys: readonly { kid: string; pem: string }[]): void {
+  w.dir(dir, 0o755, ROOT_OWNER);
+  for (const k of keys) w.file(`${dir}/${k.kid}.pem`, k.pem, 0o644, ROOT_OWNER);
+  const pinned = new Set(keys.map((k) => `${k.kid}.pem`));
+  for (const name of readdirSync(w.host(dir))) {
+    if (name.endsWith('.pem') && !pinned.has(name)) w.remove(`${dir}/${name}`);
+  }
+}
+
+/** The enrolled certificate: PEM, for this device's TLS key, CN = deviceId (the broker's ACL is keyed by it). */
+function deviceCertificate(path: string, tlsKeyPem: string, deviceId: string): string {
+  const pem = readText(path, 'device certificate');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (e: unknown) {
+    throw new UsageError(`${path} is not a PEM certificate: ${errorMessage(e)}`, { cause: e });
+  }
+  if (!cert.checkPrivateKey(createPrivateKey(tlsKeyPem))) throw new UsageError(`${path} was not issued for this terminal's TLS key (${PATHS.tlsKey})`);
+  if (!cert.subject.split('\n').includes(`CN=${deviceId}`)) throw new UsageError(`${path} is for ${cert.subject.replace(/\n/g, ', ')}, not CN=${deviceId}`);
+  return pem;
+}
+
+function sameDir(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
 function existingDeviceId(w: TreeWriter): string | undefined {
   if (!w.exists(PATHS.config)) return undefined;
   try {
@@ -106,14 +168,13 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   if (!/^(mqtts?|wss?):\/\/[^/]+/.test(o.brokerUrl)) throw new UsageError(`--broker must be an mqtts://host:port URL (got '${o.brokerUrl}')`);
   if (o.carrierKeys.length === 0) throw new UsageError('at least one --carrier-key PUB.pem is required');
   deviceConfig(o, true); // validates deviceId (it becomes the CSR subject) and the rest before anything is written
-  const carrier = await Promise.all(o.carrierKeys.map(async (path) => {
-    const key = readPublicKey(path);
-    return { kid: await keyId(key), pem: key.export({ format: 'pem', type: 'spki' }) as string };
-  }));
+  const carrier = await pinnedKeys(o.carrierKeys);
+  const releaseSigners = o.releaseKeys === undefined ? undefined : await pinnedKeys(o.releaseKeys);
   if (o.releaseDir !== undefined && !existsSync(join(o.releaseDir, 'dist', 'regterm.mjs'))) {
     throw new UsageError(`${o.releaseDir} is not a release (no dist/regterm.mjs): run npm run build`);
   }
   const network = await allowList(o.brokerUrl, o.allowIps ?? [], o.lookup);
+  const version = o.releaseDir === undefined ? undefined : releaseVersion(o.releaseDir);
   const caPem = o.caFile === undefined ? undefined : readText(o.caFile, 'CA certificate');
   if (caPem !== undefined) {
     try {
@@ -138,7 +199,6 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
 
   w.dir(PATHS.configDir, 0o750, rootGroupService);
   w.dir(PATHS.tlsDir, 0o750, rootGroupService);
-  w.dir(PATHS.carrierKeys, 0o755, ROOT_OWNER);
   w.dir(PATHS.stateDir, 0o700, service);
 
   w.fileOnce(PATHS.signingKey, () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600, service);
@@ -149,23 +209,28 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   w.fileOnce(PATHS.tlsKey, generateTlsKey, 0o600, service);
   w.fileOnce(PATHS.tlsCsr, () => makeCsr(w.host(PATHS.tlsKey), o.deviceId, o.openssl), 0o644, ROOT_OWNER);
   if (caPem !== undefined) w.file(PATHS.tlsCa, caPem, 0o644, ROOT_OWNER);
-  for (const c of carrier) w.file(`${PATHS.carrierKeys}/${c.kid}.pem`, c.pem, 0o644, ROOT_OWNER);
-  // The pinned set is exactly the keys given: a key the carrier retired must stop verifying requests.
-  const pinned = new Set(carrier.map((c) => `${c.kid}.pem`));
-  for (const name of readdirSync(w.host(PATHS.carrierKeys))) {
-    if (name.endsWith('.pem') && !pinned.has(name)) w.remove(`${PATHS.carrierKeys}/${name}`);
-  }
+  if (o.certFile !== undefined) w.file(PATHS.tlsCert, deviceCertificate(o.certFile, readFileSync(w.host(PATHS.tlsKey), 'utf8'), o.deviceId), 0o644, ROOT_OWNER);
+  // The pinned sets are exactly the keys given: a key the carrier retired must stop verifying requests (or releases).
+  pinExactly(w, PATHS.carrierKeys, carrier);
+  if (releaseSigners !== undefined) pinExactly(w, PATHS.releaseKeys, releaseSigners);
   // Site settings live in conf.d (layered over config.json); provisioning creates the folder and never writes in it.
   w.dir(PATHS.confDir, 0o750, rootGroupService);
 
   const config = deviceConfig(o, w.exists(PATHS.tlsCa));
   w.file(PATHS.config, `${JSON.stringify(config, null, 2)}\n`, 0o640, rootGroupService);
 
-  // Provisioning `/` from the installed release itself: it is already in place. A node_modules installed on the
-  // terminal (npm ci) is kept when the new release brings none; the CLI says to re-run npm ci.
-  if (o.releaseDir !== undefined && resolve(o.releaseDir) !== resolve(w.host(PATHS.release))) {
-    w.mirror(o.releaseDir, PATHS.release, ROOT_OWNER, ['node_modules']);
+  // Side by side, like an update (docs/release.md): releases/<version>, then `current` (relative, so it resolves in
+  // an image mounted anywhere) and `regterm` on PATH. Provisioning `/` from the installed release itself: it is
+  // already in place. A node_modules installed in a development layout (npm ci) is kept when it brings none.
+  if (o.releaseDir !== undefined && version !== undefined) {
+    const installed = `${PATHS.releases}/${version}`;
+    if (!sameDir(o.releaseDir, w.host(installed))) w.mirror(o.releaseDir, installed, ROOT_OWNER, ['node_modules']);
+    w.symlink(PATHS.current, `releases/${version}`);
+    w.symlink(PATHS.pathLink, PATHS.launcher);
+    // The guard stays outside the releases it switches; an update never replaces it (docs/release.md).
+    w.file(PATHS.updateGuard, readText(join(o.releaseDir, 'scripts', 'update-guard'), 'update guard'), 0o755, ROOT_OWNER);
   }
+  w.dir(PATHS.updateDir, 0o700, service);
   w.file(PATHS.unit, renderUnit(readText(join(o.systemdDir, UNIT_NAME), 'unit'), network.addresses), 0o644, ROOT_OWNER);
   w.symlink(PATHS.unitWants, PATHS.unit);
   w.file(PATHS.udevRules, readText(join(o.systemdDir, UDEV_RULES_NAME), 'udev rules'), 0o644, ROOT_OWNER);
@@ -179,10 +244,11 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     certPath: PATHS.tlsCert,
     changes: w.changes,
     ownershipSkipped: w.chownsSkipped,
-    releaseInstalled: o.releaseDir !== undefined,
-    nodeModules: w.exists(`${PATHS.release}/node_modules`),
+    releaseInstalled: version,
+    nodeModules: w.exists(`${PATHS.current}/node_modules`),
     carrierKids: carrier.map((c) => c.kid),
     allowedAddresses: network.addresses,
     ...(network.unresolved === undefined ? {} : { brokerUnresolved: network.unresolved }),
+    releaseKids: (releaseSigners ?? []).map((k) => k.kid),
   };
 }

@@ -55,10 +55,16 @@ function readOr(path: string): string | undefined {
 function unitChecks(root: string): ServiceCheck[] {
   const unit = readOr(under(root, PATHS.unit));
   if (unit === undefined) return [fail('service unit', `${PATHS.unit} is not installed`)];
-  const exec = /^ExecStart=\S+\s+(\S+)/m.exec(unit)?.[1];
+  const exec = /^ExecStart=(\S+)/m.exec(unit)?.[1];
+  let current: string | undefined;
+  try {
+    current = readlinkSync(under(root, PATHS.current));
+  } catch {
+    current = undefined;
+  }
   const rows = [exec && existsSync(under(root, exec))
-    ? pass('service unit', `${PATHS.unit}, runs ${exec}`)
-    : fail('service unit', `ExecStart script ${exec ?? '(none)'} is missing`)];
+    ? pass('service unit', `${PATHS.unit}, runs ${exec}${current ? ` (${PATHS.current} -> ${current})` : ''}`)
+    : fail('service unit', `ExecStart ${exec ?? '(none)'} is missing${current ? '' : ` (no ${PATHS.current} link)`}`)];
   let target: string | undefined;
   try {
     target = readlinkSync(under(root, PATHS.unitWants));
@@ -137,18 +143,16 @@ function keyCheck(root: string, name: string, path: string, account: ServiceAcco
 }
 
 /**
- * Every native module resolves from the installed release. On a live root they are also loaded, which catches a
- * wrong CPU or Node ABI (an image for another machine can only be resolved, not loaded).
+ * Every native module resolves from the release at `releaseDir` (`shown` is how the row names it); with `load`, each
+ * is also loaded, which catches a wrong CPU or Node ABI (an image for another machine can only be resolved).
  */
-function nativeModulesCheck(root: string): ServiceCheck {
-  const release = under(root, PATHS.release);
-  if (!existsSync(join(release, 'node_modules'))) return { check: 'native modules', status: 'warn', detail: `run npm ci --omit=dev in ${PATHS.release}` };
-  const live = resolve(root) === '/';
-  const req = createRequire(join(release, 'dist', 'regterm.mjs'));
+export function checkNativeModules(releaseDir: string, shown: string, load: boolean): ServiceCheck {
+  if (!existsSync(join(releaseDir, 'node_modules'))) return { check: 'native modules', status: 'warn', detail: `no node_modules in ${shown} (a development layout: run npm ci --omit=dev there)` };
+  const req = createRequire(join(releaseDir, 'dist', 'regterm.mjs'));
   const problems: string[] = [];
   for (const name of NATIVE_MODULES) {
     try {
-      if (!live) req.resolve(name);
+      if (!load) req.resolve(name);
       else if (name === 'better-sqlite3') new (req(name) as new (path: string) => { close(): void })(':memory:').close(); // its addon loads on first open
       else req(name);
     } catch (e: unknown) {
@@ -157,7 +161,7 @@ function nativeModulesCheck(root: string): ServiceCheck {
   }
   return problems.length
     ? fail('native modules', problems.join('; '))
-    : pass('native modules', `${NATIVE_MODULES.length} ${live ? 'loaded' : 'resolve'} from ${PATHS.release}/node_modules`);
+    : pass('native modules', `${NATIVE_MODULES.length} ${load ? 'loaded' : 'resolve'} from ${shown}/node_modules`);
 }
 
 function certificateCheck(root: string, deviceId: string | undefined): { row: ServiceCheck; cert?: X509Certificate } {
@@ -237,7 +241,7 @@ export async function checkService(o: ServiceCheckOptions): Promise<ServiceCheck
   } catch (e: unknown) {
     rows.push(fail('config', errorMessage(e).replace(/\n\s*/g, ' ')));
   }
-  rows.push(nativeModulesCheck(root));
+  rows.push(checkNativeModules(under(root, PATHS.current), PATHS.current, resolve(root) === '/'));
   const cert = certificateCheck(root, config?.deviceId);
   const found = config ? renewedPair(root, config.stateDir, config.deviceId) : undefined;
   const renewed = found && (!cert.cert || notAfterMs(found.cert) > notAfterMs(cert.cert)) ? found : undefined;

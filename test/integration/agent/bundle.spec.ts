@@ -22,7 +22,7 @@ import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
 /**
  * The installed agent: `npm run build`'s release provisioned into a temporary root (`provision`: service user,
  * device key, TLS key + CSR, config, units), the CSR signed by the test CA, then the INSTALLED bundle
- * (<root>/opt/regterm/dist/regterm.mjs) started with the provisioned config against real mosquitto (TLS, ACL).
+ * (<root>/opt/regterm/current/dist/regterm.mjs) started with the provisioned config against real mosquitto (TLS, ACL).
  * The device paths in that config are absolute (/etc/regterm/...), so REGTERM_* environment overrides point them
  * into the root, and select the replay camera and sim panel. The bundle's native modules resolve from the
  * repository's node_modules through a symlink (the release test covers `npm ci` of the release lock).
@@ -60,7 +60,7 @@ beforeAll(async () => {
     '-out', join(root, PATHS.tlsCert), '-days', '2', '-set_serial', '0x77'], { stdio: 'ignore' });
   // what the carrier records at enrollment: the device's public signing key
   writeFileSync(join(tmp, 'device.pub.pem'), enrolled.signingKey.publicKeyPem);
-  symlinkSync(join(REPO, 'node_modules'), join(root, PATHS.release, 'node_modules'));
+  symlinkSync(join(REPO, 'node_modules'), join(root, PATHS.current, 'node_modules'));
   carrier = new CarrierClient(mosquitto.url, pki.ca, pki.client('carrier'), { autoAck: true });
   await carrier.start(`regterm/v1/${DEVICE}/#`);
   notify = new NotifySocket(join(tmp, 'notify.sock'));
@@ -79,7 +79,7 @@ describe('the provisioned release bundle (regterm run)', () => {
     const config = JSON.parse(readFileSync(join(root, PATHS.config), 'utf8')) as { deviceId: string; mqtt: { url: string } };
     expect(config).toMatchObject({ deviceId: DEVICE, mqtt: { url: mosquitto.url } });
     const inRoot = (p: string) => join(root, p);
-    const bundle = inRoot(join(PATHS.release, 'dist', 'regterm.mjs'));
+    const bundle = inRoot(PATHS.bundle);
     agent = new AgentProcess(['run', '--config', inRoot(PATHS.config)], {
       PATH: process.env.PATH, NOTIFY_SOCKET: notify.path,
       REGTERM_STATE_DIR: inRoot(PATHS.stateDir), REGTERM_CARRIER_KEYS_DIR: inRoot(PATHS.carrierKeys),

@@ -17,6 +17,7 @@ const CLI = join(REPO, 'bin', 'regterm.js');
 interface Result {
   deviceId: string;
   changes: { path: string; action: string }[];
+  releaseInstalled?: string;
   signingKey: { kid: string; publicKeyPem: string };
   csrPem: string;
   ownershipSkipped: boolean;
@@ -57,8 +58,16 @@ describe('regterm provision into an image root', () => {
     first = JSON.parse(run.stdout) as Result;
     expect(first.deviceId).toBe('term-0042');
     expect(first.ownershipSkipped).toBe(process.getuid?.() !== 0);
-    expect(first.changes.map((c) => c.path)).toEqual(expect.arrayContaining([PATHS.signingKey, PATHS.tlsKey, PATHS.tlsCsr, PATHS.config, PATHS.bundle, PATHS.unit, PATHS.unitWants, PATHS.udevRules]));
+    expect(first.changes.map((c) => c.path)).toEqual(expect.arrayContaining([PATHS.signingKey, PATHS.tlsKey, PATHS.tlsCsr, PATHS.config,
+      `${PATHS.releases}/0.1.0/dist/regterm.mjs`, PATHS.current, PATHS.pathLink, PATHS.updateGuard, PATHS.updateDir, PATHS.unit, PATHS.unitWants, PATHS.udevRules]));
+    // side by side, like an update: releases/<version>, `current` relative (resolves in the image), regterm on PATH
+    expect(first.releaseInstalled).toBe('0.1.0');
+    expect(readlinkSync(at(PATHS.current))).toBe('releases/0.1.0');
+    expect(readlinkSync(at(PATHS.pathLink))).toBe(PATHS.launcher);
     expect(existsSync(at(PATHS.bundle))).toBe(true);
+    expect(mode(at(PATHS.launcher))).toBe(0o755);
+    expect(mode(at(PATHS.updateGuard))).toBe(0o755);
+    expect(mode(at(PATHS.updateDir))).toBe(0o700);
     expect(readlinkSync(at(PATHS.unitWants))).toBe(PATHS.unit);
     expect(readFileSync(at(PATHS.unit), 'utf8')).toBe(readFileSync(join(REPO, 'systemd', 'regterm.service'), 'utf8'));
     expect(readFileSync(at(PATHS.udevRules), 'utf8')).toBe(readFileSync(join(REPO, 'systemd', '60-regterm.rules'), 'utf8'));
@@ -183,6 +192,51 @@ describe('regterm provision into an image root', () => {
     rmSync(at(site));
   });
 
+  it('pins exactly the given release keys (--release-key), and leaves them alone when none is given', () => {
+    const keyA = carrierKey(join(tmp, 'release-a.pub.pem'));
+    const keyB = carrierKey(join(tmp, 'release-b.pub.pem'));
+    const pin = (keys: string[]) => cli([...args(), ...keys.flatMap((k) => ['--release-key', k])]);
+    const both = pin([keyA, keyB]);
+    expect(both.status, both.stderr).toBe(0);
+    const [kidA, kidB] = (JSON.parse(both.stdout) as { releaseKids: string[] }).releaseKids;
+    expect(readdirSync(at(PATHS.releaseKeys)).sort()).toEqual([`${kidA}.pem`, `${kidB}.pem`].sort());
+    expect(mode(at(`${PATHS.releaseKeys}/${kidA}.pem`))).toBe(0o644);
+    const rotated = pin([keyB]);
+    expect(rotated.status, rotated.stderr).toBe(0);
+    expect((JSON.parse(rotated.stdout) as Result).changes).toEqual(expect.arrayContaining([{ path: `${PATHS.releaseKeys}/${kidA}.pem`, action: 'removed' }]));
+    expect(readdirSync(at(PATHS.releaseKeys))).toEqual([`${kidB}.pem`]);
+    const again = cli(args());
+    expect(again.status, again.stderr).toBe(0);
+    expect(readdirSync(at(PATHS.releaseKeys))).toEqual([`${kidB}.pem`]);
+  });
+
+  it('installs the certificate the CA issued for the CSR (--cert), and refuses one for another key or device', () => {
+    const issue = (csr: string, out: string) => execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', `${ca}.key`,
+      '-CAcreateserial', '-out', out, '-days', '2'], { stdio: 'ignore' });
+    issue(at(PATHS.tlsCsr), join(tmp, 'device.crt'));
+    const run = cli([...args(), '--cert', join(tmp, 'device.crt')]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(at(PATHS.tlsCert), 'utf8')).toBe(readFileSync(join(tmp, 'device.crt'), 'utf8'));
+    expect(mode(at(PATHS.tlsCert))).toBe(0o644);
+    const other = join(tmp, 'other.key');
+    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', other,
+      '-out', `${other}.csr`, '-subj', '/CN=term-0042'], { stdio: 'ignore' });
+    issue(`${other}.csr`, join(tmp, 'other.crt'));
+    const wrong = cli([...args(), '--cert', join(tmp, 'other.crt')]);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/not issued for this terminal's TLS key/);
+    expect(readFileSync(at(PATHS.tlsCert), 'utf8')).toBe(readFileSync(join(tmp, 'device.crt'), 'utf8'));
+    rmSync(at(PATHS.tlsCert));
+  });
+
+  it('starts the service only on the live system (--start with an image root is refused before writing)', () => {
+    const image = makeRoot(join(tmp, 'start-image'));
+    const run = cli(['--root', image, '--device-id', 'term-0046', '--broker', 'mqtts://b:8883', '--carrier-key', carrier, '--ca', ca, '--no-release', '--start']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--start needs --root \//);
+    expect(existsSync(join(image, PATHS.configDir))).toBe(false);
+  });
+
   it('refuses to re-provision the root as another device, and leaves it untouched', () => {
     const before = snapshot(root);
     const run = cli(args('term-9999'));
@@ -221,7 +275,7 @@ describe('regterm provision into an image root', () => {
       systemdDir: join(REPO, 'systemd'), camera: 'ffmpeg', panel: 'sim',
     });
     expect(result.ownershipSkipped).toBe(true);
-    expect(result.releaseInstalled).toBe(false);
+    expect(result.releaseInstalled).toBeUndefined();
     expect(mode(join(other, PATHS.signingKey))).toBe(0o600);
     expect(statSync(join(other, PATHS.signingKey)).uid).toBe(process.getuid?.());
     expect(loadConfig({ file: join(other, PATHS.config) }).mqtt.caFile).toBe(PATHS.tlsCa);

@@ -64,7 +64,7 @@ describe('release layout (npm run build)', () => {
       '--carrier-key', carrierKey(join(tmp, 'bare.pub.pem')), '--ca', brokerCa(join(tmp, 'bare-ca.pem')), '--json'], { cwd: tmp, encoding: 'utf8', env: { PATH: process.env.PATH, NODE: process.execPath } });
     expect(p.status, p.stderr).toBe(0);
     expect((JSON.parse(p.stdout) as { nodeModules: boolean }).nodeModules).toBe(false);
-    expect(existsSync(join(root, 'opt/regterm/dist/regterm.mjs'))).toBe(true);
+    expect(existsSync(join(root, 'opt/regterm/current/dist/regterm.mjs'))).toBe(true);
   });
 
   it('loads every command\'s module graph from the bundle (no missing import at run time)', () => {
@@ -82,14 +82,14 @@ describe('release layout (npm run build)', () => {
     const p = spawnSync(join(release, 'scripts', 'provision'), ['--root', root, '--device-id', 'rel-1', '--broker', 'mqtts://b.test:8883', '--carrier-key', key, '--ca', brokerCa(join(tmp, 'ca.pem')), '--json'], { cwd: tmp, encoding: 'utf8', env });
     expect(p.status, p.stderr).toBe(0);
     expect((JSON.parse(p.stdout) as { deviceId: string }).deviceId).toBe('rel-1');
-    expect(readFileSync(join(root, 'opt/regterm/dist/regterm.mjs'))).toEqual(readFileSync(join(release, 'dist', 'regterm.mjs')));
-    expect(existsSync(join(root, 'opt/regterm/node_modules/sharp'))).toBe(true); // the installed release came along
-    const d = node([join(root, 'opt/regterm/dist/regterm.mjs'), 'doctor', '--root', root, '--camera', 'none', '--panel', 'none', '--json']);
+    expect(readFileSync(join(root, 'opt/regterm/releases/0.1.0/dist/regterm.mjs'))).toEqual(readFileSync(join(release, 'dist', 'regterm.mjs')));
+    expect(existsSync(join(root, 'opt/regterm/current/node_modules/sharp'))).toBe(true); // the installed release came along
+    const d = node([join(root, 'opt/regterm/current/dist/regterm.mjs'), 'doctor', '--root', root, '--camera', 'none', '--panel', 'none', '--json']);
     const checks = (JSON.parse(d.stdout) as { checks: { check: string; status: string }[] }).checks;
     const status = Object.fromEntries(checks.map((c) => [c.check, c.status]));
     expect(status).toMatchObject({ 'service unit': 'pass', 'service enabled': 'pass', 'service user': 'pass', 'signing key': 'pass', config: 'pass', 'native modules': 'pass', 'model detect': 'pass' });
-    rmSync(join(root, 'opt/regterm/node_modules/unix-dgram'), { recursive: true });
-    const broken = node([join(root, 'opt/regterm/dist/regterm.mjs'), 'doctor', '--root', root, '--camera', 'none', '--panel', 'none', '--skip-models', '--json']);
+    rmSync(join(root, 'opt/regterm/current/node_modules/unix-dgram'), { recursive: true });
+    const broken = node([join(root, 'opt/regterm/current/dist/regterm.mjs'), 'doctor', '--root', root, '--camera', 'none', '--panel', 'none', '--skip-models', '--json']);
     const row = (JSON.parse(broken.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks.find((c) => c.check === 'native modules');
     expect(row?.status).toBe('fail');
     expect(row?.detail).toMatch(/^unix-dgram: /);
@@ -155,13 +155,15 @@ describe('release layout (npm run build)', () => {
     expect(JSON.parse(bundled.stdout)).toEqual(JSON.parse(source.stdout));
   });
 
-  it('installs where the systemd unit expects it, with units and the provision wrapper', () => {
+  it('installs where the systemd unit expects it, with units, the launcher, the update guard and the provision wrapper', () => {
     const unit = readFileSync(join(release, 'systemd', 'regterm.service'), 'utf8');
-    const exec = /^ExecStart=\S+ \/opt\/regterm\/(\S+)/m.exec(unit);
+    const exec = /^ExecStart=\/opt\/regterm\/current\/(\S+)/m.exec(unit);
     expect(exec).not.toBeNull();
     expect(existsSync(join(release, exec?.[1] as string))).toBe(true);
+    expect(statSync(join(release, 'regterm')).mode & 0o111).not.toBe(0);
+    expect(statSync(join(release, 'scripts', 'update-guard')).mode & 0o111).not.toBe(0);
     expect(existsSync(join(release, 'systemd', '60-regterm.rules'))).toBe(true);
     expect(statSync(join(release, 'scripts', 'provision')).mode & 0o111).not.toBe(0);
-    expect(readFileSync(join(release, 'README.md'), 'utf8')).toContain('npm ci --omit=dev');
+    expect(readFileSync(join(release, 'README.md'), 'utf8')).toContain('regterm provision --root /');
   });
 });

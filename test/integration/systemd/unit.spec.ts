@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LAUNCHER } from '../../../scripts/release-target.ts';
 import { renderUnit } from '../../../src/device/provision/unit.ts';
 
 const UNIT = new URL('../../../systemd/regterm.service', import.meta.url).pathname;
@@ -11,7 +12,13 @@ const UNIT = new URL('../../../systemd/regterm.service', import.meta.url).pathna
 describe('systemd/regterm.service', () => {
   it('passes systemd-analyze verify with no output', () => {
     const dir = mkdtempSync(join(tmpdir(), 'regterm-unit-'));
-    copyFileSync(UNIT, join(dir, 'regterm.service'));
+    // verify checks that every Exec* command exists: the installed layout (docs/release.md), rooted in the tmp dir
+    const opt = join(dir, 'opt', 'regterm');
+    mkdirSync(join(opt, 'releases', '0.1.0'), { recursive: true });
+    writeFileSync(join(opt, 'releases', '0.1.0', 'regterm'), LAUNCHER, { mode: 0o755 });
+    symlinkSync('releases/0.1.0', join(opt, 'current'));
+    copyFileSync(new URL('../../../scripts/update-guard', import.meta.url).pathname, join(opt, 'update-guard'));
+    writeFileSync(join(dir, 'regterm.service'), readFileSync(UNIT, 'utf8').replaceAll('=/opt/regterm/', `=${opt}/`).replaceAll('=+/opt/regterm/', `=+${opt}/`));
     const run = spawnSync('systemd-analyze', ['verify', join(dir, 'regterm.service')], { encoding: 'utf8' });
     expect(run.error).toBeUndefined();
     expect(`${run.stdout}${run.stderr}`.trim()).toBe('');
