@@ -11,6 +11,9 @@ export default defineConfig({
     // off too; test/integration/agent/privacy.spec.ts runs the product without this variable.
     env: { ORT_DISABLE_TELEMETRY: '1' },
     pool: 'forks',
+    // Most integration suites wait on child processes, brokers and sockets rather than compute: three files at a time
+    // on a 2-core machine keep the cores busy (the default, one per core less one, runs them one by one).
+    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
