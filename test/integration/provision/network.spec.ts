@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from '../../../src/device/provision/layout.ts';
+import { installedLayout, verify } from '../systemd/verify.ts';
 import { brokerCa, carrierKey, makeRoot } from './fixture-root.ts';
 
 /**
@@ -40,8 +41,9 @@ describe('regterm provision: the unit reaches the broker and nothing else', () =
     expect(p.run.status, p.run.stderr).toBe(0);
     expect((JSON.parse(p.run.stdout) as { allowedAddresses: string[] }).allowedAddresses).toEqual(['192.0.2.10', '198.51.100.53']);
     expect(p.allow()).toEqual(['IPAddressDeny=any', 'IPAddressAllow=localhost', 'IPAddressAllow=192.0.2.10 198.51.100.53']);
-    const verify = spawnSync('systemd-analyze', ['verify', join(tmp, 'literal', PATHS.unit)], { encoding: 'utf8' });
-    expect(`${verify.stdout}${verify.stderr}`.trim()).toBe('');
+    const checked = join(tmp, 'literal-verify.service');
+    writeFileSync(checked, installedLayout(join(tmp, 'literal-layout'), p.unit()));
+    expect(verify(checked)).toEqual({ output: '', status: 0 });
   });
 
   it('resolves a broker host name once, at provisioning', () => {
