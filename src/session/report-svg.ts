@@ -35,7 +35,7 @@ const AXIS_H = 18;
 const TOP_PAD = 6;
 const COLORS = {
   signal: '#1565c0', threshold: '#d500f9', prompt: '#c62828', passed: '#43a047', failed: '#e53935', blink: '#ffb300',
-  turn: '#00897b', phase: ['#eceff1', '#e3f2fd', '#fff8e1', '#f3e5f5', '#e8f5e9'],
+  turn: '#00897b', led: '#fdd835', phase: ['#eceff1', '#e3f2fd', '#fff8e1', '#f3e5f5', '#e8f5e9'],
 };
 
 /** A tick step of 1, 2 or 5 × 10^n giving about `target` ticks over `span`. */
@@ -124,8 +124,18 @@ function xAxis(end: number, x: (t: number) => number, y: number, withLabels: boo
   return out.join('');
 }
 
+/** The LED chips that were on, as bands behind the luminance lane: the face's luminance should follow them. */
+function lightBands(trace: SessionTrace, x: (t: number) => number): string {
+  const l = trace.light;
+  if (!l) return '';
+  return [...l.chips].map((c, i) => (c === '1'
+    ? `<rect class="led-on" x="${x(l.startS + (i * l.chipMs) / 1000).toFixed(1)}" y="0" width="${Math.max(1, x(l.chipMs / 1000) - x(0)).toFixed(1)}" height="${LANE_H}" fill="${COLORS.led}" opacity="0.35"/>`
+    : '')).join('');
+}
+
 function laneSvg(spec: LaneSpec, trace: SessionTrace, end: number, shade: string): string {
   const x = (t: number): number => LEFT + (t / end) * PLOT_W;
+  if (spec.key === 'luma') shade += lightBands(trace, x);
   const y = (v: number): number => LANE_H - ((v - spec.lo) / (spec.hi - spec.lo)) * LANE_H;
   const ticks = [spec.lo, (spec.lo + spec.hi) / 2, spec.hi].map((v) =>
     `<text class="tick" x="${LEFT - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Number(v.toFixed(2))}</text>`).join('');
@@ -179,7 +189,7 @@ function legend(): string {
     item(line(COLORS.signal), 'signal'), item(line(COLORS.threshold, '6 3'), 'threshold the signal is read against'),
     item(line(COLORS.prompt, '3 2'), 'prompt shown'), item(box(COLORS.passed, 0.35), 'challenge passed'),
     item(box(COLORS.failed, 0.35), 'challenge failed'), item(box(COLORS.blink, 0.35), 'detected blink'),
-    item(box(COLORS.turn, 0.35), 'detected turn'),
+    item(box(COLORS.turn, 0.35), 'detected turn'), item(box(COLORS.led, 0.35), 'LEDs on (light challenge)'),
   ].join('')}</div>`;
 }
 

@@ -340,7 +340,11 @@ class ActiveRun {
     for (const out of outputs) {
       if (out.type === 'prompt') {
         this.player.show('session', panelPattern(out.pattern, this.o.leds.names));
-        this.progress({ state: this.session.state, event: 'prompt', atMs: since(out.atMs), prompt: out.prompt, ...(out.assist ? { detail: { assist: true } } : {}) });
+        // the light challenge's LED sequence goes with its prompt: staff screens and the session trace show what was flashed
+        const light = out.light && { lightStartMs: since(out.light.startMs), lightChipMs: out.light.chipMs, lightChips: out.light.chips.join('') };
+        const detail = { ...(out.assist ? { assist: true } : {}), ...light };
+        this.progress({ state: this.session.state, event: 'prompt', atMs: since(out.atMs), prompt: out.prompt,
+          ...(Object.keys(detail).length > 0 ? { detail } : {}) });
       } else if (out.type === 'progress') {
         this.progress({ state: out.state, event: out.event, atMs: since(out.atMs), ...(out.detail ? { detail: out.detail } : {}) });
       } else {

@@ -3,8 +3,8 @@ import type { AnalysedFrame, ProgressEvent } from './runner.ts';
 
 /**
  * A session's numeric trace: the per-frame numbers its decision used (yaw, eye openness, lid opening, anti-spoof
- * score, face luminance), the prompts, challenge and state events, the thresholds they were read against and the
- * decision. Never an image, a crop, a landmark set or an embedding: only the scalars below exist in it, so it may be
+ * score, face luminance), the prompts, challenge and state events, the light challenge's LED sequence, the thresholds
+ * they were read against and the decision. Never an image, a crop, a landmark set or an embedding: only the scalars below exist in it, so it may be
  * kept on the terminal and sent to the carrier for field debugging. `regterm replay --report` and `regterm trace`
  * render the same structure (report-html.ts).
  */
@@ -45,6 +45,13 @@ export interface TraceThresholds {
   antispoof?: number;
 }
 
+/** The LED sequence the light challenge flashed: chip i (1 = on) lasts from startS + i·chipMs. */
+export interface TraceLight {
+  startS: number;
+  chipMs: number;
+  chips: string;
+}
+
 export interface SessionTrace {
   v: typeof TRACE_VERSION;
   sessionId?: string;
@@ -52,6 +59,7 @@ export interface SessionTrace {
   thresholds: TraceThresholds;
   points: TracePoint[];
   marks: TraceMark[];
+  light?: TraceLight;
   decision?: { decision: string; decidedBy: string; reason?: string };
 }
 
@@ -61,6 +69,7 @@ const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 export class TraceCollector {
   private readonly points: TracePoint[] = [];
   private readonly marks: TraceMark[] = [];
+  private light?: TraceLight;
 
   constructor(private readonly thresholds: TraceThresholds = {}, private readonly meta: { sessionId?: string; startedAt?: string } = {}) {}
 
@@ -88,6 +97,11 @@ export class TraceCollector {
   progress(e: ProgressEvent): void {
     if (this.marks.length >= MAX_MARKS) return;
     const tS = round(e.atMs / 1000, 3);
+    const d = e.detail;
+    if (typeof d?.lightChips === 'string' && /^[01]{1,256}$/.test(d.lightChips) && typeof d.lightStartMs === 'number'
+      && typeof d.lightChipMs === 'number') {
+      this.light = { startS: round(d.lightStartMs / 1000, 3), chipMs: d.lightChipMs, chips: d.lightChips };
+    }
     if (e.event === 'prompt' && e.prompt) this.marks.push({ tS, kind: 'prompt', label: e.prompt });
     else if (e.event === 'state') this.marks.push({ tS, kind: 'state', label: e.state });
     else if (e.event === 'challenge_started' || e.event === 'challenge_passed' || e.event === 'challenge_failed') {
@@ -98,6 +112,7 @@ export class TraceCollector {
   trace(decision?: SessionTrace['decision']): SessionTrace {
     return {
       v: TRACE_VERSION, ...this.meta, thresholds: this.thresholds, points: [...this.points], marks: [...this.marks],
+      ...(this.light ? { light: this.light } : {}),
       ...(decision ? { decision } : {}),
     };
   }

@@ -54,3 +54,21 @@ describe('session report: axes, thresholds, windows, labels', () => {
     expect(html).toMatch(/<text class="tick"[^>]*>3.5 s<\/text>/);
   });
 });
+
+describe('session trace: the light challenge', () => {
+  it('keeps the LED sequence the prompt carried and draws its on chips behind the luminance lane', () => {
+    const c = new TraceCollector({});
+    c.frame(frame(0, {}));
+    c.progress({ state: 'challenges', event: 'prompt', atMs: 1000, prompt: 'watch_light',
+      detail: { lightStartMs: 1500, lightChipMs: 200, lightChips: '100110' } });
+    const trace = c.trace();
+    expect(trace.light).toEqual({ startS: 1.5, chipMs: 200, chips: '100110' });
+    const html = renderReport({ title: 't', notes: [] }, trace, []);
+    const luma = html.match(/<svg class="lane" data-series="luma"[^]*?<\/svg>/)?.[0] ?? '';
+    expect([...luma.matchAll(/class="led-on"/g)]).toHaveLength(3);
+    // a malformed sequence is not kept
+    const bad = new TraceCollector({});
+    bad.progress({ state: 'challenges', event: 'prompt', atMs: 0, prompt: 'watch_light', detail: { lightStartMs: 0, lightChipMs: 200, lightChips: '1x0' } });
+    expect(bad.trace().light).toBeUndefined();
+  });
+});
