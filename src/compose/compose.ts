@@ -159,11 +159,12 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     renewBeforeDays: m.certRenewBeforeDays, checkIntervalMs: m.certCheckIntervalS * 1000, link,
     isBusy: () => session?.busy ?? false, logger,
   });
+  let engineFailures = 0;
   const clockProbe = new ClockProbe({ notBeforeMs: releaseTimeMs() });
   const health = new HealthMonitor({
     camera, link, frameMaxAgeMs: config.health.frameMaxAgeMs, brokerMaxAgeMs: config.health.brokerMaxAgeMs,
     outboxMax: config.carrier.outboxMaxResults, clock: () => clockProbe.last, storage: () => carrier.storageError(), now: Date.now,
-    certificateExpiring: () => renewal?.expiring() ?? false,
+    certificateExpiring: () => renewal?.expiring() ?? false, engineFailures: () => engineFailures,
   });
   const runner = deps.createRunner({
     engine, camera, leds, buttons: panel.buttons, logger, random: deps.random,
@@ -176,7 +177,10 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     },
     onFrame: (frame) => traces.frame(frame),
   });
-  session = new SessionService({ runner, link, logger, onDecided: (decision) => traces.end(decision) });
+  session = new SessionService({ runner, link, logger, onDecided: (decision) => {
+    traces.end(decision);
+    engineFailures = decision.decision === 'error' && decision.reason === 'internal_error' ? engineFailures + 1 : 0;
+  } });
 
   const collector = new TelemetryCollector({
     sysRoot: config.telemetry.sysRoot, diskPath: config.stateDir,

@@ -15,7 +15,8 @@ import type { HealthReport } from '../device/watchdog.ts';
  *   `broker_unreachable` (no packet for `brokerMaxAgeMs`; seen in the log and telemetry, as the broker cannot carry it),
  *   `clock_unsynchronised`, `outbox_near_full` (at 80 % of the cap), `storage_full` (the state database cannot be
  *   written: sessions are refused with that reason by the request intake), `certificate_expiring` (the TLS client
- *   certificate is inside its renewal margin; device/tls/renewal.ts).
+ *   certificate is inside its renewal margin; device/tls/renewal.ts), `models_failing` (the face engine failed two
+ *   sessions in a row; cleared by the next session it completes).
  * A replay recording ends by design, so only its own health() counts for it. `now` must be the clock the link stamps
  * activity with (wall-clock ms, `Date.now`).
  */
@@ -32,11 +33,15 @@ export interface HealthMonitorOptions {
   storage?: () => string | undefined;
   /** the TLS client certificate is inside its renewal margin */
   certificateExpiring?: () => boolean;
+  /** sessions in a row that the face engine failed (ended `error/internal_error`) */
+  engineFailures?: () => number;
   now: () => number;
 }
 
 export const DEGRADED_REASONS = ['camera_unavailable', 'broker_unreachable', 'clock_unsynchronised', 'outbox_near_full',
-  'storage_full', 'certificate_expiring'] as const;
+  'storage_full', 'certificate_expiring', 'models_failing'] as const;
+/** Two sessions in a row failed by the engine: one can be a frame the models choke on, two is the models. */
+const ENGINE_FAILURES_DEGRADED = 2;
 export type DegradedReason = (typeof DEGRADED_REASONS)[number];
 const NEAR_FULL_FRACTION = 0.8;
 
@@ -78,6 +83,7 @@ export class HealthMonitor {
     if (link.outboxDepth >= NEAR_FULL_FRACTION * o.outboxMax) reasons.push('outbox_near_full');
     if (o.storage?.() !== undefined) reasons.push('storage_full');
     if (o.certificateExpiring?.()) reasons.push('certificate_expiring');
+    if ((o.engineFailures?.() ?? 0) >= ENGINE_FAILURES_DEGRADED) reasons.push('models_failing');
     return reasons;
   }
 }

@@ -103,3 +103,21 @@ describe('HealthMonitor: the condition behind the retained status', () => {
     expect(s.monitor.condition()).toEqual([]);
   });
 });
+
+describe('HealthMonitor: models failing', () => {
+  it('reports models_failing after two sessions in a row failed by the engine, and clears it after a good one', () => {
+    let failures = 0;
+    const link: LinkHealth = { connected: true, outboxDepth: 0, reconnects: 0, knockOffs: 0, loopAlive: true, lastActivityAt: 1 };
+    const monitor = new HealthMonitor({
+      camera: { kind: 'replay', stats: () => ({ frames: 0, drops: 0, fps: 0, restarts: 0 }), health: () => ({ status: 'ok' }) },
+      link: { health: () => link }, frameMaxAgeMs: 5000, brokerMaxAgeMs: 60_000, outboxMax: 100, engineFailures: () => failures, now: () => 2,
+    });
+    monitor.start();
+    failures = 1;
+    expect(monitor.condition()).toEqual([]);
+    failures = 2;
+    expect(monitor.condition()).toEqual(['models_failing']);
+    failures = 0;
+    expect(monitor.condition()).toEqual([]);
+  });
+});
