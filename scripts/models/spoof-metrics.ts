@@ -3,7 +3,7 @@
  * live-probability scorer on labelled photos, and the session's window rule on live clips. Pure functions over
  * numbers (higher = more live); no pixels.
  */
-import { trimmedMean } from '../../src/session/evidence.ts';
+import { windowDecisions } from '../../src/session/antispoof-windows.ts';
 import { equalErrorRate, pad } from '../../src/vision/metrics.ts';
 
 /** P(live score > attack score), ties counting half (Mann-Whitney U / (n·m)). */
@@ -58,30 +58,19 @@ export interface WindowRule {
 }
 
 /**
- * The session's passive anti-spoof aggregation on a LIVE clip (test/hil/session/score-events.ts and the human model
- * study use it): frames with one face inside the quality gate's yaw/pitch limits; every 5 s window, 1 s apart, with
- * at least minFrames scored frames; a window whose trimmed mean is below the threshold would refuse the live person.
- * `score(i)` is frame i's live score; undefined (a frame the face track did not score) is skipped, as the session
- * skips it.
+ * The session's passive anti-spoof window rule (src/session/antispoof-windows.ts windowDecisions) on a LIVE clip for
+ * the human model study, with any scorer: frames with one face inside the quality gate's yaw/pitch limits count; a
+ * window whose aggregate is below the threshold would refuse the live person. `score(i)` is frame i's live score;
+ * undefined (a frame the face track did not score) is skipped, as the session skips it. Sessions and
+ * `replay --events-only` apply the whole quality gate instead (antispoofWindows).
  */
 export function spoofWindows(
   frames: readonly ClipFrame[], score: (i: number) => number | undefined, rule: WindowRule,
 ): { windows: number; spoof: number } {
-  const facing = frames
-    .map((f, i) => ({ f, i }))
-    .filter(({ f }) => f.faceCount === 1 && f.yawDeg !== undefined && f.pitchDeg !== undefined && Math.abs(f.yawDeg) <= rule.maxYawDeg && Math.abs(f.pitchDeg) <= rule.maxPitchDeg);
-  const out = { windows: 0, spoof: 0 };
-  const endMs = facing.at(-1)?.f.tsMs ?? 0;
-  for (let t = facing[0]?.f.tsMs ?? 0; t + 5000 <= endMs; t += 1000) {
-    const scores = facing.flatMap(({ f, i }) => {
-      const s = f.tsMs >= t && f.tsMs < t + 5000 ? score(i) : undefined;
-      return s === undefined ? [] : [s];
-    });
-    if (scores.length < rule.minFrames) continue;
-    out.windows++;
-    if (trimmedMean(scores, rule.trimFraction) < rule.threshold) out.spoof++;
-  }
-  return out;
+  const facing = (f: ClipFrame): boolean => f.faceCount === 1 && f.yawDeg !== undefined && f.pitchDeg !== undefined
+    && Math.abs(f.yawDeg) <= rule.maxYawDeg && Math.abs(f.pitchDeg) <= rule.maxPitchDeg;
+  const w = windowDecisions(frames.map((f, i) => ({ tsMs: f.tsMs, score: facing(f) ? score(i) : undefined })), rule);
+  return { windows: w.windows, spoof: w.spoofWindows };
 }
 
 /** Fraction of the frames with a face whose live score is below `threshold` (each frame judged alone). */

@@ -7,7 +7,8 @@
  * speed. A replay cannot follow the LED light challenge: a forced --challenges script may not contain it, and
  * without one the session uses blink/turn_left/turn_right only (two drawn per session). Without --reference the
  * reference is the recording's own frame at 80 % of its length (a liveness check with a self-match).
- * --events-only runs the blink/turn detectors over the whole clip instead and prints the events with times.
+ * --events-only runs the blink/turn detectors over the whole clip instead and prints the events with times, and
+ * the passive anti-spoof decision a session would reach on every 5 s window (session/antispoof-windows.ts).
  * --report writes a self-contained HTML debug page WITH FACE THUMBNAILS (only when asked for).
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { createLogger, type Logger } from '../device/logger.ts';
 import { UsageError, errorMessage } from '../errors.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
+import { antispoofWindows } from '../session/antispoof-windows.ts';
 import { detectClipEvents, type ClipEvent } from '../session/detectors/events-only.ts';
 import { resolvePolicy, type ChallengeType, type PolicyInput } from '../session/policy.ts';
 import { seededRandom } from '../session/random.ts';
@@ -111,10 +113,12 @@ async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, repo
   const policy = resolvePolicy({}, deploymentPolicyBase(engine));
   const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))), eventsTrack(policy));
   const events = detectClipEvents(signals, policy, t0Ms);
+  const antispoof = antispoofWindows(signals, policy);
   const count = (t: string): number => events.filter((e) => e.type === t).length;
   return {
-    json: { events }, events, notes: [`events-only: ${signals.length} frames`],
-    line: `${signals.length} frames: ${count('blink')} blinks, ${count('turn_left')} turns left, ${count('turn_right')} turns right`,
+    json: { events, antispoof }, events, notes: [`events-only: ${signals.length} frames`],
+    line: `${signals.length} frames: ${count('blink')} blinks, ${count('turn_left')} turns left, ${count('turn_right')} turns right;`
+      + ` anti-spoof: ${antispoof.spoofWindows} of ${antispoof.windows} session windows spoof`,
   };
 }
 

@@ -23,7 +23,7 @@ import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
 import { createLogger } from '../../../src/device/logger.ts';
 import { scoreEvents, type TruthEvent } from '../../../src/session/detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents } from '../../../src/session/detectors/events-only.ts';
-import { spoofWindows } from '../../../scripts/models/spoof-metrics.ts';
+import { antispoofWindows } from '../../../src/session/antispoof-windows.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { eventsTrack, recordingSignals } from '../../../src/session/recording-signals.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
@@ -64,16 +64,6 @@ const policy = resolvePolicy(policyInput, deploymentPolicyBase(engine));
 const total: Record<string, { tp: number; fp: number; fn: number; minutes: number }> = {};
 const spoofTotal = { windows: 0, spoof: 0 };
 
-/**
- * Passive anti-spoof as a session would aggregate it on this REAL clip: every 5 s window (1 s apart) of frames that
- * face the camera within the quality gate's yaw/pitch limits and carry an anti-spoof score, trimmed mean vs the
- * deployed threshold (at least policy.antispoof.minFrames scored frames per window). A window below it would decide
- * `spoof` for a live person.
- */
-function antispoofWindows(signals: FrameSignals[]): { windows: number; spoof: number } {
-  const frames = signals.map((f) => ({ tsMs: f.tsMs, faceCount: f.faceCount, yawDeg: f.face?.yawDeg, pitchDeg: f.face?.pitchDeg }));
-  return spoofWindows(frames, (i) => signals[i].face?.antispoof, { ...policy.quality, ...policy.antispoof });
-}
 let clipIndex = 0;
 if (values.cache) mkdirSync(values.cache, { recursive: true });
 
@@ -116,10 +106,10 @@ try {
         cells.push(`${sc.type} ${sc.truePositives}/${sc.positives} fp ${sc.falsePositives}${recall}`);
       }
       const frontal = clipFrontalYaw(s, policy).toFixed(1);
-      const spoof = antispoofWindows(s);
+      const spoof = antispoofWindows(s, policy);
       spoofTotal.windows += spoof.windows;
-      spoofTotal.spoof += spoof.spoof;
-      const spoofCell = `anti-spoof windows < threshold ${spoof.spoof}/${spoof.windows}`;
+      spoofTotal.spoof += spoof.spoofWindows;
+      const spoofCell = `anti-spoof windows < threshold ${spoof.spoofWindows}/${spoof.windows}`;
       process.stdout.write(`| ${half} | ${clip.slice(0, 30).padEnd(30)} | ${(minutes * 60).toFixed(1).padStart(5)} s | frontal ${frontal} | ${cells.join(' | ')} | ${spoofCell} |\n`);
     }
   }
