@@ -3,6 +3,7 @@
  * regterm eval antispoof --labels CSV [--root DIR] [--json] (file,label real|spoof,attack_type)
  * regterm eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator track|model|landmarks] [--json]
  *                                                          (file,yaw_deg,pitch_deg,roll_deg: eval-pose.ts)
+ * regterm eval replay-attack DIR|VIDEO... [--seeds N] [--json] (eval-replay-attack.ts)
  *
  * Threshold calibration on a carrier's own data. Paths in the CSV are relative to --root (default: the CSV's folder).
  * verify: every distinct image is embedded once (largest face; cached in memory by path). A pair with an image where
@@ -28,6 +29,7 @@ export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--jso
   + ` | eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--json]`;
 
 export async function run(ctx: CommandContext): Promise<number> {
+  if (ctx.argv[0] === 'replay-attack') return (await import('./eval-replay-attack.ts')).run({ ...ctx, argv: ctx.argv.slice(1) });
   let parsed;
   try {
     parsed = parseArgs({

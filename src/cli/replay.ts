@@ -69,7 +69,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-interface Args {
+export interface Args {
   recording: string; reference?: string; challenges?: ChallengeType[]; json: boolean; report?: string;
   eventsOnly: boolean; modelsDir?: string; seed: string;
 }
@@ -106,7 +106,7 @@ function parse(argv: string[]): Args {
   };
 }
 
-interface Output { json: Record<string, unknown>; line: string; events: ClipEvent[]; notes: string[] }
+export interface Output { json: Record<string, unknown>; line: string; events: ClipEvent[]; notes: string[] }
 
 async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, report?: ReportCollector): Promise<Output> {
   let t0: number | undefined;
@@ -122,7 +122,11 @@ async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, repo
   };
 }
 
-async function session(engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector): Promise<Output> {
+/**
+ * One replayed session. `ownFrame`: the recording's own reference frame (recordingFrameAsPng) when the caller already
+ * has it (eval replay-attack runs many sessions per clip); the runner zeroes it, so pass a copy.
+ */
+export async function session(engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector, ownFrame?: Uint8Array): Promise<Output> {
   const notes = [LIGHT_NOTE];
   const policy: PolicyInput = args.challenges
     ? { challenges: { set: args.challenges, required: [], ordered: true, count: args.challenges.length } }
@@ -134,7 +138,7 @@ async function session(engine: FaceEngine, args: Args, logger: Logger, report?: 
       throw new UsageError(`--reference: cannot read ${args.reference} (${errorMessage(e)})`);
     }));
   } else {
-    reference = await recordingFrameAsPng(args.recording, 0.8, logger);
+    reference = ownFrame ?? await recordingFrameAsPng(args.recording, REFERENCE_AT, logger);
     notes.push('no --reference: the reference is the recording\'s own frame at 80 % of its length');
   }
   const camera = new ReplaySource({ path: args.recording, pace: 'fast', logger: logger.child({ component: 'camera' }) });
@@ -163,7 +167,7 @@ async function session(engine: FaceEngine, args: Args, logger: Logger, report?: 
     });
     const decidedMs = Date.parse(d.finishedAt) - Date.parse(d.startedAt);
     if (decidedMs > lastFrameMs + 50) {
-      notes.push(`the recording ended at ${(lastFrameMs / 1000).toFixed(2)} s, before the session decided: later deadlines decided it (a replay has no customer who stays)`);
+      notes.push(`${RECORDING_ENDED} at ${(lastFrameMs / 1000).toFixed(2)} s, before the session decided: later deadlines decided it (a replay has no customer who stays)`);
     }
     const json = { decision: d.decision, decidedBy: d.decidedBy, ...(d.reason ? { reason: d.reason } : {}), scores: d.scores, thresholds: d.thresholds, challenges, notes };
     return { json, notes, events: [], line: `${d.decision} (by ${d.decidedBy}${d.reason ? `: ${d.reason}` : ''}) ${challenges.map((c) => `${c.type}:${c.passed ? 'ok' : 'failed'}`).join(' ')}` };
@@ -173,8 +177,14 @@ async function session(engine: FaceEngine, args: Args, logger: Logger, report?: 
   }
 }
 
+/** The note a session gets when its recording ended before it decided. */
+export const RECORDING_ENDED = 'the recording ended';
+
+/** Where in the recording its own reference frame is taken (fraction of its length). */
+export const REFERENCE_AT = 0.8;
+
 /** One frame of the recording as PNG bytes in memory (the caller's reference; the runner zeroes it). */
-async function recordingFrameAsPng(path: string, at: number, logger: Logger): Promise<Uint8Array> {
+export async function recordingFrameAsPng(path: string, at: number, logger: Logger): Promise<Uint8Array> {
   const source = new ReplaySource({ path, pace: 'fast', logger: logger.child({ component: 'camera' }) });
   await source.start();
   try {
