@@ -70,6 +70,16 @@ describe('passive anti-spoof as a session decides it', () => {
     expect(windows).toBeGreaterThanOrEqual(8 * 5);
   }, 600_000);
 
+  it('replay --events-only --json prints the session windows beside the events (DaGAN clip, 7.4 s)', async () => {
+    const clip = join(DATA, 'dagan_driving_video', 'driving.mp4');
+    const { stdout } = await exec('node', ['bin/regterm.js', 'replay', clip, '--events-only', '--json'], { maxBuffer: 16 << 20 });
+    const r = JSON.parse(stdout) as { events: unknown[]; antispoof: { windows: number; spoofWindows: number; lowest?: number } };
+    expect(r.events.length).toBeGreaterThan(0);
+    expect(r.antispoof.windows).toBeGreaterThanOrEqual(1);
+    expect(r.antispoof.spoofWindows).toBe(0);
+    expect(r.antispoof.lowest).toBeGreaterThan(0.5);
+  }, 600_000);
+
   it('eval replay-attack --json on a short clip: sessions, decisions and the match rate per clip and in total', async () => {
     const clip = join(DATA, 'liveportrait_driving_videos', 'd0.mp4');
     const { stdout } = await exec('node', ['bin/regterm.js', 'eval', 'replay-attack', clip, '--seeds', '2', '--json'], { maxBuffer: 16 << 20 });
