@@ -48,9 +48,9 @@ describe('passive anti-spoof as a session decides it', () => {
     let windows = 0;
     let live = 0;
     let gated = 0;
-    await withTmp(async (dir) => {
-      for (const subject of DEV_PRINT_SUBJECTS) {
-        const files = readdirSync(join(NUAA, 'spoof', subject)).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(NUAA, 'spoof', subject, f));
+    for (const subject of DEV_PRINT_SUBJECTS) {
+      const files = readdirSync(join(NUAA, 'spoof', subject)).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(NUAA, 'spoof', subject, f));
+      await withTmp(async (dir) => {
         const { signals } = await recordingSignals(engine, await printAttackVideo(dir, files, 10), logger, undefined, eventsTrack(policy));
         const w = antispoofWindows(signals, policy);
         // no window: the quality gate refused the frames (a print read as eyes closed), so a session could not
@@ -58,8 +58,8 @@ describe('passive anti-spoof as a session decides it', () => {
         if (w.windows === 0) gated++;
         windows += w.windows;
         live += w.windows - w.spoofWindows;
-      }
-    });
+      });
+    }
     recordAttack({
       area: 'liveness', attack: `NUAA print sequences, ${DEV_PRINT_SUBJECTS.length} dev subjects (${windows} session windows)`,
       expected: 'spoof (or quality_failed), never match',
