@@ -4,7 +4,8 @@
  * How often a played-back recording, made without seeing the prompts, is decided `match`. Every clip (a video file,
  * or every *.mp4 in a directory) runs N full sessions exactly as `regterm replay` runs one (replay.ts `session`: the
  * same SessionRunner, frame clock, the clip's own frame at 80 % as the ID photo), each with its own fixed seed
- * `replay-attack-<k>`, so each draws its own challenge plan and pauses. The light challenge is off (a recording cannot
+ * `replay-attack-<k>`, so each draws its own challenge plan and pauses. The clip loops (LoopingReplay), as an
+ * attacker's player would, so a short clip is tested for the whole session rather than ending before it decides. The light challenge is off (a recording cannot
  * follow it): the session asks the default policy's motion challenges, two of blink/turn_left/turn_right. Reports
  * per clip and in total how many sessions ended in each decision, and the `match` rate.
  */
@@ -12,11 +13,15 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { LoopingReplay } from '../camera/looping-replay.ts';
 import { createLogger } from '../device/logger.ts';
 import { UsageError, errorMessage } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { type CommandContext, writeJson } from './command.ts';
 import { RECORDING_ENDED, REFERENCE_AT, recordingFrameAsPng, session } from './replay.ts';
+
+/** passes of a clip per session: the shortest dev clip (3 s) looped past the session's 60 s cap */
+const MAX_PASSES = 30;
 
 export const USAGE = 'usage: regterm eval replay-attack DIR|VIDEO... [--seeds N] [--models-dir DIR] [--json]';
 
@@ -27,7 +32,7 @@ interface ClipReport {
   decisions: Record<string, number>;
   /** sessions whose every drawn challenge passed (what the recording's incidental motion answered) */
   challengesPassed: number;
-  /** sessions the recording ran out before they decided (a later deadline decided them; see docs/antispoof.md) */
+  /** sessions the recording ran out before they decided (all its passes played; a later deadline decided them) */
   recordingEnded: number;
 }
 
@@ -56,7 +61,9 @@ export async function run(ctx: CommandContext): Promise<number> {
       const ownFrame = await recordingFrameAsPng(clip, REFERENCE_AT, logger);
       const r: ClipReport = { clip, sessions: 0, match: 0, decisions: {}, challengesPassed: 0, recordingEnded: 0 };
       for (let k = 0; k < seeds; k++) {
-        const out = await session(engine, { recording: clip, json: true, eventsOnly: false, seed: `replay-attack-${k}` }, logger, undefined, ownFrame.slice());
+        const camera = new LoopingReplay({ path: clip, logger: logger.child({ component: 'camera' }), maxPasses: MAX_PASSES });
+        const args = { recording: clip, json: true, eventsOnly: false, seed: `replay-attack-${k}` };
+        const out = await session(engine, args, logger, undefined, ownFrame.slice(), camera);
         const decision = String(out.json.decision);
         const challenges = out.json.challenges as Array<{ passed: boolean }>;
         r.sessions++;

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import sharp from 'sharp';
 import { i420ToRgb } from '../camera/i420.ts';
+import type { FrameSource } from '../camera/frame-source.ts';
 import { ReplaySource } from '../camera/replay-source.ts';
 import { createLogger, type Logger } from '../device/logger.ts';
 import { UsageError, errorMessage } from '../errors.ts';
@@ -124,9 +125,12 @@ async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, repo
 
 /**
  * One replayed session. `ownFrame`: the recording's own reference frame (recordingFrameAsPng) when the caller already
- * has it (eval replay-attack runs many sessions per clip); the runner zeroes it, so pass a copy.
+ * has it (eval replay-attack runs many sessions per clip); the runner zeroes it, so pass a copy. `source`: the camera
+ * instead of one pass of the recording (eval replay-attack loops it).
  */
-export async function session(engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector, ownFrame?: Uint8Array): Promise<Output> {
+export async function session(
+  engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector, ownFrame?: Uint8Array, source?: FrameSource,
+): Promise<Output> {
   const notes = [LIGHT_NOTE];
   const policy: PolicyInput = args.challenges
     ? { challenges: { set: args.challenges, required: [], ordered: true, count: args.challenges.length } }
@@ -141,7 +145,7 @@ export async function session(engine: FaceEngine, args: Args, logger: Logger, re
     reference = ownFrame ?? await recordingFrameAsPng(args.recording, REFERENCE_AT, logger);
     notes.push('no --reference: the reference is the recording\'s own frame at 80 % of its length');
   }
-  const camera = new ReplaySource({ path: args.recording, pace: 'fast', logger: logger.child({ component: 'camera' }) });
+  const camera = source ?? new ReplaySource({ path: args.recording, pace: 'fast', logger: logger.child({ component: 'camera' }) });
   const leds = new SimLeds(Object.keys(DEFAULT_LED_PINS));
   const buttons = new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger);
   await Promise.all([leds.start(), buttons.start()]);

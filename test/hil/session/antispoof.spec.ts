@@ -92,7 +92,8 @@ describe('passive anti-spoof as a session decides it', () => {
     expect(r.perClip).toEqual([expect.objectContaining({ clip, sessions: 2 })]);
     expect(Object.values(r.total.decisions).reduce((a, n) => a + n, 0)).toBe(2);
     expect(r.total.matchRate).toBe(r.total.match / 2);
-    // d0 lasts 3.1 s: the recording ends before any prompted motion can be answered
+    // d0 lasts 3.1 s and loops for the whole session: it never runs out, and its motions answer no prompt
+    expect(r.total.recordingEnded).toBe(0);
     expect(r.total.match).toBe(0);
   }, 600_000);
 });
