@@ -29,6 +29,8 @@ interface ClipReport {
   clip: string;
   sessions: number;
   match: number;
+  /** the seeds whose session matched: `regterm replay`-style reruns of exactly that session */
+  matchSeeds: string[];
   decisions: Record<string, number>;
   /** sessions whose every drawn challenge passed (what the recording's incidental motion answered) */
   challengesPassed: number;
@@ -59,7 +61,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     for (const clip of clips) {
       const ownFrame = await recordingFrameAsPng(clip, REFERENCE_AT, logger);
-      const r: ClipReport = { clip, sessions: 0, match: 0, decisions: {}, challengesPassed: 0, recordingEnded: 0 };
+      const r: ClipReport = { clip, sessions: 0, match: 0, matchSeeds: [], decisions: {}, challengesPassed: 0, recordingEnded: 0 };
       for (let k = 0; k < seeds; k++) {
         const camera = new LoopingReplay({ path: clip, logger: logger.child({ component: 'camera' }), maxPasses: MAX_PASSES });
         const args = { recording: clip, json: true, eventsOnly: false, seed: `replay-attack-${k}` };
@@ -68,7 +70,10 @@ export async function run(ctx: CommandContext): Promise<number> {
         const challenges = out.json.challenges as Array<{ passed: boolean }>;
         r.sessions++;
         r.decisions[decision] = (r.decisions[decision] ?? 0) + 1;
-        if (decision === 'match') r.match++;
+        if (decision === 'match') {
+          r.match++;
+          r.matchSeeds.push(args.seed);
+        }
         if (challenges.length > 0 && challenges.every((c) => c.passed)) r.challengesPassed++;
         if (out.notes.some((n) => n.startsWith(RECORDING_ENDED))) r.recordingEnded++;
       }
