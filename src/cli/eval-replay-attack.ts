@@ -5,9 +5,10 @@
  * or every *.mp4 in a directory) runs N full sessions exactly as `regterm replay` runs one (replay.ts `session`: the
  * same SessionRunner, frame clock, the clip's own frame at 80 % as the ID photo), each with its own fixed seed
  * `replay-attack-<k>`, so each draws its own challenge plan and pauses. The clip loops (LoopingReplay), as an
- * attacker's player would, so a short clip is tested for the whole session rather than ending before it decides. The light challenge is off (a recording cannot
- * follow it): the session asks the default policy's motion challenges, two of blink/turn_left/turn_right. Reports
- * per clip and in total how many sessions ended in each decision, and the `match` rate.
+ * attacker's player would, so a short clip is tested for the whole session rather than ending before it decides.
+ * The light challenge is off (a recording cannot follow it): the session asks the default policy's motion
+ * challenges, two of blink/turn_left/turn_right. Reports per clip and in total how many sessions ended in each
+ * decision, and the `match` rate.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { FaceEngine } from '../vision/engine.ts';
 import { type CommandContext, writeJson } from './command.ts';
 import { RECORDING_ENDED, REFERENCE_AT, recordingFrameAsPng, session } from './replay.ts';
 
-/** passes of a clip per session: the shortest dev clip (3 s) looped past the session's 60 s cap */
+/** passes of a clip per session: enough for a 3 s clip to outlast the session's default 60 s cap */
 const MAX_PASSES = 30;
 
 export const USAGE = 'usage: regterm eval replay-attack DIR|VIDEO... [--seeds N] [--models-dir DIR] [--json]';
@@ -29,7 +30,7 @@ interface ClipReport {
   clip: string;
   sessions: number;
   match: number;
-  /** the seeds whose session matched: `regterm replay`-style reruns of exactly that session */
+  /** the seeds whose session matched (a rerun with the same seed reproduces that session) */
   matchSeeds: string[];
   decisions: Record<string, number>;
   /** sessions whose every drawn challenge passed (what the recording's incidental motion answered) */
@@ -91,7 +92,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const totalMs = performance.now() - started;
   const report = {
     seeds, clips: perClip.length,
-    policy: 'default, light challenge off: two of blink/turn_left/turn_right per session, random order and pauses',
+    policy: 'default, light challenge off: two of blink/turn_left/turn_right per session, random order and pauses; clip looped',
     total: {
       sessions, match, matchRate: match / sessions, challengesPassed: perClip.reduce((a, c) => a + c.challengesPassed, 0),
       recordingEnded: perClip.reduce((a, c) => a + c.recordingEnded, 0), decisions,
