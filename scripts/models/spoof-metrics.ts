@@ -3,6 +3,7 @@
  * live-probability scorer on labelled photos, and the session's window rule on live clips. Pure functions over
  * numbers (higher = more live); no pixels.
  */
+import { windowDecisions } from '../../src/session/antispoof-windows.ts';
 import { equalErrorRate, pad } from '../../src/vision/metrics.ts';
 
 /** P(live score > attack score), ties counting half (Mann-Whitney U / (n·m)). */
@@ -40,7 +41,37 @@ export function padReport(rows: readonly LabelledScore[], threshold?: number): P
   return { n: rows.length, auc: auc(live, attack), eer, eerThreshold, threshold: t, apcer: at.apcer.attack, bpcer: at.bpcer };
 }
 
-export { spoofWindows, type ClipFrame, type WindowRule } from '../../src/session/antispoof-windows.ts';
+/** One analysed clip frame, reduced to what the window rule reads. */
+export interface ClipFrame {
+  readonly tsMs: number;
+  readonly faceCount: number;
+  readonly yawDeg?: number;
+  readonly pitchDeg?: number;
+}
+
+export interface WindowRule {
+  readonly maxYawDeg: number;
+  readonly maxPitchDeg: number;
+  readonly minFrames: number;
+  readonly trimFraction: number;
+  readonly threshold: number;
+}
+
+/**
+ * The session's passive anti-spoof window rule (src/session/antispoof-windows.ts windowDecisions) on a LIVE clip for
+ * the human model study, with any scorer: frames with one face inside the quality gate's yaw/pitch limits count; a
+ * window whose aggregate is below the threshold would refuse the live person. `score(i)` is frame i's live score;
+ * undefined (a frame the face track did not score) is skipped, as the session skips it. Sessions and
+ * `replay --events-only` apply the whole quality gate instead (antispoofWindows).
+ */
+export function spoofWindows(
+  frames: readonly ClipFrame[], score: (i: number) => number | undefined, rule: WindowRule,
+): { windows: number; spoof: number } {
+  const facing = (f: ClipFrame): boolean => f.faceCount === 1 && f.yawDeg !== undefined && f.pitchDeg !== undefined
+    && Math.abs(f.yawDeg) <= rule.maxYawDeg && Math.abs(f.pitchDeg) <= rule.maxPitchDeg;
+  const w = windowDecisions(frames.map((f, i) => ({ tsMs: f.tsMs, score: facing(f) ? score(i) : undefined })), rule);
+  return { windows: w.windows, spoof: w.spoofWindows };
+}
 
 /** Fraction of the frames with a face whose live score is below `threshold` (each frame judged alone). */
 export function spoofFrameFraction(scores: readonly (number | undefined)[], threshold: number): number {

@@ -5,6 +5,7 @@
  *                                                          (file,yaw_deg,pitch_deg,roll_deg: eval-pose.ts)
  * regterm eval events DIR... [--cache DIR] [--policy JSON] [--json]   (annotated clips: blinks and turns, clip scan and prompted;
  *                                                          eval-events.ts)
+ * regterm eval replay-attack DIR|VIDEO... [--seeds N] [--json] (eval-replay-attack.ts)
  *
  * Threshold calibration on a carrier's own data. Paths in the CSV are relative to --root (default: the CSV's folder).
  * verify: every distinct image is embedded once (largest face; cached in memory by path). A pair with an image where
@@ -36,6 +37,7 @@ export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--jso
   + ' | eval events DIR... [--cache DIR] [--policy JSON] [--json]';
 
 export async function run(ctx: CommandContext): Promise<number> {
+  if (ctx.argv[0] === 'replay-attack') return (await import('./eval-replay-attack.ts')).run({ ...ctx, argv: ctx.argv.slice(1) });
   let parsed;
   try {
     parsed = parseArgs({

@@ -7,7 +7,8 @@
  * speed. A replay cannot follow the LED light challenge: a forced --challenges script may not contain it, and
  * without one the session uses blink/turn_left/turn_right only (two drawn per session). Without --reference the
  * reference is the recording's own frame at 80 % of its length (a liveness check with a self-match).
- * --events-only runs the blink/turn detectors over the whole clip instead and prints the events with times.
+ * --events-only runs the blink/turn detectors over the whole clip instead and prints the events with times, and
+ * the passive anti-spoof decision a session would reach on every 5 s window (session/antispoof-windows.ts).
  * --report writes a self-contained HTML debug page WITH FACE THUMBNAILS (only when asked for).
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -15,11 +16,13 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import sharp from 'sharp';
 import { i420ToRgb } from '../camera/i420.ts';
+import type { FrameSource } from '../camera/frame-source.ts';
 import { ReplaySource } from '../camera/replay-source.ts';
 import { createLogger, type Logger } from '../device/logger.ts';
 import { UsageError, errorMessage } from '../errors.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
+import { antispoofWindows } from '../session/antispoof-windows.ts';
 import { detectClipEvents, type ClipEvent } from '../session/detectors/events-only.ts';
 import { resolvePolicy, type ChallengeType, type PolicyInput } from '../session/policy.ts';
 import { seededRandom } from '../session/random.ts';
@@ -68,7 +71,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-interface Args {
+export interface Args {
   recording: string; reference?: string; challenges?: ChallengeType[]; json: boolean; report?: string;
   eventsOnly: boolean; modelsDir?: string; seed: string;
 }
@@ -105,21 +108,30 @@ function parse(argv: string[]): Args {
   };
 }
 
-interface Output { json: Record<string, unknown>; line: string; events: ClipEvent[]; notes: string[] }
+export interface Output { json: Record<string, unknown>; line: string; events: ClipEvent[]; notes: string[] }
 
 async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, report?: ReportCollector): Promise<Output> {
   let t0: number | undefined;
   const policy = resolvePolicy({}, deploymentPolicyBase(engine));
   const { signals, t0Ms } = await recordingSignals(engine, path, logger, report && ((f) => report.frame(f, (t0 ??= f.tsMs))), eventsTrack(policy));
   const events = detectClipEvents(signals, policy, t0Ms);
+  const antispoof = antispoofWindows(signals, policy);
   const count = (t: string): number => events.filter((e) => e.type === t).length;
   return {
-    json: { events }, events, notes: [`events-only: ${signals.length} frames`],
-    line: `${signals.length} frames: ${count('blink')} blinks, ${count('turn_left')} turns left, ${count('turn_right')} turns right`,
+    json: { events, antispoof }, events, notes: [`events-only: ${signals.length} frames`],
+    line: `${signals.length} frames: ${count('blink')} blinks, ${count('turn_left')} turns left, ${count('turn_right')} turns right;`
+      + ` anti-spoof: ${antispoof.spoofWindows} of ${antispoof.windows} session windows spoof`,
   };
 }
 
-async function session(engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector): Promise<Output> {
+/**
+ * One replayed session. `ownFrame`: the recording's own reference frame (recordingFrameAsPng) when the caller already
+ * has it (eval replay-attack runs many sessions per clip); the runner zeroes it, so pass a copy. `source`: the camera
+ * instead of one pass of the recording (eval replay-attack loops it).
+ */
+export async function session(
+  engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector, ownFrame?: Uint8Array, source?: FrameSource,
+): Promise<Output> {
   const notes = [LIGHT_NOTE, REACTION_NOTE];
   const policy: PolicyInput = {
     ...(args.challenges
@@ -134,10 +146,10 @@ async function session(engine: FaceEngine, args: Args, logger: Logger, report?: 
       throw new UsageError(`--reference: cannot read ${args.reference} (${errorMessage(e)})`);
     }));
   } else {
-    reference = await recordingFrameAsPng(args.recording, 0.8, logger);
+    reference = ownFrame ?? await recordingFrameAsPng(args.recording, REFERENCE_AT, logger);
     notes.push('no --reference: the reference is the recording\'s own frame at 80 % of its length');
   }
-  const camera = new ReplaySource({ path: args.recording, pace: 'fast', logger: logger.child({ component: 'camera' }) });
+  const camera = source ?? new ReplaySource({ path: args.recording, pace: 'fast', logger: logger.child({ component: 'camera' }) });
   const leds = new SimLeds(Object.keys(DEFAULT_LED_PINS));
   const buttons = new SimButtons(Object.keys(DEFAULT_BUTTON_PINS), logger);
   await Promise.all([leds.start(), buttons.start()]);
@@ -163,7 +175,7 @@ async function session(engine: FaceEngine, args: Args, logger: Logger, report?: 
     });
     const decidedMs = Date.parse(d.finishedAt) - Date.parse(d.startedAt);
     if (decidedMs > lastFrameMs + 50) {
-      notes.push(`the recording ended at ${(lastFrameMs / 1000).toFixed(2)} s, before the session decided: later deadlines decided it (a replay has no customer who stays)`);
+      notes.push(`${RECORDING_ENDED} at ${(lastFrameMs / 1000).toFixed(2)} s, before the session decided: later deadlines decided it (a replay has no customer who stays)`);
     }
     const json = { decision: d.decision, decidedBy: d.decidedBy, ...(d.reason ? { reason: d.reason } : {}), scores: d.scores, thresholds: d.thresholds, challenges, notes };
     return { json, notes, events: [], line: `${d.decision} (by ${d.decidedBy}${d.reason ? `: ${d.reason}` : ''}) ${challenges.map((c) => `${c.type}:${c.passed ? 'ok' : 'failed'}`).join(' ')}` };
@@ -173,8 +185,14 @@ async function session(engine: FaceEngine, args: Args, logger: Logger, report?: 
   }
 }
 
+/** The note a session gets when its recording ended before it decided. */
+export const RECORDING_ENDED = 'the recording ended';
+
+/** Where in the recording its own reference frame is taken (fraction of its length). */
+export const REFERENCE_AT = 0.8;
+
 /** One frame of the recording as PNG bytes in memory (the caller's reference; the runner zeroes it). */
-async function recordingFrameAsPng(path: string, at: number, logger: Logger): Promise<Uint8Array> {
+export async function recordingFrameAsPng(path: string, at: number, logger: Logger): Promise<Uint8Array> {
   const source = new ReplaySource({ path, pace: 'fast', logger: logger.child({ component: 'camera' }) });
   await source.start();
   try {

@@ -1,54 +1,64 @@
-import { trimmedMean } from './evidence.ts';
+import { AntispoofAggregator } from './evidence.ts';
 import type { SessionPolicy } from './policy.ts';
+import { assessQuality } from './quality.ts';
 import type { FrameSignals } from './signals.ts';
 
-/** One analysed clip frame, reduced to what the window rule reads. */
-export interface ClipFrame {
+/**
+ * The session's passive anti-spoof decision replayed over a whole clip (`regterm replay --events-only --json`,
+ * `regterm eval events`, score:events): every window of WINDOW_MS, STEP_MS apart, aggregates the frames a session
+ * would have aggregated (quality-passing frames that carry their own score) with the session's own
+ * AntispoofAggregator. A window with fewer than `minFrames` scored frames is not counted (the session would decide
+ * quality_failed there, not spoof); a counted window that is not `live` is one where a session would decide `spoof`.
+ * Five seconds is shorter than any session (quality hold + three challenges + match), so a window holds less
+ * evidence than a session and errs towards refusing.
+ */
+export const ANTISPOOF_WINDOW_MS = 5000;
+export const ANTISPOOF_STEP_MS = 1000;
+
+/** One frame as the window rule reads it: its time, whether the session would count it, its score if scored. */
+export interface WindowFrame {
   readonly tsMs: number;
-  readonly faceCount: number;
-  readonly yawDeg?: number;
-  readonly pitchDeg?: number;
+  readonly score: number | undefined;
 }
 
-export interface WindowRule {
-  readonly maxYawDeg: number;
-  readonly maxPitchDeg: number;
-  readonly minFrames: number;
-  readonly trimFraction: number;
-  readonly threshold: number;
+export interface AntispoofWindows {
+  /** windows with enough scored frames for a session to decide */
+  windows: number;
+  /** of those, windows a session would decide `spoof` */
+  spoofWindows: number;
+  /** the lowest window aggregate (the session's statistic), absent when no window counted */
+  lowest?: number;
 }
 
 /**
- * The session's passive anti-spoof aggregation on a LIVE clip (`regterm eval events` and the human model study use
- * it): frames with one face inside the quality gate's yaw/pitch limits; every 5 s window, 1 s apart, with
- * at least minFrames scored frames; a window whose trimmed mean is below the threshold would refuse the live person.
- * `score(i)` is frame i's live score; undefined (a frame the face track did not score) is skipped, as the session
- * skips it.
+ * Windows over frames that count: [t, t + WINDOW_MS) from the first counted frame, STEP_MS apart, while the window
+ * ends by the last counted frame. `score` undefined = a frame that adds no evidence (not scored, or not counted).
  */
-export function spoofWindows(
-  frames: readonly ClipFrame[], score: (i: number) => number | undefined, rule: WindowRule,
-): { windows: number; spoof: number } {
-  const facing = frames
-    .map((f, i) => ({ f, i }))
-    .filter(({ f }) => f.faceCount === 1 && f.yawDeg !== undefined && f.pitchDeg !== undefined && Math.abs(f.yawDeg) <= rule.maxYawDeg && Math.abs(f.pitchDeg) <= rule.maxPitchDeg);
-  const out = { windows: 0, spoof: 0 };
-  const endMs = facing.at(-1)?.f.tsMs ?? 0;
-  for (let t = facing[0]?.f.tsMs ?? 0; t + 5000 <= endMs; t += 1000) {
-    const scores = facing.flatMap(({ f, i }) => {
-      const s = f.tsMs >= t && f.tsMs < t + 5000 ? score(i) : undefined;
-      return s === undefined ? [] : [s];
-    });
-    if (scores.length < rule.minFrames) continue;
+export function windowDecisions(frames: readonly WindowFrame[], cfg: SessionPolicy['antispoof']): AntispoofWindows {
+  const counted = frames.filter((f): f is { tsMs: number; score: number } => f.score !== undefined && Number.isFinite(f.score));
+  const out: AntispoofWindows = { windows: 0, spoofWindows: 0 };
+  const endMs = counted.at(-1)?.tsMs ?? 0;
+  for (let t = counted[0]?.tsMs ?? 0; counted.length > 0 && t + ANTISPOOF_WINDOW_MS <= endMs; t += ANTISPOOF_STEP_MS) {
+    const agg = new AntispoofAggregator(cfg);
+    for (const f of counted) if (f.tsMs >= t && f.tsMs < t + ANTISPOOF_WINDOW_MS) agg.add(f.score);
+    const s = agg.summary();
+    if (!s.enough) continue;
     out.windows++;
-    if (trimmedMean(scores, rule.trimFraction) < rule.threshold) out.spoof++;
+    if (!s.live) out.spoofWindows++;
+    out.lowest = Math.min(out.lowest ?? s.score, s.score);
   }
   return out;
 }
 
-/** `spoofWindows` on a clip's session signals, with the session policy's facing limits and anti-spoof rule. */
-export function clipSpoofWindows(
-  signals: readonly FrameSignals[], policy: Pick<SessionPolicy, 'quality' | 'antispoof'>,
-): { windows: number; spoof: number } {
-  const frames = signals.map((f) => ({ tsMs: f.tsMs, faceCount: f.faceCount, yawDeg: f.face?.yawDeg, pitchDeg: f.face?.pitchDeg }));
-  return spoofWindows(frames, (i) => signals[i].face?.antispoof, { ...policy.quality, ...policy.antispoof });
+/** The frames of a clip as a session counts them: quality-passing frames (assessQuality) with their own score. */
+export function sessionWindowFrames(signals: readonly FrameSignals[], quality: SessionPolicy['quality']): WindowFrame[] {
+  return signals.map((f) => ({
+    tsMs: f.tsMs,
+    score: f.face?.antispoof !== undefined && assessQuality(f, quality).ok ? f.face.antispoof : undefined,
+  }));
+}
+
+/** Anti-spoof windows of a clip under `policy`, exactly as a session would aggregate and decide them. */
+export function antispoofWindows(signals: readonly FrameSignals[], policy: Pick<SessionPolicy, 'quality' | 'antispoof'>): AntispoofWindows {
+  return windowDecisions(sessionWindowFrames(signals, policy.quality), policy.antispoof);
 }

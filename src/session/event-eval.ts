@@ -1,4 +1,4 @@
-import { clipSpoofWindows } from './antispoof-windows.ts';
+import { antispoofWindows } from './antispoof-windows.ts';
 import { scoreEvents, type TruthEvent } from './detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents, type ClipEventType } from './detectors/events-only.ts';
 import type { SessionPolicy } from './policy.ts';
@@ -102,10 +102,10 @@ export function evalClip(
       incidentalPassAtS: incidentalPassed.map((a) => a.promptMs / 1000),
     };
   });
-  const spoof = clipSpoofWindows(signals, policy);
+  const spoof = antispoofWindows(signals, policy);
   return {
     ...name, seconds: round3(seconds), frontalYawDeg: round3(frontal), scan, prompted,
-    antispoof: { windows: spoof.windows, spoofWindows: spoof.spoof },
+    antispoof: { windows: spoof.windows, spoofWindows: spoof.spoofWindows },
   };
 }
 

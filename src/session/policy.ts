@@ -155,7 +155,12 @@ export const policySchema = z.strictObject({
     timeoutMs: ms.default(15000),
   }).prefault({}),
   antispoof: z.strictObject({
-    /** trimmed mean of per-frame scores must reach this */
+    /**
+     * trimmed mean of per-frame scores must reach this. Deployments take the manifest's `thresholds.antispoof`, chosen
+     * on session-level aggregates from the terminal's camera path (genuine clips' 5 s windows vs print sequences held
+     * up to the camera), not on per-frame scores of tight face crops: a compressed, upscaled genuine clip reads as low
+     * per frame as prints do (docs/antispoof.md)
+     */
     threshold: unit.default(0.5),
     /** at least this many quality-passing frames: one frame is never enough evidence */
     minFrames: z.number().int().min(1).default(8),

@@ -151,7 +151,10 @@ export class FaceEngine {
     return this.loaded().fusion;
   }
 
-  /** The calibrated per-frame anti-spoof threshold (manifest thresholds.antispoof), if the manifest has one. */
+  /**
+   * The deployed anti-spoof threshold (manifest thresholds.antispoof), if the manifest has one: the session compares its
+   * aggregate of per-frame scores to it (policy antispoof, docs/antispoof.md).
+   */
   get antispoofThreshold(): number | undefined {
     return this.loaded().manifest.thresholds.antispoof?.value;
   }
