@@ -15,23 +15,9 @@ import { resolvePolicy } from '../../../src/session/policy.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { DATA } from '../vision/helpers.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 
-const engine = new FaceEngine();
-const dir = mkdtempSync(join(tmpdir(), 'regterm-eval-events-'));
 let report: EventsReport;
-
-beforeAll(async () => {
-  await engine.start();
-  for (const [set, clip] of [['liveportrait_driving_videos', 'd3'], ['extra_turn_clips', '00473']]) {
-    for (const file of [`${clip}.mp4`, `${clip}.events.csv`]) symlinkSync(join(DATA, set, file), join(dir, file));
-  }
-  const policy = resolvePolicy({}, deploymentPolicyBase(engine));
-  report = await evalEvents(engine, [dir], policy, createLogger({ level: 'silent' }));
-}, 600_000);
-afterAll(async () => {
-  await engine.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const clip = (name: string) => {
   const c = report.clips.find((x) => x.clip === name);
@@ -39,7 +25,23 @@ const clip = (name: string) => {
   return c;
 };
 
-describe('eval events: the prompted turn challenge on real clips', () => {
+describeWithFaceData('eval events: the prompted turn challenge on real clips', ['liveportrait_driving_videos/d3.mp4', 'extra_turn_clips/00473.mp4'], () => {
+  const engine = new FaceEngine();
+  const dir = mkdtempSync(join(tmpdir(), 'regterm-eval-events-'));
+
+  beforeAll(async () => {
+    await engine.start();
+    for (const [set, clip] of [['liveportrait_driving_videos', 'd3'], ['extra_turn_clips', '00473']]) {
+      for (const file of [`${clip}.mp4`, `${clip}.events.csv`]) symlinkSync(join(DATA, set, file), join(dir, file));
+    }
+    const policy = resolvePolicy({}, deploymentPolicyBase(engine));
+    report = await evalEvents(engine, [dir], policy, createLogger({ level: 'silent' }));
+  }, 600_000);
+  afterAll(async () => {
+    await engine.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('LivePortrait d3: a prompted turn of each direction is answered; the clip scan misses the right one', () => {
     const d3 = clip('d3');
     expect(d3.prompted.turn_left).toMatchObject({ answered: 1, prompts: 1 });
