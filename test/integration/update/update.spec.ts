@@ -290,7 +290,8 @@ describe('regterm update: signed release, side-by-side install, trial with autom
           while (Date.now() - started < 20_000 && !readdirSync(join(root, PATHS.releases)).some((n) => n.startsWith('.incoming-'))) await new Promise((r) => setTimeout(r, 2));
           await new Promise((r) => setTimeout(r, (i * 13) % 150));
         } else {
-          await new Promise((r) => setTimeout(r, (fullMs * i) / 9)); // spread from CLI start-up to past the end
+          // spread from CLI start-up to well past the end (a loaded machine runs later applies slower than the first)
+          await new Promise((r) => setTimeout(r, (fullMs * i) / 4));
         }
         child.kill('SIGKILL');
         await exited;

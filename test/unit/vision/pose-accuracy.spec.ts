@@ -96,7 +96,7 @@ describe('eval pose: labels, boxes and the labelled face', () => {
     await writeFile(join(dir, 'bad.csv'), 'file,yaw_deg,pitch_deg,roll_deg\na.jpg,1,2,3\nb.jpg,x,2,3\n');
     const bad = await readPoseLabels(join(dir, 'bad.csv')).then(() => undefined, (e: unknown) => e);
     recordAttack({
-      area: 'eval input', attack: 'pose labels CSV with a non-number angle', expected: 'usage error naming row 3',
+      area: 'eval input', attack: 'pose labels CSV with a non-number angle', expected: 'usage error: row 3',
       observed: bad instanceof UsageError ? `usage error: ${bad.message.replace(/^.*: (row \d+).*$/, '$1')}` : `no usage error (${String(bad)})`,
     });
     expect(bad).toBeInstanceOf(UsageError);
