@@ -5,7 +5,7 @@ import type { FrameSignals } from './signals.ts';
 
 /**
  * The session's passive anti-spoof decision replayed over a whole clip (`regterm replay --events-only --json`,
- * `regterm eval events`, score:events): every window of WINDOW_MS, STEP_MS apart, aggregates the frames a session
+ * `regterm eval events`): every window of WINDOW_MS, STEP_MS apart, aggregates the frames a session
  * would have aggregated (quality-passing frames that carry their own score) with the session's own
  * AntispoofAggregator. A window with fewer than `minFrames` scored frames is not counted (the session would decide
  * quality_failed there, not spoof); a counted window that is not `live` is one where a session would decide `spoof`.
