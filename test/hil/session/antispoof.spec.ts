@@ -32,8 +32,8 @@ beforeAll(async () => {
 afterAll(() => engine.stop());
 
 const NUAA = join(DATA, 'nuaa_imposter_subset');
-/** The dev subjects of the NUAA subset (labels.csv holds only them; the rest is held out). */
-const DEV_PRINT_SUBJECTS = readdirSync(join(NUAA, 'spoof')).sort();
+/** The dev subjects of the NUAA subset (labels.csv holds only them; the rest is held out); read inside the suite. */
+const devPrintSubjects = (): string[] => readdirSync(join(NUAA, 'spoof')).sort();
 
 describeWithFaceData('passive anti-spoof as a session decides it', ['nuaa_imposter_subset', 'liveportrait_driving_videos/d6.mp4', 'liveportrait_driving_videos/d0.mp4', 'dagan_driving_video/driving.mp4'], () => {
   it('d6, a genuine person whose frames read low: no 5 s window is decided spoof', async () => {
@@ -45,11 +45,11 @@ describeWithFaceData('passive anti-spoof as a session decides it', ['nuaa_impost
   }, 600_000);
 
   it('NUAA print sequences (every dev subject, held up to the camera): every window is spoof, none reaches match', async () => {
-    expect(DEV_PRINT_SUBJECTS.length).toBeGreaterThanOrEqual(10);
+    expect(devPrintSubjects().length).toBeGreaterThanOrEqual(10);
     let windows = 0;
     let live = 0;
     let gated = 0;
-    for (const subject of DEV_PRINT_SUBJECTS) {
+    for (const subject of devPrintSubjects()) {
       const files = readdirSync(join(NUAA, 'spoof', subject)).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(NUAA, 'spoof', subject, f));
       await withTmp(async (dir) => {
         const { signals } = await recordingSignals(engine, await printAttackVideo(dir, files, 10), logger, undefined, eventsTrack(policy));
@@ -62,7 +62,7 @@ describeWithFaceData('passive anti-spoof as a session decides it', ['nuaa_impost
       });
     }
     recordAttack({
-      area: 'liveness', attack: `NUAA print sequences, ${DEV_PRINT_SUBJECTS.length} dev subjects (${windows} session windows)`,
+      area: 'liveness', attack: `NUAA print sequences, ${devPrintSubjects().length} dev subjects (${windows} session windows)`,
       expected: 'spoof on every window the quality gate lets through',
       observed: live === 0 ? 'spoof on every window the quality gate lets through' : `${live} windows live`,
     });
