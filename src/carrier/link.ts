@@ -555,16 +555,16 @@ export class CarrierLink {
 function mqttTraceLine(args: unknown[]): string {
   const [fmt, ...rest] = args;
   if (typeof fmt === 'string' && fmt.startsWith('publish :: message')) {
-    const message = rest[0];
-    const bytes = typeof message === 'string' ? Buffer.byteLength(message) : message instanceof Uint8Array ? message.length : 0;
-    return format(fmt, `[${bytes} bytes]`, ...rest.slice(1));
+    return format(fmt, `[${byteSize(rest[0])} bytes]`, ...rest.slice(1));
   }
   return format(...args.map(withoutPayload));
 }
 
 function withoutPayload(arg: unknown): unknown {
   if (typeof arg !== 'object' || arg === null || !('payload' in arg)) return arg;
-  const payload = (arg as { payload?: unknown }).payload;
-  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload instanceof Uint8Array ? payload.length : 0;
-  return { ...arg, payload: `[${bytes} bytes]` };
+  return { ...arg, payload: `[${byteSize((arg as { payload?: unknown }).payload)} bytes]` };
+}
+
+function byteSize(payload: unknown): number {
+  return typeof payload === 'string' ? Buffer.byteLength(payload) : payload instanceof Uint8Array ? payload.length : 0;
 }

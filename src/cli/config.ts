@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { REMOTE_LAYER_FILE, loadConfigLayers } from '../config/load.ts';
+import { REMOTE_LAYER_FILE, loadConfigLayers, valueAt } from '../config/load.ts';
 import { installedConfig } from '../device/provision/installed-config.ts';
 import { PATHS } from '../device/provision/layout.ts';
 import { EXIT, UsageError, errorMessage } from '../errors.ts';
@@ -39,10 +39,4 @@ export async function run(ctx: CommandContext): Promise<number> {
   const width = (i: number): number => Math.max(...rows.map((r) => r[i].length));
   ctx.stdout.write(rows.map((r) => `${r[0].padEnd(width(0))}  ${r[1].padEnd(Math.min(width(1), 40))}  ${r[2]}\n`).join(''));
   return EXIT.ok;
-}
-
-function valueAt(config: object, dotted: string): unknown {
-  let node: unknown = config;
-  for (const key of dotted.split('.')) node = (node as Record<string, unknown> | undefined)?.[key];
-  return node;
 }

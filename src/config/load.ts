@@ -233,6 +233,13 @@ export function loadConfigLayers(options: LoadConfigOptions = {}): LoadedConfig 
   return { config: deepFreeze(result.data), sources };
 }
 
+/** The value at a dotted key path (`camera.fps`) of a configuration, or undefined. */
+export function valueAt(config: object, dotted: string): unknown {
+  let node: unknown = config;
+  for (const key of dotted.split('.')) node = (node as Record<string, unknown> | undefined)?.[key];
+  return node;
+}
+
 /** The effective configuration (see loadConfigLayers for the layers). */
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   return loadConfigLayers(options).config;

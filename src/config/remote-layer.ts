@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../device/atomic-write.ts';
-import { ConfigError, REMOTE_LAYER_FILE, configLeaves, loadConfigLayers, type LoadConfigOptions, type LoadedConfig } from './load.ts';
+import { ConfigError, REMOTE_LAYER_FILE, configLeaves, loadConfigLayers, valueAt, type LoadConfigOptions, type LoadedConfig } from './load.ts';
 
 /**
  * The carrier's remote configuration layer (issue: remote configuration): a carrier-signed desired configuration
@@ -141,12 +141,6 @@ export function planRemoteChange(layers: LoadConfigOptions, current: LoadedConfi
     live: changed.filter((k) => isUnder(k, LIVE_KEYS)),
     restart: changed.filter((k) => !isUnder(k, LIVE_KEYS)),
   };
-}
-
-function valueAt(config: object, dotted: string): unknown {
-  let node: unknown = config;
-  for (const key of dotted.split('.')) node = (node as Record<string, unknown> | undefined)?.[key];
-  return node;
 }
 
 /**
