@@ -1,6 +1,6 @@
 /**
  * Per-stream state of the primary face (issue #3): which costly models run on which tracked frame, and the hybrid
- * head pose between fr_pose readings. The hybrid pose study is scripts/models/landmark-pose.md.
+ * head pose between fr_pose readings. The hybrid pose study is research/landmark-pose.md.
  *
  * POSE: fr_pose (crop + model) runs on the track's POSE frames: the first frame after a reset and every
  * `poseEvery`-th frame after it, plus any frame while no offset is known yet or the landmark fit failed. Every other
@@ -32,7 +32,7 @@
  *
  * DETECTOR (detskip): on a carried frame the full-frame detector does not run; the primary face's box is CARRIED: the
  * last detector box, moved and scaled with the face's stable landmarks (brows, nose, eyes) since that frame
- * (landmark-box.ts), and its score. The study (scripts/models/detskip-study.ts, 13 clips): landmarks from a box carried
+ * (landmark-box.ts), and its score. The study (research/detskip-study.ts, 13 clips): landmarks from a box carried
  * one frame differ from those from the frame's own detector box by 0.007 inter-ocular distances median, 0.038 p99
  * (two frames: 0.009 / 0.044). WHICH frames carry: the costly ones. A frame that runs fr_pose or the iris model carries;
  * a frame that runs neither runs the detector when the frame after it will be costly (so that one can carry a fresh

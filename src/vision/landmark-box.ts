@@ -1,6 +1,6 @@
 /**
  * Moving the primary face's detector box with its landmarks (issue #3: a tracked stream skips the full-frame detector
- * between detector frames; study: scripts/models/detskip-study.ts). The carried box is the last DETECTOR box, moved
+ * between detector frames; study: research/detskip-study.ts). The carried box is the last DETECTOR box, moved
  * by the shift of the stable points' centre and scaled by their spread since that frame: the brows, nose and eyes
  * (iBUG 17-47), which an opening mouth does not move. Keeping the detector's own box (rather than mapping the
  * landmarks' bounding box to its convention) matters: the landmark and eye-state models are sensitive to the crop,

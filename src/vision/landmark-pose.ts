@@ -1,5 +1,5 @@
 /**
- * Head pose from the 68 iBUG landmarks the engine already computes (issue #3; the study is scripts/models/landmark-pose.md):
+ * Head pose from the 68 iBUG landmarks the engine already computes (issue #3; the study is research/landmark-pose.md):
  * a weak-perspective (scaled orthographic) fit of a generic rigid 3D face to the 2D points, by Gauss-Newton on
  * (yaw, pitch, roll, scale) with the translation removed by centring both point sets.
  *
