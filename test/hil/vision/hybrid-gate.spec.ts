@@ -2,8 +2,8 @@
  * HIL (issue #3): the hybrid head pose a session runs on (src/vision/face-track.ts: fr_pose on every 5th tracked
  * frame, landmark angles + the recent offset between) makes the same decision as fr_pose on every frame in the pose
  * part of the quality gate (|yaw|, |pitch|, |roll| within the deployed policy's limits, src/session/quality.ts), on
- * every frame of all 13 annotated clips. The data and the agreement are the landmark-pose study's own code
- * (test/hil/vision/pose-clips.ts), which measured 4010 of 4097 frames (97.9 %).
+ * every frame of all 13 annotated clips. The data and the agreement (pose-clips.ts) are shared with the landmark-pose
+ * study (research/landmark-pose-clips.ts), which measured 4010 of 4097 frames (97.9 %).
  *
  * All 13 clips, no subset: 75-95 s on one core here (fr_pose on every frame as the reference, the clips decoded by
  * ffmpeg), about a tenth of the CI budget. Bounds: the study's measurement less a margin for a few borderline frames
