@@ -92,7 +92,7 @@ export interface FaceapiEmbedderOptions {
   sha256?: string;
   /**
    * Test-time flip: embed the chip and its mirror image and return the normalised sum (two inferences). On LFW
-   * View 1 this raised TAR@FAR 1e-3 from 94.3% to 95.2% (scripts/eval-faceapi-lfw.ts). Default false.
+   * View 1 this raised TAR@FAR 1e-3 from 94.3% to 95.2% (research/eval-faceapi-lfw.ts). Default false.
    */
   flip?: boolean;
   logger?: Logger;

@@ -9,8 +9,8 @@ import { errorMessage } from '../errors.ts';
 
 /**
  * Health telemetry. The periodic sample reads /proc, /sys and statfs directly: on this class of machine
- * systeminformation's cpuTemperature spawns processes and took a median 67 ms, fsSize 7 ms (df), versus
- * microseconds for the direct reads (measured with scripts in the carrier report). systeminformation is used only
+ * systeminformation's cpuTemperature and fsSize spawn processes (milliseconds to tens of milliseconds per sample,
+ * against microseconds for the direct reads). systeminformation is used only
  * for the static inventory, once at start. Roots are injectable so tests run against fixture trees.
  *
  * Every field is null when the board does not report it (no thermal zone, no Raspberry Pi firmware). Throttling comes

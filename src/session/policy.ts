@@ -46,20 +46,19 @@ export const policySchema = z.strictObject({
     /**
      * an eye whose measured lid opening is at least this fraction of its own recent open level (FaceSignals
      * leftLidOpen/rightLidOpen, the iris model) is not closed, whatever the eye-state model says: half-lidded and
-     * downcast eyes read as closed by the eye-state model (d14's beauty-filtered half-lidded glances). 0.8 = above
-     * the highest lowest-reading of either eye inside any annotated blink (0.70) with a 0.1 margin, so the veto never
-     * blocks a real blink; half-lidded glances read 0.7-0.9 (src/session/README.md)
+     * downcast eyes read as closed by the eye-state model. Set a margin above the lowest reading any annotated
+     * blink reaches, so the veto never blocks a real blink (docs/session.md)
      */
     lidOpenAbove: z.number().positive().default(0.8),
     /**
      * eyes must stay open this long before a blink and after it (3 frames at 30 fps): an eye-state model that flips
-     * frame to frame in a drowsy flutter gives one long closure instead of many blinks (d14 in the data set)
+     * frame to frame in a drowsy flutter gives one long closure instead of many blinks
      */
     minOpenMs: ms.default(60),
     /**
      * each eye must have been open within this long before the closure began: both lids start a blink together
      * (the closing phase takes ~100 ms, 3-4 frames at 25-30 fps), while a closure that starts with one eye already
-     * shut for longer is a wink or squint ending (d3 in the data set)
+     * shut for longer is a wink or squint ending
      */
     bilateralMs: ms.default(150),
     /** a closure longer than this is eyes_closed, not a blink (human blinks are 100-400 ms) */
@@ -80,7 +79,8 @@ export const policySchema = z.strictObject({
     maxGapMs: ms.default(400),
     /**
      * a customer's frontal (median yaw of the gate's hold) further from the camera axis than this is a head held
-     * turned, not a personal bias: turns are then measured from 0. The 13 clips' frontals span -7.1..+6.0 deg.
+     * turned, not a personal bias: turns are then measured from 0. Wider than the personal biases of the pose
+     * reading (docs/session.md).
      */
     maxFrontalBiasDeg: deg.default(8),
     /**
@@ -96,7 +96,7 @@ export const policySchema = z.strictObject({
       minBaselineFrames: z.number().int().min(1).default(3),
       /**
        * rotation from the baseline in the asked direction that answers the prompt. fr_pose reads yaw in ~3 deg
-       * steps: 8 = three steps from the baseline, where the answered turns reach 9.5 deg and more and random
+       * steps: 8 = three steps from the baseline, which the answered turns pass and random
        * prompts on talking heads, within startWithinMs, rarely do (docs/turns.md)
        */
       enterDeg: deg.default(8),

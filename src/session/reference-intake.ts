@@ -14,16 +14,16 @@ export type SessionEngine = Pick<FaceEngine, 'analyzeFrame' | 'embed'>;
  * - exactly one face (a second face makes "the person on the photo" ambiguous; the detector sees faces from ~20 px);
  * - face box >= 64 px wide: below that the 112 px aligned crop is a >1.75x upsample and embeddings degrade;
  * - |yaw| and |pitch| <= 25 deg: beyond ~20-25 deg the embedders lose accuracy (the live gate uses 15 deg);
- * - sharpness >= 40 (vision's Laplacian variance; sharp faces measure 320-3800, heavy blur sigma 3 down to 44).
+ * - sharpness >= 40 (vision's Laplacian variance): below even heavily blurred faces' readings, so only a photo with
+ *   no usable detail is refused (docs/session.md).
  */
 export const REFERENCE_LIMITS = { minFaceWidthPx: 64, maxYawDeg: 25, maxPitchDeg: 25, minSharpness: 40 } as const;
 
 /**
  * Border added around the reference photo, as a fraction of its longer side, before analysis: ID portraits are cropped
  * tight to the face, which cuts the detector box at the edge and makes the pose model read frontal faces as turned.
- * Usable photos, as given → with a 0.25 border: NUAA live (tight webcam crops) 189 → 218 of 220 (not frontal 17 → 0,
- * no face 3 → 0), faceapi_bbt 21 → 24 of 25, dlib_johns 32 → 33 of 33, deepface 36 / 37 and face_recognition_examples
- * 18 / 20 unchanged; a 0.5 border gains 1 more NUAA photo. test/hil/session/reference.spec.ts shows both halves.
+ * A quarter of the longer side makes nearly every tight crop usable and changes nothing for photos with room around
+ * the face; a wider border gains almost nothing (docs/session.md). test/hil/session/reference.spec.ts shows both.
  */
 const REFERENCE_BORDER = 0.25;
 

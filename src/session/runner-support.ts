@@ -11,9 +11,9 @@ import type { FrameSignals } from './signals.ts';
 export const PROMPT_PRIORITY = 10;
 
 /**
- * The deployment base policy for the face engine (src/session/README.md "Deployment base"): the manifest's
- * calibrated match threshold (fused z-units, the scale of `engine.compare().similarity`), continuity 3.0 on the same
- * scale (measured, test/hil/session/measure-continuity.ts) and the anti-spoof threshold for the session aggregate.
+ * The deployment base policy for the face engine (docs/session.md "Deployment base"): the manifest's calibrated match
+ * threshold (fused z-units, the scale of `engine.compare().similarity`), continuity 3.0 on the same scale (between
+ * the same-person and other-person scores of turning faces) and the anti-spoof threshold for the session aggregate.
  */
 export function deploymentPolicyBase(engine: { fusion: { threshold: number }; antispoofThreshold: number | undefined }): PolicyInput {
   return {

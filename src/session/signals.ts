@@ -24,8 +24,8 @@ export interface FaceBox {
 export interface FaceQuality {
   /**
    * Focus measure as the vision engine reports it: variance of the 4-neighbour Laplacian on the 64x64 gray face
-   * crop (src/vision/quality.ts). Measured on the data set's clips: sharp faces 320-3800, Gaussian blur sigma 3
-   * 44-1000 (content-dependent, so the gate only rejects clear blur).
+   * crop (src/vision/quality.ts). It depends on the face's content as much as on focus, so sharp and blurred faces
+   * overlap and the gate only rejects clear blur.
    */
   sharpness: number;
 }

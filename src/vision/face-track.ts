@@ -1,62 +1,38 @@
 /**
- * Per-stream state of the primary face (issue #3): which costly models run on which tracked frame, and the hybrid
- * head pose between fr_pose readings. The hybrid pose study is scripts/models/landmark-pose.md.
+ * Per-stream state of the primary face: which costly models (fr_pose, anti-spoof, the iris model, the full-frame
+ * detector) run on which tracked frame, and the head pose between fr_pose readings. The plan keeps a tracked frame
+ * affordable: no frame pays for two costly models on a steady track (P S L S ·: fr_pose, anti-spoof, lids, none).
  *
- * POSE: fr_pose (crop + model) runs on the track's POSE frames: the first frame after a reset and every
- * `poseEvery`-th frame after it, plus any frame while no offset is known yet or the landmark fit failed. Every other
- * frame reports the landmark fit's angles (landmark-pose.ts), each axis shifted by the median of the last
- * `poseSamples` (fr_pose − landmark) offsets: the offset carries fr_pose's absolute reference (the person-dependent
- * pitch a generic landmark face gets wrong), the landmarks carry the motion between samples. Median, not mean, so one
- * wild fr_pose reading does not move the frames after it (the study's measured form).
- * POSE ON EVERY FRAME (`setPoseEveryFrame`, the owner's switch, kept across resets): every tracked frame runs fr_pose
- * and reports its angles. For the turn challenge: the landmark fit compresses large turns (it reads them nearer
- * frontal, and saturates), so the offset recorded while the face was frontal leaves a turn short on every frame
- * between pose frames (docs/pose.md). Only the pose source changes: which frames are scored, measure lids or carry
- * their box stays the hybrid's (the rules below), so the other evidence comes from the same frames as without it; a
- * frame may then run fr_pose beside the detector, anti-spoof or the iris model (at most a frame running every model).
+ * POSE: fr_pose runs on the first frame after a reset and every `poseEvery`-th frame (and whenever no offset is known
+ * or the landmark fit fails); the frames between report the landmark fit's angles shifted per axis by the median of
+ * the last `poseSamples` (fr_pose − landmark) offsets. The offset carries fr_pose's absolute reference (the
+ * person-dependent pitch a generic landmark face gets wrong), the landmarks carry the motion; the median keeps one wild
+ * fr_pose reading from moving the frames after it. `setPoseEveryFrame` (kept across resets) runs fr_pose on every
+ * frame for the turn challenge, because the landmark fit compresses large turns; only the pose source changes, so the
+ * other evidence comes from the same frames.
  *
- * ANTI-SPOOF: the passive anti-spoof model (fr_liveness, about as costly as fr_pose) scores alternate tracked frames
- * and skips fr_pose frames, so no frame pays for both: a frame is scored when the frame before it was not and it is
- * not a pose frame, or when the two frames before it were both unscored (then even a pose frame is scored: at least
- * one frame in 3 is, also while the landmark fit keeps failing). With `poseEvery` 5 a steady track runs
- * P S · S · P S · S · (P fr_pose, S anti-spoof, · neither): 2 frames in 5 scored. A skipped frame has NO score; it
- * never repeats a neighbour's, so the session aggregates only real per-frame evidence.
+ * ANTI-SPOOF scores alternate frames that do not run fr_pose, and at least one frame in three even while the landmark
+ * fit keeps failing. An unscored frame has NO score, never a neighbour's, so the session aggregates real evidence only.
  *
- * LIDS (the blink detector's second opinion, issue #5): MediaPipe's iris model (iris.ts; both eyes cost about as much
- * as fr_pose) measures both eyes on a LID frame: a frame running neither fr_pose nor anti-spoof, once at least
- * `lidEvery` frames have passed since the last one (P S L S · P S L S ... on a steady track: every 5th frame, never
- * with another costly model); those readings keep each eye's open level (lid-levels.ts). On any frame, an eye the
- * eye-state model reads below `lidMeasureBelow` (the blink policy's closedBelow) is measured too, read against the
- * level without feeding it: exactly the frames where the blink detector needs the lid's opinion. While a failing
- * landmark fit forces fr_pose on every frame there are no lid frames, and the lids say nothing (fr_eye alone decides).
+ * LIDS: the iris model measures both eyes on a lid frame (neither fr_pose nor anti-spoof, `lidEvery` frames apart),
+ * which keeps each eye's open level (lid-levels.ts); an eye the eye-state model reads below `lidMeasureBelow` is
+ * measured on any frame, read against the level without feeding it: exactly where the blink detector needs the lid's
+ * opinion.
  *
- * DETECTOR (detskip): on a carried frame the full-frame detector does not run; the primary face's box is CARRIED: the
- * last detector box, moved and scaled with the face's stable landmarks (brows, nose, eyes) since that frame
- * (landmark-box.ts), and its score. The study (scripts/models/detskip-study.ts, 13 clips): landmarks from a box carried
- * one frame differ from those from the frame's own detector box by 0.007 inter-ocular distances median, 0.038 p99
- * (two frames: 0.009 / 0.044). WHICH frames carry: the costly ones. A frame that runs fr_pose or the iris model carries;
- * a frame that runs neither runs the detector when the frame after it will be costly (so that one can carry a fresh
- * box) and carries otherwise; and at most `detectEvery` − 1 frames carry in a row. The plan ahead is the steady
- * track's (no reset, landmark fit working); when it turns out otherwise the frame simply pays for both. A steady
- * track runs P S L S · with the detector on the S after P and on ·: 2 frames in 5, and no frame runs the detector
- * beside fr_pose or the iris model. Safety: a carried frame has exactly one face: the detector runs instead whenever
- * its last pass saw any number of faces but one (a second face, once seen, is re-counted on every frame, so the
- * session's `multiFaceMs` clock runs unbroken; it is seen at most `detectEvery` − 1 frames after it enters), when the
- * carried box is less than half inside the frame, and when fr_eye reads either eye below `carryEyesAbove` on the
- * carried box (the engine then runs the detector after all: every doubtful or closed eye is read from a detector box,
- * as without a carry; without this check the clips' blink score depended on which frames were carried). A face that
- * leaves is reported on at most `detectEvery` − 1 carried frames before a detector frame finds none and resets the
- * track.
+ * DETECTOR: the costly frames CARRY the primary face's box instead of running the full-frame detector: the last
+ * detector box moved with the stable landmarks (landmark-box.ts), and the detector runs on the frame before so the
+ * carried box is fresh; at most `detectEvery` − 1 frames carry in a row. A carried frame can only ever see one face,
+ * so the detector runs instead when its last pass saw any number of faces but one (the session's second-face clock
+ * must run unbroken), when the carried box is less than half inside the frame, and when the eye-state model reads
+ * either eye below `carryEyesAbove` on it (a doubtful eye is read from a detector box, so blink detection does not
+ * depend on which frames carried). Measurements: docs/models.md, docs/pose.md.
  *
- * RESET (the next frame is a pose frame, old offsets are forgotten, the anti-spoof alternation restarts, the lid
- * levels are forgotten): the primary
- * face is lost, the primary face's box jumps (IoU with the previous frame's below `minIou`: a different person, or
- * the same one moved too far to trust the offset), or a gap of more than `maxGapMs` between frames. The owner also
- * resets it when its stream ends.
+ * RESET (next frame is a pose frame; offsets, alternation and lid levels start over): the face is lost, its box jumps
+ * (IoU below `minIou`: another person, or a move too large to trust the offset), or frames are more than `maxGapMs`
+ * apart; the owner also resets it when its stream ends.
  *
- * Holds angles, lid openings (scalars), boxes and a detector score, the stable landmarks' centre and spread (three
- * scalars), a time and counters only: nothing that identifies a face. One track per frame stream, used by one caller
- * at a time.
+ * Holds angles, lid openings, boxes, a detector score, the stable landmarks' centre and spread, a time and counters
+ * only: nothing that identifies a face. One track per frame stream, used by one caller at a time.
  */
 import { type Detection, boxArea, boxIou } from './detector.ts';
 import type { EyeState } from './eyes.ts';
@@ -67,7 +43,7 @@ import type { Pose } from './pose.ts';
 import type { Box } from './warp.ts';
 
 export interface FaceTrackOptions {
-  /** fr_pose on every `poseEvery`-th tracked frame (default 5: the study's choice; 1 = every frame) */
+  /** fr_pose on every `poseEvery`-th tracked frame (default 5; 1 = every frame) */
   poseEvery?: number;
   /** offsets kept per axis; the median of them shifts the landmark angles (default 3) */
   poseSamples?: number;

@@ -1,10 +1,10 @@
 /**
- * Moving the primary face's detector box with its landmarks (issue #3: a tracked stream skips the full-frame detector
- * between detector frames; study: scripts/models/detskip-study.ts). The carried box is the last DETECTOR box, moved
- * by the shift of the stable points' centre and scaled by their spread since that frame: the brows, nose and eyes
- * (iBUG 17-47), which an opening mouth does not move. Keeping the detector's own box (rather than mapping the
- * landmarks' bounding box to its convention) matters: the landmark and eye-state models are sensitive to the crop,
- * and the mapped box moved fr_eye's closed/open decision on twice as many eye readings (173 vs 85 of 4096).
+ * Moving the primary face's detector box with its landmarks, so a tracked stream can skip the full-frame detector
+ * between detector frames. The carried box is the last DETECTOR box, moved by the shift of the stable points' centre
+ * and scaled by their spread since that frame: the brows, nose and eyes (iBUG 17-47), which an opening mouth does not
+ * move. It keeps the detector's own box rather than mapping the landmarks' bounding box to the detector's convention
+ * because the landmark and eye-state models are sensitive to the crop: a mapped box flips the eye-state decision far
+ * more often (docs/models.md).
  */
 import type { Box } from './warp.ts';
 

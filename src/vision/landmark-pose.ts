@@ -1,5 +1,5 @@
 /**
- * Head pose from the 68 iBUG landmarks the engine already computes (issue #3; the study is scripts/models/landmark-pose.md):
+ * Head pose from the 68 iBUG landmarks the engine already computes (why and how well: docs/models.md):
  * a weak-perspective (scaled orthographic) fit of a generic rigid 3D face to the 2D points, by Gauss-Newton on
  * (yaw, pitch, roll, scale) with the translation removed by centring both point sets.
  *
@@ -13,7 +13,7 @@
  * tragion level, which a cylinder head keeps near +-W for moderate yaw). Eyebrows, lips, chin and lower jaw move
  * with expression and are left out. Coordinates are millimetres from generic adult anthropometry (Farkas: outer
  * canthi 90 mm apart, inner 32, mouth 50 wide, nose tip ~38 mm below the eye line and ~38 mm in front of the outer
- * canthi, half face width W ~68 mm with depth D/W ~1.6 behind the nose tip, as test/hil/session/yaw-calibration.ts).
+ * canthi, half face width W ~68 mm with depth D/W ~1.6 behind the nose tip; docs/models.md checks that scale).
  * A generic face gives a per-person bias (a deeper nose reads as more yaw, pitch up to 12 deg off): the engine uses it
  * only between fr_pose readings, shifted by their recent offset (face-track.ts), never on its own.
  */
@@ -109,7 +109,7 @@ function solve4(a: number[], b: number[]): boolean {
  * Pose from 68 interleaved image points (x right, y DOWN, pixels; FaceAnalysis.landmarks68), or null when the
  * input is not a usable face: fewer than 68 points, non-finite values, collapsed points, or a fit that does not
  * converge to a finite pose. Pure: allocates a few small arrays, reads nothing else. `points` (a subset or variant of
- * the generic model, at least 4 non-coplanar points including 36 and 45) is for the study's model ablations.
+ * the generic model, at least 4 non-coplanar points including 36 and 45) lets a study refit with other model points.
  */
 export function landmarkPose(landmarks68: ArrayLike<number>, points: readonly ModelPoint[] = MODEL_POINTS): LandmarkPose | null {
   if (landmarks68.length < 136) return null;

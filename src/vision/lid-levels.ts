@@ -1,5 +1,5 @@
 /**
- * Per-eye open levels for the blink detector's lid cue (issue #5; the study is scripts/models/iris-blink-study.ts):
+ * Per-eye open levels for the blink detector's lid cue (why it helps: docs/models.md):
  * each eye's lid opening (iris.ts) relative to that eye's own recent open level, so 1 = as open as this person's eye
  * usually is and a blink dips towards 0, whatever the eye's shape or the face's size.
  *

@@ -2,7 +2,7 @@
  * The ONNX build against face-api's own tfjs forward pass, on real faces (read in place from the shared data).
  * tfjs' pure-JS cpu backend takes ~0.8 s per chip here, so this runs a fixed sample: the first two chips of every
  * identity in dlib_johns (colour, dlib-aligned) and faceapi_bbt_characters (grayscale). The full 58-chip comparison
- * is `node --import tsx scripts/verify-faceapi-resnet.ts`.
+ * is `node --import tsx research/verify-faceapi-resnet.ts`.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evalFolder } from '../../../scripts/eval-faceapi-chips.ts';

@@ -2,7 +2,7 @@
  * HIL: identity continuity on real footage with the engine's calibrated fusion (z-units, models/manifest.json).
  * Every 5th frame of a clip with head turns, closing eyes and expressions must stay above the continuity threshold
  * against the clip's first frontal frame; frames of other people must stay below it.
- * Measured over 6 clips / 6 people (`npx tsx test/hil/session/measure-continuity.ts`): same-person minimum 3.91,
+ * Measured over 6 clips / 6 people (`npx tsx research/measure-continuity.ts`): same-person minimum 3.91,
  * other-person maximum 2.66 (1500 comparisons). Hence the recommended continuityThreshold 3.0 for the fusion scale.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';

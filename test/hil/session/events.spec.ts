@@ -4,7 +4,7 @@
  * ground truth (../shared/data/<set>/<clip>.events.csv, read in place, nothing copied).
  * A representative subset (talking head, interview with a left turn, interview turned right, studio, portrait
  * office clip, glasses with one-sided squints, winks and turns; ~1700 frames) keeps CI time modest; every
- * annotated clip is scored by `regterm eval events` (numbers in docs/turns.md and src/session/README.md).
+ * annotated clip is scored by `regterm eval events` (numbers in docs/turns.md and research/event-scores.md).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
  * LEDs or camera here, so the lit camera (lit-replay.ts) adds the session's own LED flashes to a real clip's frames
  * on a virtual timeline (lit-clock.ts) shared by the PatternPlayer, the session ticks and the frame times; the
  * session is the production SessionRunner with the real FaceEngine. Margins asserted here were measured with
- *   npx tsx test/hil/session/lit-measure.ts
+ *   npx tsx research/lit-measure.ts
  * (4 clips lit at gain 12: correlation 0.79-0.84, face delta 3.9-5.8 levels; unlit: 0.08-0.29, noise floor over
  * 1000 sequences p99 <= 0.42, max 0.53; other sessions' sequences on lit samples: 0.7-1.0% accepted).
  * Data is read in place from ../shared/data; a clip segment lives in a removed tmp dir.

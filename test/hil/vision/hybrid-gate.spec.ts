@@ -2,8 +2,8 @@
  * HIL (issue #3): the hybrid head pose a session runs on (src/vision/face-track.ts: fr_pose on every 5th tracked
  * frame, landmark angles + the recent offset between) makes the same decision as fr_pose on every frame in the pose
  * part of the quality gate (|yaw|, |pitch|, |roll| within the deployed policy's limits, src/session/quality.ts), on
- * every frame of all 13 annotated clips. The data and the agreement are the landmark-pose study's own code
- * (scripts/models/landmark-pose-clip-data.ts), which measured 4010 of 4097 frames (97.9 %).
+ * every frame of all 13 annotated clips. The data and the agreement (pose-clips.ts) are shared with the landmark-pose
+ * study (research/landmark-pose-clips.ts), which measured 4010 of 4097 frames (97.9 %).
  *
  * All 13 clips, no subset: 75-95 s on one core here (fr_pose on every frame as the reference, the clips decoded by
  * ffmpeg), about a tenth of the CI budget. Bounds: the study's measurement less a margin for a few borderline frames
@@ -16,10 +16,10 @@ import { createLogger } from '../../../src/device/logger.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
-import { clipFiles, hybridGateAgreement, loadPoseClip, poseGate } from '../../../scripts/models/landmark-pose-clip-data.ts';
+import { clipFiles, hybridGateAgreement, loadPoseClip, poseGate } from './pose-clips.ts';
 import { describeWithFaceData } from '../../face-data.ts';
 
-/** Agreement measured per clip (% of frames), `node --import tsx scripts/models/landmark-pose-clips.ts`, hybrid 1/5. */
+/** Agreement measured per clip (% of frames), `node --import tsx research/landmark-pose-clips.ts`, hybrid 1/5. */
 const MEASURED: Record<string, number> = {
   d0: 100, d10: 100, d13: 100, d14: 94.03, d18: 100, d19: 100, d20: 100, d3: 94.92, d6: 100,
   WDA_AlexandriaOcasioCortez_000: 99.5, '517600055': 98.21, '796100172': 84.24, driving: 97.28,

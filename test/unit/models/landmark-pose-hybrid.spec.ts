@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type PairedFrame, hybridPoses } from '../../../scripts/models/landmark-pose-hybrid.ts';
+import { type PairedFrame, hybridPoses } from '../../hil/vision/hybrid-poses.ts';
 
 const a = (yaw: number, pitch: number, roll: number): { yaw: number; pitch: number; roll: number } => ({ yaw, pitch, roll });
 

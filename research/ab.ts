@@ -1,7 +1,7 @@
 /**
  * The vision code of a git revision (A) against the working tree (B), on the same models (models/manifest.json):
  *
- *   node --import tsx scripts/models/ab.ts REV [--every N] [--iterations N] [--image FILE]
+ *   node --import tsx research/ab.ts REV [--every N] [--iterations N] [--image FILE]
  *
  * 1. Outputs: FaceEngine.analyzeFrame on the evaluation photos (scripts/models/sets.ts: LFW view1 pairs' images and
  *    NUAA subjects 0002-0013, every N-th; each as decoded and as a 640x480 camera frame) must be IDENTICAL field by
@@ -19,13 +19,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FaceEngine } from '../../src/vision/engine.ts';
-import { coverResize } from '../../src/vision/image.ts';
-import { readImageFile } from '../../src/vision/image-file.ts';
-import { quantile } from './measure.ts';
-import { lfwPairs, nuaaEval } from './sets.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import { coverResize } from '../src/vision/image.ts';
+import { readImageFile } from '../src/vision/image-file.ts';
+import { quantile } from '../scripts/models/measure.ts';
+import { lfwPairs, nuaaEval } from '../scripts/models/sets.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MANIFEST = join(ROOT, 'models', 'manifest.json');
 
 type Engine = Pick<FaceEngine, 'start' | 'stop' | 'analyzeFrame'>;
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
     options: { every: { type: 'string', default: '20' }, iterations: { type: 'string', default: '200' }, image: { type: 'string' } },
   });
   const rev = positionals[0];
-  if (!rev) throw new Error('usage: scripts/models/ab.ts REV [--every N] [--iterations N] [--image FILE]');
+  if (!rev) throw new Error('usage: research/ab.ts REV [--every N] [--iterations N] [--image FILE]');
   const every = Number(values.every);
   const iterations = Number(values.iterations);
   const dir = extract(rev);

@@ -1,6 +1,7 @@
 /**
- * The per-frame data of the landmark-pose study's clips (scripts/models/landmark-pose-clips.ts) and the hybrid pose's
- * quality-gate agreement with fr_pose, shared by the study and its CI check (test/hil/vision/hybrid-gate.spec.ts).
+ * The per-frame pose data of the annotated clips and the hybrid pose's quality-gate agreement with fr_pose, for
+ * test/hil/vision/hybrid-gate.spec.ts and the studies in research/ that read the same clips (landmark-pose-clips.ts,
+ * detskip-study.ts, iris-blink-*.ts, blink-gaze-*.ts).
  *
  * Clips: every annotated clip (*.events.csv) of the four video sets, in set order then file name, alternating half A
  * and half B (the split of test/hil/session/score-events.ts). Each goes through the SAME path as
@@ -12,16 +13,16 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../src/device/logger.ts';
-import { faceDataRoot } from '../../test/face-data.ts';
-import type { SessionPolicy } from '../../src/session/policy.ts';
-import { recordingSignals } from '../../src/session/recording-signals.ts';
-import type { FrameSignals } from '../../src/session/signals.ts';
-import type { FaceEngine } from '../../src/vision/engine.ts';
-import { FaceTrack } from '../../src/vision/face-track.ts';
-import { landmarkPose } from '../../src/vision/landmark-pose.ts';
-import { hybridPoses } from './landmark-pose-hybrid.ts';
-import type { Angles } from './landmark-pose-stats.ts';
+import type { Logger } from '../../../src/device/logger.ts';
+import { faceDataRoot } from '../../face-data.ts';
+import type { SessionPolicy } from '../../../src/session/policy.ts';
+import { recordingSignals } from '../../../src/session/recording-signals.ts';
+import type { FrameSignals } from '../../../src/session/signals.ts';
+import type { FaceEngine } from '../../../src/vision/engine.ts';
+import { FaceTrack } from '../../../src/vision/face-track.ts';
+import { landmarkPose } from '../../../src/vision/landmark-pose.ts';
+import { hybridPoses } from './hybrid-poses.ts';
+import type { Angles } from './hybrid-poses.ts';
 
 const SETS = ['liveportrait_driving_videos', 'sadtalker_hdtf_ref_videos', 'pcavs_pose_source', 'dagan_driving_video'];
 
@@ -79,7 +80,7 @@ export const frPose = (f: FrameSignals): Angles => ({ yaw: f.face!.yawDeg, pitch
 
 /**
  * The hybrid's angles per frame (fr_pose on every `every`-th tracked frame, landmark angles + offset between; the
- * engine's FaceTrack, landmark-pose-hybrid.ts); undefined where the frame has no face or no landmark fit.
+ * engine's FaceTrack, hybrid-poses.ts); undefined where the frame has no face or no landmark fit.
  */
 export function clipHybridPoses(c: PoseClip, every: number): Array<Angles | undefined> {
   const frames = c.signals.map((g, k) => (g.face && c.landmark[k] ? { model: frPose(g), landmark: c.landmark[k]!, box: g.face.box, tsMs: g.tsMs } : undefined));

@@ -1,11 +1,11 @@
 /**
  * Measurement, not a test: identity-continuity scores with the engine's fusion on real clips.
- *   npx tsx test/hil/session/measure-continuity.ts
+ *   npx tsx research/measure-continuity.ts
  * Per clip: every 5th frame against the clip's first frontal frame (same person: min / median, and min over frames
  * turned >= 15 deg); then every frame of each clip against every OTHER clip's anchor (other people: max, p99).
  */
-import { FaceEngine } from '../../../src/vision/engine.ts';
-import { clipTemplates, type ClipSpec } from './clip-signals.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import { clipTemplates, type ClipSpec } from '../test/hil/session/clip-signals.ts';
 
 const CLIPS: ClipSpec[] = [
   { set: 'dagan_driving_video', clip: 'driving', width: 256, height: 256, fps: 25 },

@@ -4,7 +4,7 @@
  * face_recognition_examples and deepface_unit_tests with a detected face, both eyes each. Prints the largest absolute
  * difference of the 228 outputs (crop pixels) and the ONNX latency (onnxruntime-node, 1 thread, median).
  *
- *   node --import tsx scripts/verify-iris.ts [--model FILE] [--cache DIR] [--photos 10] [--tolerance 5e-4]
+ *   node --import tsx research/verify-iris.ts [--model FILE] [--cache DIR] [--photos 10] [--tolerance 5e-4]
  *
  * Eye crops are the engine's (src/vision/iris.ts eyeCrop, MediaPipe's getEyeBox on the 68 landmarks' eye corners) and
  * live in memory only. Exit code 1 if any difference exceeds the tolerance.
@@ -18,9 +18,9 @@ import ort from 'onnxruntime-node';
 import { FaceEngine } from '../src/vision/engine.ts';
 import { readImageFile } from '../src/vision/image-file.ts';
 import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop, lidOpening } from '../src/vision/iris.ts';
-import { DEFAULT_CACHE, DEFAULT_IRIS_OUT, HUMAN_MODELS_VERSION, cachedTarball } from './build-human-models.ts';
-import { readLabels } from './faceapi-chips.ts';
-import { tfjsReference } from './tfjs-child.ts';
+import { DEFAULT_CACHE, DEFAULT_IRIS_OUT, HUMAN_MODELS_VERSION, cachedTarball } from '../scripts/build-human-models.ts';
+import { readLabels } from '../scripts/faceapi-chips.ts';
+import { tfjsReference } from '../scripts/tfjs-child.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -1,6 +1,6 @@
 /**
  * Study (issue #3): what the landmark pose costs and what per-frame tracking would cost without fr_pose.
- *   node --import tsx scripts/models/landmark-pose-bench.ts [--image FILE] [--iterations 200]
+ *   node --import tsx research/landmark-pose-bench.ts [--image FILE] [--iterations 200]
  * On the bench frame (`regterm bench`: the face-api demo photo sample1.jpg scaled and centre-cropped to 640x480):
  * 1. landmarkPose alone: median of `iterations` batches of 1000 calls on the frame's real landmarks, ms per call;
  * 2. the tracking stage three ways, taking turns call by call so load from other processes falls on all alike:
@@ -13,18 +13,18 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { fivePoints } from '../../src/vision/align.ts';
-import { AntispoofModel } from '../../src/vision/antispoof.ts';
-import { Detector, boxArea } from '../../src/vision/detector.ts';
-import { FaceEngine } from '../../src/vision/engine.ts';
-import { EyeModel } from '../../src/vision/eyes.ts';
-import type { RgbImage } from '../../src/vision/image.ts';
-import { readImageFile } from '../../src/vision/image-file.ts';
-import { LandmarkModel } from '../../src/vision/landmarks.ts';
-import { PoseModel } from '../../src/vision/pose.ts';
-import { measureQuality } from '../../src/vision/quality.ts';
-import { landmarkPose } from '../../src/vision/landmark-pose.ts';
-import { quantile } from './measure.ts';
+import { fivePoints } from '../src/vision/align.ts';
+import { AntispoofModel } from '../src/vision/antispoof.ts';
+import { Detector, boxArea } from '../src/vision/detector.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import { EyeModel } from '../src/vision/eyes.ts';
+import type { RgbImage } from '../src/vision/image.ts';
+import { readImageFile } from '../src/vision/image-file.ts';
+import { LandmarkModel } from '../src/vision/landmarks.ts';
+import { PoseModel } from '../src/vision/pose.ts';
+import { measureQuality } from '../src/vision/quality.ts';
+import { landmarkPose } from '../src/vision/landmark-pose.ts';
+import { quantile } from '../scripts/models/measure.ts';
 
 const { values } = parseArgs({ options: { image: { type: 'string' }, iterations: { type: 'string', default: '200' } } });
 const iterations = Number(values.iterations);

@@ -1,5 +1,5 @@
 /**
- * The eye geometry of the blink-gaze study (issue #5, scripts/models/blink-gaze.md): from one output of MediaPipe's
+ * The eye geometry of the blink-gaze study (issue #5, research/blink-gaze.md): from one output of MediaPipe's
  * iris model (src/vision/iris.ts: 71 eye-contour points, then the iris centre and its 4 edge points, (x, y, z) in crop
  * pixels; lower lid 0-8 from corner to corner, upper lid 9-15), where the lids and the iris sit in the eye's own
  * corner frame. Study code: the shipped lid cue is iris.ts lidOpening (the same `lid` value).

@@ -9,25 +9,25 @@
  *   ix / iy  iris centre                       ir  mean iris radius (4 edge points from the centre)
  *   vis  fraction of the iris's vertical diameter between the two lid lines (1 = all of it visible)
  *   disk / gap / gapShare  the crop's darkness at the iris (irisDarkness: a visible iris is darker than a lid)
- *   node --import tsx scripts/models/blink-gaze-study.ts [--model models/iris.onnx] [--out /tmp/blink-gaze]
+ *   node --import tsx research/blink-gaze-study.ts [--model models/iris.onnx] [--out /tmp/blink-gaze]
  * Writes OUT/<set>--<clip>.json: { t0Ms, signals: FrameSignals[], eyes: [{L, R} | null] } — scalars only, in a tmp
  * dir, never the repo (no pixels, no landmark coordinates). Existing files are kept (delete OUT after a model change).
- * scripts/models/blink-gaze-analysis.ts reads them.
+ * research/blink-gaze-analysis.ts reads them.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { createLogger } from '../../src/device/logger.ts';
-import { faceDataRoot } from '../../test/face-data.ts';
-import { resolvePolicy } from '../../src/session/policy.ts';
-import { recordingSignals } from '../../src/session/recording-signals.ts';
-import { FaceEngine } from '../../src/vision/engine.ts';
-import { FaceTrack } from '../../src/vision/face-track.ts';
-import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop } from '../../src/vision/iris.ts';
+import { createLogger } from '../src/device/logger.ts';
+import { faceDataRoot } from '../test/face-data.ts';
+import { resolvePolicy } from '../src/session/policy.ts';
+import { recordingSignals } from '../src/session/recording-signals.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import { FaceTrack } from '../src/vision/face-track.ts';
+import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop } from '../src/vision/iris.ts';
 import { gazeGeometry, irisDarkness } from './blink-gaze-geometry.ts';
-import { DEFAULT_IRIS_OUT } from '../build-human-models.ts';
-import { clipFiles } from './landmark-pose-clip-data.ts';
+import { DEFAULT_IRIS_OUT } from '../scripts/build-human-models.ts';
+import { clipFiles } from '../test/hil/vision/pose-clips.ts';
 
 const { values } = parseArgs({
   options: { model: { type: 'string', default: DEFAULT_IRIS_OUT }, out: { type: 'string', default: '/tmp/blink-gaze' } },

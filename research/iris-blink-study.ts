@@ -2,22 +2,22 @@
  * Study (issue #5): per-frame eye signals on the 13 annotated clips for the blink cue. For every frame of every clip
  * (the replay path, one face track per clip): fr_eye's open probabilities and the iris model's raw lid opening per
  * eye (iris.ts lidOpening, measured on every frame here, outside the track's schedule).
- *   node --import tsx scripts/models/iris-blink-study.ts [--model models/iris.onnx] --out DIR
+ *   node --import tsx research/iris-blink-study.ts [--model models/iris.onnx] --out DIR
  * Writes DIR/<set>--<clip>.json: { tsMs[], frL[], frR[], yaw[], faces[], lidL[], lidR[] } (null where no face):
  * scalars only, in a tmp dir, never the repo. Existing files are kept (delete DIR after a model change).
- * scripts/models/iris-blink-sweep.ts scores blink rules on them.
+ * research/iris-blink-sweep.ts scores blink rules on them.
  */
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { createLogger } from '../../src/device/logger.ts';
-import { faceDataRoot } from '../../test/face-data.ts';
-import { recordingSignals } from '../../src/session/recording-signals.ts';
-import { FaceEngine } from '../../src/vision/engine.ts';
-import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop, lidOpening } from '../../src/vision/iris.ts';
-import { DEFAULT_IRIS_OUT } from '../build-human-models.ts';
-import { clipFiles } from './landmark-pose-clip-data.ts';
+import { createLogger } from '../src/device/logger.ts';
+import { faceDataRoot } from '../test/face-data.ts';
+import { recordingSignals } from '../src/session/recording-signals.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop, lidOpening } from '../src/vision/iris.ts';
+import { DEFAULT_IRIS_OUT } from '../scripts/build-human-models.ts';
+import { clipFiles } from '../test/hil/vision/pose-clips.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: DEFAULT_IRIS_OUT }, out: { type: 'string', default: '/tmp/iris-study' } } });
 const out = values.out;

@@ -8,7 +8,7 @@
  *   faceapi33raw   as faceapi33, score = -euclidean distance of the raw descriptors (dlib's native metric)
  *   fused*         score fusion of feature with FUSE_WITH (faceapi33flip; see below)
  *
- *   node --import tsx scripts/eval-faceapi-lfw.ts [--pairs CSV] [--root DIR] [--limit N]
+ *   node --import tsx research/eval-faceapi-lfw.ts [--pairs CSV] [--root DIR] [--limit N]
  *
  * Fusion is chosen by measurement, never on the pairs it is scored on: 2-fold cross-validation over pairs (even /
  * odd rows). On the fitting fold each score is z-normalised with the mean/std of its DIFFERENT-pair scores and the
@@ -21,14 +21,14 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fivePoints, similarityTransform, type Point } from '../src/vision/align.ts';
 import { boxArea } from '../src/vision/detector.ts';
-import { dlibChipTemplate5, dlibChipTemplate68, FaceapiEmbedder, FACEAPI_TENSOR_SPEC } from './faceapi-embedder.ts';
+import { dlibChipTemplate5, dlibChipTemplate68, FaceapiEmbedder, FACEAPI_TENSOR_SPEC } from '../scripts/faceapi-embedder.ts';
 import { FaceEngine } from '../src/vision/engine.ts';
 import { decodeImage, type RgbImage } from '../src/vision/image.ts';
 import { LandmarkModel } from '../src/vision/landmarks.ts';
 import { cosine } from '../src/vision/embedder.ts';
 import { bestAccuracy, equalErrorRate, tarAtFar } from '../src/vision/metrics.ts';
 import { invertAffine, warpToTensor } from '../src/vision/warp.ts';
-import { DATA_DIR } from './faceapi-chips.ts';
+import { DATA_DIR } from '../scripts/faceapi-chips.ts';
 
 interface Vectors {
   feature: Float32Array;

@@ -3,15 +3,15 @@
  * faceapi_bbt_characters (real faces, already 150x150), and prints the largest absolute difference of the raw
  * 128-d descriptors plus the smallest cosine between the two implementations.
  *
- *   node --import tsx scripts/verify-faceapi-resnet.ts [--model FILE] [--tolerance 1e-4]
+ *   node --import tsx research/verify-faceapi-resnet.ts [--model FILE] [--tolerance 1e-4]
  *
  * Exit code 1 if any difference exceeds the tolerance.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FACEAPI_RESNET_PATH, FaceapiEmbedder } from './faceapi-embedder.ts';
-import { readChip, readLabels, tfjsDescriptors } from './faceapi-chips.ts';
+import { DEFAULT_FACEAPI_RESNET_PATH, FaceapiEmbedder } from '../scripts/faceapi-embedder.ts';
+import { readChip, readLabels, tfjsDescriptors } from '../scripts/faceapi-chips.ts';
 import { cosine } from '../src/session/identity.ts';
 
 

@@ -1,7 +1,7 @@
 /**
  * Measurement, not a test: the light challenge through the real pipeline on real clips seen by the lit camera
  * (lit-replay.ts), for the README and the margins light.spec.ts asserts.
- *   npx tsx test/hil/session/lit-measure.ts            (18 sessions, ~2 minutes on one core)
+ *   npx tsx research/lit-measure.ts            (18 sessions, ~2 minutes on one core)
  * Per clip: the session lit by its own sequence (gain 12, 1-frame delay) and unlit; then, without rerunning the
  * engine, the same face-luminance samples against 1000 other nonces' sequences (a video lit for / recorded in another
  * session gives exactly these samples: same seed → same timing) — the lit samples give the replay-of-another-session
@@ -9,12 +9,12 @@
  * the light decision). Then a gain and a delay sweep on d10, and a blink-then-light session on d13.
  */
 import { join } from 'node:path';
-import { createLogger } from '../../../src/device/logger.ts';
-import { evaluateLight, lightChips } from '../../../src/session/light.ts';
-import { FaceEngine } from '../../../src/vision/engine.ts';
-import { DATA } from '../vision/helpers.ts';
-import { frameJpeg, withTmp } from './session-clips.ts';
-import { clipSegment, litSession, type LightReplay, type LitSessionOptions } from './lit-session.ts';
+import { createLogger } from '../src/device/logger.ts';
+import { evaluateLight, lightChips } from '../src/session/light.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import { DATA } from '../test/hil/vision/helpers.ts';
+import { frameJpeg, withTmp } from '../test/hil/session/session-clips.ts';
+import { clipSegment, litSession, type LightReplay, type LitSessionOptions } from '../test/hil/session/lit-session.ts';
 
 const engine = new FaceEngine();
 await engine.start();

@@ -1,8 +1,8 @@
 /**
- * Study (issue #3): head pose from the 68 landmarks (scripts/models/landmark-pose.ts) against the deployed fr_pose,
+ * Study (issue #3): head pose from the 68 landmarks (src/vision/landmark-pose.ts) against the deployed fr_pose,
  * on the evaluation photos the model gates use (scripts/models/sets.ts: LFW view1 every N-th pair's images, NUAA
  * subjects 0002-0013 every N-th photo), each through FaceEngine.analyzeFrame (largest face), which returns both.
- *   node --import tsx scripts/models/landmark-pose-photos.ts [--every 10]
+ *   node --import tsx research/landmark-pose-photos.ts [--every 10]
  * Prints markdown: per axis |fr_pose - landmark| median/p90/p99 on all photos, per source, and on photos fr_pose
  * reads inside the quality gate (|yaw|, |pitch|, |roll| <= 15); the per-axis linear calibration is fitted on the
  * even-indexed photos of each row and reported on the odd-indexed ones. Then the same for model-point ablations,
@@ -11,12 +11,12 @@
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FaceEngine } from '../../src/vision/engine.ts';
-import { readImageFile } from '../../src/vision/image-file.ts';
-import { MODEL_POINTS, type ModelPoint, landmarkPose } from '../../src/vision/landmark-pose.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import { readImageFile } from '../src/vision/image-file.ts';
+import { MODEL_POINTS, type ModelPoint, landmarkPose } from '../src/vision/landmark-pose.ts';
 import { type Angles, axisReport, reportHeader, reportRows } from './landmark-pose-stats.ts';
-import { quantile } from './measure.ts';
-import { lfwPairs, nuaaEval } from './sets.ts';
+import { quantile } from '../scripts/models/measure.ts';
+import { lfwPairs, nuaaEval } from '../scripts/models/sets.ts';
 
 const { values } = parseArgs({ options: { every: { type: 'string', default: '10' } } });
 const every = Number(values.every);

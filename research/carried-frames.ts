@@ -2,17 +2,17 @@
  * How often the session's face track carries the detector box on the 13 annotated clips (issue #3, detskip): per clip,
  * the share of face frames whose box was carried (`FaceAnalysis.boxSource` 'landmarks'), split by what else the frame
  * ran (fr_pose, anti-spoof, iris lids, neither). The same path as `regterm replay --events-only` (one track per clip).
- *   node --import tsx scripts/models/carried-frames.ts
+ *   node --import tsx research/carried-frames.ts
  * Prints counts only (no pixels, no coordinates).
  */
 import { join } from 'node:path';
-import { createLogger } from '../../src/device/logger.ts';
-import { faceDataRoot } from '../../test/face-data.ts';
-import { resolvePolicy } from '../../src/session/policy.ts';
-import { recordingSignals } from '../../src/session/recording-signals.ts';
-import { FaceEngine } from '../../src/vision/engine.ts';
-import type { FaceAnalysis } from '../../src/vision/engine.ts';
-import { clipFiles } from './landmark-pose-clip-data.ts';
+import { createLogger } from '../src/device/logger.ts';
+import { faceDataRoot } from '../test/face-data.ts';
+import { resolvePolicy } from '../src/session/policy.ts';
+import { recordingSignals } from '../src/session/recording-signals.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import type { FaceAnalysis } from '../src/vision/engine.ts';
+import { clipFiles } from '../test/hil/vision/pose-clips.ts';
 
 type Kind = 'pose' | 'antispoof' | 'lids' | 'neither';
 const KINDS: Kind[] = ['pose', 'antispoof', 'lids', 'neither'];

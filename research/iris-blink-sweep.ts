@@ -1,10 +1,10 @@
 /**
- * Study (issue #5): the blink detector on the per-frame eye signals of scripts/models/iris-blink-study.ts, for the
+ * Study (issue #5): the blink detector on the per-frame eye signals of research/iris-blink-study.ts, for the
  * candidate ways of using the iris lid opening, scored against the clips' hand-made blinks per half (A/B as in
  * test/hil/session/score-events.ts; d20 excluded, its eyes are not annotated).
- *   node --import tsx scripts/models/iris-blink-sweep.ts DIR base          fr_eye alone (the shipped rules before the lids)
- *   node --import tsx scripts/models/iris-blink-sweep.ts DIR lid           the relative lid opening AS the eye signal
- *   node --import tsx scripts/models/iris-blink-sweep.ts DIR veto [EVERY]  fr_eye + the lid veto (what ships)
+ *   node --import tsx research/iris-blink-sweep.ts DIR base          fr_eye alone (the shipped rules before the lids)
+ *   node --import tsx research/iris-blink-sweep.ts DIR lid           the relative lid opening AS the eye signal
+ *   node --import tsx research/iris-blink-sweep.ts DIR veto [EVERY]  fr_eye + the lid veto (what ships)
  * Relative openings come from the shipped FaceTrack (its lid schedule and open levels; window, quantile as swept; EVERY
  * = its `lidEvery`); `lid` mode measures every frame. The study has no face boxes, so the track's box-jump reset is
  * not exercised here, and every frame's landmark fit counts as good. Prints the 15
@@ -12,15 +12,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseEventsCsv } from '../../src/camera/events-csv.ts';
-import { BlinkDetector } from '../../src/session/detectors/blink.ts';
-import { type TruthEvent, scoreEvents } from '../../src/session/detectors/event-score.ts';
-import type { ClipEvent } from '../../src/session/detectors/events-only.ts';
-import { type PolicyInput, resolvePolicy } from '../../src/session/policy.ts';
-import type { FaceSignals } from '../../src/session/signals.ts';
-import { faceDataRoot } from '../../test/face-data.ts';
-import { FaceTrack } from '../../src/vision/face-track.ts';
-import { clipFiles } from './landmark-pose-clip-data.ts';
+import { parseEventsCsv } from '../src/camera/events-csv.ts';
+import { BlinkDetector } from '../src/session/detectors/blink.ts';
+import { type TruthEvent, scoreEvents } from '../src/session/detectors/event-score.ts';
+import type { ClipEvent } from '../src/session/detectors/events-only.ts';
+import { type PolicyInput, resolvePolicy } from '../src/session/policy.ts';
+import type { FaceSignals } from '../src/session/signals.ts';
+import { faceDataRoot } from '../test/face-data.ts';
+import { FaceTrack } from '../src/vision/face-track.ts';
+import { clipFiles } from '../test/hil/vision/pose-clips.ts';
 
 const BOX = { x1: 0, y1: 0, x2: 100, y2: 100 };
 

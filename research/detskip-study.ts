@@ -1,8 +1,8 @@
 /**
  * Study (issue #3, "detskip"): can a tracked stream skip the full-frame detector on K−1 of every K frames, taking the
- * primary face's box from the previous frames instead? Results and the decision: scripts/models/detskip.md.
- *   node --import tsx scripts/models/detskip-study.ts        (~75 s; DETSKIP_KS=2,3,4 DETSKIP_VARIANTS=bbox,hold,hold2)
- * The 13 annotated clips (landmark-pose-clip-data.ts: same list, order and halves) through the replay path
+ * primary face's box from the previous frames instead? Results and the decision: research/detskip.md.
+ *   node --import tsx research/detskip-study.ts        (~75 s; DETSKIP_KS=2,3,4 DETSKIP_VARIANTS=bbox,hold,hold2)
+ * The 13 annotated clips (test/hil/vision/pose-clips.ts: same list, order and halves) through the replay path
  * (recordingSignals: replay source, I420 -> RGB). Carry variants:
  *   bbox   the landmarks' bounding box mapped to the detector's box convention by a fixed transform (centre offset and
  *          size as medians of per-frame ratios, fitted on half A's detector frames; half B is held out);
@@ -17,19 +17,19 @@
  * detector finds no face or a second face are counted. Numbers only: no pixels, no coordinates kept.
  */
 import { join } from 'node:path';
-import { createLogger } from '../../src/device/logger.ts';
-import { faceDataRoot } from '../../test/face-data.ts';
-import { recordingSignals } from '../../src/session/recording-signals.ts';
-import { type Detection, Detector, boxArea, boxIou } from '../../src/vision/detector.ts';
-import { FaceEngine } from '../../src/vision/engine.ts';
-import type { RgbImage } from '../../src/vision/image.ts';
-import { EyeModel } from '../../src/vision/eyes.ts';
-import { LandmarkModel } from '../../src/vision/landmarks.ts';
-import { moveBox, stableFrame } from '../../src/vision/landmark-box.ts';
-import { median } from '../../src/vision/metrics.ts';
-import type { Box } from '../../src/vision/warp.ts';
-import { type ClipFile, clipFiles } from './landmark-pose-clip-data.ts';
-import { quantile } from './measure.ts';
+import { createLogger } from '../src/device/logger.ts';
+import { faceDataRoot } from '../test/face-data.ts';
+import { recordingSignals } from '../src/session/recording-signals.ts';
+import { type Detection, Detector, boxArea, boxIou } from '../src/vision/detector.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import type { RgbImage } from '../src/vision/image.ts';
+import { EyeModel } from '../src/vision/eyes.ts';
+import { LandmarkModel } from '../src/vision/landmarks.ts';
+import { moveBox, stableFrame } from '../src/vision/landmark-box.ts';
+import { median } from '../src/vision/metrics.ts';
+import type { Box } from '../src/vision/warp.ts';
+import { type ClipFile, clipFiles } from '../test/hil/vision/pose-clips.ts';
+import { quantile } from '../scripts/models/measure.ts';
 
 const KS = (process.env.DETSKIP_KS ?? '2,3,4').split(',').map(Number);
 const logger = createLogger({ level: 'warn' });

@@ -1,9 +1,9 @@
 /**
- * Statistics of the landmark-pose study (scripts/models/landmark-pose.md): agreement of paired angle readings
+ * Statistics of the landmark-pose study (research/landmark-pose.md): agreement of paired angle readings
  * (fr_pose vs the landmark fit) raw and after a per-axis linear calibration fitted on a disjoint half.
  */
-import { pearson } from '../../src/session/light.ts';
-import { quantile } from './measure.ts';
+import { pearson } from '../src/session/light.ts';
+import { quantile } from '../scripts/models/measure.ts';
 
 export const AXES = ['yaw', 'pitch', 'roll'] as const;
 export type Axis = (typeof AXES)[number];

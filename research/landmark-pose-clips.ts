@@ -1,12 +1,12 @@
 /**
  * Study (issue #3): would the turn detector and the quality gate's pose limits decide the same if yaw/pitch/roll came
- * from the 68 landmarks (scripts/models/landmark-pose.ts) instead of fr_pose? Every annotated clip (the 13 of
+ * from the 68 landmarks (src/vision/landmark-pose.ts) instead of fr_pose? Every annotated clip (the 13 of
  * test/hil/session/score-events.ts, same order and A/B halves) through the SAME path as `regterm replay --events-only`
  * (recordingSignals: replay source, I420 -> RGB, face engine, vision adapter); per frame both poses.
- *   node --import tsx scripts/models/landmark-pose-clips.ts [--cache DIR]
+ *   node --import tsx research/landmark-pose-clips.ts [--cache DIR]
  * --cache keeps per clip the frame signals and the landmark angles (angles only: no pixels, no coordinates, no
  * embeddings) as JSON in DIR (a tmp dir, never the repo) so the analysis re-runs in seconds. Loading the clips and
- * the hybrid's gate agreement are landmark-pose-clip-data.ts, shared with the CI check of that agreement
+ * the hybrid's gate agreement are test/hil/vision/pose-clips.ts, shared with the CI check of that agreement
  * (test/hil/vision/hybrid-gate.spec.ts).
  *
  * Pose sources compared, each as the frame's yawDeg/pitchDeg/rollDeg fed to the unchanged detectors:
@@ -15,25 +15,25 @@
  *   lm cal   the landmark fit after a per-axis line (fr_pose = a * lm + b) fitted on half A's frames (held out: B);
  *   lm yaw   landmark yaw (raw), fr_pose pitch and roll (the "yaw only" option);
  *   hybrid 1/N  fr_pose on every N-th tracked frame, landmark angles offset by the recent fr_pose difference between
- *            (landmark-pose-hybrid.ts): what an engine running fr_pose at a fraction of the frames would feed the session.
+ *            (test/hil/vision/hybrid-poses.ts): what an engine running fr_pose at a fraction of the frames would feed the session.
  * Per clip: yaw agreement with fr_pose (median / p90 |diff|, r), turn events scored against the clip's events.csv
  * with each source (and how many turn events each finds), the pose part of the quality gate (|yaw|, |pitch|, |roll|
  * <= policy limits) per frame: pass rate per source and per-frame agreement with fr_pose; and jitter: the frame-to-frame
  * sd of each angle over the annotated frontal_still stretches.
  */
 import { parseArgs } from 'node:util';
-import { parseEventsCsv } from '../../src/camera/events-csv.ts';
-import { createLogger } from '../../src/device/logger.ts';
-import { scoreEvents } from '../../src/session/detectors/event-score.ts';
-import { clipFrontalYaw, detectClipEvents } from '../../src/session/detectors/events-only.ts';
-import { resolvePolicy } from '../../src/session/policy.ts';
-import { deploymentPolicyBase } from '../../src/session/runner-support.ts';
-import type { FrameSignals } from '../../src/session/signals.ts';
-import { pearson } from '../../src/session/light.ts';
-import { FaceEngine } from '../../src/vision/engine.ts';
-import { type PoseClip as Clip, clipFiles, clipHybridPoses, frPose, loadPoseClip, poseGate } from './landmark-pose-clip-data.ts';
+import { parseEventsCsv } from '../src/camera/events-csv.ts';
+import { createLogger } from '../src/device/logger.ts';
+import { scoreEvents } from '../src/session/detectors/event-score.ts';
+import { clipFrontalYaw, detectClipEvents } from '../src/session/detectors/events-only.ts';
+import { resolvePolicy } from '../src/session/policy.ts';
+import { deploymentPolicyBase } from '../src/session/runner-support.ts';
+import type { FrameSignals } from '../src/session/signals.ts';
+import { pearson } from '../src/session/light.ts';
+import { FaceEngine } from '../src/vision/engine.ts';
+import { type PoseClip as Clip, clipFiles, clipHybridPoses, frPose, loadPoseClip, poseGate } from '../test/hil/vision/pose-clips.ts';
 import { AXES, type Angles, type Line, absDiff, applyLine, axisReport, fitLine, jitterSd, reportHeader, reportRows } from './landmark-pose-stats.ts';
-import { quantile } from './measure.ts';
+import { quantile } from '../scripts/models/measure.ts';
 
 const { values } = parseArgs({ options: { cache: { type: 'string' } } });
 const logger = createLogger({ level: 'warn' });

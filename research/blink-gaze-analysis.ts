@@ -1,12 +1,12 @@
 /**
- * Study (issue #5, the last false blinks): reads scripts/models/blink-gaze-study.ts's per-frame eye geometry and asks
+ * Study (issue #5, the last false blinks): reads research/blink-gaze-study.ts's per-frame eye geometry and asks
  * whether a downward glance or a wink differs from a blink in it. The detector is the shipped one (detectClipEvents
  * with the default policy, on the study's own frame signals: it reproduces `score:events`).
- *   node --import tsx scripts/models/blink-gaze-analysis.ts events [DIR]     one row per detected or missed blink
- *   node --import tsx scripts/models/blink-gaze-analysis.ts trace CLIP FROM_S TO_S [DIR]   the frames of a stretch
- *   node --import tsx scripts/models/blink-gaze-analysis.ts cues [DIR]       each closure's candidate cues, per half
- *   node --import tsx scripts/models/blink-gaze-analysis.ts compare CLIP FROM TO REF_FROM REF_TO [DIR]   two stretches
- *   node --import tsx scripts/models/blink-gaze-analysis.ts coupling [DIR]   iris height vs upper lid on open eyes
+ *   node --import tsx research/blink-gaze-analysis.ts events [DIR]     one row per detected or missed blink
+ *   node --import tsx research/blink-gaze-analysis.ts trace CLIP FROM_S TO_S [DIR]   the frames of a stretch
+ *   node --import tsx research/blink-gaze-analysis.ts cues [DIR]       each closure's candidate cues, per half
+ *   node --import tsx research/blink-gaze-analysis.ts compare CLIP FROM TO REF_FROM REF_TO [DIR]   two stretches
+ *   node --import tsx research/blink-gaze-analysis.ts coupling [DIR]   iris height vs upper lid on open eyes
  * Per eye, a reading is relative to the eye's own recent open state: over the 3 s before the frame (the frames
  * where fr_eye reads both eyes above the policy's openAbove), lidRel = lid / median open lid, dIy = iris centre's
  * drop below its median open position, irRel = iris radius / median open radius (corner distances, study's frame).
@@ -14,14 +14,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseEventsCsv } from '../../src/camera/events-csv.ts';
-import { faceDataRoot } from '../../test/face-data.ts';
-import { type ClipEvent, detectClipEvents } from '../../src/session/detectors/events-only.ts';
-import type { TruthEvent } from '../../src/session/detectors/event-score.ts';
-import { resolvePolicy } from '../../src/session/policy.ts';
-import type { FrameSignals } from '../../src/session/signals.ts';
+import { parseEventsCsv } from '../src/camera/events-csv.ts';
+import { faceDataRoot } from '../test/face-data.ts';
+import { type ClipEvent, detectClipEvents } from '../src/session/detectors/events-only.ts';
+import type { TruthEvent } from '../src/session/detectors/event-score.ts';
+import { resolvePolicy } from '../src/session/policy.ts';
+import type { FrameSignals } from '../src/session/signals.ts';
 import type { GazeGeometry as Geometry, IrisDarkness } from './blink-gaze-geometry.ts';
-import { clipFiles } from './landmark-pose-clip-data.ts';
+import { clipFiles } from '../test/hil/vision/pose-clips.ts';
 
 /** one eye's stored reading (the study writes NaN as null) */
 type GazeGeometry = Geometry & { [K in keyof IrisDarkness]?: number | null };
