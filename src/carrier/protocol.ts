@@ -58,6 +58,8 @@ export const resultDecisionSchema = z.strictObject({
   decidedBy: z.string().min(1).max(64),
   /** machine-readable detail: a RejectReason for `rejected`, else the session's reason (e.g. `second_face`) */
   reason: z.string().regex(/^[a-z0-9_:.-]{1,64}$/).optional(),
+  /** a `schema` rejection: the request field that failed, from a fixed vocabulary (request-fields.ts), never a value */
+  field: z.string().regex(/^[A-Za-z0-9_.]{1,96}$/).optional(),
   scores: z.record(z.string().max(64), z.number().finite()),
   thresholds: z.record(z.string().max(64), z.number().finite()),
   challenges: z.array(challengeResultSchema).max(16),
