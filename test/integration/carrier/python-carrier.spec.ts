@@ -9,6 +9,7 @@ import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { progressEventSchema, resultPayloadSchema, statusPayloadSchema } from '../../../src/carrier/protocol.ts';
 import { DEMO_CLIP, DEMO_REFERENCE } from '../../../src/compose/demo/asset.ts';
 import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
+import { recordAttack } from '../../attacks/table.ts';
 import { AgentProcess, until } from '../agent/agent-process.ts';
 import { Mosquitto, freePort } from './helpers/mosquitto.ts';
 import { createPki } from './helpers/pki.ts';
@@ -96,6 +97,9 @@ describe('a carrier written from docs/protocol.md (Python, paho-mqtt + PyJWT) ag
 
   it('a request with a reference format the page does not allow is rejected `schema`, naming reference.format', () => {
     const { bad } = received;
+    const p = bad.payload;
+    recordAttack({ area: 'request', attack: 'reference format gif, from a Python carrier', expected: 'signed rejected/schema field reference.format',
+      observed: `${bad.topic.endsWith('/_invalid/result') ? 'on _invalid ' : ''}signed ${String(p.decision)}/${String(p.reason)} field ${String(p.field)}` });
     expect(bad.topic).toBe(`regterm/v1/${DEVICE}/session/${bad.sessionId}/result`);
     expect(resultPayloadSchema.parse(bad.payload)).toMatchObject({
       decision: 'rejected', decidedBy: 'request', reason: 'schema', field: 'reference.format', sessionId: bad.sessionId,
