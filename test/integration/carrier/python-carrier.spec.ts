@@ -88,6 +88,8 @@ describe('a carrier written from docs/protocol.md (Python, paho-mqtt + PyJWT) ag
     expect(first.payload.decision).not.toBe('rejected');
     expect(first.payload.decision).toBe('match');
     expect(agent!.lines.some((l) => l.msg === 'session request accepted' && l.sessionId === first.sessionId)).toBe(true);
+    // the page's client id: the device id itself, which the documented broker also takes from the certificate CN
+    expect(agent!.lines.find((l) => l.msg === 'connected')?.clientId).toBe(DEVICE);
   });
 
   it('acks it as the page says (empty payload, QoS 1): the terminal removes it from its outbox', async () => {
