@@ -14,6 +14,7 @@
  *     scripts/prune-onnxruntime.mjs  postinstall: drops onnxruntime-node binaries for other OS/CPUs (288 → 25 MB)
  *     scripts/update-guard  the update trial's guard, installed by provisioning as /opt/regterm/update-guard
  *     README.md            install notes
+ *     LICENSE              the project's licence (MIT: copies carry its notice)
  *
  * The bundle sits one level down (dist/) like the sources (src/), so src/app-root.ts resolves the release root the
  * same way in both. Installed, a release is /opt/regterm/releases/<version>, /opt/regterm/current links to it and
@@ -154,6 +155,7 @@ export async function buildRelease(out: string): Promise<Record<string, unknown>
   }
   const deps = release.packageJson.dependencies as Record<string, string>;
   writeFileSync(join(out, 'README.md'), README(String(rootPackage.version), deps));
+  copyFileSync(join(REPO, 'LICENSE'), join(out, 'LICENSE'));
   writeFileSync(join(out, 'regterm'), LAUNCHER, { mode: 0o755 });
   return {
     out,

@@ -6,7 +6,7 @@
  *       regterm           launcher: the shipped Node runs dist/regterm.mjs (symlinks resolved, so it works from PATH)
  *       node/bin/node     Node for that CPU, from the npm registry (node-linux-<arch>, the official build)
  *       node_modules/     the native modules of the release lock, built for that CPU and that Node
- *       dist/ models/ systemd/ scripts/ package.json package-lock.json README.md   (scripts/build.ts)
+ *       dist/ models/ systemd/ scripts/ package.json package-lock.json README.md LICENSE   (scripts/build.ts)
  *       RELEASE.json      version, target, Node version, and the sha256 of every other file (checked before a switch)
  *
  * Native modules: onnxruntime-node ships every platform's binary (the others are removed); sharp's prebuilt

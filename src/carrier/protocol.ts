@@ -58,6 +58,8 @@ export const resultDecisionSchema = z.strictObject({
   decidedBy: z.string().min(1).max(64),
   /** machine-readable detail: a RejectReason for `rejected`, else the session's reason (e.g. `second_face`) */
   reason: z.string().regex(/^[a-z0-9_:.-]{1,64}$/).optional(),
+  /** a `schema` rejection: the request field that failed, from a fixed vocabulary (request-fields.ts), never a value */
+  field: z.string().regex(/^[A-Za-z0-9_.]{1,96}$/).optional(),
   scores: z.record(z.string().max(64), z.number().finite()),
   thresholds: z.record(z.string().max(64), z.number().finite()),
   challenges: z.array(challengeResultSchema).max(16),
@@ -100,6 +102,38 @@ export const sessionRequestSchema = z.strictObject({
   policy: z.record(z.string(), z.json()).default({}),
 });
 export type SessionRequest = z.infer<typeof sessionRequestSchema>;
+
+/**
+ * The terminal's retained `status` (QoS 1, not signed; also its last will `offline`). `reasons` only when `degraded`;
+ * `inventory` (static facts read once at start) only when connected. Documented for carriers: docs/protocol.md.
+ */
+export const statusPayloadSchema = z.strictObject({
+  state: z.enum(['online', 'degraded', 'offline']),
+  reasons: z.array(z.string().regex(/^[a-z0-9_]{1,40}$/)).optional(),
+  deviceId: id,
+  version: z.string().max(64),
+  models: z.string().max(128),
+  at: isoTime,
+  inventory: z.strictObject({
+    model: z.string().nullable(), serial: z.string().nullable(), os: z.string().nullable(), kernel: z.string(),
+    arch: z.string(), agent: z.string(), models: z.string(),
+  }).optional(),
+});
+export type StatusPayload = z.infer<typeof statusPayloadSchema>;
+
+/**
+ * A session's progress event on `session/<id>/progress` (QoS 0, not retained, not signed; for staff screens): the
+ * session state, what happened (`prompt` with the prompt shown, or an event such as `gate_passed`), the time on the
+ * session clock and bounded numeric or short text details. Never an image, a landmark or an embedding.
+ */
+export const progressEventSchema = z.strictObject({
+  state: z.string().regex(/^[a-z_]{1,32}$/),
+  event: z.string().regex(/^[a-z0-9_:]{1,64}$/),
+  atMs: z.number().int().nonnegative(),
+  prompt: z.string().regex(/^[a-z_]{1,32}$/).optional(),
+  detail: z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()])).optional(),
+});
+export type ProgressEventPayload = z.infer<typeof progressEventSchema>;
 
 /**
  * A carrier-signed desired configuration (the JWS payload on `config/desired`, retained): a version that only grows

@@ -61,7 +61,7 @@ export class RequestIntake {
     let admitted: { sessionId: string; nonce: string } | undefined;
     try {
       const v = await o.validator.validate(raw);
-      if (!v.ok) return await this.reject(v.sessionId, v.nonce, v.reason, v.detail);
+      if (!v.ok) return await this.reject(v.sessionId, v.nonce, v.reason, v.detail, v.field);
       admitted = { sessionId: v.request.sessionId, nonce: v.request.nonce };
       const { sessionId, nonce } = admitted;
       if (await o.outbox.store.get(sessionId)) {
@@ -103,12 +103,14 @@ export class RequestIntake {
     }
   }
 
-  private async reject(sessionId: string, nonce: string, reason: RejectReason, detail: string): Promise<void> {
-    this.options.logger.warn({ reason, detail: untrustedText(detail, 256), sessionId }, 'session request rejected');
+  /** `field`: which request field failed a `schema` check (request-fields.ts), signed into the rejection */
+  private async reject(sessionId: string, nonce: string, reason: RejectReason, detail: string, field?: string): Promise<void> {
+    this.options.logger.warn({ reason, detail: untrustedText(detail, 256), sessionId, ...(field ? { field } : {}) },
+      'session request rejected');
     const at = new Date(this.options.now()).toISOString();
     const { jws } = await this.options.outbox.sign({
-      sessionId, nonce, decision: 'rejected', decidedBy: 'request', reason, scores: {}, thresholds: {}, challenges: [],
-      startedAt: at, finishedAt: at,
+      sessionId, nonce, decision: 'rejected', decidedBy: 'request', reason, ...(field ? { field } : {}), scores: {},
+      thresholds: {}, challenges: [], startedAt: at, finishedAt: at,
     });
     await this.options.publishRejection(sessionId, jws);
   }

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { verifyCarrierJws } from './carrier-jws.ts';
 import { untrustedText } from '../device/untrusted-text.ts';
+import { failedField, requestFields } from './request-fields.ts';
 import {
   ID_PATTERN, INVALID_SESSION, NONCE_PATTERN, sessionRequestSchema, type RejectReason, type SessionRequest,
 } from './protocol.ts';
@@ -36,7 +37,7 @@ export interface RequestValidatorOptions {
 
 export type Validation =
   | { ok: true; request: SessionRequest }
-  | { ok: false; reason: RejectReason; detail: string; sessionId: string; nonce: string };
+  | { ok: false; reason: RejectReason; detail: string; sessionId: string; nonce: string; field?: string };
 
 export const REQUEST_VALIDATOR_DEFAULTS = { maxBytes: 1024 * 1024, maxTtlMs: 10 * 60_000, clockSkewMs: 30_000 };
 
@@ -57,7 +58,12 @@ const addressSchema = z.object({
 const SESSION_CLAIM_PREFIX = 'session:';
 
 export class RequestValidator {
-  constructor(private readonly options: RequestValidatorOptions) {}
+  /** the field names a `schema` rejection may carry (request-fields.ts) */
+  private readonly fields: ReadonlySet<string>;
+
+  constructor(private readonly options: RequestValidatorOptions) {
+    this.fields = requestFields(options.policySchema);
+  }
 
   async validate(raw: Uint8Array): Promise<Validation> {
     const o = this.options;
@@ -67,13 +73,16 @@ export class RequestValidator {
     const json = signed.json;
     const address = addressSchema.safeParse(json);
     if (!address.success) {
-      return unaddressed('schema', `no readable sessionId/nonce/expiresAt: ${issueText(address.error)}`);
+      return unaddressed('schema', `no readable sessionId/nonce/expiresAt: ${issueText(address.error)}`,
+        failedField(address.error.issues[0], this.fields));
     }
     const { sessionId, nonce } = address.data;
     const expiresAt = Date.parse(address.data.expiresAt);
     // Not the session's verdict, but the carrier signed this nonce: echoing it lets the carrier find its request.
     const noSession = { sessionId: INVALID_SESSION, nonce };
-    if (!Number.isFinite(expiresAt)) return reject('schema', `session ${sessionId}: expiresAt is not a time`, noSession);
+    if (!Number.isFinite(expiresAt)) {
+      return reject('schema', `session ${sessionId}: expiresAt is not a time`, noSession, 'expiresAt');
+    }
 
     // An expired request may be a replay whose claims were already forgotten: never answer it as its session.
     // The carrier knows its own request's expiry, so it loses nothing.
@@ -93,10 +102,14 @@ export class RequestValidator {
     // First sight of this signed session: every answer from here on is the session's one verdict.
     const own = { sessionId, nonce };
     const parsed = sessionRequestSchema.safeParse(json);
-    if (!parsed.success) return reject('schema', issueText(parsed.error), own);
+    if (!parsed.success) {
+      return reject('schema', issueText(parsed.error), own, failedField(parsed.error.issues[0], this.fields));
+    }
     const request = parsed.data;
     const policy = o.policySchema?.safeParse(request.policy);
-    if (policy && !policy.success) return reject('schema', `policy.${issueText(policy.error)}`, own);
+    if (policy && !policy.success) {
+      return reject('schema', `policy.${issueText(policy.error)}`, own, failedField(policy.error.issues[0], this.fields, 'policy'));
+    }
     if (request.deviceId !== o.deviceId) return reject('wrong_device', `for device ${request.deviceId}`, own);
     const issuedAt = Date.parse(request.issuedAt);
     // Negated comparisons, so a time Date.parse cannot read (NaN) fails them too.
@@ -108,13 +121,14 @@ export class RequestValidator {
   }
 }
 
-function reject(reason: RejectReason, detail: string, answerTo: { sessionId: string; nonce: string }): Validation {
-  return { ok: false, reason, detail, ...answerTo };
+/** `field`: for `schema`, the request field that failed (request-fields.ts) */
+function reject(reason: RejectReason, detail: string, answerTo: { sessionId: string; nonce: string }, field?: string): Validation {
+  return { ok: false, reason, detail, ...answerTo, ...(field ? { field } : {}) };
 }
 
 /** A rejection that names no session and echoes no nonce: the request's content cannot be trusted. */
-function unaddressed(reason: RejectReason, detail: string): Validation {
-  return reject(reason, detail, { sessionId: INVALID_SESSION, nonce: '' });
+function unaddressed(reason: RejectReason, detail: string, field?: string): Validation {
+  return reject(reason, detail, { sessionId: INVALID_SESSION, nonce: '' }, field);
 }
 
 /** The first schema issue, bounded (its path and message may repeat keys of the request). */

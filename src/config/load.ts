@@ -245,7 +245,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   return loadConfigLayers(options).config;
 }
 
-/** Markdown table of every key: path, env name, default and doc. Used for the README's configuration section. */
+/** Markdown table of every key: path, env name, default and doc. Used for docs/configuration.md (scripts/config-reference.ts). */
 export function configReference(): string {
   const rows = configLeaves().map((leaf) => {
     const def = leaf.schema._zod.def as { type: string; defaultValue?: unknown };

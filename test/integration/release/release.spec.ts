@@ -155,7 +155,7 @@ describe('release layout (npm run build)', () => {
     expect(JSON.parse(bundled.stdout)).toEqual(JSON.parse(source.stdout));
   });
 
-  it('installs where the systemd unit expects it, with units, the launcher, the update guard and the provision wrapper', () => {
+  it('installs where the systemd unit expects it, with units, the launcher, the update guard, the provision wrapper and the licence', () => {
     const unit = readFileSync(join(release, 'systemd', 'regterm.service'), 'utf8');
     const exec = /^ExecStart=\/opt\/regterm\/current\/(\S+)/m.exec(unit);
     expect(exec).not.toBeNull();
@@ -165,5 +165,6 @@ describe('release layout (npm run build)', () => {
     expect(existsSync(join(release, 'systemd', '60-regterm.rules'))).toBe(true);
     expect(statSync(join(release, 'scripts', 'provision')).mode & 0o111).not.toBe(0);
     expect(readFileSync(join(release, 'README.md'), 'utf8')).toContain('regterm provision --root /');
+    expect(readFileSync(join(release, 'LICENSE'), 'utf8')).toContain('MIT License');
   });
 });

@@ -89,6 +89,19 @@ describe('RequestIntake', () => {
       payload: expect.objectContaining({ reason: 'replayed', sessionId: INVALID_SESSION, nonce: again.nonce }) }]);
   });
 
+  it('signs the failed field into a schema rejection (an additive field), and names no field otherwise', async () => {
+    const t = intake();
+    const bad = { ...request('s-gif'), reference: { format: 'gif', data: 'AAAA' } };
+    await t.send(await signSessionRequest(bad as never, carrier.privateKey, carrier.kid));
+    await t.send(await signSessionRequest(request('s-other'), device.privateKey, device.kid));
+    expect(t.answers).toEqual([
+      { topicSession: 's-gif', payload: expect.objectContaining({ decision: 'rejected', reason: 'schema', field: 'reference.format' }) },
+      { topicSession: INVALID_SESSION, payload: expect.not.objectContaining({ field: expect.anything() }) },
+    ]);
+    expect(t.answers[1]!.payload.reason).toBe('unknown_key');
+    expect(t.log.lines.find((l) => l.includes('"reason":"schema"'))).toContain('"field":"reference.format"');
+  });
+
   it('log lines stay bounded after a 100,000-character kid and a 100,000-character schema key', async () => {
     const t = intake();
     await t.send(unsignedWithHeader({ alg: 'EdDSA', kid: 'k'.repeat(100_000) }, request('s-kid')));

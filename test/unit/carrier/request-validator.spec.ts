@@ -7,6 +7,8 @@ import { signJson } from '../../../src/carrier/jws.ts';
 import { INVALID_SESSION, REJECT_REASONS } from '../../../src/carrier/protocol.ts';
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../../../src/carrier/carrier-jws.ts';
 import { RequestValidator, REQUEST_VALIDATOR_DEFAULTS, type Validation } from '../../../src/carrier/request-validator.ts';
+import { requestFields } from '../../../src/carrier/request-fields.ts';
+import { policySchema } from '../../../src/session/policy.ts';
 import { MemoryStateStore } from '../../../src/carrier/store.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { REFERENCE, testKeys } from './helpers.ts';
@@ -48,6 +50,32 @@ describe('RequestValidator', () => {
     const v = await validator(maxBytes).validate(bytes(await make()));
     expect(v.ok).toBe(false);
     if (!v.ok) expect(v.reason).toBe(reason);
+  });
+
+  describe('a schema rejection names the field that failed, from a fixed vocabulary and never a value', () => {
+    const withPolicySchema = () => new RequestValidator({ deviceId: 'dev-1', carrierKeys: new Map([[carrier.kid, carrier.publicKey]]),
+      state: new MemoryStateStore(), maxBytes: 1 << 20, maxTtlMs: 600_000, clockSkewMs: 30_000, now: () => NOW, policySchema });
+    const signed = (payload: object) => signSessionRequest(payload as never, carrier.privateKey, carrier.kid);
+    const { v: _v, ...withoutV } = draft();
+    it.each([
+      ['reference.format', () => ({ ...draft(), reference: { format: 'gif', data: 'AAAA' } })],
+      ['reference.data', () => ({ ...draft(), reference: { format: 'jpeg', data: 'not base64!' } })],
+      ['reference', () => ({ ...draft(), reference: { ...draft().reference, secret: 'x' } })],
+      ['v', () => withoutV],
+      ['deviceId', () => ({ ...draft(), deviceId: 'a/b' })],
+      ['issuedAt', () => ({ ...draft(), issuedAt: 'yesterday' })],
+      ['nonce', () => ({ ...draft(), nonce: 'short' })],
+      ['sessionId', () => ({ ...draft(), sessionId: 'has space' })],
+      ['request', () => ({ ...draft(), ['made-up-key-with-value']: 1 })],
+      ['policy.challenges.count', () => ({ ...draft(), policy: { challenges: { count: 99 } } })],
+      ['policy.challenges.set', () => ({ ...draft(), policy: { challenges: { set: ['blink', 'somersault'] } } })],
+      ['policy.turn.prompted', () => ({ ...draft(), policy: { turn: { prompted: { made_up_threshold: 1 } } } })],
+      ['policy', () => ({ ...draft(), policy: { skipLiveness: true } })],
+    ] as const)('%s', async (field, make) => {
+      const v = await withPolicySchema().validate(bytes(await signed(make())));
+      expect(v).toMatchObject({ ok: false, reason: 'schema', field });
+      if (!v.ok) expect(requestFields(policySchema)).toContain(v.field);
+    });
   });
 
   it('rejects a replayed nonce, even with a new sessionId, on the invalid-session level with the (verified) nonce', async () => {
