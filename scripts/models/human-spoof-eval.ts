@@ -24,8 +24,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, type Logger } from '../../src/device/logger.ts';
-import { isRegtermError } from '../../src/errors.ts';
+import { createLogger, type Logger } from '../../src/lib/logger.ts';
+import { isRegtermError } from '../../src/lib/errors.ts';
 import { faceDataRoot } from '../../test/face-data.ts';
 import { resolvePolicy } from '../../src/session/policy.ts';
 import { recordingSignals } from '../../src/session/recording-signals.ts';
