@@ -4,8 +4,9 @@ import { ID_PATTERN } from './protocol.ts';
 /**
  * The carrier settings an installer sets, with their limits and defaults. The agent configuration (src/config/schema.ts)
  * is built from these very fields, so the carrier part and the agent's config cannot disagree on a limit or a default.
- * The session expiry covers a day offline: a request is stale after its TTL anyway, and undelivered results live in
- * our outbox, not on the broker. The keepalive stays well under the broker health window (health.brokerMaxAgeMs).
+ * A day of session expiry loses nothing when it runs out: the link subscribes on every connect, a queued request is
+ * stale after its TTL anyway, and a result whose ack was lost is republished from our outbox. The keepalive stays well
+ * under the broker health window (health.brokerMaxAgeMs).
  */
 export const mqttSettings = {
   url: z.string().regex(/^(mqtts?|wss?):\/\//, 'mqtts://host:port (mqtt:// only for local tests)').default('mqtts://127.0.0.1:8883')
@@ -26,8 +27,9 @@ export const outboxMaxResults = z.number().int().min(1).default(1000)
   .describe('Outbox cap: above it new sessions are refused, results are never dropped');
 
 /**
- * The carrier part of the agent config (a fragment for src/config; every key has a default and a doc line).
- * Paths are absolute on the device; tests point them into a tmp dir.
+ * What the carrier part is opened with (open.ts): the settings above, as the agent config holds them, plus knobs the
+ * agent config does not expose (timeouts, resend, request TTL and clock skew, clientId). Paths are absolute on the
+ * device; tests point them into a tmp dir.
  */
 export const carrierConfigSchema = z.strictObject({
   /** unique per terminal; the MQTT username (certificate CN) and topic level */
