@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { faceDataRoot } from '../test/face-data.ts';
 import { antispoofWindows, sessionWindowFrames, windowDecisions } from '../src/session/antispoof-windows.ts';
 import { trimmedMean } from '../src/session/evidence.ts';

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { faceDataRoot } from '../test/face-data.ts';
 import { resolvePolicy } from '../src/session/policy.ts';
 import { recordingSignals } from '../src/session/recording-signals.ts';

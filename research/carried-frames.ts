@@ -6,7 +6,7 @@
  * Prints counts only (no pixels, no coordinates).
  */
 import { join } from 'node:path';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { faceDataRoot } from '../test/face-data.ts';
 import { resolvePolicy } from '../src/session/policy.ts';
 import { recordingSignals } from '../src/session/recording-signals.ts';

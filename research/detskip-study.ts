@@ -17,7 +17,7 @@
  * detector finds no face or a second face are counted. Numbers only: no pixels, no coordinates kept.
  */
 import { join } from 'node:path';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { faceDataRoot } from '../test/face-data.ts';
 import { recordingSignals } from '../src/session/recording-signals.ts';
 import { type Detection, Detector, boxArea, boxIou } from '../src/vision/detector.ts';

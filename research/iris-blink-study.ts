@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { faceDataRoot } from '../test/face-data.ts';
 import { recordingSignals } from '../src/session/recording-signals.ts';
 import { FaceEngine } from '../src/vision/engine.ts';

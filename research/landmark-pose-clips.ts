@@ -23,7 +23,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseEventsCsv } from '../src/camera/events-csv.ts';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { scoreEvents } from '../src/session/detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents } from '../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../src/session/policy.ts';

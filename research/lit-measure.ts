@@ -9,7 +9,7 @@
  * the light decision). Then a gain and a delay sweep on d10, and a blink-then-light session on d13.
  */
 import { join } from 'node:path';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { evaluateLight, lightChips } from '../src/session/light.ts';
 import { FaceEngine } from '../src/vision/engine.ts';
 import { DATA } from '../test/hil/vision/helpers.ts';

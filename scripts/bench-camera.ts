@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { FrameSplitter } from '../src/camera/frame-splitter.ts';
 import { i420ToGray, i420ToRgb, i420ToRgbHalf, paddedLayout, tightLayout, toTightI420, type I420Layout } from '../src/camera/i420.ts';
 import { createRpicamSource } from '../src/camera/rpicam-source.ts';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' } } });
 const liveSeconds = Number(values.seconds ?? 5);

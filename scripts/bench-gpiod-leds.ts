@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { GpiodLeds } from '../src/panel/gpiod-panel.ts';
 import { GpiodTools } from '../src/panel/gpiod-tools.ts';
 import { gpiodSim, until } from '../test/unit/panel/gpiod-sim.ts';

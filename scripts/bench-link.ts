@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKeyPairSync } from 'node:crypto';
 import { openCarrier, type OpenCarrier } from '../src/carrier/open.ts';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { CarrierClient } from '../test/integration/carrier/helpers/carrier-client.ts';
 import { deviceConfig } from '../test/integration/carrier/helpers/device.ts';
 import { Mosquitto, freePort } from '../test/integration/carrier/helpers/mosquitto.ts';

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
-import { ModelIntegrityError } from '../src/errors.ts';
+import { ModelIntegrityError } from '../src/lib/errors.ts';
 import { l2normalise } from '../src/vision/embedder.ts';
 
 export const FACEAPI_RESNET = {

@@ -1,6 +1,6 @@
 import { releaseVersion } from './app-root.ts';
 import { COMMANDS } from './cli/commands.ts';
-import { EXIT, RegtermError, errorMessage, isRegtermError } from './errors.ts';
+import { EXIT, RegtermError, errorMessage, isRegtermError } from './lib/errors.ts';
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`);

@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.ts';
+import { errorMessage } from '../lib/errors.ts';
 import type { FrameSource } from './frame-source.ts';
 
 export interface CameraProbe {

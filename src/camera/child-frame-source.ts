@@ -1,11 +1,11 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Logger } from '../device/logger.ts';
-import { CanceledError, EXIT, RegtermError, errorMessage } from '../errors.ts';
-import { backoffDelay, type BackoffOptions } from './backoff.ts';
+import type { Logger } from '../lib/logger.ts';
+import { CanceledError, EXIT, RegtermError, errorMessage } from '../lib/errors.ts';
+import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { FrameRate } from './frame-rate.ts';
 import { FrameSplitter } from './frame-splitter.ts';
-import { SYSTEM_CLOCK, type Clock } from './clock.ts';
+import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from './frame-source.ts';
 import { isTight, toTightI420, type I420Layout } from './i420.ts';
 import { NewestFrameMailbox } from './newest-frame-mailbox.ts';
@@ -63,7 +63,7 @@ export class ChildFrameSource implements FrameSource {
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private seq = 0;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private restarts = 0;
   private stallTimer: unknown;
   private restartTimer: unknown;
@@ -75,6 +75,7 @@ export class ChildFrameSource implements FrameSource {
     this.o = options;
     this.spawnFn = options.spawn ?? nodeSpawn;
     this.clock = options.clock ?? SYSTEM_CLOCK;
+    this.backoff = new Backoff(options.backoff ?? { initialMs: 200, maxMs: 10_000 });
     this.splitter = new FrameSplitter(options.layout.frameBytes);
   }
 
@@ -166,7 +167,7 @@ export class ChildFrameSource implements FrameSource {
     }
     if (this.stopping) return; // stop() raced the spawn; it is already waiting for this child to close
     child.on('error', (e: unknown) => logger.warn({ err: e, pid: child.pid }, 'camera child error'));
-    logger.info({ pid: child.pid, command, attempt: this.attempt }, 'camera child started');
+    logger.info({ pid: child.pid, command, attempt: this.backoff.attempts }, 'camera child started');
     this.armStallTimer(child);
   }
 
@@ -177,7 +178,7 @@ export class ChildFrameSource implements FrameSource {
     }
     const tsMs = this.clock.now();
     this.rate.add(tsMs);
-    this.attempt = 0;
+    this.backoff.reset();
     if (this.unavailable) {
       this.o.logger.info({ downMs: tsMs - this.unavailable.sinceMs }, 'camera available');
       this.unavailable = undefined;
@@ -210,7 +211,7 @@ export class ChildFrameSource implements FrameSource {
     }
     const said = this.lastStderr ? `; last stderr: ${this.lastStderr}` : '';
     this.markUnavailable(`child exited (code ${code ?? 'none'}, signal ${sig ?? 'none'})${said}`);
-    const delay = backoffDelay(this.attempt++, this.o.backoff ?? { initialMs: 200, maxMs: 10_000 });
+    const delay = this.backoff.next();
     this.restarts++;
     this.o.logger.warn({ pid: child.pid, code, signal: sig, restartInMs: delay, restarts: this.restarts }, 'camera child exited');
     this.restartTimer = this.clock.setTimeout(() => {

@@ -1,5 +1,5 @@
-import type { Logger } from '../device/logger.ts';
-import { UsageError } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { UsageError } from '../lib/errors.ts';
 import { createFfmpegSource } from './ffmpeg-source.ts';
 import type { FrameSource } from './frame-source.ts';
 import { ReplaySource } from './replay-source.ts';

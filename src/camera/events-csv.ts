@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../lib/errors.ts';
 
 /**
  * Ground-truth event annotations as CSV: a header with at least `start_s,end_s,event`, any further columns

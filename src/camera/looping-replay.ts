@@ -1,4 +1,4 @@
-import type { Logger } from '../device/logger.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from './frame-source.ts';
 import { ReplaySource } from './replay-source.ts';
 

@@ -1,6 +1,6 @@
 import { spawn as nodeSpawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
 import type { SpawnFn } from './child-frame-source.ts';
 import { FrameSplitter } from './frame-splitter.ts';
 import { tightLayout } from './i420.ts';

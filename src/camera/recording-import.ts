@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
 import { parseEventsCsv } from './events-csv.ts';
 import { saveRecording, type Recording } from './recording.ts';
 import { probeVideo } from './video-probe.ts';

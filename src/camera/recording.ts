@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
 import type { Frame } from './frame-source.ts';
 import { tightLayout } from './i420.ts';
 

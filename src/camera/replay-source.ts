@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger } from '../device/logger.ts';
-import { CanceledError, errorMessage } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { CanceledError, errorMessage } from '../lib/errors.ts';
 import type { SpawnFn } from './child-frame-source.ts';
 import { FrameRate } from './frame-rate.ts';
-import { SYSTEM_CLOCK, type Clock } from './clock.ts';
+import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from './frame-source.ts';
 import { NewestFrameMailbox } from './newest-frame-mailbox.ts';
 import { readRecordingFrames } from './recording-frames.ts';

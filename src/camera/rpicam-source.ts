@@ -1,7 +1,7 @@
-import type { Logger } from '../device/logger.ts';
-import type { BackoffOptions } from './backoff.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { BackoffOptions } from '../lib/backoff.ts';
 import { ChildFrameSource, type SpawnFn } from './child-frame-source.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import { paddedLayout } from './i420.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
 
 export interface VideoInfo {
   width: number;

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
-import { untrustedText } from '../device/untrusted-text.ts';
+import { untrustedText } from '../lib/untrusted-text.ts';
 import type { RejectReason } from './protocol.ts';
 
 /**

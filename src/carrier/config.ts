@@ -2,8 +2,34 @@ import { z } from 'zod';
 import { ID_PATTERN } from './protocol.ts';
 
 /**
- * The carrier part of the agent config (a fragment for src/config; every key has a default and a doc line).
- * Paths are absolute on the device; tests point them into a tmp dir.
+ * The carrier settings an installer sets, with their limits and defaults. The agent configuration (src/config/schema.ts)
+ * is built from these very fields, so the carrier part and the agent's config cannot disagree on a limit or a default.
+ * A day of session expiry loses nothing when it runs out: the link subscribes on every connect, a queued request is
+ * stale after its TTL anyway, and a result whose ack was lost is republished from our outbox. The keepalive stays well
+ * under the broker health window (health.brokerMaxAgeMs).
+ */
+export const mqttSettings = {
+  url: z.string().regex(/^(mqtts?|wss?):\/\//, 'mqtts://host:port (mqtt:// only for local tests)').default('mqtts://127.0.0.1:8883')
+    .describe('Broker URL (mqtts:// for TLS)'),
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5).describe('MQTT protocol: 5, or 4 for 3.1.1'),
+  caFile: z.string().optional().describe('CA certificate(s) the broker certificate must chain to (pinning)'),
+  certFile: z.string().optional().describe('Device TLS client certificate'),
+  keyFile: z.string().optional().describe('Device TLS client key'),
+  keepaliveS: z.number().int().min(5).max(1200).default(30).describe('MQTT keepalive'),
+  sessionExpiryS: z.number().int().min(0).default(86_400).describe('MQTT 5 session expiry (clean session false)'),
+  reconnectMinMs: z.number().int().min(100).default(1000).describe('First reconnect delay (full jitter applied)'),
+  reconnectMaxMs: z.number().int().min(1000).default(60_000).describe('Reconnect delay cap'),
+};
+
+export const maxRequestBytes = z.number().int().min(1024).max(16 * 1024 * 1024).default(1_048_576)
+  .describe('Largest accepted session request');
+export const outboxMaxResults = z.number().int().min(1).default(1000)
+  .describe('Outbox cap: above it new sessions are refused, results are never dropped');
+
+/**
+ * What the carrier part is opened with (open.ts): the settings above, as the agent config holds them, plus knobs the
+ * agent config does not expose (timeouts, resend, request TTL and clock skew, clientId). Paths are absolute on the
+ * device; tests point them into a tmp dir.
  */
 export const carrierConfigSchema = z.strictObject({
   /** unique per terminal; the MQTT username (certificate CN) and topic level */
@@ -15,35 +41,21 @@ export const carrierConfigSchema = z.strictObject({
   /** pinned carrier public keys (PEM files); rotation: add the new key, then remove the old one */
   carrierKeyFiles: z.array(z.string().min(1)).min(1),
   mqtt: z.strictObject({
-    /** mqtts://broker:8883 (mqtt:// only for local tests) */
-    url: z.string().regex(/^(mqtts?|wss?):\/\//),
-    /** 5 = MQTT 5 (default), 4 = MQTT 3.1.1 */
-    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
-    /** CA certificate that must have signed the broker's certificate (pinning) */
-    caFile: z.string().optional(),
-    /** client certificate and key: the broker takes the username from the certificate */
-    certFile: z.string().optional(),
-    keyFile: z.string().optional(),
+    ...mqttSettings,
     servername: z.string().optional(),
     /** default: the deviceId (the certificate CN; a broker binding client ids to certificates assigns it anyway) */
     clientId: z.string().optional(),
-    keepaliveS: z.number().int().min(5).max(3600).default(30),
-    /** how long the broker keeps our session (subscriptions, queued acks) while we are offline */
-    sessionExpiryS: z.number().int().min(0).default(7 * 24 * 3600),
     connectTimeoutMs: z.number().int().min(1000).default(10_000),
-    backoffInitialMs: z.number().int().min(10).default(1000),
-    backoffMaxMs: z.number().int().min(100).default(60_000),
     /** republish a result not acknowledged within this time */
     resendAfterMs: z.number().int().min(100).default(30_000),
   }),
   requests: z.strictObject({
-    maxBytes: z.number().int().min(1024).default(1024 * 1024),
+    maxBytes: maxRequestBytes,
     maxTtlS: z.number().int().min(10).default(600),
     clockSkewS: z.number().int().min(0).default(30),
   }).default({ maxBytes: 1024 * 1024, maxTtlS: 600, clockSkewS: 30 }),
   outbox: z.strictObject({
-    /** undelivered results at which new sessions are refused (results are never dropped) */
-    maxEntries: z.number().int().min(1).default(1000),
+    maxEntries: outboxMaxResults,
   }).default({ maxEntries: 1000 }),
 }).refine((c) => (c.mqtt.certFile === undefined) === (c.mqtt.keyFile === undefined), {
   message: 'mqtt.certFile and mqtt.keyFile go together',

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
 
 /**
  * Key ids are the RFC 7638 JWK thumbprint (sha256, base64url) of the Ed25519 public key: derived, never chosen,

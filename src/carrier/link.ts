@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { format } from 'node:util';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
-import type { Logger } from '../device/logger.ts';
-import { errorMessage } from '../errors.ts';
-import { Backoff, REAL_TIMER, type Timer } from './backoff.ts';
+import type { Logger } from '../lib/logger.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { Backoff } from '../lib/backoff.ts';
+import { SYSTEM_CLOCK, type Timer } from '../lib/clock.ts';
 import { KnockOffMonitor } from './knock-off.ts';
 import type { ResultOutbox } from './outbox.ts';
 import { Topics, assertPublishTopic, type RejectReason, type ResultDecision } from './protocol.ts';
@@ -160,7 +161,7 @@ export class CarrierLink {
   constructor(private readonly options: CarrierLinkOptions) {
     this.topics = new Topics(options.deviceId);
     this.log = options.logger.child({ component: 'carrier-link' });
-    this.timer = options.timer ?? REAL_TIMER;
+    this.timer = options.timer ?? SYSTEM_CLOCK;
     this.now = options.now ?? Date.now;
     this.backoff = new Backoff({ ...options.backoff, random: options.random });
     this.knockOff = new KnockOffMonitor();
@@ -195,8 +196,8 @@ export class CarrierLink {
   private async doStop(): Promise<void> {
     this.stopping = true;
     if (this.abortListener) this.signal?.removeEventListener('abort', this.abortListener);
-    if (this.reconnectHandle !== undefined) this.timer.clear(this.reconnectHandle);
-    if (this.resendHandle !== undefined) this.timer.clear(this.resendHandle);
+    if (this.reconnectHandle !== undefined) this.timer.clearTimeout(this.reconnectHandle);
+    if (this.resendHandle !== undefined) this.timer.clearTimeout(this.resendHandle);
     const client = this.client;
     this.client = undefined;
     if (!client) return;
@@ -209,10 +210,10 @@ export class CarrierLink {
     // period, and a closed socket counts as ended.
     await new Promise<void>((resolve) => {
       const done = () => {
-        this.timer.clear(grace);
+        this.timer.clearTimeout(grace);
         resolve();
       };
-      const grace = this.timer.set(() => client.stream.destroy(), END_GRACE_MS);
+      const grace = this.timer.setTimeout(() => client.stream.destroy(), END_GRACE_MS);
       client.once('close', done);
       client.end(!answering, {}, done);
     });
@@ -273,8 +274,8 @@ export class CarrierLink {
     if (!client || !this.connected || this.stopping) return;
     this.log.info({ reason }, 'reconnecting');
     this.ending = client;
-    const grace = this.timer.set(() => client.stream.destroy(), END_GRACE_MS);
-    client.end(false, {}, () => this.timer.clear(grace));
+    const grace = this.timer.setTimeout(() => client.stream.destroy(), END_GRACE_MS);
+    client.end(false, {}, () => this.timer.clearTimeout(grace));
   }
 
   publishProgress(sessionId: string, event: object): boolean {
@@ -409,7 +410,7 @@ export class CarrierLink {
     const delay = this.backoff.next();
     this.reconnects++;
     this.log.info({ delayMs: delay, attempt: this.backoff.attempts }, 'reconnect scheduled');
-    this.reconnectHandle = this.timer.set(() => {
+    this.reconnectHandle = this.timer.setTimeout(() => {
       this.reconnectHandle = undefined;
       this.connectOnce();
     }, delay);
@@ -443,7 +444,7 @@ export class CarrierLink {
   /** Republishes results not acked within resendAfterMs (the carrier may have been offline when we sent them). */
   private scheduleResend(): void {
     if (this.stopping) return;
-    this.resendHandle = this.timer.set(() => {
+    this.resendHandle = this.timer.setTimeout(() => {
       void this.resendStale().finally(() => this.scheduleResend());
     }, this.options.resendAfterMs);
   }
@@ -529,9 +530,9 @@ export class CarrierLink {
     assertPublishTopic(topic, this.topics.prefix);
     return new Promise<void>((resolve, reject) => {
       const handle = timeoutMs === undefined ? undefined
-        : this.timer.set(() => reject(new Error(`publish to ${topic} timed out`)), timeoutMs);
+        : this.timer.setTimeout(() => reject(new Error(`publish to ${topic} timed out`)), timeoutMs);
       client.publish(topic, payload, opts, (e?: unknown) => {
-        if (handle !== undefined) this.timer.clear(handle);
+        if (handle !== undefined) this.timer.clearTimeout(handle);
         if (e) reject(e instanceof Error ? e : new Error(String(e)));
         else resolve();
       });

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../device/atomic-write.ts';
+import { fsyncDir, writeFileAtomic } from '../lib/atomic-write.ts';
 
 /**
  * The seen-nonce memory's second copy: an append-only file next to the state database (`<db>.nonces`), one

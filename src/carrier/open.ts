@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { type DeviceIdentity, loadOrCreateIdentity } from '../device/identity.ts';
-import type { Logger } from '../device/logger.ts';
-import type { Timer } from './backoff.ts';
+import { type DeviceIdentity, loadOrCreateIdentity } from './device-key.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Timer } from '../lib/clock.ts';
 import type { CarrierConfig } from './config.ts';
 import type { RejectReason } from './protocol.ts';
 import { pinKeys, readPublicKey } from './keys.ts';
@@ -73,7 +73,7 @@ export async function openCarrier(config: CarrierConfig, deps: CarrierDeps): Pro
       ? { caFile: m.caFile, certFile: m.certFile, keyFile: m.keyFile, servername: m.servername } : undefined,
     credentials: deps.credentials,
     keepaliveS: m.keepaliveS, sessionExpiryS: m.sessionExpiryS, connectTimeoutMs: m.connectTimeoutMs,
-    backoff: { initialMs: m.backoffInitialMs, maxMs: m.backoffMaxMs }, resendAfterMs: m.resendAfterMs,
+    backoff: { initialMs: m.reconnectMinMs, maxMs: m.reconnectMaxMs }, resendAfterMs: m.resendAfterMs,
     maxPacketBytes: 2 * config.requests.maxBytes + 64 * 1024,
     version: deps.version, modelsHash: deps.modelsHash, inventory: deps.inventory, validator, outbox, isBusy: deps.isBusy, unavailable: deps.unavailable,
     logger: deps.logger, timer: deps.timer, random: deps.random, now,

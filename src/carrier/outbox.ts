@@ -1,5 +1,5 @@
-import { RegtermError } from '../errors.ts';
-import type { DeviceIdentity } from '../device/identity.ts';
+import { RegtermError } from '../lib/errors.ts';
+import type { DeviceIdentity } from './device-key.ts';
 import { RESULT_TYP, signJson } from './jws.ts';
 import { PROTOCOL_VERSION, resultDecisionSchema, type ResultDecision, type ResultPayload } from './protocol.ts';
 import type { OutboxEntry, OutboxStore, StateStore } from './store.ts';

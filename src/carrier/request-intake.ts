@@ -1,5 +1,5 @@
-import type { Logger } from '../device/logger.ts';
-import { untrustedText } from '../device/untrusted-text.ts';
+import type { Logger } from '../lib/logger.ts';
+import { untrustedText } from '../lib/untrusted-text.ts';
 import type { ResultOutbox } from './outbox.ts';
 import { INVALID_SESSION, type RejectReason, type SessionRequest } from './protocol.ts';
 import type { RequestValidator } from './request-validator.ts';

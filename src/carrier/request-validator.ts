@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { verifyCarrierJws } from './carrier-jws.ts';
-import { untrustedText } from '../device/untrusted-text.ts';
+import { untrustedText } from '../lib/untrusted-text.ts';
 import { failedField, requestFields } from './request-fields.ts';
 import {
   ID_PATTERN, INVALID_SESSION, NONCE_PATTERN, sessionRequestSchema, type RejectReason, type SessionRequest,

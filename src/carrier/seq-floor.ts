@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { writeFileAtomic } from '../device/atomic-write.ts';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
 
 /**
  * The device's result sequence numbers (DESIGN §5: monotonic per device, persisted), kept in memory and reserved in

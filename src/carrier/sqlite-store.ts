@@ -1,8 +1,8 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { RegtermError, errorMessage } from '../errors.ts';
-import { fsyncDir } from '../device/atomic-write.ts';
+import { RegtermError, errorMessage } from '../lib/errors.ts';
+import { fsyncDir } from '../lib/atomic-write.ts';
 import { NonceFile } from './nonce-file.ts';
 import { SeqCounter } from './seq-floor.ts';
 import { StoreClosedError, type AcceptedSession, type OutboxEntry, type OutboxStore, type StateStore } from './store.ts';

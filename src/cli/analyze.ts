@@ -1,6 +1,6 @@
 /** regterm analyze IMAGE... [--json] [--models-dir DIR]: faces, landmarks, pose, eyes, quality, anti-spoof per image. */
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { faceToJson } from '../vision/face-json.ts';
 import { readImageFile } from '../vision/image-file.ts';

@@ -30,7 +30,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { i420ToRgb, tightLayout } from '../camera/i420.ts';
 import { DEMO_REFERENCE } from '../compose/demo/asset.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { coverResize, type RgbImage } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';

@@ -5,8 +5,8 @@ import { parseArgs } from 'node:util';
 import { buildSessionRequest, signSessionRequest } from '../carrier/carrier-side.ts';
 import { keyId } from '../carrier/keys.ts';
 import { ID_PATTERN, sessionRequestSchema, type SessionRequest } from '../carrier/protocol.ts';
-import { writeFileAtomic } from '../device/atomic-write.ts';
-import { EXIT, UsageError, errorMessage } from '../errors.ts';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
+import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import type { CommandContext } from './command.ts';
 
 export const USAGE = `usage:

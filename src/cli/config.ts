@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { REMOTE_LAYER_FILE, loadConfigLayers, valueAt } from '../config/load.ts';
 import { installedConfig } from '../device/provision/installed-config.ts';
 import { PATHS } from '../device/provision/layout.ts';
-import { EXIT, UsageError, errorMessage } from '../errors.ts';
+import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
 export const USAGE = `usage: regterm config [--config FILE | --root DIR] [--json]

@@ -24,7 +24,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError, isRegtermError } from '../errors.ts';
+import { UsageError, isRegtermError } from '../lib/errors.ts';
 import { resolvePolicy } from '../session/policy.ts';
 import { readCsv } from '../vision/csv.ts';
 import { boxIou } from '../vision/detector.ts';

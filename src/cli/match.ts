@@ -1,6 +1,6 @@
 /** regterm match A B [--json] [--single] [--models-dir DIR]: `{ similarity, threshold, same }` of the largest faces. */
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { type CommandContext, writeJson } from './command.ts';

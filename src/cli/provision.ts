@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { APP_ROOT } from '../app-root.ts';
 import { PATHS, UNIT_NAME } from '../device/provision/layout.ts';
 import { type ProvisionResult, provision } from '../device/provision/provision.ts';
-import { EXIT, RegtermError, UsageError, errorMessage } from '../errors.ts';
+import { EXIT, RegtermError, UsageError, errorMessage } from '../lib/errors.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
 const USAGE = `usage: regterm provision --root DIR --device-id ID --broker mqtts://HOST:PORT --carrier-key PUB.pem --ca CA.pem

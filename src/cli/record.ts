@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { CAMERA_FLAGS, cameraSpecFromFlags, createFrameSource } from '../camera/create-frame-source.ts';
-import { SYSTEM_CLOCK } from '../camera/clock.ts';
+import { SYSTEM_CLOCK } from '../lib/clock.ts';
 import { importRecording } from '../camera/recording-import.ts';
 import { RecordingWriter } from '../camera/recording.ts';
-import { createLogger } from '../device/logger.ts';
-import { EXIT, RegtermError, UsageError, errorMessage, isRegtermError } from '../errors.ts';
+import { createLogger } from '../lib/logger.ts';
+import { EXIT, RegtermError, UsageError, errorMessage, isRegtermError } from '../lib/errors.ts';
 import { createPanel, parsePins, splitPins, type Panel } from '../panel/create-panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keyId, readPublicKey } from '../carrier/keys.ts';
-import { writeFileAtomic } from '../device/atomic-write.ts';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
 import { parseSignature, signRelease, verifyRelease } from '../device/update/release-signature.ts';
-import { EXIT, UsageError, errorMessage } from '../errors.ts';
+import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
 export const USAGE = `usage:

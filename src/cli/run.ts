@@ -4,9 +4,9 @@ import { beginRemoteBoot, rollBackInvalidLayer, type BootOutcome } from '../conf
 import { composeAgent } from '../compose/compose.ts';
 import { runUntilStopped } from '../compose/lifecycle.ts';
 import { createRunner } from '../compose/runner-factory.ts';
-import { createLogger } from '../device/logger.ts';
+import { createLogger } from '../lib/logger.ts';
 import { createNotifier } from '../device/sd-notify.ts';
-import { EXIT, UsageError, errorMessage } from '../errors.ts';
+import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import type { CommandContext } from './command.ts';
 
 const HELP = `usage: regterm run [--config FILE]

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { PATHS } from '../device/provision/layout.ts';
-import { EXIT, RegtermError, UsageError, errorMessage } from '../errors.ts';
+import { EXIT, RegtermError, UsageError, errorMessage } from '../lib/errors.ts';
 import { renderReport } from '../session/report-svg.ts';
 import { TraceStore } from '../session/trace-store.ts';
 import { writeJson, type CommandContext } from './command.ts';

@@ -6,7 +6,7 @@ import { applyUpdateCommand } from '../device/update/download.ts';
 import { applyRelease, currentVersion } from '../device/update/install.ts';
 import { readOutcome, readPending } from '../device/update/pending.ts';
 import { parseSignature } from '../device/update/release-signature.ts';
-import { EXIT, UsageError, errorMessage } from '../errors.ts';
+import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
 export const USAGE = `usage:

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SignatureError, verifyResult } from '../carrier/jws.ts';
 import { readPublicKey } from '../carrier/keys.ts';
-import { EXIT, UsageError, errorMessage } from '../errors.ts';
+import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
 export const USAGE = 'usage: regterm verify-result --key DEVICE_PUB.pem [FILE]   (reads stdin without FILE)';

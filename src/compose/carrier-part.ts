@@ -8,9 +8,9 @@ import type { ClientCredentials } from '../carrier/link.ts';
 import { type OpenCarrier, openCarrier } from '../carrier/open.ts';
 import type { RejectReason } from '../carrier/protocol.ts';
 import type { Config } from '../config/schema.ts';
-import { loadSigningKeyFile, type DeviceIdentity } from '../device/identity.ts';
-import type { Logger } from '../device/logger.ts';
-import { EXIT, RegtermError, errorMessage } from '../errors.ts';
+import { loadSigningKeyFile, type DeviceIdentity } from '../carrier/device-key.ts';
+import type { Logger } from '../lib/logger.ts';
+import { EXIT, RegtermError, errorMessage } from '../lib/errors.ts';
 
 /**
  * The carrier half of the agent built from the one agent config: device identity (config `identity.signingKeyFile`),
@@ -86,7 +86,7 @@ export async function openCarrierPart(config: Readonly<Config>, deps: CarrierPar
   const carrierConfig = carrierConfigSchema.parse({
     deviceId: config.deviceId, stateDir: config.stateDir, identityDir: config.stateDir, carrierKeyFiles: ['-'],
     mqtt: { url: m.url, protocolVersion: m.protocolVersion, caFile: m.caFile, certFile: m.certFile, keyFile: m.keyFile,
-      keepaliveS: m.keepaliveS, sessionExpiryS: m.sessionExpiryS, backoffInitialMs: m.reconnectMinMs, backoffMaxMs: m.reconnectMaxMs },
+      keepaliveS: m.keepaliveS, sessionExpiryS: m.sessionExpiryS, reconnectMinMs: m.reconnectMinMs, reconnectMaxMs: m.reconnectMaxMs },
     requests: { maxBytes: config.carrier.maxRequestBytes },
     outbox: { maxEntries: config.carrier.outboxMaxResults },
   });

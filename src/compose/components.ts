@@ -1,4 +1,4 @@
-import type { Component } from '../agent.ts';
+import type { Component } from '../lib/agent.ts';
 import type { FrameSource } from '../camera/frame-source.ts';
 import type { CarrierPart } from './carrier-part.ts';
 import type { Notifier } from '../device/sd-notify.ts';
@@ -9,7 +9,7 @@ import type { FaceEngine } from '../vision/engine.ts';
 import type { HealthMonitor } from './health.ts';
 
 /**
- * The agent's parts as lifecycle Components (src/agent.ts), in the order compose.ts starts them. Each adapter only
+ * The agent's parts as lifecycle Components (src/lib/agent.ts), in the order compose.ts starts them. Each adapter only
  * maps start/stop; the parts keep their own contracts (FrameSource, Leds, CarrierLink...).
  */
 export function engineComponent(engine: Pick<FaceEngine, 'start' | 'stop'>): Component {

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { Agent } from '../agent.ts';
+import { Agent } from '../lib/agent.ts';
 import { releaseVersion } from '../app-root.ts';
 import { createFrameSource } from '../camera/create-frame-source.ts';
 import type { FrameSource } from '../camera/frame-source.ts';
-import { REAL_TIMER } from '../carrier/backoff.ts';
+import { SYSTEM_CLOCK } from '../lib/clock.ts';
 import type { CarrierLink } from '../carrier/link.ts';
 import type { LoadConfigOptions, LoadedConfig } from '../config/load.ts';
 import type { BootOutcome } from '../config/remote-layer.ts';
 import type { Config } from '../config/schema.ts';
 import { CONFIG_REPORT_TYP, TRACE_TYP, signJson } from '../carrier/jws.ts';
-import { errorMessage } from '../errors.ts';
-import { setLogLevel, type Logger } from '../device/logger.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { setLogLevel, type Logger } from '../lib/logger.ts';
 import type { Notifier } from '../device/sd-notify.ts';
 import { watchdogIntervalMs } from '../device/sd-notify.ts';
 import { TelemetryCollector, TelemetryReporter } from '../device/telemetry.ts';
@@ -24,7 +24,6 @@ import type { Buttons, Leds } from '../panel/panel.ts';
 import { type PolicyInput, policySchema, resolvePolicy } from '../session/policy.ts';
 import type { RandomSource } from '../session/random.ts';
 import { FailureRateLimiter } from '../session/rate-limiter.ts';
-import { performanceClock } from '../session/clock.ts';
 import { loadManifest } from '../vision/manifest.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { FaceEngine } from '../vision/engine.ts';
@@ -115,7 +114,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   // Policy layers: schema defaults < manifest calibration < config `session.policy` (validated by the config schema)
   // < the carrier's request.
   const policyFrom = (c: Readonly<Config>) => resolvePolicy(c.session.policy as PolicyInput, deploymentPolicyBase(manifest.thresholds));
-  const limiterFrom = (c: Readonly<Config>) => new FailureRateLimiter(performanceClock,
+  const limiterFrom = (c: Readonly<Config>) => new FailureRateLimiter(SYSTEM_CLOCK,
     { maxFailures: c.session.maxFailures, windowMs: c.session.failureWindowS * 1000 });
   // Replaced when a remote configuration changes them; the runner reads both at the start of every session.
   let policyBase = policyFrom(config);
@@ -195,7 +194,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   });
   const reporter = new TelemetryReporter({
     collector, publish: (sample) => { link.publishTelemetry(sample); }, intervalMs: config.telemetry.intervalS * 1000,
-    logger, timer: REAL_TIMER,
+    logger, timer: SYSTEM_CLOCK,
   });
   // Without systemd the health check still runs (every 10 s) so an unhealthy agent says so in its log.
   const healthLog = child('health');

@@ -1,5 +1,5 @@
-import type { Logger } from '../device/logger.ts';
-import { EXIT, errorMessage, isCanceled, isRegtermError } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { EXIT, errorMessage, isCanceled, isRegtermError } from '../lib/errors.ts';
 
 /** The slice of `process` the lifecycle listens on; tests pass an EventEmitter. */
 export interface ProcessEvents {

@@ -1,4 +1,4 @@
-import type { Component } from '../agent.ts';
+import type { Component } from '../lib/agent.ts';
 import { verifyCarrierJws } from '../carrier/carrier-jws.ts';
 import { PROTOCOL_VERSION, desiredConfigSchema, type ConfigReport, type Topics } from '../carrier/protocol.ts';
 import type { LoadConfigOptions, LoadedConfig } from '../config/load.ts';
@@ -6,9 +6,9 @@ import {
   LAST_FAILED_FILE, confirmRemoteBoot, persistRemoteLayer, planRemoteChange, readRemoteLayer, type BootOutcome, type RemoteRefusal,
 } from '../config/remote-layer.ts';
 import type { Config } from '../config/schema.ts';
-import type { Logger } from '../device/logger.ts';
-import { untrustedText } from '../device/untrusted-text.ts';
-import { errorMessage } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { untrustedText } from '../lib/untrusted-text.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 /**
  * Remote configuration (DESIGN.md §5 `config/desired` / `config/reported`): the carrier publishes a signed desired

@@ -1,8 +1,8 @@
-import type { Component } from '../agent.ts';
+import type { Component } from '../lib/agent.ts';
 import type { ResultDecision, SessionRequest } from '../carrier/protocol.ts';
 import type { OutboxEntry } from '../carrier/store.ts';
-import type { Logger } from '../device/logger.ts';
-import { errorMessage } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Component } from '../agent.ts';
+import type { Component } from '../lib/agent.ts';
 import { APP_ROOT } from '../app-root.ts';
 import { clockSync, type ClockSync, type ClockSyncOptions } from '../device/clock-sync.ts';
-import type { Logger } from '../device/logger.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { DegradedReason, HealthMonitor } from './health.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { ResultDecision } from '../carrier/protocol.ts';
-import type { Logger } from '../device/logger.ts';
-import { errorMessage } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { errorMessage } from '../lib/errors.ts';
 import type { AnalysedFrame, ProgressEvent } from '../session/runner.ts';
 import type { TraceStore } from '../session/trace-store.ts';
 import { TraceCollector, type TraceThresholds } from '../session/trace.ts';

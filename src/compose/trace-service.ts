@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import type { Component } from '../agent.ts';
+import type { Component } from '../lib/agent.ts';
 import { verifyCarrierJws } from '../carrier/carrier-jws.ts';
 import { PROTOCOL_VERSION, traceRequestSchema, type Topics } from '../carrier/protocol.ts';
-import type { Logger } from '../device/logger.ts';
-import { untrustedText } from '../device/untrusted-text.ts';
-import { errorMessage } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { untrustedText } from '../lib/untrusted-text.ts';
+import { errorMessage } from '../lib/errors.ts';
 import type { TraceStore } from '../session/trace-store.ts';
 import type { SessionTrace } from '../session/trace.ts';
 

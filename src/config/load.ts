@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { EXIT, RegtermError } from '../errors.ts';
+import { EXIT, RegtermError } from '../lib/errors.ts';
 import { type Config, DEFAULT_STATE_DIR, configSchema } from './schema.ts';
 
 export const ENV_PREFIX = 'REGTERM_';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../device/atomic-write.ts';
+import { fsyncDir, writeFileAtomic } from '../lib/atomic-write.ts';
 import { ConfigError, REMOTE_LAYER_FILE, configLeaves, loadConfigLayers, valueAt, type LoadConfigOptions, type LoadedConfig } from './load.ts';
 
 /**

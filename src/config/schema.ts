@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxRequestBytes, mqttSettings, outboxMaxResults } from '../carrier/config.ts';
 import { type PolicyInput, resolvePolicy } from '../session/policy.ts';
 
 /**
@@ -58,27 +59,27 @@ export const configSchema = z.strictObject({
     debounceMs: z.number().int().min(0).max(1000).default(30).describe('Button debounce time'),
   }),
   mqtt: section({
-    url: z.string().default('mqtts://127.0.0.1:8883').describe('Broker URL (mqtts:// for TLS)'),
-    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5).describe('MQTT protocol: 5, or 4 for 3.1.1'),
-    caFile: z.string().optional().describe('CA certificate(s) the broker certificate must chain to (pinning)'),
-    certFile: z.string().optional().describe('Device TLS client certificate'),
-    keyFile: z.string().optional().describe('Device TLS client key'),
+    url: mqttSettings.url,
+    protocolVersion: mqttSettings.protocolVersion,
+    caFile: mqttSettings.caFile,
+    certFile: mqttSettings.certFile,
+    keyFile: mqttSettings.keyFile,
     deviceCaFile: z.string().optional().describe('CA certificate(s) that issue device certificates: a renewed certificate must chain to one (default: mqtt.caFile)'),
     certRenewBeforeDays: z.number().int().min(1).max(365).default(30).describe('Renew the client certificate this many days before its notAfter (degraded certificate_expiring from then on)'),
     certCheckIntervalS: z.number().int().min(10).max(86_400).default(3600).describe('How often the client certificate\'s notAfter is checked'),
-    keepaliveS: z.number().int().min(5).max(1200).default(30).describe('MQTT keepalive'),
-    sessionExpiryS: z.number().int().min(0).default(86_400).describe('MQTT 5 session expiry (clean session false)'),
-    reconnectMinMs: z.number().int().min(100).default(1000).describe('First reconnect delay (full jitter applied)'),
-    reconnectMaxMs: z.number().int().min(1000).default(60_000).describe('Reconnect delay cap'),
+    keepaliveS: mqttSettings.keepaliveS,
+    sessionExpiryS: mqttSettings.sessionExpiryS,
+    reconnectMinMs: mqttSettings.reconnectMinMs,
+    reconnectMaxMs: mqttSettings.reconnectMaxMs,
   }),
   carrier: section({
     keysDir: z.string().default('/etc/regterm/carrier-keys').describe('Pinned carrier public keys (PEM, one per kid) for session requests'),
     keys: z.record(z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a kid (RFC 7638 thumbprint, base64url)'), z.string().max(1024))
       .default({}).describe('More trusted carrier keys, kid → Ed25519 public key PEM (set by the remote layer to rotate keys)'),
     revokedKids: z.array(z.string().max(64)).max(64).default([]).describe('Carrier kids no longer trusted, even when their PEM is in keysDir'),
-    maxRequestBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1_048_576).describe('Largest accepted session request'),
+    maxRequestBytes,
     drainBudgetMs: z.number().int().min(0).default(10_000).describe('On stop, time allowed to publish queued results'),
-    outboxMaxResults: z.number().int().min(1).default(1000).describe('Outbox cap: above it new sessions are refused, results are never dropped'),
+    outboxMaxResults,
   }),
   identity: section({
     signingKeyFile: z.string().default('/etc/regterm/device-key.pem').describe('Device Ed25519 private key (0600, service user)'),

@@ -3,9 +3,9 @@ import { readFile, statfs } from 'node:fs/promises';
 import { arch, release } from 'node:os';
 import { join } from 'node:path';
 import si from 'systeminformation';
-import type { Timer } from '../carrier/backoff.ts';
-import type { Logger } from './logger.ts';
-import { errorMessage } from '../errors.ts';
+import type { Timer } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 /**
  * Health telemetry. The periodic sample reads /proc, /sys and statfs directly: on this class of machine
@@ -231,7 +231,7 @@ export class TelemetryReporter {
 
   stop(): void {
     this.stopped = true;
-    if (this.handle !== undefined) this.options.timer.clear(this.handle);
+    if (this.handle !== undefined) this.options.timer.clearTimeout(this.handle);
   }
 
   /** A new interval (remote configuration) takes effect from the next sample on. */
@@ -241,7 +241,7 @@ export class TelemetryReporter {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.handle = this.options.timer.set(() => {
+    this.handle = this.options.timer.setTimeout(() => {
       this.options.collector.sample()
         .then((s) => { if (!this.stopped) this.options.publish(s); })
         .catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'telemetry sample failed'))

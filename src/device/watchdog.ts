@@ -1,14 +1,5 @@
+import { SYSTEM_CLOCK, type Timer } from '../lib/clock.ts';
 import type { Notifier } from './sd-notify.ts';
-
-export interface Timer {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
-export const REAL_TIMER: Timer = {
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-};
 
 export interface HealthReport {
   healthy: boolean;
@@ -22,6 +13,7 @@ export interface HealthReport {
  */
 export class Watchdog {
   private handle: unknown;
+  private running = false;
   private lastReasons = '';
 
   constructor(
@@ -29,20 +21,26 @@ export class Watchdog {
     private readonly intervalMs: number,
     private readonly check: () => HealthReport,
     private readonly onUnhealthy: (reasons: string[]) => void,
-    private readonly timer: Timer = REAL_TIMER,
+    private readonly timer: Timer = SYSTEM_CLOCK,
   ) {}
 
   start(): void {
+    this.running = true;
     this.tick();
-    this.handle = this.timer.setInterval(() => this.tick(), this.intervalMs);
   }
 
   stop(): void {
-    if (this.handle !== undefined) this.timer.clearInterval(this.handle);
+    this.running = false;
+    if (this.handle !== undefined) this.timer.clearTimeout(this.handle);
     this.handle = undefined;
   }
 
   private tick(): void {
+    this.feed();
+    if (this.running) this.handle = this.timer.setTimeout(() => this.tick(), this.intervalMs);
+  }
+
+  private feed(): void {
     const report = this.check();
     if (report.healthy) {
       this.lastReasons = '';

@@ -1,4 +1,4 @@
-import type { Logger } from '../device/logger.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { ButtonEvent, ButtonListener } from './panel.ts';
 
 /**

@@ -1,5 +1,5 @@
-import type { Logger } from '../device/logger.ts';
-import { UsageError, errorMessage } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
 import { DEFAULT_GPIO_ROOT } from './gpio-chips.ts';
 import { GpiodButtons, GpiodLeds } from './gpiod-panel.ts';
 import { GpiodTools } from './gpiod-tools.ts';

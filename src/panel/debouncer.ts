@@ -1,4 +1,4 @@
-import type { Clock } from '../camera/clock.ts';
+import type { Clock } from '../lib/clock.ts';
 
 /**
  * Edge-driven debounce for one input: every raw edge (re)starts a `ms` timer; when the line has been quiet that long

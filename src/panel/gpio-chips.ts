@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RegtermError, errorMessage } from '../errors.ts';
+import { RegtermError, errorMessage } from '../lib/errors.ts';
 
 /**
  * BCM GPIO number → sysfs GPIO number. sysfs numbers are `base + offset` of the pin controller, and since kernel 6.6

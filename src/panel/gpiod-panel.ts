@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
-import type { Logger } from '../device/logger.ts';
-import { backoffDelay, type BackoffOptions } from '../camera/backoff.ts';
-import { SYSTEM_CLOCK, type Clock } from '../camera/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
+import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
 import { ButtonHub } from './button-hub.ts';
 import { Debouncer } from './debouncer.ts';
 import { gpiodArgs, parseEvent, parseGetOutput, stopTool, type GpiodTools, type HeaderLines, type ToolProcess } from './gpiod-tools.ts';
@@ -36,7 +36,7 @@ class HeldLine {
   private wanted = false;
   private handover: Promise<void> | undefined;
   private retryTimer: unknown;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private stopping = false;
 
   constructor(
@@ -46,7 +46,9 @@ class HeldLine {
     private readonly o: GpiodCommon & { activeLow: boolean },
     private readonly log: Logger,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF);
+  }
 
   want(on: boolean): void {
     this.wanted = on;
@@ -97,9 +99,8 @@ class HeldLine {
     if (p !== this.holder || this.stopping) return; // replaced or stopped on purpose
     this.holder = undefined;
     this.held = undefined;
-    const backoff = this.o.backoff ?? DEFAULT_BACKOFF;
-    if (this.clock.now() - startedMs > backoff.maxMs) this.attempt = 0;
-    const delay = backoffDelay(this.attempt++, backoff);
+    if (this.clock.now() - startedMs > (this.o.backoff ?? DEFAULT_BACKOFF).maxMs) this.backoff.reset();
+    const delay = this.backoff.next();
     this.log.warn({ led: this.name, code, signal, restartInMs: delay, stderr: p.lastStderr() }, 'led holder exited');
     this.retryTimer = this.clock.setTimeout(() => {
       this.kick();
@@ -193,7 +194,7 @@ export class GpiodButtons implements Buttons {
   private monitor: ToolProcess | undefined;
   private restartTimer: unknown;
   private restarting: Promise<void> | undefined;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private restarts = 0;
   private running = false;
 
@@ -201,6 +202,7 @@ export class GpiodButtons implements Buttons {
   constructor(private readonly o: GpiodCommon & { activeLow?: boolean; debounceMs?: number }) {
     this.names = Object.keys(o.pins);
     this.clock = o.clock ?? SYSTEM_CLOCK;
+    this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF);
     this.log = o.logger.child({ component: 'buttons', backend: 'gpiod' });
     this.hub = new ButtonHub(this.log);
   }
@@ -294,9 +296,8 @@ export class GpiodButtons implements Buttons {
   private onMonitorExit(p: ToolProcess, startedMs: number, code: number | null, signal: NodeJS.Signals | null): void {
     if (p !== this.monitor || !this.running) return;
     this.monitor = undefined;
-    const backoff = this.o.backoff ?? DEFAULT_BACKOFF;
-    if (this.clock.now() - startedMs > backoff.maxMs) this.attempt = 0;
-    const delay = backoffDelay(this.attempt++, backoff);
+    if (this.clock.now() - startedMs > (this.o.backoff ?? DEFAULT_BACKOFF).maxMs) this.backoff.reset();
+    const delay = this.backoff.next();
     this.restarts++;
     this.log.warn({ code, signal, stderr: p.lastStderr(), restartInMs: delay, restarts: this.restarts }, 'gpiomon exited; buttons paused');
     this.restartTimer = this.clock.setTimeout(() => {

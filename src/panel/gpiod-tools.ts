@@ -1,9 +1,9 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Logger } from '../device/logger.ts';
-import { SYSTEM_CLOCK, type Clock } from '../camera/clock.ts';
-import { errorMessage } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
+import { errorMessage } from '../lib/errors.ts';
 import { HEADER_CONTROLLERS, PanelError, mapPins, type HeaderChip } from './gpio-chips.ts';
 import type { PinMap } from './panel.ts';
 

@@ -1,5 +1,5 @@
-import type { Logger } from '../device/logger.ts';
-import { SYSTEM_CLOCK, type Clock } from '../camera/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
 import { ButtonHub } from './button-hub.ts';
 import { Debouncer } from './debouncer.ts';
 import { DEFAULT_GPIO_ROOT, PanelError, resolveSysfsPins } from './gpio-chips.ts';

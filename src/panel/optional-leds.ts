@@ -1,4 +1,4 @@
-import type { Logger } from '../device/logger.ts';
+import type { Logger } from '../lib/logger.ts';
 import { checkName, type Leds } from './panel.ts';
 
 /**

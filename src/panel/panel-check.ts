@@ -1,5 +1,5 @@
-import type { Logger } from '../device/logger.ts';
-import { errorMessage } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { errorMessage } from '../lib/errors.ts';
 import { DEFAULT_GPIOD_TOOLS_DIR, type Panel, type PanelSpec } from './create-panel.ts';
 import { DEFAULT_GPIO_ROOT, resolveSysfsPins } from './gpio-chips.ts';
 import { GpiodTools } from './gpiod-tools.ts';

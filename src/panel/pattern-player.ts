@@ -1,4 +1,4 @@
-import type { Clock } from '../camera/clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Leds } from './panel.ts';
 import { expandPattern, type ExpandedPattern, type PatternDef } from './patterns.ts';
 

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../lib/clock.ts';
 
 export interface RateLimitOptions {
   /** failed attempts allowed inside the window; the next start is refused (default 5) */
@@ -20,7 +20,7 @@ export class FailureRateLimiter {
   private failures: number[] = [];
 
   constructor(
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, 'now'>,
     private readonly opts: RateLimitOptions = DEFAULT_RATE_LIMIT,
   ) {}
 

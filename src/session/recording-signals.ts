@@ -1,6 +1,6 @@
 import { i420ToRgb } from '../camera/i420.ts';
 import { ReplaySource } from '../camera/replay-source.ts';
-import type { Logger } from '../device/logger.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { FaceEngine } from '../vision/engine.ts';
 import { FaceTrack } from '../vision/face-track.ts';
 import type { SessionPolicy } from './policy.ts';

@@ -1,4 +1,4 @@
-import { errorMessage, isImageDecodeError, type ImageProblem } from '../errors.ts';
+import { errorMessage, isImageDecodeError, type ImageProblem } from '../lib/errors.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import { decodeImage, padImage, wipeImage, type RgbImage } from '../vision/image.ts';
 import type { PhotoFormat } from '../vision/photo-header.ts';

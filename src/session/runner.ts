@@ -1,9 +1,9 @@
-import { SYSTEM_CLOCK, type Clock } from '../camera/clock.ts';
+import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
 import type { Frame, FrameSource } from '../camera/frame-source.ts';
 import { i420ToRgb } from '../camera/i420.ts';
 import type { ResultDecision } from '../carrier/protocol.ts';
-import type { Logger } from '../device/logger.ts';
-import { isCanceled } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { isCanceled } from '../lib/errors.ts';
 import type { Buttons, Leds } from '../panel/panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';

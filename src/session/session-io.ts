@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { AgentError, ReferenceReason, SessionResult } from './decision.ts';
 import type { Similarity, Template } from './identity.ts';
 import type { LightSchedule } from './light.ts';
@@ -44,7 +44,7 @@ export interface SessionOptions {
   sessionId: string;
   nonce: string;
   policy: SessionPolicy;
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
   random: RandomSource;
   /** how templates compare (the engine's calibrated fusion in production); default mean cosine */
   similarity?: Similarity;

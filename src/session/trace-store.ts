@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../device/atomic-write.ts';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
 import { ID_PATTERN } from '../carrier/protocol.ts';
 import { TRACE_VERSION, type SessionTrace } from './trace.ts';
 

@@ -1,6 +1,6 @@
 /** The data CSVs (header row, comma-separated, no quoted commas in the columns we read). */
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../lib/errors.ts';
 
 export async function readCsv(path: string, required: readonly string[]): Promise<Record<string, string>[]> {
   let text: string;

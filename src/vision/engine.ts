@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { CanceledError, RegtermError } from '../errors.ts';
+import { CanceledError, RegtermError } from '../lib/errors.ts';
 import { type Point, fivePoints } from './align.ts';
 import { AntispoofModel } from './antispoof.ts';
 import { type Detection, Detector, boxArea } from './detector.ts';

@@ -1,6 +1,6 @@
 /** Reading an image file for the CLI: a missing file is a one-line UsageError, a non-image (not JPEG/PNG, undecodable) an ImageDecodeError. */
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { type RgbImage, decodeImage } from './image.ts';
 
 export async function readImageFile(path: string): Promise<RgbImage> {

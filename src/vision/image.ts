@@ -6,7 +6,7 @@
  * writes pixels to disk or logs.
  */
 import sharp from 'sharp';
-import { ImageDecodeError } from '../errors.ts';
+import { ImageDecodeError } from '../lib/errors.ts';
 import { readPhotoHeader, type PhotoFormat, type PhotoLimits } from './photo-header.ts';
 
 // libvips keeps the results of recent operations in a process-wide cache: a decoded reference photo would outlive

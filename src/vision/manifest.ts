@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { APP_ROOT } from '../app-root.ts';
-import { ModelIntegrityError } from '../errors.ts';
+import { ModelIntegrityError } from '../lib/errors.ts';
 
 const InputSpec = z.object({
   name: z.string(),

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ModelIntegrityError } from '../errors.ts';
+import { ModelIntegrityError } from '../lib/errors.ts';
 import type { Manifest, ModelEntry } from './manifest.ts';
 import ort, { type InferenceSession } from './onnxruntime.ts';
 

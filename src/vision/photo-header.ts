@@ -4,7 +4,7 @@
  * is refused here, so the decoder is only ever handed JPEG or PNG; dimensions are bounded here, so nothing is
  * allocated from a header that claims a huge image.
  */
-import { ImageDecodeError } from '../errors.ts';
+import { ImageDecodeError } from '../lib/errors.ts';
 
 export type PhotoFormat = 'jpeg' | 'png';
 

@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { buildSessionRequest, signSessionRequest } from '../../carrier/carrier-side.ts';
 import { verifyResult } from '../../carrier/jws.ts';
 import { Topics, type ResultPayload, type SessionRequest } from '../../carrier/protocol.ts';
-import { errorMessage } from '../../errors.ts';
+import { errorMessage } from '../../lib/errors.ts';
 
 /**
  * The carrier's side of the demo, in-process: signs a session request, prints progress as staff screens would see

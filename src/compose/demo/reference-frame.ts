@@ -1,6 +1,6 @@
 import { spawn as nodeSpawn } from 'node:child_process';
 import type { SpawnFn } from '../../camera/child-frame-source.ts';
-import { UsageError } from '../../errors.ts';
+import { UsageError } from '../../lib/errors.ts';
 
 /**
  * One frame of a video as JPEG bytes, in memory (ffmpeg on a pipe; nothing is written to disk): the demo's

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { RegtermError } from '../../errors.ts';
+import { RegtermError } from '../../lib/errors.ts';
 import { PATHS, SERVICE_GROUPS, SERVICE_USER, under } from './layout.ts';
 import type { TreeWriter } from './tree-writer.ts';
 

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyId, readPublicKey } from '../../carrier/keys.ts';
 import { configSchema } from '../../config/schema.ts';
-import { RegtermError, UsageError, errorMessage } from '../../errors.ts';
+import { RegtermError, UsageError, errorMessage } from '../../lib/errors.ts';
 import { type RunCommand, ensureAccount } from './accounts.ts';
 import { PATHS, UDEV_RULES_NAME, UNIT_NAME } from './layout.ts';
 import { type OpensslRun, generateTlsKey, makeCsr } from './tls.ts';

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { installedConfig } from './installed-config.ts';
-import { errorMessage } from '../../errors.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { groupMembers, readAccount, type ServiceAccount } from './accounts.ts';
 import { NATIVE_MODULES, PATHS, SERVICE_GROUPS, SERVICE_USER, under } from './layout.ts';
 import { certificatesIn, commonName, matchesKey, notAfterMs, privateKeyIn } from '../tls/certificate.ts';

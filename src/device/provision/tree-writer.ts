@@ -3,7 +3,7 @@ import {
   readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fsyncDir } from '../atomic-write.ts';
+import { fsyncDir } from '../../lib/atomic-write.ts';
 import { under } from './layout.ts';
 
 export interface Owner {

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { UsageError } from '../../errors.ts';
+import { UsageError } from '../../lib/errors.ts';
 
 /**
  * The service unit as installed: systemd/regterm.service with its outbound allow-list filled in. The shipped unit

@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { EXIT, RegtermError, errorMessage } from '../../errors.ts';
+import { EXIT, RegtermError, errorMessage } from '../../lib/errors.ts';
 
 /**
  * Facts about the device's TLS client certificate and the checks a renewed one must pass before the terminal uses it

@@ -1,9 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../logger.ts';
-import { errorMessage } from '../../errors.ts';
-import { fsyncDir, writeFileAtomic } from '../atomic-write.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { fsyncDir, writeFileAtomic } from '../../lib/atomic-write.ts';
 import { certificatesIn, matchesKey, notAfterMs, privateKeyIn } from './certificate.ts';
 
 /**

@@ -1,14 +1,14 @@
 import { createPublicKey, type X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import type { Component } from '../../agent.ts';
+import type { Component } from '../../lib/agent.ts';
 import {
   PROTOCOL_VERSION, issuedCertificateSchema, type CertificateRequest, type Topics,
 } from '../../carrier/protocol.ts';
-import { errorMessage } from '../../errors.ts';
-import { writeFileAtomic } from '../atomic-write.ts';
-import type { Logger } from '../logger.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { writeFileAtomic } from '../../lib/atomic-write.ts';
+import type { Logger } from '../../lib/logger.ts';
 import { generateTlsKey, makeCsr } from '../provision/tls.ts';
-import { untrustedText } from '../untrusted-text.ts';
+import { untrustedText } from '../../lib/untrusted-text.ts';
 import { certificatesIn, checkIssuedCertificate, daysLeft, notAfterMs } from './certificate.ts';
 import type { TlsCredentials } from './credentials.ts';
 

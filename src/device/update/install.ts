@@ -5,8 +5,8 @@ import {
   readlinkSync, renameSync, rmSync, symlinkSync,
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { RegtermError, errorMessage } from '../../errors.ts';
-import { fsyncDir } from '../atomic-write.ts';
+import { RegtermError, errorMessage } from '../../lib/errors.ts';
+import { fsyncDir } from '../../lib/atomic-write.ts';
 import { PATHS, UNIT_NAME, under } from '../provision/layout.ts';
 import { DEFAULT_DEADLINE_S, DEFAULT_MAX_ATTEMPTS, type UpdateOutcome, readPending, settleTrial, writePending } from './pending.ts';
 import { type ReleaseSignature, type VerifiedRelease, readReleaseKeys, verifyRelease } from './release-signature.ts';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../atomic-write.ts';
+import { fsyncDir, writeFileAtomic } from '../../lib/atomic-write.ts';
 
 /**
  * The update's trial state in /var/lib/regterm/update/ (docs/release.md), shared with scripts/update-guard (POSIX sh,

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:
 import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { keyId } from '../../carrier/keys.ts';
-import { RegtermError, errorMessage } from '../../errors.ts';
+import { RegtermError, errorMessage } from '../../lib/errors.ts';
 
 /**
  * Detached release signatures (docs/release.md): `regterm-<version>-<target>.tar.gz.sig` beside the tarball, JSON:

@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { antispoofWindows } from '../../../src/session/antispoof-windows.ts';
 import { resolvePolicy, type SessionPolicy } from '../../../src/session/policy.ts';
 import { eventsTrack, recordingSignals } from '../../../src/session/recording-signals.ts';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { scoreEvents, type EventScore } from '../../../src/session/detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents, type ClipEventType } from '../../../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';

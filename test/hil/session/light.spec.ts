@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplaySource } from '../../../src/camera/replay-source.ts';
 import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { PatternPlayer } from '../../../src/panel/pattern-player.ts';
 import { SimLeds } from '../../../src/panel/sim-panel.ts';
 import { evaluateLight, lightChips } from '../../../src/session/light.ts';

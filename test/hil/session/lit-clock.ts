@@ -1,4 +1,4 @@
-import type { Clock } from '../../../src/camera/clock.ts';
+import type { Clock } from '../../../src/lib/clock.ts';
 
 /**
  * A virtual monotonic clock for lockstep HIL sessions: time moves only when `advanceTo` is called (the lit camera

@@ -1,6 +1,6 @@
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from '../../../src/camera/frame-source.ts';
 import { ReplaySource } from '../../../src/camera/replay-source.ts';
-import type { Logger } from '../../../src/device/logger.ts';
+import type { Logger } from '../../../src/lib/logger.ts';
 import type { LedChange } from '../../../src/panel/sim-panel.ts';
 import type { VirtualClock } from './lit-clock.ts';
 

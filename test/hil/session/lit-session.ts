@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ResultDecision } from '../../../src/carrier/protocol.ts';
-import type { Logger } from '../../../src/device/logger.ts';
+import type { Logger } from '../../../src/lib/logger.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../../../src/panel/panel.ts';
 import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
 import { planChallenges } from '../../../src/session/challenges.ts';

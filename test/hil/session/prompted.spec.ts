@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAttack } from '../../attacks/table.ts';
 import { evalEvents, type EventsReport } from '../../../src/cli/eval-events.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';

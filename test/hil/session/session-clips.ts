@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ReplaySource } from '../../../src/camera/replay-source.ts';
 import type { ResultDecision } from '../../../src/carrier/protocol.ts';
-import type { Logger } from '../../../src/device/logger.ts';
+import type { Logger } from '../../../src/lib/logger.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../../../src/panel/panel.ts';
 import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
 import type { ChallengeType, PolicyInput } from '../../../src/session/policy.ts';

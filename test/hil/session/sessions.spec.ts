@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { DATA } from '../vision/helpers.ts';
 import { frameJpeg, printAttackVideo, readBytes, sessionOnClip, stillVideo, withTmp } from './session-clips.ts';

@@ -12,7 +12,7 @@
  * regression concentrated in one clip shows even when the total holds.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';

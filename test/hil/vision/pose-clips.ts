@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../../src/device/logger.ts';
+import type { Logger } from '../../../src/lib/logger.ts';
 import { faceDataRoot } from '../../face-data.ts';
 import type { SessionPolicy } from '../../../src/session/policy.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topics, certificateRequestSchema, type CertificateRequest } from '../../../src/carrier/protocol.ts';
-import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
 import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';

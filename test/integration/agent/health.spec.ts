@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { freePort } from '../carrier/helpers/mosquitto.ts';
 import { AgentProcess, type NotifySocket } from './agent-process.ts';
 import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';

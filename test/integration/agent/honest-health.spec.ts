@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { Topics } from '../../../src/carrier/protocol.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { REFERENCE } from '../../unit/carrier/helpers.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { CarrierClient } from '../carrier/helpers/carrier-client.ts';

@@ -8,7 +8,7 @@ import { verifyResult } from '../../../src/carrier/jws.ts';
 import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { INVALID_SESSION, Topics, type ResultPayload } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { describeWithFaceData, faceDataRoot } from '../../face-data.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { CarrierClient } from '../carrier/helpers/carrier-client.ts';

@@ -9,7 +9,7 @@ import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/ca
 import { keyId } from '../../../src/carrier/keys.ts';
 import { Topics } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
-import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { describeWithFaceData, faceDataRoot } from '../../face-data.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { CarrierClient } from '../carrier/helpers/carrier-client.ts';

@@ -9,8 +9,8 @@ import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/ca
 import { CONFIG_TYP, signJson } from '../../../src/carrier/jws.ts';
 import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { INVALID_SESSION, Topics, configReportSchema, type ConfigReport } from '../../../src/carrier/protocol.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
-import { EXIT } from '../../../src/errors.ts';
+import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
+import { EXIT } from '../../../src/lib/errors.ts';
 import { REFERENCE } from '../../unit/carrier/helpers.ts';
 import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
 import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';

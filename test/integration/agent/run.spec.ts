@@ -11,7 +11,7 @@ import { TRACE_REQUEST_TYP, signJson } from '../../../src/carrier/jws.ts';
 import { compactVerify } from 'jose';
 import { Topics } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { referenceTemplate } from '../../../src/session/reference-intake.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { CarrierClient } from '../carrier/helpers/carrier-client.ts';

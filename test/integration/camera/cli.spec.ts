@@ -8,7 +8,7 @@ import { ReplaySource } from '../../../src/camera/replay-source.ts';
 import { loadRecording } from '../../../src/camera/recording.ts';
 import { checkClock, checkDisk, checkModels, formatTable, run as doctor } from '../../../src/cli/doctor.ts';
 import { run as record } from '../../../src/cli/record.ts';
-import { isUsageError } from '../../../src/errors.ts';
+import { isUsageError } from '../../../src/lib/errors.ts';
 import { gpiodSim } from '../../unit/panel/gpiod-sim.ts';
 import { describeWithFaceData } from '../../face-data.ts';
 import { DATA, FAKE_RPICAM, logSink } from './helpers.ts';

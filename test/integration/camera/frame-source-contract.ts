@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Frame, FrameSource } from '../../../src/camera/frame-source.ts';
 import { tightLayout } from '../../../src/camera/i420.ts';
-import { isCanceled, isRegtermError } from '../../../src/errors.ts';
+import { isCanceled, isRegtermError } from '../../../src/lib/errors.ts';
 
 /**
  * ONE contract suite for every FrameSource backend (STYLE.md §6): the stand-in rpicam-vid, ffmpeg on a file, replay

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { SpawnFn } from '../../../src/camera/child-frame-source.ts';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createLogger, type Logger } from '../../../src/device/logger.ts';
+import { createLogger, type Logger } from '../../../src/lib/logger.ts';
 import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
 import { faceDataRoot } from '../../face-data.ts';
 

@@ -8,7 +8,7 @@ import { importRecording } from '../../../src/camera/recording-import.ts';
 import { loadRecording, RecordingWriter } from '../../../src/camera/recording.ts';
 import { ReplaySource } from '../../../src/camera/replay-source.ts';
 import { createRpicamSource } from '../../../src/camera/rpicam-source.ts';
-import { isUsageError } from '../../../src/errors.ts';
+import { isUsageError } from '../../../src/lib/errors.ts';
 import { describeWithFaceData } from '../../face-data.ts';
 import { CLIP, CLIP_EVENTS, FAKE_RPICAM, VIDEO, fakeRpicamSpawn, logSink, referenceFrames } from './helpers.ts';
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRpicamSource } from '../../../src/camera/rpicam-source.ts';
 import type { Frame, FrameSource } from '../../../src/camera/frame-source.ts';
 import { tightLayout } from '../../../src/camera/i420.ts';
-import { isRegtermError } from '../../../src/errors.ts';
+import { isRegtermError } from '../../../src/lib/errors.ts';
 import { VIDEO, FAKE_RPICAM, fakeRpicamSpawn, childPids, isAlive, logSink, referenceFrames, waitFor } from './helpers.ts';
 
 // The real child-process path: src/camera spawns scripts/fake-rpicam-vid, which writes padded I420 from a real clip.

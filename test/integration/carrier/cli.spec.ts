@@ -9,7 +9,7 @@ import { pinKeys, readPublicKey } from '../../../src/carrier/keys.ts';
 import { ResultOutbox } from '../../../src/carrier/outbox.ts';
 import { RequestValidator } from '../../../src/carrier/request-validator.ts';
 import { MemoryOutboxStore, MemoryStateStore } from '../../../src/carrier/store.ts';
-import { createIdentity, loadIdentity, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, loadIdentity, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { decision } from '../../unit/carrier/helpers.ts';
 
 /**

@@ -8,7 +8,7 @@ import { verifyResult } from '../../../src/carrier/jws.ts';
 import { readPublicKey } from '../../../src/carrier/keys.ts';
 import { openCarrier } from '../../../src/carrier/open.ts';
 import { INVALID_SESSION, Topics, type ResultPayload } from '../../../src/carrier/protocol.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { LogSink, REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
 import { CarrierClient } from './helpers/carrier-client.ts';

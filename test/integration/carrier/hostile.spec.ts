@@ -10,7 +10,7 @@ import { readPublicKey } from '../../../src/carrier/keys.ts';
 import { openCarrier, type OpenCarrier } from '../../../src/carrier/open.ts';
 import { INVALID_SESSION, type ResultPayload, type SessionRequest } from '../../../src/carrier/protocol.ts';
 import { carrierConfigSchema } from '../../../src/carrier/config.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { LogSink, REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
 import { CarrierClient } from './helpers/carrier-client.ts';
 import { deviceConfig } from './helpers/device.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyId } from '../../../src/carrier/keys.ts';
-import { createIdentity, loadIdentity, loadOrCreateIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, loadIdentity, loadOrCreateIdentity, PRIVATE_KEY_FILE } from '../../../src/carrier/device-key.ts';
 
 describe('device identity', () => {
   let dir = '';

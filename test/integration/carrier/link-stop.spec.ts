@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCarrier } from '../../../src/carrier/open.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { LogSink, decision, testKeys } from '../../unit/carrier/helpers.ts';
 import { deviceConfig } from './helpers/device.ts';

@@ -10,7 +10,7 @@ import { readPublicKey } from '../../../src/carrier/keys.ts';
 import { openCarrier, type OpenCarrier } from '../../../src/carrier/open.ts';
 import { INVALID_SESSION, type SessionRequest } from '../../../src/carrier/protocol.ts';
 import type { OutboxEntry } from '../../../src/carrier/store.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
 import { CarrierClient } from './helpers/carrier-client.ts';
 import { deviceConfig } from './helpers/device.ts';
@@ -83,12 +83,12 @@ describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () 
     const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
     const live = new Set<unknown>();
     const timer = {
-      set: (fn: () => void, ms: number) => {
+      setTimeout: (fn: () => void, ms: number) => {
         const h: NodeJS.Timeout = setTimeout(() => { live.delete(h); fn(); }, ms);
         live.add(h);
         return h;
       },
-      clear: (h: unknown) => { live.delete(h); clearTimeout(h as NodeJS.Timeout); },
+      clearTimeout: (h: unknown) => { live.delete(h); clearTimeout(h as NodeJS.Timeout); },
     };
     const before = sockets();
     const ac = new AbortController();
@@ -211,14 +211,14 @@ describe('CarrierLink reconnects', () => {
     const delays: number[] = [];
     let fire: (() => void) | undefined;
     const timer = {
-      set: (fn: () => void, ms: number) => {
+      setTimeout: (fn: () => void, ms: number) => {
         if (ms !== 2000) { delays.push(ms); fire = fn; } // 2000 = resendAfterMs, not a reconnect
         return delays.length;
       },
-      clear: () => undefined,
+      clearTimeout: () => undefined,
     };
     const config = deviceConfig(root, 'dev-backoff', pki, `mqtts://127.0.0.1:${port}`, carrierKeys.publicKey,
-      { backoffInitialMs: 100, backoffMaxMs: 1600 });
+      { reconnectMinMs: 100, reconnectMaxMs: 1600 });
     const c = await openCarrier(config, { logger: createLogger({ destination: new LogSink() }), version: '0.1.0',
       modelsHash: 'm1', timer, random: () => 0.5 });
     open.push(c);

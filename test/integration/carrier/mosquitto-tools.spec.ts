@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCarrier } from '../../../src/carrier/open.ts';
 import type { SessionRequest } from '../../../src/carrier/protocol.ts';
 import { readPublicKey } from '../../../src/carrier/keys.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { LogSink, decision } from '../../unit/carrier/helpers.ts';
 import { deviceConfig } from './helpers/device.ts';
 import { Mosquitto, freePort } from './helpers/mosquitto.ts';

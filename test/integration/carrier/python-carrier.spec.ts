@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { progressEventSchema, resultPayloadSchema, statusPayloadSchema } from '../../../src/carrier/protocol.ts';
 import { DEMO_CLIP, DEMO_REFERENCE } from '../../../src/compose/demo/asset.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { AgentProcess, until } from '../agent/agent-process.ts';
 import { Mosquitto, freePort } from './helpers/mosquitto.ts';

@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/device/identity.ts';
+import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { REGTERM } from '../agent/agent-process.ts';
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cameraSpecFromFlags } from '../../../src/camera/create-frame-source.ts';
 import { ffmpegArgs } from '../../../src/camera/ffmpeg-source.ts';
 import { rpicamArgs } from '../../../src/camera/rpicam-source.ts';
-import { isUsageError } from '../../../src/errors.ts';
+import { isUsageError } from '../../../src/lib/errors.ts';
 
 describe('camera command lines (argument arrays, no shell)', () => {
   it('rpicam-vid: raw yuv420 forever to stdout, no preview, flushed', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv, parseEventsCsv } from '../../../src/camera/events-csv.ts';
-import { isUsageError } from '../../../src/errors.ts';
+import { isUsageError } from '../../../src/lib/errors.ts';
 
 describe('events CSV', () => {
   it('parses quoted fields with commas and doubled quotes', () => {

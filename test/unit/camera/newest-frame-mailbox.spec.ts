@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { NewestFrameMailbox } from '../../../src/camera/newest-frame-mailbox.ts';
-import { backoffDelay } from '../../../src/camera/backoff.ts';
 
 describe('NewestFrameMailbox', () => {
   it('keeps only the newest item for a slow reader and counts the drops', async () => {
@@ -47,13 +46,5 @@ describe('NewestFrameMailbox', () => {
     const m = new NewestFrameMailbox<number>();
     void m.take();
     await expect(m.take()).rejects.toThrow(/one reader/);
-  });
-});
-
-describe('backoffDelay', () => {
-  it('doubles up to the cap with equal jitter', () => {
-    const o = { initialMs: 100, maxMs: 1000 };
-    expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, { ...o, random: () => 1 }))).toEqual([100, 200, 400, 800, 1000, 1000]);
-    expect(backoffDelay(3, { ...o, random: () => 0 })).toBe(400);
   });
 });

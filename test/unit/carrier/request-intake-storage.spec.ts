@@ -8,7 +8,7 @@ import { RequestIntake } from '../../../src/carrier/request-intake.ts';
 import { RequestValidator } from '../../../src/carrier/request-validator.ts';
 import { StateStorageError } from '../../../src/carrier/sqlite-store.ts';
 import { MemoryOutboxStore, MemoryStateStore, type AcceptedSession } from '../../../src/carrier/store.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { REFERENCE, testKeys } from './helpers.ts';
 
 /**

@@ -7,7 +7,7 @@ import { INVALID_SESSION, type ResultPayload, type SessionRequest } from '../../
 import { RequestIntake } from '../../../src/carrier/request-intake.ts';
 import { RequestValidator } from '../../../src/carrier/request-validator.ts';
 import { MemoryOutboxStore, MemoryStateStore, type StateStore } from '../../../src/carrier/store.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { REFERENCE, decision, testKeys } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { TelemetryCollector, TelemetryReporter, decodeThrottled, type TelemetrySample } from '../../../src/device/telemetry.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { LogSink } from './helpers.ts';
 
 const FIX = join(import.meta.dirname, '..', '..', 'fixtures', 'carrier');
@@ -53,8 +53,8 @@ describe('TelemetryCollector', () => {
 class ManualTimer {
   pending = new Map<number, { fn: () => void; ms: number }>();
   private next = 0;
-  set = (fn: () => void, ms: number) => { this.pending.set(++this.next, { fn, ms }); return this.next; };
-  clear = (h: unknown) => { this.pending.delete(h as number); };
+  setTimeout = (fn: () => void, ms: number) => { this.pending.set(++this.next, { fn, ms }); return this.next; };
+  clearTimeout = (h: unknown) => { this.pending.delete(h as number); };
   fire(): void {
     const due = [...this.pending.entries()];
     this.pending.clear();

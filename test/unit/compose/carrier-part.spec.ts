@@ -6,9 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../../src/carrier/keys.ts';
 import { z } from 'zod';
 import { carrierKeyFiles, openCarrierPart, trustedCarrierKeys } from '../../../src/compose/carrier-part.ts';
-import { loadSigningKeyFile } from '../../../src/device/identity.ts';
+import { loadSigningKeyFile } from '../../../src/carrier/device-key.ts';
 import { loadConfig } from '../../../src/config/load.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 
 const dirs: string[] = [];
 const dir = () => {

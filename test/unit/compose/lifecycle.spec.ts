@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runUntilStopped, type Stoppable } from '../../../src/compose/lifecycle.ts';
-import { createLogger } from '../../../src/device/logger.ts';
-import { CanceledError, EXIT, RegtermError } from '../../../src/errors.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
+import { CanceledError, EXIT, RegtermError } from '../../../src/lib/errors.ts';
 
 function sink() {
   const lines: Array<Record<string, unknown>> = [];

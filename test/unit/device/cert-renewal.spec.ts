@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Topics, certificateRequestSchema, type CertificateRequest } from '../../../src/carrier/protocol.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { certificatesIn } from '../../../src/device/tls/certificate.ts';
 import { TlsCredentials } from '../../../src/device/tls/credentials.ts';
 import { CertRenewal } from '../../../src/device/tls/renewal.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTlsKey, makeCsr } from '../../../src/device/provision/tls.ts';
-import { writeFileAtomic } from '../../../src/device/atomic-write.ts';
+import { writeFileAtomic } from '../../../src/lib/atomic-write.ts';
 import { checkIssuedCertificate, certificatesIn, notAfterMs, type CertRefusal } from '../../../src/device/tls/certificate.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { createPki, type TestPki } from '../../integration/carrier/helpers/pki.ts';

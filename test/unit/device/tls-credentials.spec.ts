@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { TlsCredentials } from '../../../src/device/tls/credentials.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { createPki, type ClientCert, type TestPki } from '../../integration/carrier/helpers/pki.ts';

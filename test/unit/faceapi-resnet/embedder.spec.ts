@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRegtermError, EXIT, ModelIntegrityError } from '../../../src/errors.ts';
+import { isRegtermError, EXIT, ModelIntegrityError } from '../../../src/lib/errors.ts';
 import {
   DEFAULT_FACEAPI_RESNET_PATH,
   dlibChipTemplate5,

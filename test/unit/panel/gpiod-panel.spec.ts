@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { isPanelError } from '../../../src/panel/gpio-chips.ts';
 import { GpiodButtons, GpiodLeds } from '../../../src/panel/gpiod-panel.ts';
 import {

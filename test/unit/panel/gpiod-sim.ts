@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { Clock } from '../../../src/camera/clock.ts';
+import type { Clock } from '../../../src/lib/clock.ts';
 import { GPIOD_TOOLS, type SpawnFn } from '../../../src/panel/gpiod-tools.ts';
 
 const STAND_IN = fileURLToPath(new URL('../../fixtures/gpiod/gpiod-sim', import.meta.url));

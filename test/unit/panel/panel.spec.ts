@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { createPanel } from '../../../src/panel/create-panel.ts';
 import { isPanelError } from '../../../src/panel/gpio-chips.ts';
 import { GpiodButtons, GpiodLeds } from '../../../src/panel/gpiod-panel.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/camera/clock.ts';
+import type { Clock } from '../../../src/lib/clock.ts';
 import { PatternPlayer } from '../../../src/panel/pattern-player.ts';
 import { PROMPT_PATTERNS, expandPattern } from '../../../src/panel/patterns.ts';
 import { SimLeds } from '../../../src/panel/sim-panel.ts';

@@ -5,7 +5,7 @@
  * follows the LED light sequence with camera latency. Frames are noisy (synth.ts) and the "shell" embeds one frame
  * every `embedEveryMs`. Not a spec file: helpers only.
  */
-import { ManualClock } from '../../../src/session/clock.ts';
+import { ManualClock } from '../../../src/lib/clock.ts';
 import { chipIndexAt, type LightSchedule } from '../../../src/session/light.ts';
 import { resolvePolicy, type PolicyInput } from '../../../src/session/policy.ts';
 import type { PromptId } from '../../../src/session/prompts.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/session/clock.ts';
+import { ManualClock } from '../../../src/lib/clock.ts';
 import { countsAsFailure } from '../../../src/session/decision.ts';
 import { FailureRateLimiter } from '../../../src/session/rate-limiter.ts';
 

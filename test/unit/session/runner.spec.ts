@@ -1,11 +1,10 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { SYSTEM_CLOCK } from '../../../src/camera/clock.ts';
+import { ManualClock, SYSTEM_CLOCK } from '../../../src/lib/clock.ts';
 import { resultDecisionSchema } from '../../../src/carrier/protocol.ts';
-import { createLogger } from '../../../src/device/logger.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../../../src/panel/panel.ts';
 import { SimButtons, SimLeds } from '../../../src/panel/sim-panel.ts';
-import { ManualClock } from '../../../src/session/clock.ts';
 import { FailureRateLimiter } from '../../../src/session/rate-limiter.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { SessionRunner, type SessionRunnerOptions } from '../../../src/session/runner.ts';

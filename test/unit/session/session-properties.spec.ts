@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/session/clock.ts';
+import { ManualClock } from '../../../src/lib/clock.ts';
 import type { Template } from '../../../src/session/identity.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { seededRandom } from '../../../src/session/random.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/session/clock.ts';
+import { ManualClock } from '../../../src/lib/clock.ts';
 import { lightChips } from '../../../src/session/light.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { seededRandom } from '../../../src/session/random.ts';

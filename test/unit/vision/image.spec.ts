@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { ImageDecodeError, UsageError } from '../../../src/errors.ts';
+import { ImageDecodeError, UsageError } from '../../../src/lib/errors.ts';
 import { decodeImage, i420ToRgb, mirror, toGray } from '../../../src/vision/image.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import { CORRUPT_JPEG, gradientPng } from '../../fixtures/vision/generated.ts';

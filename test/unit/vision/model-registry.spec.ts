@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelIntegrityError } from '../../../src/errors.ts';
+import { ModelIntegrityError } from '../../../src/lib/errors.ts';
 import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../../src/vision/manifest.ts';
 import { ModelRegistry } from '../../../src/vision/model-registry.ts';
 

@@ -1,6 +1,6 @@
 import sharp, { type JpegOptions } from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { ImageDecodeError, type ImageProblem } from '../../../src/errors.ts';
+import { ImageDecodeError, type ImageProblem } from '../../../src/lib/errors.ts';
 import { readPhotoHeader, type PhotoFormat } from '../../../src/vision/photo-header.ts';
 import { REFERENCE_PHOTO } from '../../../src/session/reference-intake.ts';
 import { CORRUPT_JPEG, gradientPng } from '../../fixtures/vision/generated.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_IOU, boxesCsvFor, labelledFace, readPoseLabels } from '../../../src/cli/eval-pose.ts';
-import { UsageError } from '../../../src/errors.ts';
+import { UsageError } from '../../../src/lib/errors.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { type PoseSample, linearFit, poseAccuracy } from '../../../src/vision/pose-accuracy.ts';
 

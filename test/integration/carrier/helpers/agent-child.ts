@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { carrierConfigSchema } from '../../../../src/carrier/config.ts';
 import { openCarrier } from '../../../../src/carrier/open.ts';
-import { createLogger } from '../../../../src/device/logger.ts';
+import { createLogger } from '../../../../src/lib/logger.ts';
 import { decision } from '../../../unit/carrier/helpers.ts';
 
 const [configPath, prefix, fromArg, toArg, delayArg] = process.argv.slice(2);

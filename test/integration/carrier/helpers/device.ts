@@ -14,7 +14,7 @@ export function deviceConfig(root: string, deviceId: string, pki: TestPki, url: 
   const cert = pki.client(deviceId);
   return carrierConfigSchema.parse({
     deviceId, stateDir: join(dir, 'state'), identityDir: join(dir, 'identity'), carrierKeyFiles: [carrierKeyFile],
-    mqtt: { url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key, backoffInitialMs: 50, backoffMaxMs: 1000,
+    mqtt: { url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key, reconnectMinMs: 100, reconnectMaxMs: 1000,
       resendAfterMs: 2000, connectTimeoutMs: 3000, ...over },
   });
 }

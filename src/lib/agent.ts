@@ -1,4 +1,4 @@
-import type { Logger } from './device/logger.ts';
+import type { Logger } from './logger.ts';
 import { errorMessage, isCanceled } from './errors.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Agent, type Component } from '../../src/agent.ts';
-import { createLogger } from '../../src/device/logger.ts';
+import { Agent, type Component } from '../../../src/lib/agent.ts';
+import { createLogger } from '../../../src/lib/logger.ts';
 
 function sinkLogger() {
   const lines: Array<Record<string, unknown>> = [];

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UNTRUSTED_TEXT_MAX, untrustedText } from '../../../src/device/untrusted-text.ts';
+import { UNTRUSTED_TEXT_MAX, untrustedText } from '../../../src/lib/untrusted-text.ts';
 
 describe('untrustedText', () => {
   it('keeps short strings, cuts long ones with a marker that says how long they were', () => {

@@ -1,7 +1,10 @@
 /**
  * Capped exponential backoff with full jitter (AWS architecture blog "Exponential Backoff And Jitter"):
- * delay = random() × min(maxMs, initialMs × 2^attempt). Full jitter spreads a fleet's reconnects over the whole
- * window, so thousands of terminals do not stampede a restarted broker. reset() after a successful connect.
+ * delay = random() × min(maxMs, initialMs × 2^attempt). One policy for every retry loop (broker reconnects, camera
+ * and GPIO tool restarts). Full jitter rather than equal jitter because the retry that matters most is a fleet
+ * reconnecting to a restarted broker: spreading the attempts over the whole window instead of its upper half gives
+ * the broker the fewest simultaneous connections; a local child that is restarted a little early only costs one
+ * more failed start, and its next ceiling doubles. reset() after a success.
  */
 export interface BackoffOptions {
   initialMs: number;
@@ -28,14 +31,3 @@ export class Backoff {
     return this.attempt;
   }
 }
-
-/** The timer seam (MQTT.js get-timer.ts): fake timers or a test clock drive reconnects and resends. */
-export interface Timer {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-export const REAL_TIMER: Timer = {
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};

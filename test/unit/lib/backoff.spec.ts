@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../../src/carrier/backoff.ts';
+import { Backoff } from '../../../src/lib/backoff.ts';
 
 describe('Backoff', () => {
   it('grows exponentially up to the cap, with full jitter', () => {

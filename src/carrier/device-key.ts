@@ -1,9 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { RegtermError, errorMessage } from '../errors.ts';
-import { keyId } from '../carrier/keys.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { RegtermError, errorMessage } from '../lib/errors.ts';
+import { keyId } from './keys.ts';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
 
 /**
  * The device signing identity: an Ed25519 key pair generated once at provisioning. The private key file is 0600
