@@ -205,7 +205,7 @@ describe('the carrier update command', () => {
     expect(existsSync(stagedPath(updateDir))).toBe(false);
     expect(currentVersion(root)).toBe(PREVIOUS);
     expect(readdirSync(updateDir).filter((n) => n.startsWith('.'))).toEqual([]); // no download left behind
-  });
+  }, 180_000);
 
   it('waits for the running session, stages a verified release, refuses sessions until the installer has run, and refuses the replayed command', async () => {
     // a session in progress: the update must not be installed under it
@@ -249,7 +249,7 @@ describe('the carrier update command', () => {
     recordAttack({ area: 'update command', attack: 'replayed update command', expected: 'rejected/replayed', observed: `${replay.status}/${replay.reason ?? ''}` });
     expect(replay).toMatchObject({ status: 'rejected', reason: 'replayed' });
     await stopAgent();
-  });
+  }, 240_000);
 
   it('the new release never runs stably: the guard rolls back, and the previous release reports it once the broker is back', async () => {
     // systemd starts the new release again and again (it crashes before READY); the fourth start rolls back
@@ -272,7 +272,7 @@ describe('the carrier update command', () => {
       observed: `${rolledBack.status}/${rolledBack.reason ?? ''} reported` });
     expect(rolledBack).toMatchObject({ version: '0.2.0', previous: PREVIOUS, reason: 'kept_restarting', running: RUNNING });
     await stopAgent();
-  });
+  }, 180_000);
 
   it('a release that reaches READY is reported applied, and confirmed once it has been up for the probation time', async () => {
     // the running version as the update: staged as the agent stages it, installed by the installer
@@ -293,5 +293,5 @@ describe('the carrier update command', () => {
     await until(() => !existsSync(outcomePath(updateDir)), 10_000, 'the reported outcome to be removed');
     expect(readPending(updateDir)).toBeUndefined();
     await stopAgent();
-  });
+  }, 180_000);
 });
