@@ -151,7 +151,7 @@ export const traceRequestSchema = z.strictObject({
  * version is `version`. The release's own signature (a pinned release key) is checked as well: the carrier names
  * the file, the release key vouches for its content.
  */
-export const RELEASE_VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/;
+const RELEASE_VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/;
 export const updateRequestSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   deviceId: id,

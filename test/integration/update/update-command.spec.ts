@@ -94,6 +94,7 @@ beforeAll(async () => {
   devicePub = readPublicKey(join(dir, 'identity', PUBLIC_KEY_FILE));
   mkdirSync(join(dir, 'carrier-keys'));
   writeFileSync(join(dir, 'carrier-keys', 'carrier.pem'), carrierKey.publicKey.export({ format: 'pem', type: 'spki' }));
+  writeFileSync(join(dir, 'carrier.key.pem'), carrierKey.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
   const cert = pki.client(DEVICE);
   configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify({
@@ -208,6 +209,11 @@ describe('the carrier update command', () => {
   }, 180_000);
 
   it('waits for the running session, stages a verified release, refuses sessions until the installer has run, and refuses the replayed command', async () => {
+    // the command as the operations team makes it: `regterm carrier update` from the release's signature file
+    const made = spawnSync(process.execPath, [REGTERM, 'carrier', 'update', '--key', join(dir, 'carrier.key.pem'), '--device', DEVICE,
+      '--url', good.url, '--sig', join(dir, 'www', 'good', `${basename(good.url)}.sig`)], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const cmd = made.stdout.trim();
     // a session in progress: the update must not be installed under it
     const sessionId = 'sess-during-update';
     const request = buildSessionRequest({ deviceId: DEVICE, sessionId, ttlS: 120,
@@ -216,7 +222,6 @@ describe('the carrier update command', () => {
     await until(() => carrier.messages.some((m) => m.topic === topics.progress(sessionId)), 30_000, 'the session to run');
 
     const before = reportCount();
-    const cmd = await command({});
     await carrier.publish(topics.updateRequest, cmd);
     const accepted = await nextReport(before, 'accepted');
     expect(accepted).toMatchObject({ version: '0.2.0' });
