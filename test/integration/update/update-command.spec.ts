@@ -16,7 +16,7 @@ import { DEMO_CLIP, DEMO_REFERENCE } from '../../../src/compose/demo/asset.ts';
 import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/device/identity.ts';
 import { PATHS } from '../../../src/device/provision/layout.ts';
 import { applyRelease, currentVersion } from '../../../src/device/update/install.ts';
-import { outcomePath, readOutcome, readPending } from '../../../src/device/update/pending.ts';
+import { outcomePath, readOutcome, readPending, writePending } from '../../../src/device/update/pending.ts';
 import { parseSignature, signRelease } from '../../../src/device/update/release-signature.ts';
 import { stageRelease, stagedPath } from '../../../src/device/update/staged.ts';
 import { recordAttack } from '../../attacks/table.ts';
@@ -208,7 +208,7 @@ describe('the carrier update command', () => {
     expect(readdirSync(updateDir).filter((n) => n.startsWith('.'))).toEqual([]); // no download left behind
   }, 180_000);
 
-  it('waits for the running session, stages a verified release, refuses sessions until the installer has run, and refuses the replayed command', async () => {
+  it('waits for the running session, stages a verified release, refuses sessions until the installer has run, reports an installer failure, and refuses the replayed command', async () => {
     // the command as the operations team makes it: `regterm carrier update` from the release's signature file
     const made = spawnSync(process.execPath, [REGTERM, 'carrier', 'update', '--key', join(dir, 'carrier.key.pem'), '--device', DEVICE,
       '--url', good.url, '--sig', join(dir, 'www', 'good', `${basename(good.url)}.sig`)], { encoding: 'utf8' });
@@ -241,6 +241,22 @@ describe('the carrier update command', () => {
     await until(() => carrier.results.has('sess-refused'), 15_000, 'the refused session');
     const { payload } = await compactVerify(carrier.results.get('sess-refused')![0]!, devicePub);
     expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ decision: 'rejected', reason: 'busy' });
+
+    // the installer fails (a trial of the running release is still pending): reported, and sessions resume
+    writePending(updateDir, { version: PREVIOUS, previous: '', deadline: Math.floor(Date.now() / 1000) + 600, max_attempts: 3, attempts: 1, ready_at: 0 });
+    const failedRun = installer();
+    expect(failedRun.status).not.toBe(0);
+    const failed = await nextReport(before, 'failed');
+    expect(failed).toMatchObject({ version: '0.2.0', reason: 'install_failed', previous: PREVIOUS });
+    expect(failed.detail).toMatch(/still on trial/);
+    await until(() => !existsSync(outcomePath(updateDir)), 10_000, 'the reported failure to be removed');
+    rmSync(join(updateDir, 'pending'));
+    expect(currentVersion(root)).toBe(PREVIOUS);
+
+    // the carrier tries again
+    const again = reportCount();
+    await carrier.publish(topics.updateRequest, await command({}));
+    await nextReport(again, 'staged', 60_000);
 
     // regterm-update.service: the installer as root
     const run = installer();
