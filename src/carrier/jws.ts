@@ -18,6 +18,8 @@ export const CONFIG_TYP = 'regterm-config+jws';
 export const CONFIG_REPORT_TYP = 'regterm-config-report+jws';
 export const TRACE_REQUEST_TYP = 'regterm-trace-request+jws';
 export const TRACE_TYP = 'regterm-trace+jws';
+export const UPDATE_REQUEST_TYP = 'regterm-update-request+jws';
+export const UPDATE_REPORT_TYP = 'regterm-update-report+jws';
 
 export class SignatureError extends Error {}
 

@@ -27,7 +27,7 @@ export type { SessionRequestListener };
  *   publishProgress(sessionId, event)   QoS 0, dropped while offline (staff screens only)
  *   publishTelemetry(obj)               QoS 0, dropped while offline
  *   onCarrierMessage(topic, listener)   raw carrier messages on a command topic (config/desired, ...)
- *   publishRetained(topic, payload)     retained QoS 1, kept until connected (config/reported, ...)
+ *   publishRetained(topic, payload, delivered?)  retained QoS 1, kept until connected (config/reported, ...)
  *   publishOnce(topic, payload)         QoS 1 when connected (answers to carrier commands: trace/<sessionId>)
  *   reconnect(reason)                   ends the connection cleanly and connects again (a renewed certificate)
  *   health()                            connected, last broker activity, last ack, outbox depth, reconnects,
@@ -147,7 +147,7 @@ export class CarrierLink {
   private signal?: AbortSignal;
   private readonly carrierListeners = new Map<string, Set<(payload: Buffer) => void>>();
   /** retained device messages not yet published (published on the next connect; a newer one replaces an older one) */
-  private readonly pendingRetained = new Map<string, string>();
+  private readonly pendingRetained = new Map<string, { payload: string; delivered?: () => void }>();
   private statusReasons: string[] = [];
   /** when the last connection attempt started (the reconnect loop's heartbeat) */
   private attemptAt = 0;
@@ -250,10 +250,13 @@ export class CarrierLink {
     return () => listeners.delete(listener);
   }
 
-  /** A retained device message (QoS 1), published now or on the next connect; the latest one per topic wins. */
-  publishRetained(topic: string, payload: string): void {
+  /**
+   * A retained device message (QoS 1), published now or on the next connect; the latest one per topic wins.
+   * `delivered` runs once the broker acknowledged this payload (never for one replaced before it was sent).
+   */
+  publishRetained(topic: string, payload: string, delivered?: () => void): void {
     assertPublishTopic(topic, this.topics.prefix);
-    this.pendingRetained.set(topic, payload);
+    this.pendingRetained.set(topic, { payload, delivered });
     if (this.client && this.connected) this.flushRetained(this.client);
   }
 
@@ -385,9 +388,10 @@ export class CarrierLink {
   }
 
   private flushRetained(client: MqttClient): void {
-    for (const [topic, payload] of this.pendingRetained) {
-      this.publish(client, topic, payload, { qos: 1, retain: true }).then(() => {
-        if (this.pendingRetained.get(topic) === payload) this.pendingRetained.delete(topic);
+    for (const [topic, entry] of this.pendingRetained) {
+      this.publish(client, topic, entry.payload, { qos: 1, retain: true }).then(() => {
+        if (this.pendingRetained.get(topic) === entry) this.pendingRetained.delete(topic);
+        entry.delivered?.();
       }, () => undefined);
     }
   }

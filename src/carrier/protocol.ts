@@ -180,6 +180,53 @@ export const traceRequestSchema = z.strictObject({
 });
 
 /**
+ * A carrier-signed update command (on `update/request`, QoS 1, not retained; docs/release.md "The update command"):
+ * install the release tarball at `url` (its detached signature at `<url>.sig`) whose sha256 is `sha256` and whose
+ * version is `version`. The release's own signature (a pinned release key) is checked as well: the carrier names
+ * the file, the release key vouches for its content.
+ */
+const RELEASE_VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/;
+export const updateRequestSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  nonce: z.string().regex(NONCE_PATTERN),
+  issuedAt: isoTime,
+  expiresAt: isoTime,
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  version: z.string().regex(RELEASE_VERSION_PATTERN),
+});
+export type UpdateRequest = z.infer<typeof updateRequestSchema>;
+
+/**
+ * What the terminal did with an update command, and how the update ended (device-signed JWS on `update/reported`,
+ * retained): accepted (verified, downloading) → staged (downloaded and verified, handed to the installer) → applied
+ * (the new version reached READY) → confirmed (it stayed up); or rejected (the command, the download or the release
+ * failed a check: nothing was installed), failed (the installer could not install it) or rolled_back (the new
+ * version did not reach READY or kept restarting; the previous one runs again).
+ */
+export const UPDATE_STATUSES = ['accepted', 'staged', 'rejected', 'failed', 'applied', 'confirmed', 'rolled_back'] as const;
+export const updateReportSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: id,
+  status: z.enum(UPDATE_STATUSES),
+  /** the command this report answers (absent for a command that could not be read, and for a trial's outcome) */
+  nonce: z.string().max(128).optional(),
+  /** the version the update is about */
+  version: z.string().max(64).optional(),
+  /** the version that ran before it (the way back) */
+  previous: z.string().max(64).optional(),
+  /** rejected / failed / rolled_back: why, from a fixed vocabulary */
+  reason: z.string().regex(/^[a-z0-9_]{1,40}$/).optional(),
+  /** bounded human-readable detail */
+  detail: z.string().max(300).optional(),
+  /** the version of the agent that sent this report */
+  running: z.string().max(64),
+  at: isoTime,
+});
+export type UpdateReport = z.infer<typeof updateReportSchema>;
+
+/**
  * Certificate renewal (docs/fleet.md "Certificate renewal"). The device publishes its CSR retained on `cert/csr` (an
  * empty retained message once the renewed certificate connected); `refused` says why the last certificate it got
  * was not used. The carrier answers on `cert/issued` with the certificate its device CA signed. That message needs no
@@ -220,6 +267,8 @@ export class Topics {
   get configReported(): string { return `${this.prefix}/config/reported`; }
   get traceRequest(): string { return `${this.prefix}/trace/request`; }
   trace(sessionId: string): string { return `${this.prefix}/trace/${sessionId}`; }
+  get updateRequest(): string { return `${this.prefix}/update/request`; }
+  get updateReported(): string { return `${this.prefix}/update/reported`; }
   get certCsr(): string { return `${this.prefix}/cert/csr`; }
   get certIssued(): string { return `${this.prefix}/cert/issued`; }
   result(sessionId: string): string { return `${this.prefix}/session/${sessionId}/result`; }

@@ -6,6 +6,7 @@ import { applyUpdateCommand } from '../device/update/download.ts';
 import { applyRelease, currentVersion } from '../device/update/install.ts';
 import { readOutcome, readPending } from '../device/update/pending.ts';
 import { parseSignature } from '../device/update/release-signature.ts';
+import { applyStaged } from '../device/update/staged.ts';
 import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
@@ -15,12 +16,16 @@ export const USAGE = `usage:
       unpacks it as ${PATHS.releases}/<version>, switches ${PATHS.current} to it and restarts the service. The new
       version is on trial: if it does not reach READY before --deadline (default 600 s) or keeps restarting, the
       unit's update guard switches back to the previous release (docs/release.md). --root DIR: an image (no restart).
+  regterm update apply-staged [--root DIR] [--no-restart] [--json]
+      installs the release the agent staged in ${PATHS.updateDir}/staged after the carrier's update command (run as
+      root by regterm-update.path; the same checks and trial as apply). Nothing staged: exits 0 doing nothing.
   regterm update status [--root DIR] [--json]
       the current release, the installed ones, a trial in progress and the last outcome`;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const [sub, ...rest] = ctx.argv;
   if (sub === 'apply') return apply(ctx, rest);
+  if (sub === 'apply-staged') return applyStagedCommand(ctx, rest);
   if (sub === 'status') return status(ctx, rest);
   throw new UsageError(USAGE);
 }
@@ -64,6 +69,16 @@ async function apply(ctx: CommandContext, args: string[]): Promise<number> {
   else ctx.stdout.write(result.status === 'switched'
     ? `regterm update: ${result.previous ?? '(none)'} -> ${result.version} (on trial until READY and stable)\n`
     : `regterm update: ${result.version} is already current\n`);
+  return EXIT.ok;
+}
+
+async function applyStagedCommand(ctx: CommandContext, args: string[]): Promise<number> {
+  const { values, positionals } = parse(args);
+  if (positionals.length !== 0) throw new UsageError(USAGE);
+  const root = resolve(values.root ?? '/');
+  const result = await applyStaged({ root, restart: values['no-restart'] || root !== '/' ? () => undefined : undefined });
+  if (values.json) writeJson(ctx.stdout, result ?? { status: 'nothing-staged' });
+  else ctx.stdout.write(result === undefined ? 'regterm update: nothing staged\n' : `regterm update: ${result.previous ?? '(none)'} -> ${result.version} (${result.status})\n`);
   return EXIT.ok;
 }
 

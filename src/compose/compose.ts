@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { Agent } from '../lib/agent.ts';
 import { releaseVersion } from '../app-root.ts';
 import { createFrameSource } from '../camera/create-frame-source.ts';
@@ -8,7 +9,7 @@ import type { CarrierLink } from '../carrier/link.ts';
 import type { LoadConfigOptions, LoadedConfig } from '../config/load.ts';
 import type { BootOutcome } from '../config/remote-layer.ts';
 import type { Config } from '../config/schema.ts';
-import { CONFIG_REPORT_TYP, TRACE_TYP, signJson } from '../carrier/jws.ts';
+import { CONFIG_REPORT_TYP, TRACE_TYP, UPDATE_REPORT_TYP, signJson } from '../carrier/jws.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { setLogLevel, type Logger } from '../lib/logger.ts';
 import type { Notifier } from '../device/sd-notify.ts';
@@ -35,6 +36,7 @@ import {
 import { HealthMonitor } from './health.ts';
 import { TraceRecorder } from './trace-recorder.ts';
 import { TraceService } from './trace-service.ts';
+import { UpdateService } from './update-service.ts';
 import type { AnalysedFrame, ProgressEvent } from '../session/runner.ts';
 import { TraceStore } from '../session/trace-store.ts';
 import { traceThresholds } from '../session/trace.ts';
@@ -129,6 +131,7 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   const camera = deps.camera ?? createFrameSource(config.camera, logger);
 
   let session: SessionService | undefined;
+  let updates: UpdateService | undefined;
   let renewal: CertRenewal | undefined;
   const m = config.mqtt;
   // the client pair is chosen per connection attempt: a renewed one in the state directory may replace the provisioned one
@@ -139,7 +142,8 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
   const inventory = await new TelemetryCollector({ sysRoot: config.telemetry.sysRoot, diskPath: config.stateDir })
     .inventory(version, modelsHash);
   const carrier = await openCarrierPart(config, {
-    logger, version, modelsHash, inventory, policySchema, credentials, isBusy: () => session?.busy ?? true,
+    logger, version, modelsHash, inventory, policySchema, credentials,
+    isBusy: () => (session?.busy ?? true) || (updates?.installing ?? false),
     // a customer is not asked to look into a camera that does not work
     unavailable: () => (status.reasons().includes('camera_unavailable') ? 'camera_unavailable' : undefined),
   });
@@ -202,6 +206,12 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     (reasons) => healthLog.error({ reasons }, 'unhealthy: watchdog not fed'));
   const status = new StatusReporter({ health, link, logger: healthLog, clock: clockProbe, intervalMs: STATUS_INTERVAL_MS });
 
+  updates = new UpdateService({
+    deviceId: config.deviceId, version, updateDir: join(config.stateDir, 'update'), releaseKeysDir: config.update.releaseKeysDir,
+    link, logger, now: Date.now, carrierKeys: () => carrier.carrierKeys, sessionBusy: () => session.busy,
+    sign: (report) => signJson(report, carrier.identity.privateKey, carrier.identity.kid, UPDATE_REPORT_TYP),
+  });
+
   let loaded = deps.remote?.loaded;
   const remote = deps.remote && new RemoteConfigService({
     deviceId: config.deviceId, stateDir: config.stateDir, link, logger, now: Date.now, boot: deps.remote.boot,
@@ -245,6 +255,8 @@ export async function composeAgent(config: Readonly<Config>, deps: ComposeDeps):
     status,
     // after READY: confirms a remote layer that took a restart, then listens for the next one
     ...(remote ? [remote] : []),
+    // after READY: reports how the last update ended, then listens for update commands
+    updates,
   ], logger);
   return { agent, link, session, camera, health, version, modelsHash };
 }

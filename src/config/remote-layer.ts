@@ -33,7 +33,7 @@ export const LIVE_KEYS = ['log.level', 'session.policy', 'session.maxFailures', 
  */
 const REMOTE_FORBIDDEN = ['deviceId', 'stateDir', 'identity.', 'models.dir', 'camera.rpicamBin', 'camera.device', 'camera.recording',
   'panel.gpioRoot', 'panel.gpiodToolsDir', 'telemetry.sysRoot', 'mqtt.caFile', 'mqtt.certFile', 'mqtt.keyFile',
-  'mqtt.deviceCaFile', 'carrier.keysDir'];
+  'mqtt.deviceCaFile', 'carrier.keysDir', 'update.releaseKeysDir'];
 
 export interface RemoteLayer {
   version: number;

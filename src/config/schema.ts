@@ -108,6 +108,9 @@ export const configSchema = z.strictObject({
     keepDays: z.number().int().min(1).max(365).default(14).describe('Session traces older than this are removed'),
     maxTotalMB: z.number().min(1).max(1024).default(50).describe('Session traces together stay under this size (oldest removed first)'),
   }),
+  update: section({
+    releaseKeysDir: z.string().default('/etc/regterm/release-keys').describe('Pinned Ed25519 release keys (<kid>.pem): an update the carrier commands must be signed with one (docs/release.md)'),
+  }),
   telemetry: section({
     intervalS: z.number().int().min(5).default(60).describe('Telemetry publish interval'),
     sysRoot: z.string().default('/sys').describe('sysfs root for temperature and throttling reads'),

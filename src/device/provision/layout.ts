@@ -36,6 +36,9 @@ export const PATHS = {
   stateDir: '/var/lib/regterm',
   unit: '/etc/systemd/system/regterm.service',
   unitWants: '/etc/systemd/system/multi-user.target.wants/regterm.service',
+  /** the privileged installer of a release the agent staged (started by the agent's unit; docs/release.md) */
+  updatePathUnit: '/etc/systemd/system/regterm-update.path',
+  updateServiceUnit: '/etc/systemd/system/regterm-update.service',
   udevRules: '/etc/udev/rules.d/60-regterm.rules',
 } as const;
 

@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { keyId, readPublicKey } from '../../carrier/keys.ts';
 import { configSchema } from '../../config/schema.ts';
 import { RegtermError, UsageError, errorMessage } from '../../lib/errors.ts';
@@ -233,6 +233,9 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   w.dir(PATHS.updateDir, 0o700, service);
   w.file(PATHS.unit, renderUnit(readText(join(o.systemdDir, UNIT_NAME), 'unit'), network.addresses), 0o644, ROOT_OWNER);
   w.symlink(PATHS.unitWants, PATHS.unit);
+  for (const unit of [PATHS.updatePathUnit, PATHS.updateServiceUnit]) {
+    w.file(unit, readText(join(o.systemdDir, basename(unit)), 'unit'), 0o644, ROOT_OWNER);
+  }
   w.file(PATHS.udevRules, readText(join(o.systemdDir, UDEV_RULES_NAME), 'udev rules'), 0o644, ROOT_OWNER);
 
   return {

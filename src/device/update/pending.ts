@@ -68,10 +68,15 @@ export function readOutcome(updateDir: string): UpdateOutcome | undefined {
   return { result, version: f.version ?? '', previous: f.previous ?? '', reason: f.reason ?? '', at: Number(f.at) || 0 };
 }
 
+/** An outcome for the agent to report (a trial's end, or an install that failed before the switch). */
+export function writeOutcome(updateDir: string, outcome: UpdateOutcome): void {
+  writeFileAtomic(outcomePath(updateDir), lines(outcome), 0o644);
+}
+
 /** Ends the trial: the outcome is written first, then the pending marker goes (a crash between leaves both: the guard ends it again). */
 export function finishTrial(updateDir: string, p: PendingUpdate, result: UpdateOutcome['result'], reason: string, nowS: number): UpdateOutcome {
   const outcome: UpdateOutcome = { result, version: p.version, previous: p.previous, reason, at: nowS };
-  writeFileAtomic(outcomePath(updateDir), lines(outcome), 0o644);
+  writeOutcome(updateDir, outcome);
   rmSync(pendingPath(updateDir), { force: true });
   fsyncDir(updateDir);
   return outcome;

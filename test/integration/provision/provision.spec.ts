@@ -71,6 +71,9 @@ describe('regterm provision into an image root', () => {
     expect(readlinkSync(at(PATHS.unitWants))).toBe(PATHS.unit);
     expect(readFileSync(at(PATHS.unit), 'utf8')).toBe(readFileSync(join(REPO, 'systemd', 'regterm.service'), 'utf8'));
     expect(readFileSync(at(PATHS.udevRules), 'utf8')).toBe(readFileSync(join(REPO, 'systemd', '60-regterm.rules'), 'utf8'));
+    // the installer of a release the agent staged after the carrier's update command (docs/release.md)
+    expect(readFileSync(at(PATHS.updatePathUnit), 'utf8')).toBe(readFileSync(join(REPO, 'systemd', 'regterm-update.path'), 'utf8'));
+    expect(readFileSync(at(PATHS.updateServiceUnit), 'utf8')).toBe(readFileSync(join(REPO, 'systemd', 'regterm-update.service'), 'utf8'));
   });
 
   it('adds each account entry exactly once, with a free system id and the video and gpio groups', () => {

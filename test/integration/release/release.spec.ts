@@ -163,6 +163,7 @@ describe('release layout (npm run build)', () => {
     expect(statSync(join(release, 'regterm')).mode & 0o111).not.toBe(0);
     expect(statSync(join(release, 'scripts', 'update-guard')).mode & 0o111).not.toBe(0);
     expect(existsSync(join(release, 'systemd', '60-regterm.rules'))).toBe(true);
+    for (const unit of ['regterm-update.path', 'regterm-update.service']) expect(existsSync(join(release, 'systemd', unit)), unit).toBe(true);
     expect(statSync(join(release, 'scripts', 'provision')).mode & 0o111).not.toBe(0);
     expect(readFileSync(join(release, 'README.md'), 'utf8')).toContain('regterm provision --root /');
     expect(readFileSync(join(release, 'LICENSE'), 'utf8')).toContain('MIT License');

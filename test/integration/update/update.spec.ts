@@ -308,7 +308,7 @@ describe('regterm update: signed release, side-by-side install, trial with autom
       const done = spawnSync(process.execPath, args, { encoding: 'utf8' });
       expect(done.status, done.stderr).toBe(0);
       expect(assertNeverHalfWritten(root)).toEqual({ current: '0.2.0', leftovers: 0 }); // leftovers of the kills removed
-    });
+    }, 300_000); // about ten times one apply, each a CLI start-up and a 48 MB verify: minutes on a loaded machine
 
     it('a full disk during the unpack or at the marker fails the update cleanly: current untouched, nothing left over', async () => {
       const root = join(tmp, 'full');
