@@ -8,9 +8,9 @@
  * largest face), the embed latency, and the process's peak RSS. Runs on the engine's default session tuning (1
  * thread, no spinning).
  *
- * The frame is held as the camera delivers it (tight full-range I420) and every timed tracking call first converts it
- * to RGB, as the session runner does on every frame: `trackingMs` and `trackingHybrid*` include that conversion,
- * `frame.i420ToRgbMs` is its median alone.
+ * The frame is held as a camera delivers it (tight I420; full range, the conversion costs the same in every encoding)
+ * and every timed tracking call first converts it to RGB, as the session runner does on every frame: `trackingMs` and
+ * `trackingHybrid*` include that conversion, `frame.i420ToRgbMs` is its median alone.
  *
  * `frame.modelSumMs` is what the tracking stage's model calls cost timed alone (detect + landmark + 2 × eye + pose
  * + liveness medians); `trackingMs − modelSumMs` is the rest: crops and tensor fills, decoding, NMS, quality, and
@@ -28,7 +28,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { i420ToRgb, tightLayout } from '../camera/i420.ts';
+import { FULL_BT601, i420ToRgb, tightLayout } from '../camera/i420.ts';
 import { DEMO_REFERENCE } from '../compose/demo/asset.ts';
 import { UsageError } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
@@ -226,7 +226,8 @@ function cameraFrame(img: RgbImage): { toRgb: () => RgbImage } {
     }
   }
   const rgb = new Uint8Array(width * height * 3);
-  return { toRgb: () => ({ width, height, data: i420ToRgb(width, height, yuv, rgb) }) };
+  const frame = { width, height, data: yuv, encoding: FULL_BT601 };
+  return { toRgb: () => ({ width, height, data: i420ToRgb(frame, rgb) }) };
 }
 
 async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {

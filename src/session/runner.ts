@@ -290,7 +290,7 @@ class ActiveRun {
       this.rgb?.fill(0);
       this.rgb = new Uint8Array(width * height * 3);
     }
-    const image: RgbImage = { width, height, data: i420ToRgb(width, height, frame.data, this.rgb) };
+    const image: RgbImage = { width, height, data: i420ToRgb(frame, this.rgb) };
     frame.data.fill(0);
     let embedding: Template | undefined;
     try {

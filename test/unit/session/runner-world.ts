@@ -6,6 +6,7 @@
  */
 import sharp from 'sharp';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from '../../../src/camera/frame-source.ts';
+import { FULL_BT601 } from '../../../src/camera/i420.ts';
 import type { ProgressEvent, RunnerEngine } from '../../../src/session/runner.ts';
 import { cosine, type Template } from '../../../src/session/identity.ts';
 import type { AnalyzeOptions, FaceAnalysis } from '../../../src/vision/engine.ts';
@@ -144,7 +145,7 @@ export class World {
       this.nowMs = (this.o.startTsMs ?? 0) + Math.round((k * 1000) / FPS);
       const data = new Uint8Array((W * H * 3) / 2).fill(120);
       this.frameBuffers.push(data);
-      yield { seq: k, tsMs: this.nowMs, width: W, height: H, format: 'i420', data };
+      yield { seq: k, tsMs: this.nowMs, width: W, height: H, format: 'i420', data, encoding: FULL_BT601 };
     }
   }
 }
