@@ -9,10 +9,10 @@ import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import type { RgbImage } from '../vision/image.ts';
+import { wipeTemplate, type FaceTemplate } from '../vision/matcher.ts';
 import type { PhotoFormat } from '../vision/photo-header.ts';
 import { FaceTrack } from '../vision/face-track.ts';
 import { countsAsFailure } from './decision.ts';
-import { wipeTemplate, type Template } from './identity.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from './policy.ts';
 import { cryptoRandom, type RandomSource } from './random.ts';
 import type { RateDecision } from './rate-limiter.ts';
@@ -81,7 +81,7 @@ export interface AnalysedFrame {
 
 /** What the runner uses of the FaceEngine (the engine itself in production; a scripted world in unit tests). */
 export interface RunnerEngine extends Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'wipeBuffers'> {
-  compare(a: Template, b: Template): { similarity: number };
+  compare(a: FaceTemplate, b: FaceTemplate): { similarity: number };
   readonly fusion: { readonly threshold: number };
   readonly antispoofThreshold: number | undefined;
 }
@@ -209,7 +209,7 @@ class ActiveRun {
     const sessionClock = { now: (): number => (this.frameMode ? this.virtualMs : this.clock.now()) };
     this.session = new RegistrationSession({
       sessionId: request.sessionId, nonce: request.nonce, policy, clock: sessionClock, random: o.random ?? cryptoRandom,
-      similarity: (a: Template, b: Template) => o.engine.compare(a, b).similarity,
+      similarity: (a: FaceTemplate, b: FaceTemplate) => o.engine.compare(a, b).similarity,
     });
     this.selector = new EmbedSelector(policy);
   }
@@ -292,7 +292,7 @@ class ActiveRun {
     }
     const image: RgbImage = { width, height, data: i420ToRgb(frame, this.rgb) };
     frame.data.fill(0);
-    let embedding: Template | undefined;
+    let embedding: FaceTemplate | undefined;
     try {
       const tsMs = frame.tsMs + this.tsOffset;
       this.track.setPoseEveryFrame(this.session.turnOpen);

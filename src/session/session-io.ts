@@ -1,6 +1,7 @@
+import type { FaceTemplate } from '../vision/matcher.ts';
 import type { Clock } from './clock.ts';
 import type { AgentError, ReferenceReason, SessionResult } from './decision.ts';
-import type { Similarity, Template } from './identity.ts';
+import type { Similarity } from './identity.ts';
 import type { LightSchedule } from './light.ts';
 import type { SessionPolicy } from './policy.ts';
 import type { LedPattern, PromptId } from './prompts.ts';
@@ -14,7 +15,7 @@ export type SessionInput =
   /** idle → reference: draws the challenge plan, prompts "please wait" while the shell embeds the reference photo */
   | { type: 'start' }
   /** the reference photo's template (the session owns and wipes it) */
-  | { type: 'reference'; template: Template }
+  | { type: 'reference'; template: FaceTemplate }
   /**
    * the reference photo was refused: decided `error` by `reference` with `reason`, before any customer prompt;
    * `detail` (a slug such as `no_face`) goes to the staff progress event only

@@ -266,7 +266,7 @@ export class FaceEngine {
 
   /** The template of one face: a unit vector per embedder. Run only on selected frames. */
   async embed(img: RgbImage, face: FaceLocation): Promise<FaceTemplate> {
-    const t: FaceTemplate = {};
+    const t: Record<string, Float32Array> = {};
     for (const e of this.loaded().embedders) t[e.name] = await e.embed(img, face);
     return t;
   }
