@@ -5,6 +5,8 @@
  * templates have. Weights, normalisation and the decision threshold come from manifest `thresholds.match`
  * (calibrated; `how` there says on what data and by which command).
  */
+import type { Manifest } from './manifest.ts';
+
 /**
  * A face's identity: one vector per embedder, keyed by manifest model name. Every template is biometric data: whoever
  * owns one wipes it (`wipeTemplate`) when done.
@@ -38,6 +40,17 @@ export interface MatchScore {
   similarity: number;
   /** raw cosine per embedder */
   perEmbedder: Record<string, number>;
+}
+
+/** The raw mean-cosine threshold of fr_feature alone, for a manifest without a calibrated `thresholds.match`. */
+const UNCALIBRATED_THRESHOLD = 0.3;
+
+/** Fusion weights, score normalisation and threshold from manifest thresholds.match (fr_feature alone when absent). */
+export function fusionFromManifest(manifest: Manifest): FusionConfig {
+  const m = manifest.thresholds.match;
+  const weights = (m?.weights as Record<string, number> | undefined) ?? { feature: 1 };
+  const norm = m?.norm as FusionConfig['norm'];
+  return { weights, norm, threshold: m?.value ?? UNCALIBRATED_THRESHOLD };
 }
 
 export function fuse(a: FaceTemplate, b: FaceTemplate, cfg: Pick<FusionConfig, 'weights' | 'norm'>): MatchScore {
