@@ -6,7 +6,6 @@ import type { Logger } from '../device/logger.ts';
 import { isCanceled } from '../errors.ts';
 import type { Buttons, Leds } from '../panel/panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
-import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import type { RgbImage } from '../vision/image.ts';
 import { wipeTemplate, type FaceTemplate } from '../vision/matcher.ts';
@@ -14,10 +13,11 @@ import type { PhotoFormat } from '../vision/photo-header.ts';
 import { FaceTrack } from '../vision/face-track.ts';
 import { countsAsFailure } from './decision.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from './policy.ts';
+import { VERDICT_PATTERNS } from './prompts.ts';
 import { cryptoRandom, type RandomSource } from './random.ts';
 import type { RateDecision } from './rate-limiter.ts';
 import { referenceTemplate } from './reference-intake.ts';
-import { EmbedSelector, deploymentPolicyBase, panelPattern, shellDecision, toResultDecision } from './runner-support.ts';
+import { EmbedSelector, VERDICT_PRIORITY, deploymentPolicyBase, panelPattern, shellDecision, toResultDecision } from './runner-support.ts';
 import { RegistrationSession, type SessionOutput } from './session.ts';
 import type { FrameSignals } from './signals.ts';
 import { frameSignals } from './vision-signals.ts';
@@ -147,10 +147,8 @@ export class SessionRunner {
 
   /** Verdict LEDs (pass/fail): call it AFTER the result is durably in the outbox (DESIGN §6). */
   showVerdict(decision: ResultDecision): void {
-    const def = decision.decision === 'match' ? PROMPT_PATTERNS.pass : PROMPT_PATTERNS.fail;
-    const on = (xs: readonly string[]): string[] => xs.filter((n) => this.o.leds.names.includes(n));
-    const p = def.pattern;
-    this.player.show('verdict', { priority: def.priority, pattern: p.kind === 'sequence' ? p : { ...p, on: on(p.on) } });
+    const pattern = decision.decision === 'match' ? VERDICT_PATTERNS.pass : VERDICT_PATTERNS.fail;
+    this.player.show('verdict', panelPattern(pattern, this.o.leds.names, VERDICT_PRIORITY));
   }
 
   private async runOnce(request: SessionRequestInput, signal: AbortSignal, wall: number): Promise<ResultDecision> {
