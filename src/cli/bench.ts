@@ -27,7 +27,6 @@
  * the frame's box came from (`detector`, or `landmarks`: carried from the last detector box, the detector skipped).
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { FULL_BT601, i420ToRgb, tightLayout } from '../camera/i420.ts';
 import { DEMO_REFERENCE } from '../compose/demo/asset.ts';
 import { UsageError } from '../errors.ts';
@@ -36,7 +35,7 @@ import { coverResize, type RgbImage } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { FaceTrack } from '../vision/face-track.ts';
 import { runModel } from '../vision/run-model.ts';
-import { type CommandContext, writeJson } from './command.ts';
+import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 
 interface ModelBench {
   /** the deployed model (what the engine runs) */
@@ -64,20 +63,15 @@ const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'iris', '
 const TRACKING_CALLS: [string, number][] = [['detect', 1], ['landmark', 1], ['eye', 2], ['pose', 1], ['liveness', 1]];
 
 export async function run(ctx: CommandContext): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: ctx.argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        image: { type: 'string' },
-        iterations: { type: 'string', default: '30' },
-        'models-dir': { type: 'string' },
-      },
-    });
-  } catch (e: unknown) {
-    throw new UsageError(`bench: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const parsed = parseCommandArgs('bench', {
+    args: ctx.argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      image: { type: 'string' },
+      iterations: { type: 'string', default: '30' },
+      'models-dir': { type: 'string' },
+    },
+  });
   const iterations = Number(parsed.values.iterations);
   if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError('--iterations must be a positive integer');
   const source = parsed.values.image ?? DEMO_REFERENCE;
