@@ -9,7 +9,6 @@ import type { QualityIssue } from './quality.ts';
  * (arrows in the CUSTOMER'S own direction), busy, pass, fail, and light (the white illuminator the light challenge
  * flashes; give it a pin in config). Prompts carry no biometrics; they also go to staff screens as progress.
  */
-
 export type PromptId =
   | 'please_wait'
   | 'look_at_camera'
