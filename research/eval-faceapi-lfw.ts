@@ -25,7 +25,7 @@ import { dlibChipTemplate5, dlibChipTemplate68, FaceapiEmbedder, FACEAPI_TENSOR_
 import { FaceEngine } from '../src/vision/engine.ts';
 import { decodeImage, type RgbImage } from '../src/vision/image.ts';
 import { LandmarkModel } from '../src/vision/landmarks.ts';
-import { cosine } from '../src/vision/embedder.ts';
+import { cosine } from '../src/vision/matcher.ts';
 import { bestAccuracy, equalErrorRate, tarAtFar } from '../src/vision/metrics.ts';
 import { invertAffine, warpToTensor } from '../src/vision/warp.ts';
 import { DATA_DIR } from '../scripts/faceapi-chips.ts';

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FACEAPI_RESNET_PATH, FaceapiEmbedder } from '../scripts/faceapi-embedder.ts';
 import { readChip, readLabels, tfjsDescriptors } from '../scripts/faceapi-chips.ts';
-import { cosine } from '../src/session/identity.ts';
+import { cosine } from '../src/vision/matcher.ts';
 
 
 async function main(): Promise<number> {

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { FrameSplitter } from '../src/camera/frame-splitter.ts';
 import { i420ToGray, i420ToRgb, i420ToRgbHalf, paddedLayout, tightLayout, toTightI420, type I420Layout } from '../src/camera/i420.ts';
-import { createRpicamSource } from '../src/camera/rpicam-source.ts';
+import { createRpicamSource, rpicamEncoding } from '../src/camera/rpicam-source.ts';
 import { createLogger } from '../src/lib/logger.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' } } });
@@ -42,11 +42,12 @@ for (const [w, h] of [[640, 480], [1280, 720]] as const) {
   results.push(splitterBench(paddedLayout(w, h, 64), frames));
   results.push(splitterBench(paddedLayout(w + 10, h, 64), frames));
   const yuv = new Uint8Array(tightLayout(w, h).frameBytes).map((_, i) => (i * 7) & 0xff);
+  const frame = { width: w, height: h, data: yuv, encoding: rpicamEncoding(w, h) };
   const rgb = new Uint8Array(w * h * 3);
   const gray = new Uint8Array(w * h);
-  results.push(timeIt(`i420ToRgb ${w}x${h}`, frames, () => i420ToRgb(w, h, yuv, rgb)));
+  results.push(timeIt(`i420ToRgb ${w}x${h}`, frames, () => i420ToRgb(frame, rgb)));
   const half = new Uint8Array((w >> 1) * (h >> 1) * 3);
-  results.push(timeIt(`i420ToRgbHalf ${w}x${h} → ${w >> 1}x${h >> 1}`, frames, () => i420ToRgbHalf(w, h, yuv, half)));
+  results.push(timeIt(`i420ToRgbHalf ${w}x${h} → ${w >> 1}x${h >> 1}`, frames, () => i420ToRgbHalf(frame, half)));
   results.push(timeIt(`i420ToGray ${w}x${h} (view)`, frames, () => i420ToGray(w, h, yuv)));
   results.push(timeIt(`i420ToGray ${w}x${h} (copy)`, frames, () => i420ToGray(w, h, yuv, gray)));
 }
@@ -67,7 +68,7 @@ async function live(w: number, h: number, fps: number): Promise<unknown> {
       cpu0 = process.cpuUsage(); // from the first frame: excludes child start-up
       t0 = performance.now();
     }
-    i420ToRgb(f.width, f.height, f.data, rgb);
+    i420ToRgb(f, rgb);
     n++;
   }
   clearTimeout(timer);

@@ -10,7 +10,7 @@
  */
 import { FaceapiEmbedder } from './faceapi-embedder.ts';
 import { readChip, readLabels } from './faceapi-chips.ts';
-import { cosine } from '../src/vision/embedder.ts';
+import { cosine } from '../src/vision/matcher.ts';
 
 export interface Separation {
   same: number;

@@ -7,7 +7,7 @@ import { FrameRate } from './frame-rate.ts';
 import { FrameSplitter } from './frame-splitter.ts';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from './frame-source.ts';
-import { isTight, toTightI420, type I420Layout } from './i420.ts';
+import { isTight, toTightI420, type I420Layout, type YuvEncoding } from './i420.ts';
 import { NewestFrameMailbox } from './newest-frame-mailbox.ts';
 
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
@@ -19,6 +19,8 @@ export interface ChildFrameSourceOptions {
   args: readonly string[];
   /** the layout of one frame on the child's stdout */
   layout: I420Layout;
+  /** how the child's YUV values encode colour (stamped on every frame) */
+  encoding: YuvEncoding;
   logger: Logger;
   /** no frame for this long → the child is stalled: it is killed and restarted (default 3000) */
   stallMs?: number;
@@ -99,7 +101,7 @@ export class ChildFrameSource implements FrameSource {
       if (!item) return;
       const data = tight ? item.raw : toTightI420(item.raw, this.o.layout);
       if (!tight) item.raw.fill(0);
-      yield { seq: item.seq, tsMs: item.tsMs, width, height, format: 'i420', data };
+      yield { seq: item.seq, tsMs: item.tsMs, width, height, format: 'i420', data, encoding: this.o.encoding };
     }
   }
 

@@ -2,11 +2,13 @@ import type { Logger } from '../lib/logger.ts';
 import type { BackoffOptions } from '../lib/backoff.ts';
 import { ChildFrameSource, type SpawnFn } from './child-frame-source.ts';
 import type { Clock } from '../lib/clock.ts';
-import { tightLayout } from './i420.ts';
+import { FULL_BT601, tightLayout } from './i420.ts';
 
 /**
  * USB/V4L2 webcams (`/dev/videoN`) and video files through ffmpeg, decoded and scaled to tight full-range I420 at
- * the requested size (`scale=...:out_range=full`), so consumers see the same frames as from rpicam.
+ * the requested size (`scale=...:out_range=full`). The scaler reads the input's range from the decoder (a stream's
+ * `color_range` tv/pc, or a yuvj pixel format as MJPEG webcams deliver; untagged = limited) and converts it, so every
+ * input arrives as full range whatever it was. The matrix is passed through and taken as BT.601 (webcams, SD video).
  * A file plays at its own pace (`-re`) like a camera; `loop` repeats it, otherwise the stream ends after the last
  * frame (clean exit = end, not a failure).
  */
@@ -49,6 +51,7 @@ export function createFfmpegSource(o: FfmpegOptions): ChildFrameSource {
     command: o.bin ?? 'ffmpeg',
     args: ffmpegArgs(o),
     layout: tightLayout(o.width, o.height),
+    encoding: FULL_BT601,
     logger: o.logger.child({ component: 'camera', backend: 'ffmpeg' }),
     endOnCleanExit: !isV4l2Device(o.input) && !o.loop,
     stallMs: o.stallMs,

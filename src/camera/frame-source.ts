@@ -1,3 +1,5 @@
+import type { YuvEncoding } from './i420.ts';
+
 /**
  * The camera seam (DESIGN.md §3). Every backend (rpicam, ffmpeg, replay) implements `FrameSource`; the session never
  * knows which one runs. The backend is chosen once, in main.ts / the CLI.
@@ -8,8 +10,8 @@
  *   CanceledError if `signal` aborts first. Calling start twice rejects.
  * - `frames(signal)` is an async iterator (one reader at a time) of the NEWEST frame only: if the consumer is slower than the camera, older
  *   frames are dropped and counted in `stats().drops`; memory never grows with the backlog.
- *   Frames are tight I420 (stride = width, chroma (w+1)/2 × (h+1)/2), full-range BT.601, `seq` strictly increasing
- *   (gaps = drops), `tsMs` non-decreasing.
+ *   Frames are tight I420 (stride = width, chroma (w+1)/2 × (h+1)/2) in the encoding the source states (`encoding`:
+ *   rpicam limited range, ffmpeg and replay full range), `seq` strictly increasing (gaps = drops), `tsMs` non-decreasing.
  * - A canceled read: when `signal` aborts or `stop()` is called, the iterator ENDS (returns done) — it does not throw.
  *   A finite source (replay, or a video file without loop) also ends when its last frame has been read.
  * - `stop()` releases everything start() took (no child process, no open file, no timer) and is idempotent; frames
@@ -28,6 +30,8 @@ export interface Frame {
   readonly height: number;
   readonly format: FrameFormat;
   readonly data: Uint8Array;
+  /** how the I420 values encode colour: what this source delivers (i420ToRgb applies it) */
+  readonly encoding: YuvEncoding;
 }
 
 export interface FrameSourceStats {

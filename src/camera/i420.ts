@@ -6,8 +6,8 @@
  * libcamera buffer whole (rpicam-apps encoder/null_encoder.cpp passes the mmapped span, the sum of the plane lengths):
  * luma rows are `yStride` bytes (width rounded up to the ISP alignment: 64 on Pi 4, configurable for Pi 5), chroma
  * rows are `yStride / 2`, and U and V start at their own offsets after the padded planes above them.
- * Frames handed to consumers are always tight (stride = width) and full-range BT.601 (JPEG/JFIF matrix), which is
- * what rpicam delivers; the ffmpeg backend asks the scaler for `out_range=full` to match.
+ * Frames handed to consumers are always tight (stride = width); how their values encode colour depends on the source
+ * (`YuvEncoding` below): each backend states its own and the RGB conversions here apply it.
  */
 export interface I420Layout {
   readonly width: number;
@@ -83,20 +83,87 @@ function copyPlane(
   }
 }
 
-// Full-range BT.601 in 16.16 fixed point: R = Y + 1.402 V', G = Y - 0.344136 U' - 0.714136 V', B = Y + 1.772 U'.
-const RV = 91881;
-const GU = 22554;
-const GV = 46802;
-const BU = 116130;
+/**
+ * How a source's Y'CbCr values stand for colours: the matrix (BT.601 or BT.709 luma weights) and the quantisation
+ * range (full: Y and C use 0-255; limited: Y 16-235, C 16-240). Every frame carries its source's encoding
+ * (`Frame.encoding`), so the conversion below is the only place that needs to know.
+ */
+export interface YuvEncoding {
+  readonly matrix: 'bt601' | 'bt709';
+  readonly range: 'full' | 'limited';
+}
+
+/** JPEG/JFIF: what ffmpeg is asked to deliver (`out_range=full`) and what recordings hold unless they say otherwise. */
+export const FULL_BT601: YuvEncoding = { matrix: 'bt601', range: 'full' };
+
+/** A tight I420 frame with its encoding (every camera `Frame` is one). */
+export interface I420Frame {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+  readonly encoding: YuvEncoding;
+}
+
+/** 16.16 fixed-point factors: lum = (Y - yOff) * yMul; R = lum + rv V'; G = lum - gu U' - gv V'; B = lum + bu U'. */
+interface Factors {
+  readonly yOff: number;
+  readonly yMul: number;
+  readonly rv: number;
+  readonly gu: number;
+  readonly gv: number;
+  readonly bu: number;
+}
+
+const LUMA_WEIGHTS = { bt601: { kr: 0.299, kb: 0.114 }, bt709: { kr: 0.2126, kb: 0.0722 } } as const;
+
+function factorsOf(e: YuvEncoding): Factors {
+  const { kr, kb } = LUMA_WEIGHTS[e.matrix];
+  const kg = 1 - kr - kb;
+  const limited = e.range === 'limited';
+  const c = limited ? 255 / 224 : 1;
+  const fixed = (x: number): number => Math.round(x * 65536);
+  return {
+    yOff: limited ? 16 : 0,
+    yMul: fixed(limited ? 255 / 219 : 1),
+    rv: fixed(2 * (1 - kr) * c),
+    gu: fixed(((2 * kb * (1 - kb)) / kg) * c),
+    gv: fixed(((2 * kr * (1 - kr)) / kg) * c),
+    bu: fixed(2 * (1 - kb) * c),
+  };
+}
+
+const FACTORS = new Map<string, Factors>();
+
+function factors(e: YuvEncoding): Factors {
+  const key = `${e.matrix}/${e.range}`;
+  let f = FACTORS.get(key);
+  if (!f) {
+    if (!(e.matrix in LUMA_WEIGHTS) || (e.range !== 'full' && e.range !== 'limited')) throw new RangeError(`unknown YUV encoding ${key}`);
+    f = factorsOf(e);
+    FACTORS.set(key, f);
+  }
+  return f;
+}
+
 const HALF = 32768;
 
+function checkFrame(frame: I420Frame): I420Layout {
+  const l = tightLayout(frame.width, frame.height);
+  if (frame.data.length < l.frameBytes) {
+    throw new RangeError(`i420 frame ${frame.data.length} < ${l.frameBytes} bytes for ${frame.width}x${frame.height}`);
+  }
+  return l;
+}
+
 /**
- * Tight full-range I420 → interleaved RGB (width*height*3). `out` may be reused across frames. Chroma terms are
- * computed once per 2x2 block; writes go through a Uint8ClampedArray view so the engine clamps, not branches.
+ * Tight I420 → interleaved RGB (width*height*3) in the frame's own encoding. `out` may be reused across frames.
+ * Chroma terms are computed once per 2x2 block; writes go through a Uint8ClampedArray view so the engine clamps,
+ * not branches.
  */
-export function i420ToRgb(width: number, height: number, yuv: Uint8Array, out?: Uint8Array): Uint8Array {
-  const l = tightLayout(width, height);
-  if (yuv.length < l.frameBytes) throw new RangeError(`i420 frame ${yuv.length} < ${l.frameBytes} bytes for ${width}x${height}`);
+export function i420ToRgb(frame: I420Frame, out?: Uint8Array): Uint8Array {
+  const { width, height, data: yuv } = frame;
+  const l = checkFrame(frame);
+  const { yOff, yMul, rv: RV, gu: GU, gv: GV, bu: BU } = factors(frame.encoding);
   const rgb = out ?? new Uint8Array(width * height * 3);
   if (rgb.length < width * height * 3) throw new RangeError('rgb output buffer too small');
   const o = new Uint8ClampedArray(rgb.buffer, rgb.byteOffset, width * height * 3);
@@ -115,7 +182,7 @@ export function i420ToRgb(width: number, height: number, yuv: Uint8Array, out?: 
       for (let dy = 0; dy < rows; dy++) {
         const i = (y + dy) * width + x;
         for (let dx = 0; dx < cols; dx++) {
-          const lum = yuv[i + dx] << 16;
+          const lum = (yuv[i + dx] - yOff) * yMul;
           const p = (i + dx) * 3;
           o[p] = (lum + rv) >> 16;
           o[p + 1] = (lum + guv) >> 16;
@@ -128,13 +195,14 @@ export function i420ToRgb(width: number, height: number, yuv: Uint8Array, out?: 
 }
 
 /**
- * Tight full-range I420 → RGB at half resolution (floor(w/2) x floor(h/2)): each output pixel is one 2x2 block, luma
- * averaged, with that block's own chroma sample, so no chroma is interpolated. 640x480 becomes exactly the
- * detector's 320x240 input at about a quarter of the cost of a full conversion plus a resize.
+ * Tight I420 → RGB at half resolution (floor(w/2) x floor(h/2)): each output pixel is one 2x2 block, luma averaged,
+ * with that block's own chroma sample, so no chroma is interpolated. 640x480 becomes exactly the detector's 320x240
+ * input at about a quarter of the cost of a full conversion plus a resize.
  */
-export function i420ToRgbHalf(width: number, height: number, yuv: Uint8Array, out?: Uint8Array): Uint8Array {
-  const l = tightLayout(width, height);
-  if (yuv.length < l.frameBytes) throw new RangeError(`i420 frame ${yuv.length} < ${l.frameBytes} bytes for ${width}x${height}`);
+export function i420ToRgbHalf(frame: I420Frame, out?: Uint8Array): Uint8Array {
+  const { width, height, data: yuv } = frame;
+  const l = checkFrame(frame);
+  const { yOff, yMul, rv: RV, gu: GU, gv: GV, bu: BU } = factors(frame.encoding);
   const ow = width >> 1;
   const oh = height >> 1;
   const rgb = out ?? new Uint8Array(ow * oh * 3);
@@ -148,7 +216,8 @@ export function i420ToRgbHalf(width: number, height: number, yuv: Uint8Array, ou
     for (let x = 0; x < ow; x++) {
       const u = yuv[l.uOffset + c + x] - 128;
       const v = yuv[l.vOffset + c + x] - 128;
-      const lum = (yuv[r0 + 2 * x] + yuv[r0 + 2 * x + 1] + yuv[r1 + 2 * x] + yuv[r1 + 2 * x + 1]) << 14; // (sum / 4) << 16
+      const sum = yuv[r0 + 2 * x] + yuv[r0 + 2 * x + 1] + yuv[r1 + 2 * x] + yuv[r1 + 2 * x + 1];
+      const lum = ((sum - 4 * yOff) * yMul) >> 2; // mean luma, 16.16
       o[p] = (lum + RV * v + HALF) >> 16;
       o[p + 1] = (lum - GU * u - GV * v + HALF) >> 16;
       o[p + 2] = (lum + BU * u + HALF) >> 16;
@@ -166,16 +235,17 @@ export interface Rect {
 }
 
 /**
- * One region of a tight full-range I420 frame → RGB (rect.width x rect.height): a face crop converted without
- * converting the whole frame. The rect must lie inside the frame.
+ * One region of a tight I420 frame → RGB (rect.width x rect.height): a face crop converted without converting the
+ * whole frame. The rect must lie inside the frame.
  */
-export function i420RegionToRgb(width: number, height: number, yuv: Uint8Array, rect: Rect, out?: Uint8Array): Uint8Array {
-  const l = tightLayout(width, height);
+export function i420RegionToRgb(frame: I420Frame, rect: Rect, out?: Uint8Array): Uint8Array {
+  const { width, height, data: yuv } = frame;
   const { x: rx, y: ry, width: rw, height: rh } = rect;
   if (![rx, ry, rw, rh].every(Number.isInteger) || rx < 0 || ry < 0 || rw < 1 || rh < 1 || rx + rw > width || ry + rh > height) {
     throw new RangeError(`region ${rw}x${rh}+${rx}+${ry} is not inside ${width}x${height}`);
   }
-  if (yuv.length < l.frameBytes) throw new RangeError(`i420 frame ${yuv.length} < ${l.frameBytes} bytes for ${width}x${height}`);
+  const l = checkFrame(frame);
+  const { yOff, yMul, rv: RV, gu: GU, gv: GV, bu: BU } = factors(frame.encoding);
   const rgb = out ?? new Uint8Array(rw * rh * 3);
   if (rgb.length < rw * rh * 3) throw new RangeError('rgb output buffer too small');
   const o = new Uint8ClampedArray(rgb.buffer, rgb.byteOffset, rw * rh * 3);
@@ -187,7 +257,7 @@ export function i420RegionToRgb(width: number, height: number, yuv: Uint8Array, 
       const c = cRow + (x >> 1);
       const u = yuv[l.uOffset + c] - 128;
       const v = yuv[l.vOffset + c] - 128;
-      const lum = yuv[yRow + x] << 16;
+      const lum = (yuv[yRow + x] - yOff) * yMul;
       o[p] = (lum + RV * v + HALF) >> 16;
       o[p + 1] = (lum - GU * u - GV * v + HALF) >> 16;
       o[p + 2] = (lum + BU * u + HALF) >> 16;
@@ -198,8 +268,8 @@ export function i420RegionToRgb(width: number, height: number, yuv: Uint8Array, 
 }
 
 /**
- * Tight full-range I420 → 8-bit gray: the luma plane is the gray image, so this is a view (no copy) unless `out` is
- * given. A view shares memory with the frame: zeroing the frame zeroes it.
+ * Tight I420 → 8-bit gray: the luma plane as the source encoded it is the gray image, so this is a view (no copy)
+ * unless `out` is given. A view shares memory with the frame: zeroing the frame zeroes it.
  */
 export function i420ToGray(width: number, height: number, yuv: Uint8Array, out?: Uint8Array): Uint8Array {
   const n = width * height;

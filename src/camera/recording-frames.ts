@@ -3,11 +3,16 @@ import { open } from 'node:fs/promises';
 import { UsageError, errorMessage } from '../lib/errors.ts';
 import type { SpawnFn } from './child-frame-source.ts';
 import { FrameSplitter } from './frame-splitter.ts';
-import { tightLayout } from './i420.ts';
+import { FULL_BT601, tightLayout, type YuvEncoding } from './i420.ts';
 import { framesPath, type Recording } from './recording.ts';
 
+/** The encoding of a recording's frames: as recorded, or full range for a video (ffmpeg is asked for it below). */
+export function recordingEncoding(rec: Recording): YuvEncoding {
+  return rec.frames.kind === 'i420' ? rec.frames.encoding ?? FULL_BT601 : FULL_BT601;
+}
+
 /**
- * The frames of a recording in order as tight full-range I420 buffers (one fresh buffer each), at most
+ * The frames of a recording in order as tight I420 buffers in `recordingEncoding` (one fresh buffer each), at most
  * `rec.frames.count` of them. Pulling drives the reading (backpressure: a video is decoded only as fast as the
  * consumer takes frames). Ends early, releasing the file or the ffmpeg child, when `signal` aborts or the consumer
  * stops iterating.

@@ -3,12 +3,13 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError, errorMessage } from '../lib/errors.ts';
 import type { Frame } from './frame-source.ts';
-import { tightLayout } from './i420.ts';
+import { tightLayout, type YuvEncoding } from './i420.ts';
 
 /**
  * Recording format v1 (for hardware-in-the-loop tests and `regterm replay`): a directory with `recording.json` and
  * the frames, either
- *   - `frames.i420`: tight full-range I420 frames back to back (width*height + 2*ceil(w/2)*ceil(h/2) bytes each), or
+ *   - `frames.i420`: tight I420 frames back to back (width*height + 2*ceil(w/2)*ceil(h/2) bytes each) as the camera
+ *     delivered them, in `frames.encoding` (absent: full-range BT.601, what recordings held before it was written), or
  *   - a video file (absolute, or relative to the directory) decoded at replay time — what `record --import` writes,
  *     so public clips are referenced in place, never copied.
  * Times are integer ms from the start of the recording. `prompts` are the LED prompts the customer saw (a state
@@ -33,7 +34,12 @@ export const recordingSchema = z
     width: z.number().int().min(2).max(8192),
     height: z.number().int().min(2).max(8192),
     fps: z.number().positive(),
-    frames: z.object({ kind: z.enum(['i420', 'video']), file: z.string().min(1), count: z.number().int().nonnegative() }),
+    frames: z.object({
+      kind: z.enum(['i420', 'video']),
+      file: z.string().min(1),
+      count: z.number().int().nonnegative(),
+      encoding: z.object({ matrix: z.enum(['bt601', 'bt709']), range: z.enum(['full', 'limited']) }).optional(),
+    }),
     timestampsMs: z.array(z.number().int().nonnegative()),
     prompts: z.array(promptSchema),
     buttons: z.array(buttonSchema),
@@ -112,6 +118,7 @@ export class RecordingWriter {
   private readonly timestamps: number[] = [];
   private readonly prompts: RecordedPrompt[] = [];
   private readonly buttons: RecordedButton[] = [];
+  private encoding: YuvEncoding | undefined;
 
   constructor(private readonly dir: string, private readonly header: RecordingHeader, private t0Ms?: number) {}
 
@@ -129,6 +136,10 @@ export class RecordingWriter {
     if (!this.fh) throw new Error('RecordingWriter.open() first');
     if (frame.format !== 'i420' || frame.width !== this.header.width || frame.height !== this.header.height) {
       throw new RangeError(`frame ${frame.width}x${frame.height} ${frame.format} does not match the recording`);
+    }
+    this.encoding ??= frame.encoding;
+    if (frame.encoding.matrix !== this.encoding.matrix || frame.encoding.range !== this.encoding.range) {
+      throw new RangeError('frame YUV encoding does not match the recording');
     }
     const bytes = tightLayout(frame.width, frame.height).frameBytes;
     await this.fh.write(frame.data, 0, bytes);
@@ -154,7 +165,7 @@ export class RecordingWriter {
       version: 1,
       createdAt: new Date().toISOString(),
       ...this.header,
-      frames: { kind: 'i420', file: I420_FILE, count: this.timestamps.length },
+      frames: { kind: 'i420', file: I420_FILE, count: this.timestamps.length, ...(this.encoding ? { encoding: this.encoding } : {}) },
       timestampsMs: this.timestamps,
       prompts: this.prompts,
       buttons: this.buttons,

@@ -7,7 +7,7 @@ import { FrameRate } from './frame-rate.ts';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from './frame-source.ts';
 import { NewestFrameMailbox } from './newest-frame-mailbox.ts';
-import { readRecordingFrames } from './recording-frames.ts';
+import { readRecordingFrames, recordingEncoding } from './recording-frames.ts';
 import { recordingFromVideo } from './recording-import.ts';
 import { loadRecording, type Recording } from './recording.ts';
 
@@ -105,7 +105,7 @@ export class ReplaySource implements FrameSource {
     const seq = this.produced++;
     const tsMs = rec.timestampsMs[seq];
     this.rate.add(tsMs);
-    return { seq, tsMs, width: rec.width, height: rec.height, format: 'i420', data };
+    return { seq, tsMs, width: rec.width, height: rec.height, format: 'i420', data, encoding: recordingEncoding(rec) };
   }
 
   private async runPump(rec: Recording, reader: AsyncGenerator<Uint8Array>): Promise<void> {

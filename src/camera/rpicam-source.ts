@@ -2,7 +2,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { BackoffOptions } from '../lib/backoff.ts';
 import { ChildFrameSource, type SpawnFn } from './child-frame-source.ts';
 import type { Clock } from '../lib/clock.ts';
-import { paddedLayout } from './i420.ts';
+import { paddedLayout, type YuvEncoding } from './i420.ts';
 
 /**
  * CSI camera through rpicam-vid (rpicam-apps). `--codec yuv420` hands out raw ISP buffers with padded rows
@@ -36,12 +36,23 @@ export function rpicamArgs(o: Pick<RpicamOptions, 'width' | 'height' | 'fps' | '
   return args;
 }
 
+/**
+ * The colour encoding of rpicam-vid's `--codec yuv420` output. rpicam-apps picks the video stream's libcamera colour
+ * space by size (core/rpicam_app.cpp, RPiCamApp::ConfigureVideo): sYCC (full range) only for MJPEG, Rec709 from
+ * 1280 wide or 720 high, Smpte170m below; libcamera defines both of those as limited range (color_space.cpp:
+ * Smpte170m = Rec601 matrix, Range::Limited; Rec709 = Rec709 matrix, Range::Limited).
+ */
+export function rpicamEncoding(width: number, height: number): YuvEncoding {
+  return { matrix: width >= 1280 || height >= 720 ? 'bt709' : 'bt601', range: 'limited' };
+}
+
 export function createRpicamSource(o: RpicamOptions): ChildFrameSource {
   return new ChildFrameSource({
     kind: 'rpicam',
     command: o.bin ?? DEFAULT_RPICAM_BIN,
     args: rpicamArgs(o),
     layout: paddedLayout(o.width, o.height, o.strideAlign ?? DEFAULT_STRIDE_ALIGN),
+    encoding: rpicamEncoding(o.width, o.height),
     logger: o.logger.child({ component: 'camera', backend: 'rpicam' }),
     stallMs: o.stallMs,
     backoff: o.backoff,

@@ -1,25 +1,19 @@
 /** regterm analyze IMAGE... [--json] [--models-dir DIR]: faces, landmarks, pose, eyes, quality, anti-spoof per image. */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { faceToJson } from '../vision/face-json.ts';
 import { readImageFile } from '../vision/image-file.ts';
-import { type CommandContext, writeJson } from './command.ts';
+import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 
 export const USAGE = `usage: regterm analyze IMAGE... [--json] [--models-dir DIR]
 Per image: faces (largest first) with box, score, 68 landmarks, yaw/pitch/roll, eye state, quality and anti-spoof score.`;
 
 export async function run(ctx: CommandContext): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: ctx.argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, 'models-dir': { type: 'string' } },
-    });
-  } catch (e: unknown) {
-    throw new UsageError(`analyze: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const parsed = parseCommandArgs('analyze', {
+    args: ctx.argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, 'models-dir': { type: 'string' } },
+  });
   const files = parsed.positionals;
   if (files.length === 0) throw new UsageError(USAGE);
   const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });

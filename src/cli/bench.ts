@@ -8,9 +8,9 @@
  * largest face), the embed latency, and the process's peak RSS. Runs on the engine's default session tuning (1
  * thread, no spinning).
  *
- * The frame is held as the camera delivers it (tight full-range I420) and every timed tracking call first converts it
- * to RGB, as the session runner does on every frame: `trackingMs` and `trackingHybrid*` include that conversion,
- * `frame.i420ToRgbMs` is its median alone.
+ * The frame is held as a camera delivers it (tight I420; full range, the conversion costs the same in every encoding)
+ * and every timed tracking call first converts it to RGB, as the session runner does on every frame: `trackingMs` and
+ * `trackingHybrid*` include that conversion, `frame.i420ToRgbMs` is its median alone.
  *
  * `frame.modelSumMs` is what the tracking stage's model calls cost timed alone (detect + landmark + 2 × eye + pose
  * + liveness medians); `trackingMs − modelSumMs` is the rest: crops and tensor fills, decoding, NMS, quality, and
@@ -27,8 +27,7 @@
  * the frame's box came from (`detector`, or `landmarks`: carried from the last detector box, the detector skipped).
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { i420ToRgb, tightLayout } from '../camera/i420.ts';
+import { FULL_BT601, i420ToRgb, tightLayout } from '../camera/i420.ts';
 import { DEMO_REFERENCE } from '../compose/demo/asset.ts';
 import { UsageError } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
@@ -36,7 +35,7 @@ import { coverResize, type RgbImage } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { FaceTrack } from '../vision/face-track.ts';
 import { runModel } from '../vision/run-model.ts';
-import { type CommandContext, writeJson } from './command.ts';
+import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 
 interface ModelBench {
   /** the deployed model (what the engine runs) */
@@ -64,20 +63,15 @@ const BENCH_MODELS = ['detect', 'landmark', 'eye', 'pose', 'liveness', 'iris', '
 const TRACKING_CALLS: [string, number][] = [['detect', 1], ['landmark', 1], ['eye', 2], ['pose', 1], ['liveness', 1]];
 
 export async function run(ctx: CommandContext): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: ctx.argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        image: { type: 'string' },
-        iterations: { type: 'string', default: '30' },
-        'models-dir': { type: 'string' },
-      },
-    });
-  } catch (e: unknown) {
-    throw new UsageError(`bench: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const parsed = parseCommandArgs('bench', {
+    args: ctx.argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      image: { type: 'string' },
+      iterations: { type: 'string', default: '30' },
+      'models-dir': { type: 'string' },
+    },
+  });
   const iterations = Number(parsed.values.iterations);
   if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError('--iterations must be a positive integer');
   const source = parsed.values.image ?? DEMO_REFERENCE;
@@ -226,7 +220,8 @@ function cameraFrame(img: RgbImage): { toRgb: () => RgbImage } {
     }
   }
   const rgb = new Uint8Array(width * height * 3);
-  return { toRgb: () => ({ width, height, data: i420ToRgb(width, height, yuv, rgb) }) };
+  const frame = { width, height, data: yuv, encoding: FULL_BT601 };
+  return { toRgb: () => ({ width, height, data: i420ToRgb(frame, rgb) }) };
 }
 
 async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {

@@ -1,4 +1,6 @@
 import type { Writable } from 'node:stream';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError, errorMessage } from '../lib/errors.ts';
 
 /** What a command gets: its own arguments (after the command name) and the streams it writes to. */
 export interface CommandContext {
@@ -21,4 +23,13 @@ export interface CommandModule {
 
 export function writeJson(out: Writable, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** node:util parseArgs, with a bad or unknown flag turned into a UsageError that names the command (exit 2). */
+export function parseCommandArgs<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (e: unknown) {
+    throw new UsageError(`${command}: ${errorMessage(e)}`);
+  }
 }

@@ -12,13 +12,12 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { LoopingReplay } from '../camera/looping-replay.ts';
 import { createLogger } from '../lib/logger.ts';
 import { UsageError, errorMessage } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
-import { type CommandContext, writeJson } from './command.ts';
+import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 import { RECORDING_ENDED, REFERENCE_AT, recordingFrameAsPng, session } from './replay.ts';
 
 /** passes of a clip per session: enough for a 3 s clip to outlast the session's default 60 s cap */
@@ -40,15 +39,10 @@ interface ClipReport {
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({
-      args: ctx.argv, allowPositionals: true,
-      options: { seeds: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, 'models-dir': { type: 'string' } },
-    });
-  } catch (e: unknown) {
-    throw new UsageError(`eval replay-attack: ${errorMessage(e)}`);
-  }
+  const p = parseCommandArgs('eval replay-attack', {
+    args: ctx.argv, allowPositionals: true,
+    options: { seeds: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, 'models-dir': { type: 'string' } },
+  });
   const seeds = Number(p.values.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError('--seeds must be a positive integer');
   if (p.positionals.length === 0) throw new UsageError(USAGE);

@@ -16,7 +16,6 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createLogger } from '../lib/logger.ts';
 import { UsageError, isRegtermError } from '../lib/errors.ts';
@@ -28,7 +27,7 @@ import { FaceEngine } from '../vision/engine.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import type { FaceTemplate } from '../vision/matcher.ts';
 import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
-import { type CommandContext, writeJson } from './command.ts';
+import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 import { POSE_ESTIMATORS, boxesCsvFor, evalPose, readPoseLabels } from './eval-pose.ts';
 import { evalEvents, eventsTable } from './eval-events.ts';
 
@@ -38,33 +37,28 @@ export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--jso
 
 export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.argv[0] === 'replay-attack') return (await import('./eval-replay-attack.ts')).run({ ...ctx, argv: ctx.argv.slice(1) });
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: ctx.argv,
-      allowPositionals: true,
-      options: {
-        pairs: { type: 'string' },
-        labels: { type: 'string' },
-        root: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'models-dir': { type: 'string' },
-        'antispoof-crop': { type: 'string' },
-        // verify: write per-pair scores (fused and per embedder; no embeddings) as CSV for fusion calibration
-        'scores-out': { type: 'string' },
-        // verify: also fit fusion weights, impostor normalisation and the FAR 1e-3 threshold (2-fold cross-validated)
-        'fit-fusion': { type: 'boolean', default: false },
-        // pose: the labelled faces' boxes (default: face_boxes.csv beside --labels) and what is measured
-        boxes: { type: 'string' },
-        estimator: { type: 'string', default: 'track' },
-        // events: keep each clip's per-frame signals here (eval-events.ts), and a session policy to score (JSON)
-        cache: { type: 'string' },
-        policy: { type: 'string' },
-      },
-    });
-  } catch (e: unknown) {
-    throw new UsageError(`eval: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const parsed = parseCommandArgs('eval', {
+    args: ctx.argv,
+    allowPositionals: true,
+    options: {
+      pairs: { type: 'string' },
+      labels: { type: 'string' },
+      root: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'models-dir': { type: 'string' },
+      'antispoof-crop': { type: 'string' },
+      // verify: write per-pair scores (fused and per embedder; no embeddings) as CSV for fusion calibration
+      'scores-out': { type: 'string' },
+      // verify: also fit fusion weights, impostor normalisation and the FAR 1e-3 threshold (2-fold cross-validated)
+      'fit-fusion': { type: 'boolean', default: false },
+      // pose: the labelled faces' boxes (default: face_boxes.csv beside --labels) and what is measured
+      boxes: { type: 'string' },
+      estimator: { type: 'string', default: 'track' },
+      // events: keep each clip's per-frame signals here (eval-events.ts), and a session policy to score (JSON)
+      cache: { type: 'string' },
+      policy: { type: 'string' },
+    },
+  });
   const [sub, ...dirs] = parsed.positionals;
   const v = parsed.values;
   if (sub === 'events') return events(ctx, dirs, v);

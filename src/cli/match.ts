@@ -1,30 +1,24 @@
 /** regterm match A B [--json] [--single] [--models-dir DIR]: `{ similarity, threshold, same }` of the largest faces. */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { readImageFile } from '../vision/image-file.ts';
-import { type CommandContext, writeJson } from './command.ts';
+import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 
 export const USAGE = `usage: regterm match A B [--json] [--single] [--models-dir DIR]
 1:1 similarity of the largest face in each photo: { similarity, threshold, same }. --single refuses a photo with
 more than one face (as a reference photo must).`;
 
 export async function run(ctx: CommandContext): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: ctx.argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        // refuse a photo with more than one face instead of taking the largest (reference photos)
-        single: { type: 'boolean', default: false },
-        'models-dir': { type: 'string' },
-      },
-    });
-  } catch (e: unknown) {
-    throw new UsageError(`match: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const parsed = parseCommandArgs('match', {
+    args: ctx.argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      // refuse a photo with more than one face instead of taking the largest (reference photos)
+      single: { type: 'boolean', default: false },
+      'models-dir': { type: 'string' },
+    },
+  });
   if (parsed.positionals.length !== 2) throw new UsageError(USAGE);
   const engine = new FaceEngine({ modelsDir: parsed.values['models-dir'] });
   await engine.start();

@@ -7,14 +7,15 @@ import { createLogger } from '../lib/logger.ts';
 import { EXIT, RegtermError, UsageError, errorMessage, isRegtermError } from '../lib/errors.ts';
 import { createPanel, parsePins, splitPins, type Panel } from '../panel/create-panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
-import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { Leds } from '../panel/panel.ts';
+import { SCHEDULE_FREE_PROMPTS, promptPattern, type PromptId } from '../session/prompts.ts';
+import { panelPattern } from '../session/runner-support.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
 const USAGE = `usage: regterm record --out DIR [--seconds N] [--camera rpicam|ffmpeg] [--device DEV]
                       [--width W --height H --fps F] [--rpicam-bin PATH] [--stride-align N]
                       [--panel none|sim|gpiod|onoff] [--pins JSON] [--gpio-root DIR] [--gpiod-dir DIR] [--gpiochip NAME]
-                      [--prompts look@0,blink@3,left@6]
+                      [--prompts look_at_camera@0,blink@3,turn_left@6]
        regterm record --import VIDEO [--events CSV] --out DIR
 Records camera frames (tight I420, frames.i420), the LED prompts shown and button events into DIR/recording.json.
 --import builds a recording that references an existing video in place (no copy) with its events CSV as ground truth.
@@ -23,17 +24,18 @@ A recording holds faces: keep it on the terminal or in the test data store.
 
 interface ScheduledPrompt {
   atMs: number;
-  prompt: string;
+  prompt: PromptId;
 }
 
-/** `look@0,blink@3.5` → prompts at seconds from the start; names from PROMPT_PATTERNS. */
+/** `look_at_camera@0,blink@3.5` → prompts at seconds from the start; names: the session's prompts (src/session/prompts.ts). */
 export function parsePromptSchedule(text: string): ScheduledPrompt[] {
   return text.split(',').filter(Boolean).map((item) => {
     const m = /^([a-z_]+)@(\d+(?:\.\d+)?)$/.exec(item.trim());
-    if (!m || !PROMPT_PATTERNS[m[1]]) {
-      throw new UsageError(`--prompts: '${item}' is not NAME@SECONDS with NAME one of ${Object.keys(PROMPT_PATTERNS).join(', ')}`);
+    const prompt = SCHEDULE_FREE_PROMPTS.find((p) => p === m?.[1]);
+    if (!m || !prompt) {
+      throw new UsageError(`--prompts: '${item}' is not NAME@SECONDS with NAME one of ${SCHEDULE_FREE_PROMPTS.join(', ')}`);
     }
-    return { prompt: m[1], atMs: Math.round(Number(m[2]) * 1000) };
+    return { prompt, atMs: Math.round(Number(m[2]) * 1000) };
   });
 }
 
@@ -121,7 +123,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       p.buttons.onEdge((e) => w.addButton(e.tMs, e.button, e.pressed));
       const pl = new PatternPlayer(leds, clock, (e) => logger.error({ err: e }, 'prompt pattern failed'));
       player = pl;
-      for (const s of schedule) timers.push(clock.setTimeout(() => pl.show('prompt', PROMPT_PATTERNS[s.prompt]), s.atMs));
+      for (const s of schedule) timers.push(clock.setTimeout(() => pl.show('prompt', panelPattern(promptPattern(s.prompt), leds.names)), s.atMs));
     }
     timers.push(clock.setTimeout(() => ac.abort(), seconds * 1000));
     for await (const frame of camera.frames(ac.signal)) {

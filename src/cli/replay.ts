@@ -203,7 +203,7 @@ export async function recordingFrameAsPng(path: string, at: number, logger: Logg
         f.data.fill(0);
         continue;
       }
-      const rgb = i420ToRgb(f.width, f.height, f.data);
+      const rgb = i420ToRgb(f);
       f.data.fill(0);
       const png = await sharp(rgb, { raw: { width: f.width, height: f.height, channels: 3 } }).png().toBuffer();
       rgb.fill(0);

@@ -26,6 +26,7 @@ import { type PolicyInput, policySchema, resolvePolicy } from '../session/policy
 import type { RandomSource } from '../session/random.ts';
 import { FailureRateLimiter } from '../session/rate-limiter.ts';
 import { loadManifest } from '../vision/manifest.ts';
+import { fusionFromManifest } from '../vision/matcher.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { openCarrierPart, trustedCarrierKeys } from './carrier-part.ts';
@@ -95,8 +96,7 @@ async function manifestFacts(): Promise<{ hash: string; thresholds: { fusion: { 
   const { manifest, bytes } = await loadManifest();
   return {
     hash: createHash('sha256').update(bytes).digest('hex'),
-    // the engine's fallback when the manifest has no calibrated match threshold (vision/engine.ts fusionFrom)
-    thresholds: { fusion: { threshold: manifest.thresholds.match?.value ?? 0.3 }, antispoofThreshold: manifest.thresholds.antispoof?.value },
+    thresholds: { fusion: { threshold: fusionFromManifest(manifest).threshold }, antispoofThreshold: manifest.thresholds.antispoof?.value },
   };
 }
 

@@ -3,6 +3,7 @@ import type { ResultDecision, SessionRequest } from '../carrier/protocol.ts';
 import type { OutboxEntry } from '../carrier/store.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
+import type { SessionRequestInput } from '../session/runner.ts';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -13,15 +14,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** What the session shell (src/session/runner.ts) offers the agent. */
-export interface SessionRequestInput {
-  sessionId: string;
-  nonce: string;
-  reference: Uint8Array;
-  /** the format the request declared for the reference */
-  referenceFormat?: SessionRequest['reference']['format'];
-  policy?: Record<string, unknown>;
-}
-
 export interface SessionRunnerPort {
   readonly busy: boolean;
   /** always resolves with a decision (`cancelled` when `signal` aborts) */

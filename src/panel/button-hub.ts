@@ -1,5 +1,6 @@
 import type { Logger } from '../lib/logger.ts';
-import type { ButtonEvent, ButtonListener } from './panel.ts';
+import type { Debouncer } from './debouncer.ts';
+import { checkName, type ButtonEvent, type ButtonListener } from './panel.ts';
 
 /**
  * Listener registry and press waiters shared by the Buttons backends. Listeners are per instance (no globals); a
@@ -49,5 +50,38 @@ export class ButtonHub {
   close(): void {
     for (const w of [...this.waiters]) w(undefined);
     this.listeners.clear();
+  }
+}
+
+/**
+ * What every debounced GPIO Buttons backend shares: edges go through the hub, a button's level is its debouncer's.
+ * A backend opens its lines, fills `debouncers` and says whether it is open.
+ */
+export abstract class DebouncedButtons {
+  readonly names: readonly string[];
+  protected readonly hub: ButtonHub;
+  protected readonly debouncers = new Map<string, Debouncer>();
+
+  constructor(names: readonly string[], logger: Logger) {
+    this.names = names;
+    this.hub = new ButtonHub(logger);
+  }
+
+  /** false before start() and after stop(): a press wait then resolves undefined at once */
+  protected abstract isOpen(): boolean;
+
+  onEdge(listener: ButtonListener): () => void {
+    return this.hub.onEdge(listener);
+  }
+
+  isPressed(name: string): boolean {
+    checkName(this.names, name, 'button');
+    return this.debouncers.get(name)?.level ?? false;
+  }
+
+  waitForPress(names: readonly string[], signal?: AbortSignal): Promise<ButtonEvent | undefined> {
+    names.forEach((n) => checkName(this.names, n, 'button'));
+    if (!this.isOpen()) return Promise.resolve(undefined);
+    return this.hub.waitForPress(names, signal);
   }
 }

@@ -2,10 +2,10 @@ import { createInterface } from 'node:readline';
 import type { Logger } from '../lib/logger.ts';
 import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
-import { ButtonHub } from './button-hub.ts';
+import { DebouncedButtons } from './button-hub.ts';
 import { Debouncer } from './debouncer.ts';
 import { gpiodArgs, parseEvent, parseGetOutput, stopTool, type GpiodTools, type HeaderLines, type ToolProcess } from './gpiod-tools.ts';
-import { checkName, type ButtonEvent, type Buttons, type ButtonListener, type Leds, type PinMap } from './panel.ts';
+import { checkName, type Buttons, type Leds, type PinMap } from './panel.ts';
 
 /**
  * LEDs and buttons on the GPIO character device through the libgpiod tools (gpiod-tools.ts) as supervised child
@@ -183,13 +183,10 @@ export class GpiodLeds implements Leds {
  * backoff (buttons report nothing meanwhile) after re-reading the levels with gpioget, so a change missed while it
  * was down is still reported once.
  */
-export class GpiodButtons implements Buttons {
-  readonly names: readonly string[];
-  private readonly hub: ButtonHub;
+export class GpiodButtons extends DebouncedButtons implements Buttons {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly levels = new Map<string, boolean>();
-  private readonly debouncers = new Map<string, Debouncer>();
   private lines: HeaderLines | undefined;
   private monitor: ToolProcess | undefined;
   private restartTimer: unknown;
@@ -200,11 +197,11 @@ export class GpiodButtons implements Buttons {
 
   /** `activeLow` (default true): the button pulls the line to ground, so the line gets a pull-up */
   constructor(private readonly o: GpiodCommon & { activeLow?: boolean; debounceMs?: number }) {
-    this.names = Object.keys(o.pins);
+    const log = o.logger.child({ component: 'buttons', backend: 'gpiod' });
+    super(Object.keys(o.pins), log);
     this.clock = o.clock ?? SYSTEM_CLOCK;
     this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF);
-    this.log = o.logger.child({ component: 'buttons', backend: 'gpiod' });
-    this.hub = new ButtonHub(this.log);
+    this.log = log;
   }
 
   async start(): Promise<void> {
@@ -225,19 +222,8 @@ export class GpiodButtons implements Buttons {
     this.spawnMonitor();
   }
 
-  onEdge(listener: ButtonListener): () => void {
-    return this.hub.onEdge(listener);
-  }
-
-  isPressed(name: string): boolean {
-    checkName(this.names, name, 'button');
-    return this.debouncers.get(name)?.level ?? false;
-  }
-
-  waitForPress(names: readonly string[], signal?: AbortSignal): Promise<ButtonEvent | undefined> {
-    names.forEach((n) => checkName(this.names, n, 'button'));
-    if (!this.running) return Promise.resolve(undefined);
-    return this.hub.waitForPress(names, signal);
+  protected isOpen(): boolean {
+    return this.running;
   }
 
   /** the pid of the running gpiomon (undefined while it is being restarted) */

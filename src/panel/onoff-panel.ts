@@ -1,9 +1,9 @@
 import type { Logger } from '../lib/logger.ts';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.ts';
-import { ButtonHub } from './button-hub.ts';
+import { DebouncedButtons } from './button-hub.ts';
 import { Debouncer } from './debouncer.ts';
 import { DEFAULT_GPIO_ROOT, PanelError, resolveSysfsPins } from './gpio-chips.ts';
-import { checkName, type ButtonEvent, type Buttons, type ButtonListener, type Leds, type PinMap } from './panel.ts';
+import { checkName, type Buttons, type Leds, type PinMap } from './panel.ts';
 
 /**
  * LEDs and buttons on sysfs GPIO through onoff (https://github.com/fivdi/onoff). onoff's `Gpio` takes the sysfs
@@ -88,18 +88,14 @@ export class OnoffLeds implements Leds {
   }
 }
 
-export class OnoffButtons implements Buttons {
-  readonly names: readonly string[];
-  private readonly hub: ButtonHub;
+export class OnoffButtons extends DebouncedButtons implements Buttons {
   private readonly clock: Clock;
   private lines: Map<string, GpioLine> | undefined;
-  private readonly debouncers = new Map<string, Debouncer>();
 
   /** `activeLow` (default true): the button pulls the line to ground, the usual wiring with the internal pull-up. */
   constructor(private readonly o: OnoffCommon & { activeLow?: boolean; debounceMs?: number; clock?: Clock }) {
-    this.names = Object.keys(o.pins);
+    super(Object.keys(o.pins), o.logger.child({ component: 'buttons', backend: 'onoff' }));
     this.clock = o.clock ?? SYSTEM_CLOCK;
-    this.hub = new ButtonHub(o.logger.child({ component: 'buttons', backend: 'onoff' }));
   }
 
   async start(): Promise<void> {
@@ -117,19 +113,8 @@ export class OnoffButtons implements Buttons {
     }
   }
 
-  onEdge(listener: ButtonListener): () => void {
-    return this.hub.onEdge(listener);
-  }
-
-  isPressed(name: string): boolean {
-    checkName(this.names, name, 'button');
-    return this.debouncers.get(name)?.level ?? false;
-  }
-
-  waitForPress(names: readonly string[], signal?: AbortSignal): Promise<ButtonEvent | undefined> {
-    names.forEach((n) => checkName(this.names, n, 'button'));
-    if (!this.lines) return Promise.resolve(undefined);
-    return this.hub.waitForPress(names, signal);
+  protected isOpen(): boolean {
+    return this.lines !== undefined;
   }
 
   async stop(): Promise<void> {

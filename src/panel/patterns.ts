@@ -1,7 +1,7 @@
 /**
- * LED patterns are data: what lights, for how long, how often. The session asks for a prompt by name (`look`,
- * `blink`, `left`, `right`, `busy`, `pass`, `fail`) or hands over its own sequence (the light challenge flashes a
- * nonce-derived sequence); the PatternPlayer renders whichever active pattern has the highest priority.
+ * LED patterns are data: what lights, for how long, how often. The session's prompt → pattern table and the verdict
+ * patterns are in src/session/prompts.ts (the light challenge hands over a nonce-derived sequence); the PatternPlayer
+ * renders whichever active pattern has the highest priority.
  */
 export interface PatternStep {
   readonly on: readonly string[];
@@ -20,16 +20,6 @@ export interface PatternDef {
   readonly priority: number;
   readonly pattern: Pattern;
 }
-
-export const PROMPT_PATTERNS: Readonly<Record<string, PatternDef>> = {
-  look: { priority: 10, pattern: { kind: 'steady', on: ['look'] } },
-  blink: { priority: 10, pattern: { kind: 'blink', on: ['blink'], hz: 2 } },
-  left: { priority: 10, pattern: { kind: 'blink', on: ['left'], hz: 2 } },
-  right: { priority: 10, pattern: { kind: 'blink', on: ['right'], hz: 2 } },
-  busy: { priority: 5, pattern: { kind: 'blink', on: ['busy'], hz: 1 } },
-  pass: { priority: 20, pattern: { kind: 'steady', on: ['pass'], ms: 3000 } },
-  fail: { priority: 20, pattern: { kind: 'blink', on: ['fail'], hz: 4, count: 12 } },
-};
 
 export interface ExpandedPattern {
   steps: PatternStep[];

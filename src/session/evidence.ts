@@ -1,4 +1,5 @@
-import { copyTemplate, wipeTemplate, type Similarity, type Template } from './identity.ts';
+import { copyTemplate, wipeTemplate, type FaceTemplate } from '../vision/matcher.ts';
+import type { Similarity } from './identity.ts';
 import type { SessionPolicy } from './policy.ts';
 
 /**
@@ -45,7 +46,7 @@ export class AntispoofAggregator {
 interface Scored {
   tsMs: number;
   score: number;
-  template: Template;
+  template: FaceTemplate;
 }
 
 /** The top-K frames by quality score, with their templates. Evicted templates are wiped. */
@@ -58,14 +59,14 @@ export class BestFrames {
   }
 
   /** Takes ownership of `template`. */
-  offer(tsMs: number, score: number, template: Template): void {
+  offer(tsMs: number, score: number, template: FaceTemplate): void {
     this.frames.push({ tsMs, score, template });
     this.frames.sort((a, b) => b.score - a.score);
     for (const dropped of this.frames.splice(this.k)) wipeTemplate(dropped.template);
   }
 
   /** Mean similarity of the kept frames to `reference`, or undefined when there are none. */
-  similarityTo(reference: Template, similarity: Similarity): number | undefined {
+  similarityTo(reference: FaceTemplate, similarity: Similarity): number | undefined {
     if (this.frames.length === 0) return undefined;
     return this.frames.reduce((s, f) => s + similarity(f.template, reference), 0) / this.frames.length;
   }
@@ -81,13 +82,13 @@ export class BestFrames {
  * passed the quality gate). Tracks the minimum similarity seen.
  */
 export class ContinuityTracker {
-  private anchor: Template | undefined;
+  private anchor: FaceTemplate | undefined;
   private min = Infinity;
 
   constructor(private readonly similarity: Similarity) {}
 
   /** Returns the similarity to the anchor (undefined for the frame that becomes the anchor). */
-  check(template: Template): number | undefined {
+  check(template: FaceTemplate): number | undefined {
     if (this.anchor === undefined) {
       this.anchor = copyTemplate(template);
       return undefined;

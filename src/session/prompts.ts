@@ -1,23 +1,14 @@
+import type { Pattern, PatternStep } from '../panel/patterns.ts';
 import type { LightSchedule } from './light.ts';
 import type { QualityIssue } from './quality.ts';
 
 /**
- * What the customer is asked to do, and the LED pattern that shows it. Patterns are declared data (DESIGN.md §3),
- * shaped like the panel's `Pattern` (src/panel/patterns.ts: steady / blink / sequence of steps naming LEDs) so the
- * shell hands them to the pattern player unchanged. LED names: look, blink, left, right (arrows in the CUSTOMER'S
- * own direction), busy, and light (the white illuminator the light challenge flashes; give it a pin in config).
- * Prompts carry no biometrics; they also go to staff screens as progress.
+ * What the customer is asked to do, and the LED pattern that shows it: the one prompt → LED table. Patterns are
+ * declared data (DESIGN.md §3) in the panel's `Pattern` shape (src/panel/patterns.ts: steady / blink / sequence of
+ * steps naming LEDs), so the shell hands them to the pattern player unchanged. LED names: look, blink, left, right
+ * (arrows in the CUSTOMER'S own direction), busy, pass, fail, and light (the white illuminator the light challenge
+ * flashes; give it a pin in config). Prompts carry no biometrics; they also go to staff screens as progress.
  */
-export interface LedStep {
-  readonly on: readonly string[];
-  readonly ms: number;
-}
-
-export type LedPattern =
-  | { readonly kind: 'steady'; readonly on: readonly string[] }
-  | { readonly kind: 'blink'; readonly on: readonly string[]; readonly hz: number }
-  | { readonly kind: 'sequence'; readonly steps: readonly LedStep[] };
-
 export type PromptId =
   | 'please_wait'
   | 'look_at_camera'
@@ -50,14 +41,14 @@ export const ISSUE_PROMPT: Record<QualityIssue, PromptId> = {
   eyes_closed: 'open_eyes',
 };
 
-const steady = (...on: string[]): LedPattern => ({ kind: 'steady', on });
-const blinking = (hz: number, ...on: string[]): LedPattern => ({ kind: 'blink', on, hz });
+const steady = (...on: string[]): Pattern => ({ kind: 'steady', on });
+const blinking = (hz: number, ...on: string[]): Pattern => ({ kind: 'blink', on, hz });
 
 /**
  * A terminal with LEDs only cannot say "move closer": every fix-it prompt blinks the look ring slowly (staff screens
  * get the exact prompt as progress); a second person blinks it fast; too dark turns the illuminator on.
  */
-const PATTERNS: Record<Exclude<PromptId, 'watch_light'>, LedPattern> = {
+const PATTERNS: Record<Exclude<PromptId, 'watch_light'>, Pattern> = {
   please_wait: blinking(1, 'busy'),
   look_at_camera: steady('look'),
   one_person_only: blinking(3, 'look'),
@@ -75,14 +66,23 @@ const PATTERNS: Record<Exclude<PromptId, 'watch_light'>, LedPattern> = {
   turn_right: blinking(2, 'right'),
 };
 
+/** The prompts whose pattern needs no light schedule (every one but watch_light), e.g. for `regterm record --prompts`. */
+export const SCHEDULE_FREE_PROMPTS = Object.keys(PATTERNS) as readonly PromptId[];
+
+/** The verdict, shown once the result is durable: pass lit for 3 s, or fail blinking fast for 3 s. */
+export const VERDICT_PATTERNS: Readonly<Record<'pass' | 'fail', Pattern>> = {
+  pass: { kind: 'steady', on: ['pass'], ms: 3000 },
+  fail: { kind: 'blink', on: ['fail'], hz: 4, count: 12 },
+};
+
 /**
  * The pattern for a prompt. watch_light: the look ring steady for the lead time, then the illuminator follows the
  * chips; the shell starts it when it receives the prompt, which is the schedule's time base (startMs - leadMs).
  */
-export function promptPattern(prompt: PromptId, light?: LightSchedule, promptAtMs?: number): LedPattern {
+export function promptPattern(prompt: PromptId, light?: LightSchedule, promptAtMs?: number): Pattern {
   if (prompt !== 'watch_light') return PATTERNS[prompt];
   if (light === undefined || promptAtMs === undefined) throw new RangeError('watch_light needs a light schedule');
-  const steps: LedStep[] = [{ on: ['look'], ms: light.startMs - promptAtMs }];
+  const steps: PatternStep[] = [{ on: ['look'], ms: light.startMs - promptAtMs }];
   for (const chip of light.chips) steps.push({ on: chip === 1 ? ['look', 'light'] : ['look'], ms: light.chipMs });
   return { kind: 'sequence', steps };
 }

@@ -32,7 +32,7 @@ export async function recordingSignals(
         rgb?.fill(0);
         rgb = new Uint8Array(f.width * f.height * 3);
       }
-      const image = { width: f.width, height: f.height, data: i420ToRgb(f.width, f.height, f.data, rgb) };
+      const image = { width: f.width, height: f.height, data: i420ToRgb(f, rgb) };
       f.data.fill(0);
       const faces = await engine.analyzeFrame(image, { maxFaces: 2, track, tsMs: f.tsMs });
       const s = frameSignals(faces, { tsMs: f.tsMs, width: f.width, height: f.height, seq: f.seq });

@@ -1,9 +1,9 @@
 import { errorMessage, isImageDecodeError, type ImageProblem } from '../lib/errors.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import { decodeImage, padImage, wipeImage, type RgbImage } from '../vision/image.ts';
+import type { FaceTemplate } from '../vision/matcher.ts';
 import type { PhotoFormat } from '../vision/photo-header.ts';
 import type { ReferenceReason } from './decision.ts';
-import type { Template } from './identity.ts';
 
 /** The part of the face engine reference intake uses. */
 export type SessionEngine = Pick<FaceEngine, 'analyzeFrame' | 'embed'>;
@@ -39,7 +39,7 @@ const REFERENCE_BORDER = 0.25;
 export const REFERENCE_PHOTO = { limits: { maxSide: 4096, maxPixels: 6_000_000 }, analysedSide: 2048 } as const;
 
 export type ReferenceOutcome =
-  | { ok: true; template: Template }
+  | { ok: true; template: FaceTemplate }
   /** `detail`: a slug for staff (no_face, face_blurry, ...); `message`: what the decoder said, for the log */
   | { ok: false; reason: ReferenceReason; detail: string; message?: string };
 

@@ -2,13 +2,13 @@ import type { ResultDecision } from '../carrier/protocol.ts';
 import type { Pattern, PatternDef } from '../panel/patterns.ts';
 import type { SessionReason, SessionResult } from './decision.ts';
 import type { PolicyInput, SessionPolicy } from './policy.ts';
-import type { LedPattern } from './prompts.ts';
 import { assessQuality } from './quality.ts';
 import type { SessionState } from './session-io.ts';
 import type { FrameSignals } from './signals.ts';
 
-/** Session prompts outrank the idle/busy patterns (5) and lose to the verdict (20) — src/panel/patterns.ts. */
+/** Session prompts lose to the verdict, which is shown once the result is durable. */
 export const PROMPT_PRIORITY = 10;
+export const VERDICT_PRIORITY = 20;
 
 /**
  * The deployment base policy for the face engine (docs/session.md "Deployment base"): the manifest's calibrated match
@@ -22,14 +22,11 @@ export function deploymentPolicyBase(engine: { fusion: { threshold: number }; an
   };
 }
 
-/** A session prompt as a panel pattern, keeping only LEDs this panel has (an absent illuminator degrades, not fails). */
-export function panelPattern(p: LedPattern, names: readonly string[]): PatternDef {
+/** A prompt or verdict pattern for this panel, keeping only LEDs it has (an absent illuminator degrades, not fails). */
+export function panelPattern(p: Pattern, names: readonly string[], priority = PROMPT_PRIORITY): PatternDef {
   const keep = (on: readonly string[]): string[] => on.filter((n) => names.includes(n));
-  let pattern: Pattern;
-  if (p.kind === 'sequence') pattern = { kind: 'sequence', steps: p.steps.map((s) => ({ on: keep(s.on), ms: s.ms })) };
-  else if (p.kind === 'blink') pattern = { kind: 'blink', on: keep(p.on), hz: p.hz };
-  else pattern = { kind: 'steady', on: keep(p.on) };
-  return { priority: PROMPT_PRIORITY, pattern };
+  const pattern: Pattern = p.kind === 'sequence' ? { ...p, steps: p.steps.map((s) => ({ on: keep(s.on), ms: s.ms })) } : { ...p, on: keep(p.on) };
+  return { priority, pattern };
 }
 
 /** The session's result in the carrier's `resultDecisionSchema` shape; times as ISO from the wall clock at start. */

@@ -6,18 +6,18 @@ import type { Logger } from '../lib/logger.ts';
 import { isCanceled } from '../lib/errors.ts';
 import type { Buttons, Leds } from '../panel/panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
-import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import type { RgbImage } from '../vision/image.ts';
+import { wipeTemplate, type FaceTemplate } from '../vision/matcher.ts';
 import type { PhotoFormat } from '../vision/photo-header.ts';
 import { FaceTrack } from '../vision/face-track.ts';
 import { countsAsFailure } from './decision.ts';
-import { wipeTemplate, type Template } from './identity.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from './policy.ts';
+import { VERDICT_PATTERNS } from './prompts.ts';
 import { cryptoRandom, type RandomSource } from './random.ts';
 import type { RateDecision } from './rate-limiter.ts';
 import { referenceTemplate } from './reference-intake.ts';
-import { EmbedSelector, deploymentPolicyBase, panelPattern, shellDecision, toResultDecision } from './runner-support.ts';
+import { EmbedSelector, VERDICT_PRIORITY, deploymentPolicyBase, panelPattern, shellDecision, toResultDecision } from './runner-support.ts';
 import { RegistrationSession, type SessionOutput } from './session.ts';
 import type { FrameSignals } from './signals.ts';
 import { frameSignals } from './vision-signals.ts';
@@ -81,7 +81,7 @@ export interface AnalysedFrame {
 
 /** What the runner uses of the FaceEngine (the engine itself in production; a scripted world in unit tests). */
 export interface RunnerEngine extends Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'wipeBuffers'> {
-  compare(a: Template, b: Template): { similarity: number };
+  compare(a: FaceTemplate, b: FaceTemplate): { similarity: number };
   readonly fusion: { readonly threshold: number };
   readonly antispoofThreshold: number | undefined;
 }
@@ -147,10 +147,8 @@ export class SessionRunner {
 
   /** Verdict LEDs (pass/fail): call it AFTER the result is durably in the outbox (DESIGN §6). */
   showVerdict(decision: ResultDecision): void {
-    const def = decision.decision === 'match' ? PROMPT_PATTERNS.pass : PROMPT_PATTERNS.fail;
-    const on = (xs: readonly string[]): string[] => xs.filter((n) => this.o.leds.names.includes(n));
-    const p = def.pattern;
-    this.player.show('verdict', { priority: def.priority, pattern: p.kind === 'sequence' ? p : { ...p, on: on(p.on) } });
+    const pattern = decision.decision === 'match' ? VERDICT_PATTERNS.pass : VERDICT_PATTERNS.fail;
+    this.player.show('verdict', panelPattern(pattern, this.o.leds.names, VERDICT_PRIORITY));
   }
 
   private async runOnce(request: SessionRequestInput, signal: AbortSignal, wall: number): Promise<ResultDecision> {
@@ -209,7 +207,7 @@ class ActiveRun {
     const sessionClock = { now: (): number => (this.frameMode ? this.virtualMs : this.clock.now()) };
     this.session = new RegistrationSession({
       sessionId: request.sessionId, nonce: request.nonce, policy, clock: sessionClock, random: o.random ?? cryptoRandom,
-      similarity: (a: Template, b: Template) => o.engine.compare(a, b).similarity,
+      similarity: (a: FaceTemplate, b: FaceTemplate) => o.engine.compare(a, b).similarity,
     });
     this.selector = new EmbedSelector(policy);
   }
@@ -290,9 +288,9 @@ class ActiveRun {
       this.rgb?.fill(0);
       this.rgb = new Uint8Array(width * height * 3);
     }
-    const image: RgbImage = { width, height, data: i420ToRgb(width, height, frame.data, this.rgb) };
+    const image: RgbImage = { width, height, data: i420ToRgb(frame, this.rgb) };
     frame.data.fill(0);
-    let embedding: Template | undefined;
+    let embedding: FaceTemplate | undefined;
     try {
       const tsMs = frame.tsMs + this.tsOffset;
       this.track.setPoseEveryFrame(this.session.turnOpen);

@@ -1,9 +1,11 @@
+import type { Pattern } from '../panel/patterns.ts';
+import type { FaceTemplate } from '../vision/matcher.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { AgentError, ReferenceReason, SessionResult } from './decision.ts';
-import type { Similarity, Template } from './identity.ts';
+import type { Similarity } from './identity.ts';
 import type { LightSchedule } from './light.ts';
 import type { SessionPolicy } from './policy.ts';
-import type { LedPattern, PromptId } from './prompts.ts';
+import type { PromptId } from './prompts.ts';
 import type { RandomSource } from './random.ts';
 import type { FrameSignals } from './signals.ts';
 
@@ -14,7 +16,7 @@ export type SessionInput =
   /** idle → reference: draws the challenge plan, prompts "please wait" while the shell embeds the reference photo */
   | { type: 'start' }
   /** the reference photo's template (the session owns and wipes it) */
-  | { type: 'reference'; template: Template }
+  | { type: 'reference'; template: FaceTemplate }
   /**
    * the reference photo was refused: decided `error` by `reference` with `reason`, before any customer prompt;
    * `detail` (a slug such as `no_face`) goes to the staff progress event only
@@ -36,7 +38,7 @@ export type SessionOutput =
    * Show `pattern` on the LEDs. `assist` = the customer asked for staff (light an assist indicator if there is one);
    * `light` = the light challenge's schedule, for the replay report and the simulated panel.
    */
-  | { type: 'prompt'; prompt: PromptId; pattern: LedPattern; assist: boolean; atMs: number; light?: LightSchedule }
+  | { type: 'prompt'; prompt: PromptId; pattern: Pattern; assist: boolean; atMs: number; light?: LightSchedule }
   | { type: 'progress'; state: SessionState; event: string; atMs: number; detail?: Record<string, string | number | boolean> }
   | { type: 'decided'; result: SessionResult };
 

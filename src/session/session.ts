@@ -1,3 +1,4 @@
+import { wipeTemplate, type FaceTemplate } from '../vision/matcher.ts';
 import { frontalYaw, promptBaselineYaw, type YawReading } from './detectors/turn.ts';
 import { ActiveChallenge, planChallenges, type ChallengePlan, type ChallengeStatus } from './challenges.ts';
 import {
@@ -5,7 +6,7 @@ import {
   type SessionResult, type SessionScores,
 } from './decision.ts';
 import { AntispoofAggregator, BestFrames, ContinuityTracker } from './evidence.ts';
-import { meanCosine, wipeTemplate, type Similarity, type Template } from './identity.ts';
+import { meanCosine, type Similarity } from './identity.ts';
 import { ISSUE_PROMPT, promptPattern, type PromptId } from './prompts.ts';
 import { assessQuality, type QualityAssessment, type QualityIssue } from './quality.ts';
 import type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-io.ts';
@@ -30,7 +31,7 @@ export class RegistrationSession {
   private startedAt = 0;
   private stateAt = 0;
   private readonly timings: SessionResult['timings'] = { total: 0 };
-  private template: Template | undefined;
+  private template: FaceTemplate | undefined;
   private plan: ChallengePlan | undefined;
   private next = 0;
   private active: ActiveChallenge | undefined;
@@ -116,7 +117,7 @@ export class RegistrationSession {
     this.show('please_wait', now);
   }
 
-  private onReference(template: Template): void {
+  private onReference(template: FaceTemplate): void {
     if (this.st !== 'reference') {
       wipeTemplate(template);
       return;

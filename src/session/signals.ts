@@ -1,4 +1,4 @@
-import type { Template } from './identity.ts';
+import type { FaceTemplate } from '../vision/matcher.ts';
 
 /**
  * The narrow input the session logic consumes: one record per analysed camera frame. The vision adapter fills it;
@@ -61,7 +61,7 @@ export interface FaceSignals {
    * Identity template (one vector per embedder), present on frames the shell chose to embed. The session takes
    * ownership: it wipes every template it holds when it drops it or when the session ends.
    */
-  embedding?: Template;
+  embedding?: FaceTemplate;
 }
 
 export interface FrameSignals {

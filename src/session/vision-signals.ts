@@ -1,6 +1,6 @@
 import type { FaceAnalysis } from '../vision/engine.ts';
+import type { FaceTemplate } from '../vision/matcher.ts';
 import type { FaceSignals, FrameSignals } from './signals.ts';
-import type { Template } from './identity.ts';
 
 /**
  * The vision → session adapter: the face engine's per-frame analysis (largest face first) as the session's narrow
@@ -9,7 +9,7 @@ import type { Template } from './identity.ts';
  * not score for anti-spoof (a tracked frame between scored ones) stays without a score.
  * Nothing biometric is copied except the embedding the caller chose to attach (owned by the session from then on).
  */
-export function faceSignals(face: FaceAnalysis, embedding?: Template): FaceSignals {
+export function faceSignals(face: FaceAnalysis, embedding?: FaceTemplate): FaceSignals {
   return {
     box: face.box,
     yawDeg: face.pose.yaw,
@@ -27,7 +27,7 @@ export function faceSignals(face: FaceAnalysis, embedding?: Template): FaceSigna
 }
 
 export function frameSignals(
-  faces: readonly FaceAnalysis[], meta: { tsMs: number; width: number; height: number; seq?: number }, embedding?: Template,
+  faces: readonly FaceAnalysis[], meta: { tsMs: number; width: number; height: number; seq?: number }, embedding?: FaceTemplate,
 ): FrameSignals {
   const f = faces[0];
   return {

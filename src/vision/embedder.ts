@@ -86,11 +86,3 @@ export function l2normalise(v: Float32Array): Float32Array {
   for (let i = 0; i < v.length; i++) v[i] *= inv;
   return v;
 }
-
-/** Cosine similarity of two unit vectors. */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new RangeError('embedding lengths differ');
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}

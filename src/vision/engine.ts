@@ -19,7 +19,7 @@ import { IrisModel } from './iris.ts';
 import type { Eye } from './lid-levels.ts';
 import { LandmarkModel } from './landmarks.ts';
 import { DEFAULT_MANIFEST_PATH, type Manifest, loadManifest } from './manifest.ts';
-import { type FaceTemplate, type FusionConfig, type MatchScore, fuse } from './matcher.ts';
+import { type FaceTemplate, type FusionConfig, type MatchScore, fuse, fusionFromManifest } from './matcher.ts';
 import { ModelRegistry, type SessionTuning } from './model-registry.ts';
 import { landmarkPose } from './landmark-pose.ts';
 import { type Pose, PoseModel } from './pose.ts';
@@ -113,7 +113,7 @@ export class FaceEngine {
       logger: this.opts.logger,
     });
     try {
-      const fusion = fusionFrom(manifest);
+      const fusion = fusionFromManifest(manifest);
       const embedders: Embedder[] = [];
       for (const name of Object.keys(fusion.weights)) embedders.push(new TemplateEmbedder(await registry.load(name)));
       this.state = {
@@ -266,7 +266,7 @@ export class FaceEngine {
 
   /** The template of one face: a unit vector per embedder. Run only on selected frames. */
   async embed(img: RgbImage, face: FaceLocation): Promise<FaceTemplate> {
-    const t: FaceTemplate = {};
+    const t: Record<string, Float32Array> = {};
     for (const e of this.loaded().embedders) t[e.name] = await e.embed(img, face);
     return t;
   }
@@ -299,12 +299,4 @@ export class FaceEngine {
 
 function boxSourceOf(carried: Detection | undefined): 'detector' | 'landmarks' {
   return carried ? 'landmarks' : 'detector';
-}
-
-/** Fusion weights, score normalisation and threshold from manifest thresholds.match (fr_feature alone when absent). */
-function fusionFrom(manifest: Manifest): FusionConfig {
-  const m = manifest.thresholds.match;
-  const weights = (m?.weights as Record<string, number> | undefined) ?? { feature: 1 };
-  const norm = m?.norm as FusionConfig['norm'];
-  return { weights, norm, threshold: m?.value ?? 0.3 };
 }

@@ -62,33 +62,6 @@ export async function decodeImage(bytes: Uint8Array, label = 'image', options: D
   }
 }
 
-/**
- * Camera I420 (planar Y, then U and V at half resolution) to RGB, BT.601 limited range as rpicam/V4L2 deliver it.
- * `out` may be passed to reuse a buffer across frames (length width*height*3).
- */
-export function i420ToRgb(width: number, height: number, yuv: Uint8Array, out?: Uint8Array): RgbImage {
-  const cw = (width + 1) >> 1;
-  const ch = (height + 1) >> 1;
-  const ySize = width * height;
-  if (yuv.length < ySize + 2 * cw * ch) throw new ImageDecodeError(`i420 frame too short for ${width}x${height}`);
-  const rgb = out ?? new Uint8Array(ySize * 3);
-  const uOff = ySize;
-  const vOff = ySize + cw * ch;
-  for (let y = 0; y < height; y++) {
-    const cRow = (y >> 1) * cw;
-    for (let x = 0; x < width; x++) {
-      const c = 1.164 * (yuv[y * width + x] - 16);
-      const u = yuv[uOff + cRow + (x >> 1)] - 128;
-      const v = yuv[vOff + cRow + (x >> 1)] - 128;
-      const o = (y * width + x) * 3;
-      rgb[o] = clamp255(c + 1.596 * v);
-      rgb[o + 1] = clamp255(c - 0.392 * u - 0.813 * v);
-      rgb[o + 2] = clamp255(c + 2.017 * u);
-    }
-  }
-  return { width, height, data: rgb };
-}
-
 /** Luma (BT.601 weights) of an RGB image. */
 export function toGray(img: RgbImage, out?: Uint8Array): GrayImage {
   const n = img.width * img.height;
@@ -141,8 +114,4 @@ export function padImage(img: RgbImage, border: number): RgbImage {
   const row = img.width * 3;
   for (let y = 0; y < img.height; y++) data.set(img.data.subarray(y * row, (y + 1) * row), ((y + border) * width + border) * 3);
   return { width, height, data };
-}
-
-function clamp255(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : v + 0.5;
 }

@@ -10,11 +10,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { engineOn, manifestWith } from '../../../scripts/models/engines.ts';
-import { cosine } from '../../../src/session/identity.ts';
 import { quantile } from '../../../scripts/models/measure.ts';
 import { backgroundPatch, lfwPairs, nuaaEval } from '../../../scripts/models/sets.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
-import type { FaceTemplate } from '../../../src/vision/matcher.ts';
+import { cosine, type FaceTemplate } from '../../../src/vision/matcher.ts';
 import { bestAccuracy, tarAtFar } from '../../../src/vision/metrics.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import type { Box } from '../../../src/vision/warp.ts';

@@ -35,7 +35,7 @@ const CAM = ['--rpicam-bin', FAKE_RPICAM, '--width', '320', '--height', '240', '
 describe('regterm record', () => {
   it('records frames, the scheduled prompts as LED changes, and replays them', async () => {
     const out = join(tmp, 'rec');
-    const r = await cli(record, ['--out', out, '--seconds', '1.5', ...CAM, '--panel', 'sim', '--prompts', 'look@0,left@0.6']);
+    const r = await cli(record, ['--out', out, '--seconds', '1.5', ...CAM, '--panel', 'sim', '--prompts', 'look_at_camera@0,turn_left@0.6']);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out) as { frames: number; prompts: number };
     const rec = await loadRecording(out);
@@ -56,7 +56,7 @@ describe('regterm record', () => {
     try {
       const out = join(tmp, 'rec-gpiod');
       const r = await cli(record, ['--out', out, '--seconds', '1', ...CAM, '--panel', 'gpiod', '--gpiod-dir', sim.dir,
-        '--pins', '{"look":17,"start":6}', '--prompts', 'look@0']);
+        '--pins', '{"look":17,"start":6}', '--prompts', 'look_at_camera@0']);
       expect(r.code).toBe(0);
       expect((await loadRecording(out)).prompts[0]).toMatchObject({ led: 'look', on: true });
       expect(sim.argv().some(([tool, ...args]) => tool === 'gpioset' && args.includes('--mode=signal') && args.includes('17=1'))).toBe(true);
@@ -85,7 +85,7 @@ describe('regterm record', () => {
     [['--seconds', '1'], /--out DIR is required/],
     [['--out', join(tmp, 'x'), '--width', '321'], /must be even/],
     [['--out', join(tmp, 'x'), '--camera', 'ffmpeg'], /needs --device/],
-    [['--out', join(tmp, 'x'), '--prompts', 'look@0'], /needs a panel/],
+    [['--out', join(tmp, 'x'), '--prompts', 'look_at_camera@0'], /needs a panel/],
     [['--out', join(tmp, 'x'), '--panel', 'sim', '--prompts', 'dance@1'], /not NAME@SECONDS/],
   ])('refuses bad flags %#', async (argv, msg) => {
     const err = await cli(record, argv).then(() => undefined, (e: unknown) => e);

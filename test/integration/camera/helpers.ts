@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { SpawnFn } from '../../../src/camera/child-frame-source.ts';
+import { FULL_BT601, type YuvEncoding } from '../../../src/camera/i420.ts';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../../src/lib/logger.ts';
@@ -30,10 +31,16 @@ export function logSink(): { logger: Logger; lines: () => Array<Record<string, u
   };
 }
 
-/** The first `n` frames of `video` as tight full-range I420, decoded by ffmpeg directly (the reference). */
-export function referenceFrames(video: string, width: number, height: number, fps: number, n: number): Uint8Array {
+/**
+ * The first `n` frames of `video` as tight I420 in `encoding` (default full-range BT.601), decoded by ffmpeg directly
+ * (the reference).
+ */
+export function referenceFrames(
+  video: string, width: number, height: number, fps: number, n: number, encoding: YuvEncoding = FULL_BT601,
+): Uint8Array {
+  const range = encoding.range === 'full' ? 'full' : `tv:out_color_matrix=${encoding.matrix}`;
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', video, '-an',
-    '-vf', `scale=${width}:${height}:out_range=full,fps=${fps}`, '-frames:v', String(n), '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
+    '-vf', `scale=${width}:${height}:out_range=${range},fps=${fps}`, '-frames:v', String(n), '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
   { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`ffmpeg reference failed: ${r.stderr.toString()}`);
   return new Uint8Array(r.stdout);

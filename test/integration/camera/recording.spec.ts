@@ -75,9 +75,11 @@ describe('recordings', () => {
     expect(rec.prompts).toEqual([{ tMs: 0, led: 'look', on: true }]);
     expect(rec.buttons).toEqual([{ tMs: Math.round(recorded[1].tsMs - recorded[0].tsMs + 5), button: 'start', pressed: true }]);
     expect(statSync(join(dir, 'frames.i420')).size).toBe(5 * tightLayout(322, 242).frameBytes);
+    expect(rec.frames.encoding).toEqual({ matrix: 'bt601', range: 'limited' });
     const replayed = await all(new ReplaySource({ path: dir, pace: 'fast', logger }));
     expect(replayed.map((f) => f.tsMs)).toEqual(recorded.map((f) => Math.round(f.tsMs - recorded[0].tsMs)));
     expect(replayed.every((f, i) => Buffer.from(f.data).equals(Buffer.from(recorded[i].data)))).toBe(true);
+    expect(replayed.every((f) => f.encoding.range === 'limited' && f.encoding.matrix === 'bt601')).toBe(true);
   });
 
   it('refuses an invalid recording.json with a one-line reason', async () => {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRpicamSource } from '../../../src/camera/rpicam-source.ts';
+import { createRpicamSource, rpicamEncoding } from '../../../src/camera/rpicam-source.ts';
 import type { Frame, FrameSource } from '../../../src/camera/frame-source.ts';
 import { tightLayout } from '../../../src/camera/i420.ts';
 import { isRegtermError } from '../../../src/lib/errors.ts';
@@ -43,10 +43,10 @@ describe('rpicam backend with the fake rpicam-vid', () => {
     const { src } = source(w, h, { align });
     await src.start();
     const frames = await take(src, 4);
-    const ref = referenceFrames(VIDEO, w, h, FPS, frames[3].seq + 1);
+    const ref = referenceFrames(VIDEO, w, h, FPS, frames[3].seq + 1, rpicamEncoding(w, h));
     const size = tightLayout(w, h).frameBytes;
     for (const f of frames) {
-      expect(f).toMatchObject({ width: w, height: h, format: 'i420' });
+      expect(f).toMatchObject({ width: w, height: h, format: 'i420', encoding: { matrix: 'bt601', range: 'limited' } });
       expect(f.data.length).toBe(size);
       expect(Buffer.from(f.data).equals(Buffer.from(ref.subarray(f.seq * size, (f.seq + 1) * size)))).toBe(true);
     }

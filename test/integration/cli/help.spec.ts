@@ -19,6 +19,14 @@ describe('regterm --help', () => {
     expect(run.stdout).toMatch(/usage/i);
   });
 
+  it.each([
+    ['analyze', 'analyze'], ['match', 'match'], ['bench', 'bench'], ['eval verify', 'eval'], ['eval replay-attack', 'eval replay-attack'],
+  ])('%s with an unknown flag exits 2 naming the command and the flag', (command, named) => {
+    const run = regterm(...command.split(' '), '--no-such-flag');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`${named}: Unknown option '--no-such-flag'`);
+  });
+
   it('an unknown command exits 2 with the command list', () => {
     const run = regterm('register-everyone');
     expect(run.status).toBe(2);

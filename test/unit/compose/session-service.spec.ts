@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ResultDecision, SessionRequest } from '../../../src/carrier/protocol.ts';
 import type { OutboxEntry } from '../../../src/carrier/store.ts';
-import { SessionService, type SessionRequestInput, type SessionRunnerPort } from '../../../src/compose/session-service.ts';
+import { SessionService, type SessionRunnerPort } from '../../../src/compose/session-service.ts';
+import type { SessionRequestInput } from '../../../src/session/runner.ts';
 import { createLogger } from '../../../src/lib/logger.ts';
 
 const quiet = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });

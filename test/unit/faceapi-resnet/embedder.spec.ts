@@ -10,7 +10,7 @@ import {
   FaceapiEmbedder,
   mirrorPlanar,
 } from '../../../scripts/faceapi-embedder.ts';
-import { cosine } from '../../../src/vision/embedder.ts';
+import { cosine } from '../../../src/vision/matcher.ts';
 
 /** A deterministic synthetic 150x150 RGB pattern (not a face): enough to exercise shapes and invariants. */
 function pattern(seed: number): Uint8Array {

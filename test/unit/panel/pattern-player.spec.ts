@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/lib/clock.ts';
 import { PatternPlayer } from '../../../src/panel/pattern-player.ts';
-import { PROMPT_PATTERNS, expandPattern } from '../../../src/panel/patterns.ts';
+import { expandPattern, type PatternDef } from '../../../src/panel/patterns.ts';
 import { SimLeds } from '../../../src/panel/sim-panel.ts';
 
 /** A manual clock: timers fire only when the test advances time. */
@@ -34,6 +34,13 @@ function manualClock(): Clock & { advance(ms: number): void; pending(): number }
 }
 
 const NAMES = ['look', 'blink', 'left', 'right', 'busy', 'pass', 'fail'];
+const PATTERNS: Record<string, PatternDef> = {
+  look: { priority: 10, pattern: { kind: 'steady', on: ['look'] } },
+  blink: { priority: 10, pattern: { kind: 'blink', on: ['blink'], hz: 2 } },
+  left: { priority: 10, pattern: { kind: 'blink', on: ['left'], hz: 2 } },
+  busy: { priority: 5, pattern: { kind: 'blink', on: ['busy'], hz: 1 } },
+  fail: { priority: 20, pattern: { kind: 'blink', on: ['fail'], hz: 4, count: 12 } },
+};
 
 async function setup() {
   const clock = manualClock();
@@ -45,7 +52,7 @@ async function setup() {
 describe('PatternPlayer', () => {
   it('blinks at n Hz with 50 % duty', async () => {
     const { clock, leds, player } = await setup();
-    player.show('blink', PROMPT_PATTERNS.blink);
+    player.show('blink', PATTERNS.blink);
     clock.advance(1000);
     expect(leds.history.filter((h) => h.led === 'blink').map((h) => [h.tMs, h.on])).toEqual([
       [0, true], [250, false], [500, true], [750, false], [1000, true],
@@ -54,10 +61,10 @@ describe('PatternPlayer', () => {
 
   it('a higher-priority finite pattern interrupts, then the lower one resumes', async () => {
     const { clock, leds, player } = await setup();
-    player.show('look', PROMPT_PATTERNS.look);
-    player.show('fail', PROMPT_PATTERNS.fail); // 4 Hz × 12 = 3 s
+    player.show('look', PATTERNS.look);
+    player.show('fail', PATTERNS.fail); // 4 Hz × 12 = 3 s
     expect(leds.lit()).toEqual(['fail']);
-    player.show('left', PROMPT_PATTERNS.left); // lower priority than fail: queued
+    player.show('left', PATTERNS.left); // lower priority than fail: queued
     expect(player.active()).toBe('fail');
     clock.advance(3000);
     expect(player.active()).toBe('left');
@@ -80,7 +87,7 @@ describe('PatternPlayer', () => {
 
   it('stop() clears the timer and turns everything off', async () => {
     const { clock, leds, player } = await setup();
-    player.show('busy', PROMPT_PATTERNS.busy);
+    player.show('busy', PATTERNS.busy);
     player.stop();
     expect(leds.lit()).toEqual([]);
     expect(clock.pending()).toBe(0);
@@ -99,7 +106,7 @@ describe('PatternPlayer failure on a timer tick', () => {
     const { clock, leds } = await setup();
     const errors: unknown[] = [];
     const player = new PatternPlayer(leds, clock, (e) => errors.push(e));
-    player.show('blink', PROMPT_PATTERNS.blink);
+    player.show('blink', PATTERNS.blink);
     await leds.stop();
     expect(() => clock.advance(300)).not.toThrow();
     expect(String(errors[0])).toMatch(/not started/);

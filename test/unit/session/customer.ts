@@ -11,7 +11,7 @@ import { resolvePolicy, type PolicyInput } from '../../../src/session/policy.ts'
 import type { PromptId } from '../../../src/session/prompts.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { RegistrationSession, type SessionInput, type SessionOutput } from '../../../src/session/session.ts';
-import type { Template } from '../../../src/session/identity.ts';
+import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import type { FaceSignals, FrameSignals } from '../../../src/session/signals.ts';
 import { baseFace, blinkEyes, noisyCopy, prng, randomTemplate, turnYaw, withEyes } from './synth.ts';
 
@@ -27,7 +27,7 @@ export interface CustomerOptions {
   /** which frames (index from 0) the vision side scored for anti-spoof (a face track scores alternate ones); default all */
   antispoofScored?: (frame: number) => boolean;
   /** the identity embeddings come from (index 0 = the person on the ID photo) */
-  identity?: (t: number) => Template;
+  identity?: (t: number) => FaceTemplate;
   faceCount?: (t: number) => number;
   /** a problem present until the customer reacts to the first quality prompt */
   initialProblem?: Partial<FaceSignals>;
@@ -53,10 +53,10 @@ export interface RunOptions {
   /** extra inputs at given times (cancel, assist, errors) */
   at?: Array<{ atMs: number; input: SessionInput }>;
   /** reference template; defaults to a noisy copy of the customer's person */
-  template?: Template;
+  template?: FaceTemplate;
   referenceUnusable?: boolean;
   /** keep every embedding handed to the session, to check zeroing */
-  keep?: Template[];
+  keep?: FaceTemplate[];
 }
 
 export interface RunResult {

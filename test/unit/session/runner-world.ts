@@ -6,8 +6,9 @@
  */
 import sharp from 'sharp';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from '../../../src/camera/frame-source.ts';
+import { FULL_BT601 } from '../../../src/camera/i420.ts';
 import type { ProgressEvent, RunnerEngine } from '../../../src/session/runner.ts';
-import { cosine, type Template } from '../../../src/session/identity.ts';
+import { cosine, type FaceTemplate } from '../../../src/vision/matcher.ts';
 import type { AnalyzeOptions, FaceAnalysis } from '../../../src/vision/engine.ts';
 import type { RgbImage } from '../../../src/vision/image.ts';
 import type { FaceTrack, PoseSource } from '../../../src/vision/face-track.ts';
@@ -49,7 +50,7 @@ const vec = (hot: number, k: number): Float32Array => {
 export class World {
   readonly frameBuffers: Uint8Array[] = [];
   readonly images: Uint8Array[] = [];
-  readonly templates: Template[] = [];
+  readonly templates: FaceTemplate[] = [];
   readonly progress: ProgressEvent[] = [];
   private prompt = 'please_wait';
   private promptAt = 0;
@@ -110,13 +111,13 @@ export class World {
       }
       return keep([face(50, 110, yaw, eyes, this.o.antispoof ?? 0.9)]);
     }) as RunnerEngine['analyzeFrame'],
-    embed: async (img: RgbImage): Promise<Template> => {
+    embed: async (img: RgbImage): Promise<FaceTemplate> => {
       const hot = isReference(img) || this.o.person !== 'other' ? 0 : 3;
       const t = { feature: vec(hot, this.embeds++) };
       this.templates.push(t);
       return t;
     },
-    compare: (a: Template, b: Template) => ({ similarity: cosine(a.feature, b.feature), perEmbedder: {} }),
+    compare: (a: FaceTemplate, b: FaceTemplate) => ({ similarity: cosine(a.feature, b.feature), perEmbedder: {} }),
   };
 
   readonly camera: FrameSource & { stopped: boolean } = {
@@ -144,7 +145,7 @@ export class World {
       this.nowMs = (this.o.startTsMs ?? 0) + Math.round((k * 1000) / FPS);
       const data = new Uint8Array((W * H * 3) / 2).fill(120);
       this.frameBuffers.push(data);
-      yield { seq: k, tsMs: this.nowMs, width: W, height: H, format: 'i420', data };
+      yield { seq: k, tsMs: this.nowMs, width: W, height: H, format: 'i420', data, encoding: FULL_BT601 };
     }
   }
 }

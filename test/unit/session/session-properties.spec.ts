@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/lib/clock.ts';
-import type { Template } from '../../../src/session/identity.ts';
+import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { RegistrationSession, type SessionInput, type SessionOutput } from '../../../src/session/session.ts';
@@ -55,7 +55,7 @@ describe('RegistrationSession invariants under arbitrary input sequences', () =>
         const other = randomTemplate(rand);
         const clock = new ManualClock(1000);
         const s = new RegistrationSession({ sessionId: 'p', nonce: 'n', policy, clock, random: seededRandom(String(seed)) });
-        const given: Template[] = [];
+        const given: FaceTemplate[] = [];
         const outputs: SessionOutput[] = [];
         const feed = (i: SessionInput): void => {
           const before = s.result;

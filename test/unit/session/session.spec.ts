@@ -6,7 +6,7 @@ import { seededRandom } from '../../../src/session/random.ts';
 import { RegistrationSession } from '../../../src/session/session.ts';
 import { planChallenges } from '../../../src/session/challenges.ts';
 import { OTHER_PERSON, PERSON, runSession } from './customer.ts';
-import type { Template } from '../../../src/session/identity.ts';
+import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { isWiped, noisyCopy, prng } from './synth.ts';
 
 const decided = (r: ReturnType<typeof runSession>) => r.session.result;
@@ -235,7 +235,7 @@ describe('RegistrationSession: cancel, assist, errors, hygiene', () => {
 
   it('zeroes the reference template and every embedding it was given, whatever the outcome', () => {
     for (const extra of [{}, { at: [{ atMs: 6000, input: { type: 'button' as const, button: 'cancel' as const } }] }]) {
-      const keep: Template[] = [];
+      const keep: FaceTemplate[] = [];
       const r = runSession({}, { ...extra, keep });
       expect(r.session.state).toBe('decided');
       expect(keep.length).toBeGreaterThan(20);

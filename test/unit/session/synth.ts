@@ -3,7 +3,7 @@
  * jitter on timestamps, dropped frames, and smooth (not step) eye and head motion. Deterministic for a given seed.
  * Not a spec file: helpers only.
  */
-import type { Template } from '../../../src/session/identity.ts';
+import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import type { FaceSignals, FrameSignals } from '../../../src/session/signals.ts';
 
 /** mulberry32: a tiny deterministic PRNG for test noise (not for anything security-related). */
@@ -95,7 +95,7 @@ export function withEyes(f: FaceSignals, v: number, rand: () => number): FaceSig
 }
 
 /** A random identity template (two embedders, unit vectors), and a noisy copy of one (same person, another frame). */
-export function randomTemplate(rand: () => number, dim = 128): Template {
+export function randomTemplate(rand: () => number, dim = 128): FaceTemplate {
   const vec = (): Float32Array => {
     const v = new Float32Array(dim);
     for (let i = 0; i < dim; i++) v[i] = gauss(rand);
@@ -105,8 +105,8 @@ export function randomTemplate(rand: () => number, dim = 128): Template {
   return { feature: vec(), 'faceapi-resnet': vec() };
 }
 
-export function noisyCopy(t: Template, rand: () => number, sigma = 0.04): Template {
+export function noisyCopy(t: FaceTemplate, rand: () => number, sigma = 0.04): FaceTemplate {
   return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => x + gauss(rand) * sigma)]));
 }
 
-export const isWiped = (t: Template): boolean => Object.values(t).every((v) => v.every((x) => x === 0));
+export const isWiped = (t: FaceTemplate): boolean => Object.values(t).every((v) => v.every((x) => x === 0));

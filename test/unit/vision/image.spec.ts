@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImageDecodeError, UsageError } from '../../../src/lib/errors.ts';
-import { decodeImage, i420ToRgb, mirror, toGray } from '../../../src/vision/image.ts';
+import { decodeImage, mirror, toGray } from '../../../src/vision/image.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import { CORRUPT_JPEG, gradientPng } from '../../fixtures/vision/generated.ts';
 import { bombPng, otherFormat, svgPhoto } from '../../fixtures/vision/hostile-photos.ts';
@@ -74,20 +74,6 @@ describe('readImageFile', () => {
 });
 
 describe('pixel views', () => {
-  it('I420 grey (Y=126, U=V=128) converts to equal RGB channels; a red-ish V raises R', () => {
-    const w = 4;
-    const h = 2;
-    const frame = new Uint8Array(w * h + 2 * 2 * 1).fill(128);
-    frame.fill(126, 0, w * h);
-    const g = i420ToRgb(w, h, frame);
-    expect(g.data[0]).toBe(g.data[1]);
-    expect(g.data[1]).toBe(g.data[2]);
-    frame.fill(200, w * h + 2, w * h + 4);
-    const r = i420ToRgb(w, h, frame);
-    expect(r.data[0]).toBeGreaterThan(r.data[2]);
-    expect(() => i420ToRgb(w, h, frame.subarray(0, 5))).toThrow(ImageDecodeError);
-  });
-
   it('mirror flips columns and toGray uses luma weights', () => {
     const img = { width: 2, height: 1, data: Uint8Array.from([255, 0, 0, 0, 0, 255]) };
     expect([...mirror(img).data]).toEqual([0, 0, 255, 255, 0, 0]);
