@@ -1,7 +1,7 @@
 /**
  * The hybrid pose source of the landmark-pose study (scripts/models/landmark-pose.md) replayed over recorded angle
  * pairs: the engine's own `FaceTrack` (src/vision/face-track.ts) driven frame by frame, so the study scores exactly
- * the pose `FaceEngine.analyzeFrame(img, { track })` reports. A frame without a face or without a landmark fit
+ * the pose a face tracker (`FaceEngine.tracker().next`) reports. A frame without a face or without a landmark fit
  * loses the track (the study's rule; the engine instead runs fr_pose on a failed fit and keeps the track).
  */
 import type { Box } from '../../src/vision/warp.ts';

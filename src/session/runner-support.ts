@@ -1,9 +1,9 @@
 import type { ResultDecision } from '../carrier/protocol.ts';
 import type { Pattern, PatternDef } from '../panel/patterns.ts';
 import type { SessionReason, SessionResult } from './decision.ts';
-import type { PolicyInput, SessionPolicy } from './policy.ts';
+import type { PolicyInput } from './policy.ts';
 import type { LedPattern } from './prompts.ts';
-import { assessQuality } from './quality.ts';
+import type { QualityAssessment } from './quality.ts';
 import type { SessionState } from './session-io.ts';
 import type { FrameSignals } from './signals.ts';
 
@@ -72,15 +72,16 @@ export function shellDecision(
 export class EmbedSelector {
   private lastMs = -Infinity;
 
-  constructor(private readonly policy: SessionPolicy, private readonly intervalMs = 400) {}
+  constructor(private readonly intervalMs = 400) {}
 
-  want(state: SessionState, f: FrameSignals): boolean {
+  /** `quality`: the frame's assessment under the session's policy (`assessQuality`) */
+  want(state: SessionState, f: FrameSignals, quality: QualityAssessment): boolean {
     if (!f.face || f.faceCount === 0) return false;
     const due = f.tsMs - this.lastMs >= this.intervalMs;
     let yes = false;
     if (state === 'challenges') yes = due;
-    else if (state === 'match') yes = assessQuality(f, this.policy.quality).ok;
-    else if (state === 'quality') yes = due && assessQuality(f, this.policy.quality).ok;
+    else if (state === 'match') yes = quality.ok;
+    else if (state === 'quality') yes = due && quality.ok;
     if (yes) this.lastMs = f.tsMs;
     return yes;
   }

@@ -8,19 +8,20 @@ import type { Buttons, Leds } from '../panel/panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
+import type { FaceTracker } from '../vision/face-tracker.ts';
 import type { RgbImage } from '../vision/image.ts';
 import type { PhotoFormat } from '../vision/photo-header.ts';
-import { FaceTrack } from '../vision/face-track.ts';
 import { countsAsFailure } from './decision.ts';
 import { wipeTemplate, type Template } from './identity.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from './policy.ts';
+import { assessQuality } from './quality.ts';
 import { cryptoRandom, type RandomSource } from './random.ts';
 import type { RateDecision } from './rate-limiter.ts';
 import { referenceTemplate } from './reference-intake.ts';
 import { EmbedSelector, deploymentPolicyBase, panelPattern, shellDecision, toResultDecision } from './runner-support.ts';
 import { RegistrationSession, type SessionOutput } from './session.ts';
 import type { FrameSignals } from './signals.ts';
-import { frameSignals } from './vision-signals.ts';
+import { frameSignals, withEmbedding } from './vision-signals.ts';
 
 /**
  * The session shell (issue #5): connects camera, face engine, the pure session core and the panel for one
@@ -81,6 +82,7 @@ export interface AnalysedFrame {
 
 /** What the runner uses of the FaceEngine (the engine itself in production; a scripted world in unit tests). */
 export interface RunnerEngine extends Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'wipeBuffers'> {
+  tracker: (...args: Parameters<FaceEngine['tracker']>) => Pick<FaceTracker, 'next' | 'reset'>;
   compare(a: Template, b: Template): { similarity: number };
   readonly fusion: { readonly threshold: number };
   readonly antispoofThreshold: number | undefined;
@@ -183,10 +185,10 @@ class ActiveRun {
   private readonly selector: EmbedSelector;
   /**
    * the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame; on every frame while a turn
-   * challenge is open), anti-spoof on alternate frames, and the iris lid cue for the blink detector (face-track.ts);
+   * challenge is open), anti-spoof on alternate frames, and the iris lid cue for the blink detector (face-tracker.ts);
    * reset when the run ends
    */
-  private readonly track: FaceTrack;
+  private readonly tracker: Pick<FaceTracker, 'next' | 'reset'>;
   private readonly frameMode: boolean;
   private virtualMs = 0;
   /** clock mode with a replay source: recorded time → clock time */
@@ -205,13 +207,13 @@ class ActiveRun {
     private readonly log: Logger,
   ) {
     this.frameMode = o.timeSource === 'frames';
-    this.track = new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow });
+    this.tracker = o.engine.tracker({ lidMeasureBelow: policy.blink.closedBelow });
     const sessionClock = { now: (): number => (this.frameMode ? this.virtualMs : this.clock.now()) };
     this.session = new RegistrationSession({
       sessionId: request.sessionId, nonce: request.nonce, policy, clock: sessionClock, random: o.random ?? cryptoRandom,
       similarity: (a: Template, b: Template) => o.engine.compare(a, b).similarity,
     });
-    this.selector = new EmbedSelector(policy);
+    this.selector = new EmbedSelector();
   }
 
   async execute(): Promise<NonNullable<RegistrationSession['result']>> {
@@ -244,7 +246,7 @@ class ActiveRun {
       this.ac.abort();
       this.player.clear('session');
       this.rgb?.fill(0);
-      this.track.reset();
+      this.tracker.reset();
       this.o.engine.wipeBuffers();
     }
     const result = this.session.result;
@@ -295,17 +297,15 @@ class ActiveRun {
     let embedding: Template | undefined;
     try {
       const tsMs = frame.tsMs + this.tsOffset;
-      this.track.setPoseEveryFrame(this.session.turnOpen);
-      const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal, track: this.track, tsMs });
+      const faces = await this.tracker.next(image, { maxFaces: 2, signal: this.ac.signal, tsMs, poseEveryFrame: this.session.turnOpen });
       if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, tsMs);
-      const meta = { tsMs, width, height, seq: frame.seq };
-      const plain = frameSignals(faces, meta);
-      if (faces[0] && this.selector.want(this.session.state, plain)) embedding = await this.o.engine.embed(image, faces[0]);
-      const signals = embedding ? frameSignals(faces, meta, embedding) : plain;
+      const plain = frameSignals(faces, { tsMs, width, height, seq: frame.seq });
+      const quality = assessQuality(plain, this.policy.quality);
+      if (faces[0] && this.selector.want(this.session.state, plain, quality)) embedding = await this.o.engine.embed(image, faces[0]);
+      const signals = embedding ? withEmbedding(plain, embedding) : plain;
       this.o.onFrame?.({ tsMs, atMs: tsMs - (this.frameMode ? 0 : this.startMs), image, faces, signals });
-      const handed = embedding;
       embedding = undefined; // the session owns it from here
-      this.feed({ type: 'frame', frame: handed ? signals : plain });
+      this.feed({ type: 'frame', frame: signals, quality });
       for (const f of faces) f.landmarks68.fill(0);
     } finally {
       if (embedding) wipeTemplate(embedding);

@@ -4,6 +4,7 @@ import type { Similarity, Template } from './identity.ts';
 import type { LightSchedule } from './light.ts';
 import type { SessionPolicy } from './policy.ts';
 import type { LedPattern, PromptId } from './prompts.ts';
+import type { QualityAssessment } from './quality.ts';
 import type { RandomSource } from './random.ts';
 import type { FrameSignals } from './signals.ts';
 
@@ -20,8 +21,12 @@ export type SessionInput =
    * `detail` (a slug such as `no_face`) goes to the staff progress event only
    */
   | { type: 'reference_unusable'; reason: ReferenceReason; detail: string }
-  /** one analysed camera frame; its `face.embedding`, if any, is owned by the session from now on */
-  | { type: 'frame'; frame: FrameSignals }
+  /**
+   * one analysed camera frame and its quality under the session's policy (`assessQuality`, computed once per frame by
+   * the shell, which also uses it to choose the frames it embeds); its `face.embedding`, if any, is owned by the
+   * session from now on
+   */
+  | { type: 'frame'; frame: FrameSignals; quality: QualityAssessment }
   /** panel buttons: cancel ends the session (`cancelled` by `customer`); assist flags prompts and notifies staff */
   | { type: 'button'; button: 'cancel' | 'assist' }
   /** time passed: the shell sends one every ~100 ms so deadlines fire even when frames stop arriving */
