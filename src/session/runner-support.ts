@@ -50,7 +50,7 @@ export function toResultDecision(r: SessionResult, wallStartMs: number): ResultD
   };
 }
 
-/** A decision made before a session core exists (busy, rate limited, bad policy, internal failure). */
+/** A decision made before a session core exists (rate limited, bad policy, internal failure). */
 export function shellDecision(
   request: { sessionId: string; nonce: string }, decision: ResultDecision['decision'], decidedBy: string, reason: SessionReason,
   wallMs: number, extra: Partial<Pick<ResultDecision, 'timings'>> = {},

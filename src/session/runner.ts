@@ -115,7 +115,6 @@ export interface RateLimiter {
 }
 
 export class SessionRunner {
-  private running = false;
   private readonly clock: Clock;
   private readonly player: PatternPlayer;
 
@@ -124,18 +123,12 @@ export class SessionRunner {
     this.player = new PatternPlayer(o.leds, this.clock, (e: unknown) => o.logger.warn({ err: e }, 'LED pattern stopped'));
   }
 
-  get busy(): boolean {
-    return this.running;
-  }
-
-  /** Always resolves with a decision (timeouts, cancel, errors included); never rejects for session-level failures. */
+  /**
+   * Always resolves with a decision (timeouts, cancel, errors included); never rejects for session-level failures.
+   * One run at a time: the session's owner (SessionService, src/compose/session-service.ts) is the one busy guard.
+   */
   async run(request: SessionRequestInput, signal: AbortSignal): Promise<ResultDecision> {
     const wall = (this.o.wallClock ?? Date.now)();
-    if (this.running) {
-      request.reference.fill(0);
-      return shellDecision(request, 'rejected', 'request', 'busy', wall);
-    }
-    this.running = true;
     try {
       return await this.runOnce(request, signal, wall);
     } catch (e: unknown) {
@@ -143,7 +136,6 @@ export class SessionRunner {
       return shellDecision(request, 'error', 'agent', 'internal_error', wall);
     } finally {
       request.reference.fill(0);
-      this.running = false;
     }
   }
 
