@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FACEAPI_RESNET_PATH, FaceapiEmbedder } from './faceapi-embedder.ts';
 import { readChip, readLabels, tfjsDescriptors } from './faceapi-chips.ts';
-import { cosine } from '../src/session/identity.ts';
+import { cosine } from '../src/session/face-template.ts';
 
 
 async function main(): Promise<number> {

@@ -29,7 +29,7 @@ import { isRegtermError } from '../../src/errors.ts';
 import { faceDataRoot } from '../../test/face-data.ts';
 import { resolvePolicy } from '../../src/session/policy.ts';
 import { recordingSignals } from '../../src/session/recording-signals.ts';
-import { deploymentPolicyBase } from '../../src/session/runner-support.ts';
+import { deploymentPolicyBase } from '../../src/session/deployment-policy.ts';
 import { readCsv } from '../../src/vision/csv.ts';
 import { FaceEngine } from '../../src/vision/engine.ts';
 import { readImageFile } from '../../src/vision/image-file.ts';

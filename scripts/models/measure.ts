@@ -3,7 +3,7 @@
  * agreement of a candidate's outputs with the source model's outputs on the same inputs.
  */
 import ort from 'onnxruntime-node';
-import { cosine } from '../../src/session/identity.ts';
+import { cosine } from '../../src/session/face-template.ts';
 import { softmax } from '../../src/vision/run-model.ts';
 
 export type Outputs = Record<string, Float32Array>;

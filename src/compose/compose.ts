@@ -26,7 +26,7 @@ import type { RandomSource } from '../session/random.ts';
 import { FailureRateLimiter } from '../session/rate-limiter.ts';
 import { performanceClock } from '../session/clock.ts';
 import { loadManifest } from '../vision/manifest.ts';
-import { deploymentPolicyBase } from '../session/runner-support.ts';
+import { deploymentPolicyBase } from '../session/deployment-policy.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { openCarrierPart, trustedCarrierKeys } from './carrier-part.ts';
 import { RemoteConfigService } from './remote-config.ts';

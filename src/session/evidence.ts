@@ -1,4 +1,4 @@
-import { copyTemplate, wipeTemplate, type Similarity, type Template } from './identity.ts';
+import { copyTemplate, wipeTemplate, type Similarity, type Template } from './face-template.ts';
 import type { SessionPolicy } from './policy.ts';
 
 /**

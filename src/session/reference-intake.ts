@@ -3,7 +3,7 @@ import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import { decodeImage, padImage, wipeImage, type RgbImage } from '../vision/image.ts';
 import type { PhotoFormat } from '../vision/photo-header.ts';
 import type { ReferenceReason } from './decision.ts';
-import type { Template } from './identity.ts';
+import type { Template } from './face-template.ts';
 
 /** The part of the face engine reference intake uses. */
 export type SessionEngine = Pick<FaceEngine, 'analyzeFrame' | 'embed'>;

@@ -5,13 +5,13 @@ import {
   type SessionResult, type SessionScores,
 } from './decision.ts';
 import { AntispoofAggregator, BestFrames, ContinuityTracker } from './evidence.ts';
-import { meanCosine, wipeTemplate, type Similarity, type Template } from './identity.ts';
+import { meanCosine, wipeTemplate, type Similarity, type Template } from './face-template.ts';
 import { ISSUE_PROMPT, promptPattern, type PromptId } from './prompts.ts';
 import type { QualityAssessment, QualityIssue } from './quality.ts';
-import type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-io.ts';
+import type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-types.ts';
 import type { FrameSignals } from './signals.ts';
 
-export type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-io.ts';
+export type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-types.ts';
 
 /**
  * The registration session: idle → reference → quality → challenges → match → decided (README state diagram).

@@ -1,4 +1,4 @@
-import type { Template } from './identity.ts';
+import type { Template } from './face-template.ts';
 
 /**
  * The narrow input the session logic consumes: one record per analysed camera frame. The vision adapter fills it;

@@ -1,6 +1,6 @@
 import type { FaceAnalysis } from '../vision/engine.ts';
 import type { FaceSignals, FrameSignals } from './signals.ts';
-import type { Template } from './identity.ts';
+import type { Template } from './face-template.ts';
 
 /**
  * The vision → session adapter: the face engine's per-frame analysis (largest face first) as the session's narrow

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { engineOn, manifestWith } from '../../../scripts/models/engines.ts';
-import { cosine } from '../../../src/session/identity.ts';
+import { cosine } from '../../../src/session/face-template.ts';
 import { quantile } from '../../../scripts/models/measure.ts';
 import { backgroundPatch, lfwPairs, nuaaEval } from '../../../scripts/models/sets.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';

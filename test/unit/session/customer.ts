@@ -12,7 +12,7 @@ import { assessQuality } from '../../../src/session/quality.ts';
 import type { PromptId } from '../../../src/session/prompts.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { RegistrationSession, type SessionInput, type SessionOutput } from '../../../src/session/session.ts';
-import type { Template } from '../../../src/session/identity.ts';
+import type { Template } from '../../../src/session/face-template.ts';
 import type { FaceSignals, FrameSignals } from '../../../src/session/signals.ts';
 import { baseFace, blinkEyes, noisyCopy, prng, randomTemplate, turnYaw, withEyes } from './synth.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AntispoofAggregator, BestFrames, ContinuityTracker, trimmedMean } from '../../../src/session/evidence.ts';
-import { meanCosine, wipeTemplate } from '../../../src/session/identity.ts';
+import { meanCosine, wipeTemplate } from '../../../src/session/face-template.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { isWiped, noisyCopy, prng, randomTemplate } from './synth.ts';
 

@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from '../../../src/camera/frame-source.ts';
 import type { ProgressEvent, RunnerEngine } from '../../../src/session/runner.ts';
-import { cosine, type Template } from '../../../src/session/identity.ts';
+import { cosine, type Template } from '../../../src/session/face-template.ts';
 import type { FaceAnalysis, ScoredFaceAnalysis } from '../../../src/vision/engine.ts';
 import type { RgbImage } from '../../../src/vision/image.ts';
 import { FaceTrack, type FaceTrackOptions, type PoseSource } from '../../../src/vision/face-track.ts';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/session/clock.ts';
-import type { Template } from '../../../src/session/identity.ts';
+import type { Template } from '../../../src/session/face-template.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { assessQuality } from '../../../src/session/quality.ts';
 import { seededRandom } from '../../../src/session/random.ts';

@@ -6,7 +6,7 @@ import { seededRandom } from '../../../src/session/random.ts';
 import { RegistrationSession } from '../../../src/session/session.ts';
 import { planChallenges } from '../../../src/session/challenges.ts';
 import { OTHER_PERSON, PERSON, runSession } from './customer.ts';
-import type { Template } from '../../../src/session/identity.ts';
+import type { Template } from '../../../src/session/face-template.ts';
 import { isWiped, noisyCopy, prng } from './synth.ts';
 
 const decided = (r: ReturnType<typeof runSession>) => r.session.result;

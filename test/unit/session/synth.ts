@@ -3,7 +3,7 @@
  * jitter on timestamps, dropped frames, and smooth (not step) eye and head motion. Deterministic for a given seed.
  * Not a spec file: helpers only.
  */
-import type { Template } from '../../../src/session/identity.ts';
+import type { Template } from '../../../src/session/face-template.ts';
 import type { FaceSignals, FrameSignals } from '../../../src/session/signals.ts';
 
 /** mulberry32: a tiny deterministic PRNG for test noise (not for anything security-related). */

@@ -1,6 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { AgentError, ReferenceReason, SessionResult } from './decision.ts';
-import type { Similarity, Template } from './identity.ts';
+import type { Similarity, Template } from './face-template.ts';
 import type { LightSchedule } from './light.ts';
 import type { SessionPolicy } from './policy.ts';
 import type { LedPattern, PromptId } from './prompts.ts';
