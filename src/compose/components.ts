@@ -1,6 +1,6 @@
 import type { Component } from '../agent.ts';
 import type { FrameSource } from '../camera/frame-source.ts';
-import type { CarrierPart } from './carrier-part.ts';
+import type { CarrierPart } from './carrier-from-config.ts';
 import type { Notifier } from '../device/sd-notify.ts';
 import type { TelemetryReporter } from '../device/telemetry.ts';
 import type { Watchdog } from '../device/watchdog.ts';
