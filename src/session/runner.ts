@@ -8,6 +8,7 @@ import type { Buttons, Leds } from '../panel/panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
 import { PROMPT_PATTERNS } from '../panel/patterns.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
+import type { FaceTrackOptions } from '../vision/face-track.ts';
 import type { FaceTracker } from '../vision/face-tracker.ts';
 import type { RgbImage } from '../vision/image.ts';
 import type { PhotoFormat } from '../vision/photo-header.ts';
@@ -85,7 +86,7 @@ export interface AnalysedFrame {
 
 /** What the runner uses of the FaceEngine (the engine itself in production; a scripted world in unit tests). */
 export interface RunnerEngine extends Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'wipeBuffers'> {
-  tracker: (...args: Parameters<FaceEngine['tracker']>) => Pick<FaceTracker, 'next' | 'reset'>;
+  tracker(opts: FaceTrackOptions): Pick<FaceTracker, 'next' | 'reset'>;
   compare(a: Template, b: Template): { similarity: number };
   readonly fusion: { readonly threshold: number };
   readonly antispoofThreshold: number | undefined;

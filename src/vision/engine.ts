@@ -40,8 +40,9 @@ export interface FaceAnalysis {
   /** where `pose` came from: set only on a tracker's primary face (fr_pose or landmarks + offset) */
   poseSource?: PoseSource;
   /**
-   * where `box` came from, set only on a tracker's primary face: this frame's detector pass, or carried (the last detector box moved
-   * with the landmarks; face-track.ts, DETECTOR: then `score` is that detector frame's and the frame has this face only)
+   * where `box` came from, set only on a tracker's primary face: this frame's detector pass, or carried (the last
+   * detector box moved with the landmarks; face-track.ts, DETECTOR: then `score` is that detector frame's and the frame
+   * has this face only)
    */
   boxSource?: 'detector' | 'landmarks';
   eyes: EyeState;
