@@ -22,7 +22,7 @@ import { antispoofWindows, sessionWindowFrames, windowDecisions } from '../src/s
 import { trimmedMean } from '../src/session/evidence.ts';
 import { resolvePolicy, type SessionPolicy } from '../src/session/policy.ts';
 import { eventsTrack, recordingSignals } from '../src/session/recording-signals.ts';
-import { deploymentPolicyBase } from '../src/session/runner-support.ts';
+import { deploymentPolicyBase } from '../src/session/deployment-policy.ts';
 import type { FrameSignals } from '../src/session/signals.ts';
 import { readCsv } from '../src/vision/csv.ts';
 import { FaceEngine } from '../src/vision/engine.ts';

@@ -23,7 +23,6 @@ import { faceDataRoot } from '../test/face-data.ts';
 import { resolvePolicy } from '../src/session/policy.ts';
 import { recordingSignals } from '../src/session/recording-signals.ts';
 import { FaceEngine } from '../src/vision/engine.ts';
-import { FaceTrack } from '../src/vision/face-track.ts';
 import { EYE_CROP_FLOATS, IRIS_INPUT_SHAPE, eyeCrop } from '../src/vision/iris.ts';
 import { gazeGeometry, irisDarkness } from './blink-gaze-geometry.ts';
 import { DEFAULT_IRIS_OUT } from '../scripts/build-human-models.ts';
@@ -55,7 +54,7 @@ try {
       const crop = (eye: 'left' | 'right'): Float32Array =>
         eyeCrop(f.image, face.landmarks68, eye, new Float32Array(EYE_CROP_FLOATS), new Float32Array(EYE_CROP_FLOATS));
       crops.push([crop('left'), crop('right')]);
-    }, new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow }));
+    }, { lidMeasureBelow: policy.blink.closedBelow });
     const eyes: Array<Record<'L' | 'R', Record<string, number>> | null> = [];
     for (const c of crops) {
       if (!c) {

@@ -49,11 +49,14 @@ const data = faceDataRoot();
 /** Runs `onImage` on every frame of the clip (through the replay path), analysing nothing else. */
 async function eachFrame(clip: ClipFile, onImage: (img: RgbImage, i: number) => Promise<void>): Promise<void> {
   let i = 0;
-  const visit: Pick<FaceEngine, 'analyzeFrame'> = {
-    analyzeFrame: (async (img: RgbImage) => {
-      await onImage(img, i++);
-      return [];
-    }) as FaceEngine['analyzeFrame'],
+  const visit: Pick<FaceEngine, 'tracker'> = {
+    tracker: () => ({
+      next: async (img: RgbImage) => {
+        await onImage(img, i++);
+        return [];
+      },
+      reset: () => {},
+    }) as unknown as ReturnType<FaceEngine['tracker']>,
   };
   await recordingSignals(visit, join(data, clip.set, `${clip.name}.mp4`), logger);
 }

@@ -27,7 +27,7 @@ import { createLogger } from '../src/lib/logger.ts';
 import { scoreEvents } from '../src/session/detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents } from '../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../src/session/policy.ts';
-import { deploymentPolicyBase } from '../src/session/runner-support.ts';
+import { deploymentPolicyBase } from '../src/session/deployment-policy.ts';
 import type { FrameSignals } from '../src/session/signals.ts';
 import { pearson } from '../src/session/light.ts';
 import { FaceEngine } from '../src/vision/engine.ts';

@@ -1,7 +1,7 @@
 /**
- * Per-frame cost of fr_pose on every tracked frame (an open turn challenge, face-track.ts setPoseEveryFrame) against
+ * Per-frame cost of fr_pose on every tracked frame (an open turn challenge, face-tracker.ts poseEveryFrame) against
  * the hybrid track, on the bench frame (`regterm bench`'s default photo scaled to 640×480): consecutive
- * `analyzeFrame` calls on one FaceTrack, the two modes in alternating blocks of 20 frames (so machine load falls on
+ * `next` calls on one face tracker, the two modes in alternating blocks of 20 frames (so machine load falls on
  * both alike), one warm-up block each. Prints median / p90 / mean ms per mode.
  *   npx tsx research/pose-cost.ts [--blocks 10]
  */
@@ -9,7 +9,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceEngine } from '../src/vision/engine.ts';
-import { FaceTrack } from '../src/vision/face-track.ts';
 import { coverResize } from '../src/vision/image.ts';
 import { readImageFile } from '../src/vision/image-file.ts';
 
@@ -22,11 +21,10 @@ const ms: Record<'hybrid' | 'everyFrame', number[]> = { hybrid: [], everyFrame: 
 try {
   for (let b = -1; b < Number(values.blocks); b++) {
     for (const mode of ['hybrid', 'everyFrame'] as const) {
-      const track = new FaceTrack();
-      track.setPoseEveryFrame(mode === 'everyFrame');
+      const tracker = engine.tracker();
       for (let i = 0; i < 20; i++) {
         const t0 = performance.now();
-        await engine.analyzeFrame(img, { maxFaces: 1, track, tsMs: i * 33 });
+        await tracker.next(img, { maxFaces: 1, tsMs: i * 33, poseEveryFrame: mode === 'everyFrame' });
         if (b >= 0) ms[mode].push(performance.now() - t0);
       }
     }

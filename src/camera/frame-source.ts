@@ -2,7 +2,7 @@ import type { YuvEncoding } from './i420.ts';
 
 /**
  * The camera seam (DESIGN.md §3). Every backend (rpicam, ffmpeg, replay) implements `FrameSource`; the session never
- * knows which one runs. The backend is chosen once, in main.ts / the CLI.
+ * knows which one runs. The backend is chosen once, from config `camera` (create-frame-source.ts).
  *
  * CONTRACT (checked by test/unit/camera/frame-source-contract.ts against every backend that can run here):
  * - Constructors only assign. `start(signal)` opens the device (spawns the child, opens the recording); it rejects

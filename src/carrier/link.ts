@@ -17,7 +17,8 @@ export type { SessionRequestListener };
 /**
  * CarrierLink: the terminal's only connection to the carrier (MQTT 5 by default, 3.1.1 selectable; the protocol uses
  * no 5-only feature). What the rest of the agent uses:
- *   start(signal) / stop()              connect in the background; stop publishes `offline` and closes everything,
+ *   start(signal) / stop()              connect in the background (`signal` cancels the start only: once started,
+ *                                       the link runs until stop()); stop publishes `offline` and closes everything,
  *                                       waiting on the broker 2 s at most (a hung broker cannot hold it)
  *   onSessionRequest(listener)          validated, carrier-signed requests (the session engine subscribes)
  *   submitResult(decision)              signs, commits (fsync) and resolves once durable; delivery is in the background.
@@ -143,8 +144,6 @@ export class CarrierLink {
   private reconnects = 0;
   private lastActivityAt?: number;
   private lastAckAt?: number;
-  private abortListener?: () => void;
-  private signal?: AbortSignal;
   private readonly carrierListeners = new Map<string, Set<(payload: Buffer) => void>>();
   /** retained device messages not yet published (published on the next connect; a newer one replaces an older one) */
   private readonly pendingRetained = new Map<string, { payload: string; delivered?: () => void }>();
@@ -176,17 +175,15 @@ export class CarrierLink {
       this.stopping = true;
       return;
     }
-    this.signal = signal;
-    this.abortListener = () => void this.stop();
-    signal.addEventListener('abort', this.abortListener, { once: true });
     await this.recoverInterrupted();
+    if (signal.aborted) return;
     this.connectOnce();
     this.scheduleResend();
   }
 
   /**
    * Publishes `offline` (retained) when connected, then releases the client and every timer. Idempotent: every call
-   * (abort signal, agent shutdown) resolves when the one real stop has finished.
+   * resolves when the one real stop has finished.
    */
   stop(): Promise<void> {
     this.stopped ??= this.doStop();
@@ -195,7 +192,6 @@ export class CarrierLink {
 
   private async doStop(): Promise<void> {
     this.stopping = true;
-    if (this.abortListener) this.signal?.removeEventListener('abort', this.abortListener);
     if (this.reconnectHandle !== undefined) this.timer.clearTimeout(this.reconnectHandle);
     if (this.resendHandle !== undefined) this.timer.clearTimeout(this.resendHandle);
     const client = this.client;

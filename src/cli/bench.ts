@@ -16,8 +16,8 @@
  * + liveness medians); `trackingMs − modelSumMs` is the rest: crops and tensor fills, decoding, NMS, quality, and
  * the models running back to back with colder caches than when timed alone.
  *
- * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one `FaceTrack`, as a
- * session runs it (face-track.ts): fr_pose on every 5th frame, landmark pose + offset on the others, the anti-spoof
+ * `frame.trackingHybridMs` (median, p90, mean) is the same stage over consecutive calls on one face tracker
+ * (`engine.tracker()`), as a session runs it (face-track.ts): fr_pose on every 5th frame, landmark pose + offset on the others, the anti-spoof
  * model on alternate frames that do not run fr_pose, and the iris lid model on both eyes of every 5th frame that runs
  * neither (and on eyes the eye-state model reads closed: never on the bench's open-eyed face). A steady track repeats
  * P S L S · (fr_pose, anti-spoof, lids, neither) with the detector on the S after P and on ·, the other frames
@@ -33,7 +33,6 @@ import { UsageError } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { coverResize, type RgbImage } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
-import { FaceTrack } from '../vision/face-track.ts';
 import { runModel } from '../vision/run-model.ts';
 import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 
@@ -108,11 +107,11 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!face) throw new UsageError(`${source}: no face found in the 640x480 bench frame`);
     const toRgb = stats(await time(iterations, async () => camera.toRgb()));
     const tracking = stats(await time(iterations, () => engine.analyzeFrame(camera.toRgb(), { maxFaces: 1 })));
-    const track = new FaceTrack();
+    const tracker = engine.tracker();
     const ran: FrameKind[] = [];
     const boxes: BoxSource[] = [];
     const hybridMs = await time(iterations, async () => {
-      const [f] = await engine.analyzeFrame(camera.toRgb(), { maxFaces: 1, track });
+      const [f] = await tracker.next(camera.toRgb(), { maxFaces: 1 });
       const costly = (['pose', 'antispoof', 'lids'] as const).filter((k) =>
         k === 'pose' ? f?.poseSource === 'model' : k === 'antispoof' ? f?.antispoof !== undefined : f?.lids !== undefined);
       ran.push(costly.length > 1 ? 'several' : (costly[0] ?? 'neither'));

@@ -13,7 +13,7 @@
  *   turn challenge opens after the quality gate held the face frontal, so the face track arrives with the (fr_pose −
  *   landmark fit) offsets of a frontal face. The photo is run as a two-frame stream on a real FaceTrack, as the
  *   session runner sets it up for an open turn challenge: frame 1 is a pose frame whose offset is the FRONTAL OFFSET,
- *   frame 2 is the photo through `FaceEngine.analyzeFrame` with that track (the engine's own per-frame logic).
+ *   frame 2 is the photo through a FaceTracker on that track (the session's own per-frame logic, face-tracker.ts).
  * - `landmarks`: the same two-frame stream on a track without the turn challenge's switch: frame 2 is a landmark
  *   frame, the landmark fit plus the frontal offset (the hybrid's yaw on the frames between fr_pose readings; how the
  *   turn detector read 4 frames in 5 before the switch).
@@ -30,6 +30,7 @@ import { readCsv } from '../vision/csv.ts';
 import { boxIou } from '../vision/detector.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
 import { FaceTrack } from '../vision/face-track.ts';
+import { FaceTracker } from '../vision/face-tracker.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import { landmarkPose } from '../vision/landmark-pose.ts';
 import { median } from '../vision/metrics.ts';
@@ -180,12 +181,11 @@ function facingOffset(readings: readonly Reading[]): Pose {
  */
 async function trackedPose(engine: FaceEngine, root: string, r: Reading, offset: Pose, turnOpen: boolean): Promise<Pose | undefined> {
   const track = new FaceTrack();
-  track.setPoseEveryFrame(turnOpen);
   track.next(r.box, 0, true);
   track.fromModel(offset, { yaw: 0, pitch: 0, roll: 0 });
   const img = await readImageFile(resolve(root, r.label.file));
   try {
-    const [face] = await engine.analyzeFrame(img, { maxFaces: 1, track, tsMs: 33 });
+    const [face] = await new FaceTracker(engine, track).next(img, { maxFaces: 1, tsMs: 33, poseEveryFrame: turnOpen });
     face?.landmarks68.fill(0);
     // the detector sees the same photo as in the first pass: the labelled face comes back with the same box
     return face && boxIou(face.box, r.box) >= SAME_FACE_IOU ? face.pose : undefined;

@@ -20,7 +20,7 @@ import pino from 'pino';
 import { createLogger } from '../lib/logger.ts';
 import { UsageError, isRegtermError } from '../lib/errors.ts';
 import { resolvePolicy, type PolicyInput } from '../session/policy.ts';
-import { deploymentPolicyBase } from '../session/runner-support.ts';
+import { deploymentPolicyBase } from '../session/deployment-policy.ts';
 import { type ScoredPair, fitFusion } from '../vision/calibrate.ts';
 import { readCsv } from '../vision/csv.ts';
 import { FaceEngine } from '../vision/engine.ts';

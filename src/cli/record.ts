@@ -9,7 +9,7 @@ import { createPanel, parsePins, splitPins, type Panel } from '../panel/create-p
 import { PatternPlayer } from '../panel/pattern-player.ts';
 import type { Leds } from '../panel/panel.ts';
 import { SCHEDULE_FREE_PROMPTS, promptPattern, type PromptId } from '../session/prompts.ts';
-import { panelPattern } from '../session/runner-support.ts';
+import { panelPattern } from '../session/prompt-pattern.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
 const USAGE = `usage: regterm record --out DIR [--seconds N] [--camera rpicam|ffmpeg] [--device DEV]

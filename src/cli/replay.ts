@@ -30,7 +30,7 @@ import { eventsTrack, recordingSignals } from '../session/recording-signals.ts';
 import { ReportCollector } from '../session/report-html.ts';
 import { traceThresholds } from '../session/trace.ts';
 import { SessionRunner, type ProgressEvent } from '../session/runner.ts';
-import { deploymentPolicyBase } from '../session/runner-support.ts';
+import { deploymentPolicyBase } from '../session/deployment-policy.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { type CommandContext, writeJson } from './command.ts';
 

@@ -3,7 +3,6 @@ import { ConfigError, loadConfigLayers, type LoadConfigOptions, type LoadedConfi
 import { beginRemoteBoot, rollBackInvalidLayer, type BootOutcome } from '../config/remote-layer.ts';
 import { composeAgent } from '../compose/compose.ts';
 import { runUntilStopped } from '../compose/lifecycle.ts';
-import { createRunner } from '../compose/runner-factory.ts';
 import { createLogger } from '../lib/logger.ts';
 import { createNotifier } from '../device/sd-notify.ts';
 import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
@@ -58,7 +57,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const notifier = createNotifier(ctx.env, (message) => logger.warn(message));
   let requestRestart!: (reason: string) => void;
   const restartRequested = new Promise<string>((resolve) => { requestRestart = resolve; });
-  const composed = await composeAgent(config, { logger, notifier, env: ctx.env, createRunner,
+  const composed = await composeAgent(config, { logger, notifier, env: ctx.env,
     remote: { layers, loaded, boot, restart: requestRestart } });
   logger.info({ deviceId: config.deviceId, version: composed.version, models: composed.modelsHash,
     camera: composed.camera.kind, panel: config.panel.backend, broker: config.mqtt.url }, 'agent starting');

@@ -1,6 +1,6 @@
 import type { Component } from '../lib/agent.ts';
 import type { FrameSource } from '../camera/frame-source.ts';
-import type { CarrierPart } from './carrier-part.ts';
+import type { CarrierPart } from './carrier-from-config.ts';
 import type { Notifier } from '../device/sd-notify.ts';
 import type { TelemetryReporter } from '../device/telemetry.ts';
 import type { Watchdog } from '../device/watchdog.ts';
@@ -38,9 +38,9 @@ export function cameraComponent(camera: FrameSource): Component {
 export function carrierComponent(part: CarrierPart, drainBudgetMs: number, sleep = defaultSleep): Component {
   return {
     name: 'carrier',
-    // The link stops itself when its start signal aborts, and the Agent aborts that signal as the first step of any
-    // stop; the link must outlive the session component's stop to deliver the cancelled session's result.
-    start: (signal) => withStartOnly(signal, (scoped) => part.link.start(scoped)),
+    // the start signal cancels the link's start only: the link outlives the session component's stop, to deliver the
+    // cancelled session's result, and ends in stop() below
+    start: (signal) => part.link.start(signal),
     async stop() {
       const deadline = Date.now() + drainBudgetMs;
       while (part.link.health().outboxDepth > 0 && Date.now() < deadline) await sleep(50);
@@ -70,22 +70,6 @@ export function systemdComponent(notifier: Notifier, health: HealthMonitor, watc
       watchdog?.stop();
     },
   };
-}
-
-/**
- * Runs `start` with a signal that follows `signal` only while the start is in progress: a stop during start still
- * cancels it, but once started, the component's lifetime is its own stop() (called in reverse order).
- */
-export async function withStartOnly(signal: AbortSignal, start: (scoped: AbortSignal) => Promise<void>): Promise<void> {
-  const scoped = new AbortController();
-  const follow = () => scoped.abort(signal.reason);
-  if (signal.aborted) follow();
-  else signal.addEventListener('abort', follow, { once: true });
-  try {
-    await start(scoped.signal);
-  } finally {
-    signal.removeEventListener('abort', follow);
-  }
 }
 
 function defaultSleep(ms: number): Promise<void> {

@@ -15,8 +15,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** What the session shell (src/session/runner.ts) offers the agent. */
 export interface SessionRunnerPort {
-  readonly busy: boolean;
-  /** always resolves with a decision (`cancelled` when `signal` aborts) */
+  /** always resolves with a decision (`cancelled` when `signal` aborts); called for one session at a time */
   run(request: SessionRequestInput, signal: AbortSignal): Promise<ResultDecision>;
   /** verdict LEDs; only after the result is durable */
   showVerdict(decision: ResultDecision): void;
@@ -39,8 +38,9 @@ export interface SessionServiceOptions {
 }
 
 /**
- * Runs accepted carrier requests through the session shell, one at a time (the link's admission refuses a second
- * one as `busy`, see `busy`), and owns the DESIGN §6 order: decision → submitResult (fsync) → verdict LEDs.
+ * Runs accepted carrier requests through the session shell, one at a time, and owns the DESIGN §6 order: decision →
+ * submitResult (fsync) → verdict LEDs. It is the agent's one busy guard (`busy`): the link's admission asks it and
+ * refuses a second request as `busy`; the shell runs what it is given.
  * A result that could not be made durable (disk full, outbox full) is kept in memory, signed once, and its commit
  * retried every `commitRetryMs` until it succeeds; only then is the verdict shown (and the result published). The
  * session stays `busy` meanwhile. If the agent stops first, the result is given up: the session's accepted record
@@ -63,9 +63,9 @@ export class SessionService implements Component {
     this.log = options.logger.child({ component: 'session' });
   }
 
-  /** true while a session runs: new requests are refused as `busy` */
+  /** true while a session runs or its result waits to be durable: new requests are refused as `busy` */
   get busy(): boolean {
-    return this.current !== undefined || this.options.runner.busy;
+    return this.current !== undefined;
   }
 
   /** counts of decided sessions by decision since start (telemetry) */

@@ -7,7 +7,7 @@ import { checkName, type Buttons, type Leds, type PinMap } from './panel.ts';
 
 /**
  * LEDs and buttons on sysfs GPIO through onoff (https://github.com/fivdi/onoff). onoff's `Gpio` takes the sysfs
- * number, so BCM pins are mapped first (gpio-chips.ts). The Gpio constructor is injected: main.ts passes onoff's,
+ * number, so BCM pins are mapped first (gpio-chips.ts). The Gpio constructor is injected: create-panel.ts passes onoff's,
  * tests pass a fake of this narrow interface, so the mapping, debounce and release paths run everywhere.
  */
 export interface GpioLine {

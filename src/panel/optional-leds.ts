@@ -4,7 +4,7 @@ import { checkName, type Leds } from './panel.ts';
 /**
  * LEDs are optional hardware (STYLE.md §5, balena src/lib/blink.ts): if the real outputs cannot be opened, warn once
  * and keep going with LEDs that only remember their state, so a session still runs (staff screens get the prompts
- * as progress). The camera, by contrast, is fatal. main.ts decides which wrapper to use.
+ * as progress). The camera, by contrast, is fatal. The composition root (compose.ts) wraps the panel's LEDs in it.
  */
 export class OptionalLeds implements Leds {
   readonly names: readonly string[];

@@ -1,5 +1,5 @@
 import { copyTemplate, wipeTemplate, type FaceTemplate } from '../vision/matcher.ts';
-import type { Similarity } from './identity.ts';
+import { type Similarity } from './similarity.ts';
 import type { SessionPolicy } from './policy.ts';
 
 /**

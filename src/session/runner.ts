@@ -7,20 +7,25 @@ import { isCanceled } from '../lib/errors.ts';
 import type { Buttons, Leds } from '../panel/panel.ts';
 import { PatternPlayer } from '../panel/pattern-player.ts';
 import type { FaceAnalysis, FaceEngine } from '../vision/engine.ts';
+import type { FaceTrackOptions } from '../vision/face-track.ts';
+import type { FaceTracker } from '../vision/face-tracker.ts';
 import type { RgbImage } from '../vision/image.ts';
 import { wipeTemplate, type FaceTemplate } from '../vision/matcher.ts';
 import type { PhotoFormat } from '../vision/photo-header.ts';
-import { FaceTrack } from '../vision/face-track.ts';
 import { countsAsFailure } from './decision.ts';
+import { deploymentPolicyBase } from './deployment-policy.ts';
+import { EmbedSelector } from './embed-selector.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from './policy.ts';
+import { VERDICT_PRIORITY, panelPattern } from './prompt-pattern.ts';
 import { VERDICT_PATTERNS } from './prompts.ts';
+import { assessQuality } from './quality.ts';
 import { cryptoRandom, type RandomSource } from './random.ts';
 import type { RateDecision } from './rate-limiter.ts';
 import { referenceTemplate } from './reference-intake.ts';
-import { EmbedSelector, VERDICT_PRIORITY, deploymentPolicyBase, panelPattern, shellDecision, toResultDecision } from './runner-support.ts';
+import { shellDecision, toResultDecision } from './result-decision.ts';
 import { RegistrationSession, type SessionOutput } from './session.ts';
 import type { FrameSignals } from './signals.ts';
-import { frameSignals } from './vision-signals.ts';
+import { frameSignals, withEmbedding } from './vision-signals.ts';
 
 /**
  * The session shell (issue #5): connects camera, face engine, the pure session core and the panel for one
@@ -81,6 +86,7 @@ export interface AnalysedFrame {
 
 /** What the runner uses of the FaceEngine (the engine itself in production; a scripted world in unit tests). */
 export interface RunnerEngine extends Pick<FaceEngine, 'analyzeFrame' | 'embed' | 'wipeBuffers'> {
+  tracker(opts: FaceTrackOptions): Pick<FaceTracker, 'next' | 'reset'>;
   compare(a: FaceTemplate, b: FaceTemplate): { similarity: number };
   readonly fusion: { readonly threshold: number };
   readonly antispoofThreshold: number | undefined;
@@ -113,7 +119,6 @@ export interface RateLimiter {
 }
 
 export class SessionRunner {
-  private running = false;
   private readonly clock: Clock;
   private readonly player: PatternPlayer;
 
@@ -122,18 +127,12 @@ export class SessionRunner {
     this.player = new PatternPlayer(o.leds, this.clock, (e: unknown) => o.logger.warn({ err: e }, 'LED pattern stopped'));
   }
 
-  get busy(): boolean {
-    return this.running;
-  }
-
-  /** Always resolves with a decision (timeouts, cancel, errors included); never rejects for session-level failures. */
+  /**
+   * Always resolves with a decision (timeouts, cancel, errors included); never rejects for session-level failures.
+   * One run at a time: the session's owner (SessionService, src/compose/session-service.ts) is the one busy guard.
+   */
   async run(request: SessionRequestInput, signal: AbortSignal): Promise<ResultDecision> {
     const wall = (this.o.wallClock ?? Date.now)();
-    if (this.running) {
-      request.reference.fill(0);
-      return shellDecision(request, 'rejected', 'request', 'busy', wall);
-    }
-    this.running = true;
     try {
       return await this.runOnce(request, signal, wall);
     } catch (e: unknown) {
@@ -141,7 +140,6 @@ export class SessionRunner {
       return shellDecision(request, 'error', 'agent', 'internal_error', wall);
     } finally {
       request.reference.fill(0);
-      this.running = false;
     }
   }
 
@@ -181,10 +179,10 @@ class ActiveRun {
   private readonly selector: EmbedSelector;
   /**
    * the session's frames are one stream: hybrid head pose (fr_pose on every 5th frame; on every frame while a turn
-   * challenge is open), anti-spoof on alternate frames, and the iris lid cue for the blink detector (face-track.ts);
+   * challenge is open), anti-spoof on alternate frames, and the iris lid cue for the blink detector (face-tracker.ts);
    * reset when the run ends
    */
-  private readonly track: FaceTrack;
+  private readonly tracker: Pick<FaceTracker, 'next' | 'reset'>;
   private readonly frameMode: boolean;
   private virtualMs = 0;
   /** clock mode with a replay source: recorded time → clock time */
@@ -203,13 +201,13 @@ class ActiveRun {
     private readonly log: Logger,
   ) {
     this.frameMode = o.timeSource === 'frames';
-    this.track = new FaceTrack({ lidMeasureBelow: policy.blink.closedBelow });
+    this.tracker = o.engine.tracker({ lidMeasureBelow: policy.blink.closedBelow });
     const sessionClock = { now: (): number => (this.frameMode ? this.virtualMs : this.clock.now()) };
     this.session = new RegistrationSession({
       sessionId: request.sessionId, nonce: request.nonce, policy, clock: sessionClock, random: o.random ?? cryptoRandom,
       similarity: (a: FaceTemplate, b: FaceTemplate) => o.engine.compare(a, b).similarity,
     });
-    this.selector = new EmbedSelector(policy);
+    this.selector = new EmbedSelector();
   }
 
   async execute(): Promise<NonNullable<RegistrationSession['result']>> {
@@ -242,7 +240,7 @@ class ActiveRun {
       this.ac.abort();
       this.player.clear('session');
       this.rgb?.fill(0);
-      this.track.reset();
+      this.tracker.reset();
       this.o.engine.wipeBuffers();
     }
     const result = this.session.result;
@@ -293,17 +291,15 @@ class ActiveRun {
     let embedding: FaceTemplate | undefined;
     try {
       const tsMs = frame.tsMs + this.tsOffset;
-      this.track.setPoseEveryFrame(this.session.turnOpen);
-      const faces = await this.o.engine.analyzeFrame(image, { maxFaces: 2, signal: this.ac.signal, track: this.track, tsMs });
+      const faces = await this.tracker.next(image, { maxFaces: 2, signal: this.ac.signal, tsMs, poseEveryFrame: this.session.turnOpen });
       if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, tsMs);
-      const meta = { tsMs, width, height, seq: frame.seq };
-      const plain = frameSignals(faces, meta);
-      if (faces[0] && this.selector.want(this.session.state, plain)) embedding = await this.o.engine.embed(image, faces[0]);
-      const signals = embedding ? frameSignals(faces, meta, embedding) : plain;
+      const plain = frameSignals(faces, { tsMs, width, height, seq: frame.seq });
+      const quality = assessQuality(plain, this.policy.quality);
+      if (faces[0] && this.selector.want(this.session.state, plain, quality)) embedding = await this.o.engine.embed(image, faces[0]);
+      const signals = embedding ? withEmbedding(plain, embedding) : plain;
       this.o.onFrame?.({ tsMs, atMs: tsMs - (this.frameMode ? 0 : this.startMs), image, faces, signals });
-      const handed = embedding;
       embedding = undefined; // the session owns it from here
-      this.feed({ type: 'frame', frame: handed ? signals : plain });
+      this.feed({ type: 'frame', frame: signals, quality });
       for (const f of faces) f.landmarks68.fill(0);
     } finally {
       if (embedding) wipeTemplate(embedding);

@@ -6,13 +6,13 @@ import {
   type SessionResult, type SessionScores,
 } from './decision.ts';
 import { AntispoofAggregator, BestFrames, ContinuityTracker } from './evidence.ts';
-import { meanCosine, type Similarity } from './identity.ts';
+import { meanCosine, type Similarity } from './similarity.ts';
 import { ISSUE_PROMPT, promptPattern, type PromptId } from './prompts.ts';
-import { assessQuality, type QualityAssessment, type QualityIssue } from './quality.ts';
-import type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-io.ts';
+import type { QualityAssessment, QualityIssue } from './quality.ts';
+import type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-types.ts';
 import type { FrameSignals } from './signals.ts';
 
-export type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-io.ts';
+export type { SessionInput, SessionOptions, SessionOutput, SessionState } from './session-types.ts';
 
 /**
  * The registration session: idle → reference → quality → challenges → match → decided (README state diagram).
@@ -97,7 +97,7 @@ export class RegistrationSession {
     }
     else if (input.type === 'reference') this.onReference(input.template);
     else if (input.type === 'reference_unusable') this.onReferenceUnusable(input.reason, input.detail);
-    else if (input.type === 'frame') this.onFrame(input.frame, now);
+    else if (input.type === 'frame') this.onFrame(input.frame, input.quality, now);
     else this.onTime(now);
     return this.out;
   }
@@ -134,9 +134,8 @@ export class RegistrationSession {
     this.decide('error', 'reference', reason);
   }
 
-  private onFrame(f: FrameSignals, now: number): void {
+  private onFrame(f: FrameSignals, q: QualityAssessment, now: number): void {
     const embedding = f.face?.embedding;
-    const q = assessQuality(f, this.o.policy.quality);
     const owned = this.observe(f, q, now);
     if (embedding && !owned) wipeTemplate(embedding);
     if (this.st === 'decided') return;

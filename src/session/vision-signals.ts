@@ -7,9 +7,10 @@ import type { FaceSignals, FrameSignals } from './signals.ts';
  * `FrameSignals`. The engine and the session share the yaw sign convention (+ = toward the image right, signals.ts),
  * so yaw passes through unchanged; quality brightness (0..1) becomes face luminance 0..255; a face the engine did
  * not score for anti-spoof (a tracked frame between scored ones) stays without a score.
- * Nothing biometric is copied except the embedding the caller chose to attach (owned by the session from then on).
+ * Nothing biometric is copied except the embedding the caller chose to attach (`withEmbedding`; owned by the session
+ * from then on).
  */
-export function faceSignals(face: FaceAnalysis, embedding?: FaceTemplate): FaceSignals {
+export function faceSignals(face: FaceAnalysis): FaceSignals {
   return {
     box: face.box,
     yawDeg: face.pose.yaw,
@@ -22,12 +23,11 @@ export function faceSignals(face: FaceAnalysis, embedding?: FaceTemplate): FaceS
     faceLuma: face.quality.brightness * 255,
     ...(face.antispoof === undefined ? {} : { antispoof: face.antispoof }),
     quality: { sharpness: face.quality.sharpness },
-    ...(embedding ? { embedding } : {}),
   };
 }
 
 export function frameSignals(
-  faces: readonly FaceAnalysis[], meta: { tsMs: number; width: number; height: number; seq?: number }, embedding?: FaceTemplate,
+  faces: readonly FaceAnalysis[], meta: { tsMs: number; width: number; height: number; seq?: number },
 ): FrameSignals {
   const f = faces[0];
   return {
@@ -36,6 +36,12 @@ export function frameSignals(
     frameWidth: meta.width,
     frameHeight: meta.height,
     faceCount: faces.length,
-    ...(f ? { face: faceSignals(f, embedding) } : {}),
+    ...(f ? { face: faceSignals(f) } : {}),
   };
+}
+
+/** The frame's signals with the primary face's embedding attached (a frame with a face only). */
+export function withEmbedding(signals: FrameSignals, embedding: FaceTemplate): FrameSignals {
+  if (!signals.face) throw new Error('withEmbedding: the frame has no face');
+  return { ...signals, face: { ...signals.face, embedding } };
 }

@@ -95,3 +95,8 @@ export function boxIou(a: Box, b: Box): number {
 export function boxArea(b: Box): number {
   return Math.max(0, b.x2 - b.x1) * Math.max(0, b.y2 - b.y1);
 }
+
+/** Detections largest first, in place: a frame's primary face is its largest. */
+export function largestFirst(dets: Detection[]): Detection[] {
+  return dets.sort((a, b) => boxArea(b.box) - boxArea(a.box));
+}

@@ -14,7 +14,6 @@ import { RegtermError } from '../../lib/errors.ts';
 import type { Panel } from '../../panel/create-panel.ts';
 import type { RandomSource } from '../../session/random.ts';
 import { composeAgent, type ComposedAgent } from '../compose.ts';
-import { createRunner } from '../runner-factory.ts';
 import { CarrierStandIn, type CarrierView } from './carrier-stand-in.ts';
 import { EmbeddedBroker } from './embedded-broker.ts';
 
@@ -64,7 +63,7 @@ export class DemoRig {
       } });
       const logger = createLogger({ level: config.log.level, destination: o.logDestination });
       const composed = await composeAgent(config, {
-        logger, notifier: createNotifier({}, () => undefined), env: {}, createRunner, panel: o.panel, camera: o.camera, random: o.random,
+        logger, notifier: createNotifier({}, () => undefined), env: {}, panel: o.panel, camera: o.camera, random: o.random,
       });
       const keys = { carrier: carrier.privateKey, carrierKid: await keyId(carrier.publicKey), device: device.publicKey };
       return new DemoRig(composed, tmp, broker, keys, o.onProgress);

@@ -188,7 +188,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   if (previous !== undefined && previous !== o.deviceId) {
     throw new RegtermError(`${w.host(PATHS.config)} is provisioned as '${previous}'; refusing to re-provision it as '${o.deviceId}' (its keys belong to '${previous}')`);
   }
-  // The agent pins the broker's CA and refuses to start with a client certificate but no CA (src/compose/carrier-part.ts).
+  // The agent pins the broker's CA and refuses to start with a client certificate but no CA (src/compose/carrier-from-config.ts).
   if (caPem === undefined && !w.exists(PATHS.tlsCa)) {
     throw new UsageError('--ca CA.pem is required: the terminal pins the CA that signs the broker certificate');
   }

@@ -14,7 +14,7 @@ import { createLogger } from '../../../src/lib/logger.ts';
 import { antispoofWindows } from '../../../src/session/antispoof-windows.ts';
 import { resolvePolicy, type SessionPolicy } from '../../../src/session/policy.ts';
 import { eventsTrack, recordingSignals } from '../../../src/session/recording-signals.ts';
-import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
+import { deploymentPolicyBase } from '../../../src/session/deployment-policy.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { DATA } from '../vision/helpers.ts';

@@ -15,7 +15,7 @@ import { scoreEvents, type EventScore } from '../../../src/session/detectors/eve
 import { clipFrontalYaw, detectClipEvents, type ClipEventType } from '../../../src/session/detectors/events-only.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { eventsTrack, recordingSignals } from '../../../src/session/recording-signals.ts';
-import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
+import { deploymentPolicyBase } from '../../../src/session/deployment-policy.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { DATA } from '../vision/helpers.ts';
 import { describeWithFaceData } from '../../face-data.ts';

@@ -14,7 +14,7 @@ import { planChallenges } from '../../../src/session/challenges.ts';
 import { evaluateLight, lightChips, type LightResult, type LightSchedule, type LumaSample } from '../../../src/session/light.ts';
 import { resolvePolicy, type ChallengeType, type PolicyInput, type SessionPolicy } from '../../../src/session/policy.ts';
 import { seededRandom } from '../../../src/session/random.ts';
-import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
+import { deploymentPolicyBase } from '../../../src/session/deployment-policy.ts';
 import { SessionRunner, type ProgressEvent, type RunnerEngine } from '../../../src/session/runner.ts';
 import { VirtualClock } from './lit-clock.ts';
 import { LitReplaySource, type Illuminator } from './lit-replay.ts';

@@ -12,7 +12,7 @@ import { recordAttack } from '../../attacks/table.ts';
 import { evalEvents, type EventsReport } from '../../../src/cli/eval-events.ts';
 import { createLogger } from '../../../src/lib/logger.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
-import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
+import { deploymentPolicyBase } from '../../../src/session/deployment-policy.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { DATA } from '../vision/helpers.ts';
 import { describeWithFaceData } from '../../face-data.ts';

@@ -14,7 +14,6 @@ import { gradientPng } from '../../fixtures/vision/generated.ts';
 import { readImageFile } from '../../../src/vision/image-file.ts';
 import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { bestAccuracy } from '../../../src/vision/metrics.ts';
-import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { csvRows, DATA, FACEAPI_DEMO, videoFrame, videoFrames } from './helpers.ts';
 import { describeWithFaceData } from '../../face-data.ts';
 
@@ -134,18 +133,18 @@ describeWithFaceData('pose', ['lfw_view1', 'dagan_driving_video'], () => {
   });
 });
 
-describeWithFaceData('a FaceTrack: hybrid pose (fr_pose on every 5th frame, landmark angles + offset between), anti-spoof on alternate frames, iris lids, the detector box carried on the costly frames', ['dagan_driving_video', 'face_recognition_examples'], () => {
+describeWithFaceData('a face tracker: hybrid pose (fr_pose on every 5th frame, landmark angles + offset between), anti-spoof on alternate frames, iris lids, the detector box carried on the costly frames', ['dagan_driving_video', 'face_recognition_examples'], () => {
   it('on the DaGAN turn: detector frames equal the stateless analysis (pose and anti-spoof where they run), carried frames stay close; lids on lid frames', async () => {
     // 1.6 s through the annotated turn to the subject's left (2.32–3.12 s), 25 fps
     const frames = await videoFrames(join(DATA, 'dagan_driving_video/driving.mp4'), 2.0, 40, 256, 256);
-    const track = new FaceTrack();
+    const tracker = engine.tracker();
     const diffs: number[] = [];
     const hybridYaw: number[] = [];
     let inARow = 0;
     let previousScore = 0;
     for (const [i, img] of frames.entries()) {
       const [plain] = await engine.analyzeFrame(img, { maxFaces: 1 });
-      const [hybrid] = await engine.analyzeFrame(img, { maxFaces: 1, track, tsMs: i * 40 });
+      const [hybrid] = await tracker.next(img, { maxFaces: 1, tsMs: i * 40 });
       expect(plain.poseSource).toBeUndefined();
       expect(plain.boxSource).toBeUndefined();
       expect(hybrid.poseSource, `frame ${i}`).toBe(i % 5 === 0 ? 'model' : 'landmarks');
@@ -202,9 +201,9 @@ describeWithFaceData('a FaceTrack: hybrid pose (fr_pose on every 5th frame, land
     expect((await engine.detect(single)).length).toBe(1);
     expect((await engine.detect(pair)).length).toBeGreaterThanOrEqual(2);
     const blank = { ...size, data: new Uint8Array(size.width * size.height * 3) };
-    const track = new FaceTrack();
+    const tracker = engine.tracker();
     const run = async (img: typeof single, i: number) => {
-      const faces = await engine.analyzeFrame(img, { maxFaces: 2, track, tsMs: i * 33 });
+      const faces = await tracker.next(img, { maxFaces: 2, tsMs: i * 33 });
       return `${faces.length}${faces[0]?.boxSource === 'landmarks' ? 'c' : ''}`;
     };
     const seen: string[] = [];

@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../../src/lib/logger.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
-import { deploymentPolicyBase } from '../../../src/session/runner-support.ts';
+import { deploymentPolicyBase } from '../../../src/session/deployment-policy.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
 import { clipFiles, hybridGateAgreement, loadPoseClip, poseGate } from './pose-clips.ts';
 import { describeWithFaceData } from '../../face-data.ts';

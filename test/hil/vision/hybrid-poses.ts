@@ -1,8 +1,8 @@
 /**
- * The hybrid pose (src/vision/face-track.ts) replayed over recorded angle pairs: the engine's own `FaceTrack` driven
- * frame by frame, so a test (and the landmark-pose study, research/landmark-pose.md) scores exactly the pose
- * `FaceEngine.analyzeFrame(img, { track })` reports. A frame without a face or without a landmark fit loses the track
- * (the study's rule; the engine instead runs fr_pose on a failed fit and keeps the track).
+ * The hybrid pose source of the landmark-pose study (research/landmark-pose.md) replayed over recorded angle
+ * pairs: the engine's own `FaceTrack` (src/vision/face-track.ts) driven frame by frame, so the study scores exactly
+ * the pose a face tracker (`FaceEngine.tracker().next`) reports. A frame without a face or without a landmark fit
+ * loses the track (the study's rule; the engine instead runs fr_pose on a failed fit and keeps the track).
  */
 import type { Box } from '../../../src/vision/warp.ts';
 import { FaceTrack } from '../../../src/vision/face-track.ts';

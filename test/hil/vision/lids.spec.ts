@@ -12,7 +12,6 @@ import { createLogger } from '../../../src/lib/logger.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
-import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { median } from '../../../src/vision/metrics.ts';
 import { DATA } from './helpers.ts';
 import { describeWithFaceData } from '../../face-data.ts';
@@ -32,7 +31,7 @@ describeWithFaceData('iris lid cue (d18)', ['liveportrait_driving_videos/d18.mp4
   const blinks = truth.filter((e) => e.event === 'blink');
 
   it('every frame measured (lidMeasureBelow above any probability): ~1 on open eyes, far below inside each annotated blink', async () => {
-    const { signals, t0Ms } = await recordingSignals(engine, join(DATA, SET, 'd18.mp4'), logger, undefined, new FaceTrack({ lidMeasureBelow: 2 }));
+    const { signals, t0Ms } = await recordingSignals(engine, join(DATA, SET, 'd18.mp4'), logger, undefined, { lidMeasureBelow: 2 });
     const frames = relTimes(signals, t0Ms);
     const inBlink = (t: number): boolean => blinks.some((b) => t >= b.startMs / 1000 - 0.1 && t <= b.endMs / 1000 + 0.1);
     const open = frames.filter(({ tS, f }) => !inBlink(tS) && f.face?.leftLidOpen !== undefined && f.face.rightLidOpen !== undefined);

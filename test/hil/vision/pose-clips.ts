@@ -19,7 +19,6 @@ import type { SessionPolicy } from '../../../src/session/policy.ts';
 import { recordingSignals } from '../../../src/session/recording-signals.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import type { FaceEngine } from '../../../src/vision/engine.ts';
-import { FaceTrack } from '../../../src/vision/face-track.ts';
 import { landmarkPose } from '../../../src/vision/landmark-pose.ts';
 import { hybridPoses } from './hybrid-poses.ts';
 import type { Angles } from './hybrid-poses.ts';
@@ -55,7 +54,7 @@ export function clipFiles(data = faceDataRoot()): ClipFile[] {
 
 /** One clip's per-frame fr_pose signals and landmark angles, from `cacheDir` when it holds them. */
 export async function loadPoseClip(
-  engine: Pick<FaceEngine, 'analyzeFrame'>, logger: Logger, clip: ClipFile, cacheDir?: string, data = faceDataRoot(),
+  engine: Pick<FaceEngine, 'tracker'>, logger: Logger, clip: ClipFile, cacheDir?: string, data = faceDataRoot(),
 ): Promise<PoseClip> {
   const cached = cacheDir ? join(cacheDir, `${clip.set}--${clip.name}.json`) : undefined;
   let frames: { signals: FrameSignals[]; t0Ms: number; landmark: Array<Angles | null> };
@@ -66,7 +65,7 @@ export async function loadPoseClip(
     const r = await recordingSignals(engine, join(data, clip.set, `${clip.name}.mp4`), logger, (f) => {
       const p = f.faces[0] ? landmarkPose(f.faces[0].landmarks68) : null;
       landmark.push(p ? { yaw: p.yaw, pitch: p.pitch, roll: p.roll } : null);
-    }, new FaceTrack({ poseEvery: 1, detectEvery: 1 }));
+    }, { poseEvery: 1, detectEvery: 1 });
     frames = { ...r, landmark };
     if (cacheDir && cached) {
       mkdirSync(cacheDir, { recursive: true });

@@ -100,7 +100,9 @@ describe('CarrierLink against mosquitto (TLS client certs, per-device ACL)', () 
     await carrier.until(() => c.link.health().outboxDepth === 0, 5000, 'acked');
     expect(sockets()).toBe(before + 1);
     expect(live.size).toBeGreaterThan(0);
-    ac.abort(); // starts stop(); close() must wait for that same stop, not race it
+    ac.abort(); // the start signal cancels the start only: the link stays up until its owner stops it
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.link.health().connected).toBe(true);
     await c.close();
     expect(live.size, 'link timers left armed').toBe(0);
     for (let i = 0; i < 20 && sockets() > before; i++) await new Promise((r) => setTimeout(r, 50));

@@ -22,16 +22,14 @@ function decision(sessionId: string, d: ResultDecision['decision']): ResultDecis
 
 /** A runner that decides when the test says so, or `cancelled` on abort, and records what it was given. */
 class ScriptedRunner implements SessionRunnerPort {
-  busy = false;
   readonly inputs: SessionRequestInput[] = [];
   readonly verdicts: string[] = [];
   private finish?: (d: ResultDecision['decision']) => void;
 
   run(req: SessionRequestInput, signal: AbortSignal): Promise<ResultDecision> {
     this.inputs.push(req);
-    this.busy = true;
     return new Promise((resolve) => {
-      const end = (d: ResultDecision['decision']) => { this.busy = false; resolve(decision(req.sessionId, d)); };
+      const end = (d: ResultDecision['decision']) => resolve(decision(req.sessionId, d));
       this.finish = end;
       signal.addEventListener('abort', () => end('cancelled'), { once: true });
     });
@@ -102,6 +100,18 @@ describe('SessionService', () => {
     expect(link.order).toEqual(['commit s2:no_match']);
     expect(runner.verdicts).toEqual(['s2:no_match']);
     expect(decided).toEqual(['no_match:true']);
+  });
+
+  it('is the one busy guard: a request while a session runs never reaches the runner', async () => {
+    const { runner, link, service } = await started();
+    link.listener!(request('s6'));
+    link.listener!(request('s7'));
+    expect(service.busy).toBe(true);
+    expect(runner.inputs.map((r) => r.sessionId)).toEqual(['s6']);
+    runner.decide('match');
+    await service.idle();
+    expect(service.busy).toBe(false);
+    expect(link.order).toEqual(['commit s6:match']);
   });
 
   it('gives a never-durable result up at stop, without a verdict', async () => {

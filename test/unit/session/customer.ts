@@ -8,6 +8,7 @@
 import { ManualClock } from '../../../src/lib/clock.ts';
 import { chipIndexAt, type LightSchedule } from '../../../src/session/light.ts';
 import { resolvePolicy, type PolicyInput } from '../../../src/session/policy.ts';
+import { assessQuality } from '../../../src/session/quality.ts';
 import type { PromptId } from '../../../src/session/prompts.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { RegistrationSession, type SessionInput, type SessionOutput } from '../../../src/session/session.ts';
@@ -150,7 +151,7 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
     const frame: FrameSignals = faceCount === 0
       ? { seq: t, tsMs: now, frameWidth: 640, frameHeight: 480, faceCount: 0 }
       : { seq: t, tsMs: now, frameWidth: 640, frameHeight: 480, faceCount, face };
-    feed({ type: 'frame', frame });
+    feed({ type: 'frame', frame, quality: assessQuality(frame, policy.quality) });
   }
   return { session, outputs, prompts };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AntispoofAggregator, BestFrames, ContinuityTracker, trimmedMean } from '../../../src/session/evidence.ts';
-import { meanCosine } from '../../../src/session/identity.ts';
 import { wipeTemplate } from '../../../src/vision/matcher.ts';
+import { meanCosine } from '../../../src/session/similarity.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
 import { isWiped, noisyCopy, prng, randomTemplate } from './synth.ts';
 

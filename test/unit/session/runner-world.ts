@@ -9,9 +9,10 @@ import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from '../../.
 import { FULL_BT601 } from '../../../src/camera/i420.ts';
 import type { ProgressEvent, RunnerEngine } from '../../../src/session/runner.ts';
 import { cosine, type FaceTemplate } from '../../../src/vision/matcher.ts';
-import type { AnalyzeOptions, FaceAnalysis } from '../../../src/vision/engine.ts';
+import type { FaceAnalysis, ScoredFaceAnalysis } from '../../../src/vision/engine.ts';
 import type { RgbImage } from '../../../src/vision/image.ts';
-import type { FaceTrack, PoseSource } from '../../../src/vision/face-track.ts';
+import { FaceTrack, type FaceTrackOptions, type PoseSource } from '../../../src/vision/face-track.ts';
+import type { TrackedFrameOptions } from '../../../src/vision/face-tracker.ts';
 
 export const W = 160;
 export const H = 120;
@@ -70,8 +71,8 @@ export class World {
   wipes = 0;
   readonly landmarks: Float32Array[] = [];
   /**
-   * the face track and frame time of every analyseFrame call (undefined: analysed without a track), the prompt shown
-   * then and the pose source the track's plan gave the face
+   * the face track and frame time of every analysed image (undefined: analysed without a tracker, the reference photo),
+   * the prompt shown then and the pose source the track's plan gave the face
    */
   readonly tracked: Array<{ track: FaceTrack | undefined; tsMs: number | undefined; prompt: string; pose?: PoseSource }> = [];
 
@@ -81,36 +82,32 @@ export class World {
       this.wipes++;
     },
     antispoofThreshold: 0.5 as number | undefined,
-    // one implementation for both overloads: without a track every face keeps its anti-spoof score
-    analyzeFrame: (async (img: RgbImage, opts: AnalyzeOptions = {}): Promise<FaceAnalysis[]> => {
+    analyzeFrame: (async (img: RgbImage): Promise<ScoredFaceAnalysis[]> => {
       this.images.push(img.data);
-      const entry: (typeof this.tracked)[number] = { track: opts.track, tsMs: opts.tsMs, prompt: this.prompt };
-      this.tracked.push(entry);
-      const keep = (faces: FaceAnalysis[]): FaceAnalysis[] => {
-        for (const f of faces) this.landmarks.push(f.landmarks68);
-        // the engine's use of a track on the primary face: count the frame, record an offset on pose frames, drop
-        // the anti-spoof score on frames the plan does not score
-        const track = opts.track;
-        const plan = faces[0] && track?.next(faces[0].box, opts.tsMs, true);
-        if (plan) entry.pose = plan.pose;
-        if (plan && plan.pose === 'model') track?.fromModel(faces[0].pose, faces[0].pose);
-        if (plan && !plan.antispoof) delete faces[0].antispoof;
-        if (!faces[0]) track?.lost();
-        return faces;
-      };
-      if (isReference(img)) return keep(Array.from({ length: this.o.referenceFaces ?? 1 }, () => face(10, 90, 0, 1, 0.9)));
-      if (this.o.empty) return [];
-      const dt = this.nowMs - this.promptAt;
-      let yaw = 0;
-      let eyes = 0.95;
-      if (!this.o.passive) {
-        const ramp = dt < 300 ? 0 : dt < 500 ? ((dt - 300) / 200) * 30 : dt < 1200 ? 30 : 0;
-        if (this.prompt === 'turn_left') yaw = ramp;
-        if (this.prompt === 'turn_right') yaw = -ramp;
-        if (this.prompt === 'blink' && dt >= 300 && dt < 420) eyes = 0.02;
-      }
-      return keep([face(50, 110, yaw, eyes, this.o.antispoof ?? 0.9)]);
+      this.tracked.push({ track: undefined, tsMs: undefined, prompt: this.prompt });
+      return this.keep(this.scene(img)) as ScoredFaceAnalysis[];
     }) as RunnerEngine['analyzeFrame'],
+    // a tracker on a real FaceTrack: the frame is counted, an offset recorded on pose frames, and the anti-spoof
+    // score dropped on frames the plan does not score, as the engine's tracker does
+    tracker: (opts?: FaceTrackOptions) => {
+      const track = new FaceTrack(opts);
+      return {
+        next: async (img: RgbImage, o: TrackedFrameOptions = {}): Promise<FaceAnalysis[]> => {
+          this.images.push(img.data);
+          const entry: (typeof this.tracked)[number] = { track, tsMs: o.tsMs, prompt: this.prompt };
+          this.tracked.push(entry);
+          const faces = this.keep(this.scene(img));
+          track.setPoseEveryFrame(o.poseEveryFrame ?? false);
+          const plan = faces[0] && track.next(faces[0].box, o.tsMs, true);
+          if (plan) entry.pose = plan.pose;
+          if (plan && plan.pose === 'model') track.fromModel(faces[0].pose, faces[0].pose);
+          if (plan && !plan.antispoof) delete faces[0].antispoof;
+          if (!faces[0]) track.lost();
+          return faces;
+        },
+        reset: () => track.reset(),
+      };
+    },
     embed: async (img: RgbImage): Promise<FaceTemplate> => {
       const hot = isReference(img) || this.o.person !== 'other' ? 0 : 3;
       const t = { feature: vec(hot, this.embeds++) };
@@ -119,6 +116,27 @@ export class World {
     },
     compare: (a: FaceTemplate, b: FaceTemplate) => ({ similarity: cosine(a.feature, b.feature), perEmbedder: {} }),
   };
+
+  private keep(faces: FaceAnalysis[]): FaceAnalysis[] {
+    for (const f of faces) this.landmarks.push(f.landmarks68);
+    return faces;
+  }
+
+  /** The faces in front of the camera now: the customer reacting to the prompt shown (or the reference photo). */
+  private scene(img: RgbImage): FaceAnalysis[] {
+    if (isReference(img)) return Array.from({ length: this.o.referenceFaces ?? 1 }, () => face(10, 90, 0, 1, 0.9));
+    if (this.o.empty) return [];
+    const dt = this.nowMs - this.promptAt;
+    let yaw = 0;
+    let eyes = 0.95;
+    if (!this.o.passive) {
+      const ramp = dt < 300 ? 0 : dt < 500 ? ((dt - 300) / 200) * 30 : dt < 1200 ? 30 : 0;
+      if (this.prompt === 'turn_left') yaw = ramp;
+      if (this.prompt === 'turn_right') yaw = -ramp;
+      if (this.prompt === 'blink' && dt >= 300 && dt < 420) eyes = 0.02;
+    }
+    return [face(50, 110, yaw, eyes, this.o.antispoof ?? 0.9)];
+  }
 
   readonly camera: FrameSource & { stopped: boolean } = {
     kind: 'replay',

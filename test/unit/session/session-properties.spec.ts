@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/lib/clock.ts';
 import type { FaceTemplate } from '../../../src/vision/matcher.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
+import { assessQuality } from '../../../src/session/quality.ts';
 import { seededRandom } from '../../../src/session/random.ts';
 import { RegistrationSession, type SessionInput, type SessionOutput } from '../../../src/session/session.ts';
+import type { FrameSignals } from '../../../src/session/signals.ts';
 import { baseFace, isWiped, noisyCopy, prng, randomTemplate } from './synth.ts';
 
 const policy = resolvePolicy();
@@ -78,12 +80,10 @@ describe('RegistrationSession invariants under arbitrary input sequences', () =>
             const face = { ...baseFace(rand), yawDeg: st.yaw, leftEyeOpen: st.eyes, rightEyeOpen: st.eyes, faceLuma: st.luma };
             const embedding = st.embed && st.faces > 0 ? noisyCopy(st.other ? other : person, rand) : undefined;
             if (embedding) given.push(embedding);
-            feed({
-              type: 'frame',
-              frame: st.faces === 0
-                ? { tsMs: clock.now(), frameWidth: 640, frameHeight: 480, faceCount: 0 }
-                : { tsMs: clock.now(), frameWidth: 640, frameHeight: 480, faceCount: st.faces, face: { ...face, ...(embedding ? { embedding } : {}) } },
-            });
+            const frame: FrameSignals = st.faces === 0
+              ? { tsMs: clock.now(), frameWidth: 640, frameHeight: 480, faceCount: 0 }
+              : { tsMs: clock.now(), frameWidth: 640, frameHeight: 480, faceCount: st.faces, face: { ...face, ...(embedding ? { embedding } : {}) } };
+            feed({ type: 'frame', frame, quality: assessQuality(frame, policy.quality) });
           }
         }
         // The session deadline always ends it.

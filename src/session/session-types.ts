@@ -2,10 +2,11 @@ import type { Pattern } from '../panel/patterns.ts';
 import type { FaceTemplate } from '../vision/matcher.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { AgentError, ReferenceReason, SessionResult } from './decision.ts';
-import type { Similarity } from './identity.ts';
+import type { Similarity } from './similarity.ts';
 import type { LightSchedule } from './light.ts';
 import type { SessionPolicy } from './policy.ts';
 import type { PromptId } from './prompts.ts';
+import type { QualityAssessment } from './quality.ts';
 import type { RandomSource } from './random.ts';
 import type { FrameSignals } from './signals.ts';
 
@@ -22,8 +23,12 @@ export type SessionInput =
    * `detail` (a slug such as `no_face`) goes to the staff progress event only
    */
   | { type: 'reference_unusable'; reason: ReferenceReason; detail: string }
-  /** one analysed camera frame; its `face.embedding`, if any, is owned by the session from now on */
-  | { type: 'frame'; frame: FrameSignals }
+  /**
+   * one analysed camera frame and its quality under the session's policy (`assessQuality`, computed once per frame by
+   * the shell, which also uses it to choose the frames it embeds); its `face.embedding`, if any, is owned by the
+   * session from now on
+   */
+  | { type: 'frame'; frame: FrameSignals; quality: QualityAssessment }
   /** panel buttons: cancel ends the session (`cancelled` by `customer`); assist flags prompts and notifies staff */
   | { type: 'button'; button: 'cancel' | 'assist' }
   /** time passed: the shell sends one every ~100 ms so deadlines fire even when frames stop arriving */

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../../src/carrier/keys.ts';
 import { z } from 'zod';
-import { carrierKeyFiles, openCarrierPart, trustedCarrierKeys } from '../../../src/compose/carrier-part.ts';
+import { carrierKeyFiles, openCarrierPart, trustedCarrierKeys } from '../../../src/compose/carrier-from-config.ts';
 import { loadSigningKeyFile } from '../../../src/carrier/device-key.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { createLogger } from '../../../src/lib/logger.ts';
 
 const dirs: string[] = [];
 const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'regterm-carrier-part-'));
+  const d = mkdtempSync(join(tmpdir(), 'regterm-carrier-config-'));
   dirs.push(d);
   return d;
 };
