@@ -7,8 +7,9 @@
  * `replay-attack-<k>`, so each draws its own challenge plan and pauses. The clip loops (LoopingReplay), as an
  * attacker's player would, so a short clip is tested for the whole session rather than ending before it decides.
  * The light challenge is off (a recording cannot follow it): the session asks the default policy's motion
- * challenges, two of blink/turn_left/turn_right. Reports per clip and in total how many sessions ended in each
- * decision, and the `match` rate.
+ * challenges, two of blink/turn_left/turn_right, with the live customer's turn reaction window (a recording that is
+ * the attack gets no more time than a customer; a plain `regterm replay` widens it to the deadline). Reports per
+ * clip and in total how many sessions ended in each decision, and the `match` rate.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,7 +60,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       const r: ClipReport = { clip, sessions: 0, match: 0, matchSeeds: [], decisions: {}, challengesPassed: 0, recordingEnded: 0 };
       for (let k = 0; k < seeds; k++) {
         const camera = new LoopingReplay({ path: clip, logger: logger.child({ component: 'camera' }), maxPasses: MAX_PASSES });
-        const args = { recording: clip, json: true, eventsOnly: false, seed: `replay-attack-${k}` };
+        const args = { recording: clip, json: true, eventsOnly: false, seed: `replay-attack-${k}`, liveReactionWindow: true };
         const out = await session(engine, args, logger, undefined, ownFrame.slice(), camera);
         const decision = String(out.json.decision);
         const challenges = out.json.challenges as Array<{ passed: boolean }>;

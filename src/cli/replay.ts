@@ -74,6 +74,11 @@ export async function run(ctx: CommandContext): Promise<number> {
 export interface Args {
   recording: string; reference?: string; challenges?: ChallengeType[]; json: boolean; report?: string;
   eventsOnly: boolean; modelsDir?: string; seed: string;
+  /**
+   * the live customer's reaction window for turns (eval replay-attack: the recording IS the attack, so it gets no
+   * more time than a customer); otherwise a turn may start any time before the deadline (REACTION_NOTE)
+   */
+  liveReactionWindow?: boolean;
 }
 
 function parse(argv: string[]): Args {
@@ -132,12 +137,12 @@ async function eventsOnly(engine: FaceEngine, path: string, logger: Logger, repo
 export async function session(
   engine: FaceEngine, args: Args, logger: Logger, report?: ReportCollector, ownFrame?: Uint8Array, source?: FrameSource,
 ): Promise<Output> {
-  const notes = [LIGHT_NOTE, REACTION_NOTE];
+  const notes = args.liveReactionWindow ? [LIGHT_NOTE] : [LIGHT_NOTE, REACTION_NOTE];
   const policy: PolicyInput = {
     ...(args.challenges
       ? { challenges: { set: args.challenges, required: [], ordered: true, count: args.challenges.length } }
       : { challenges: { set: [...MOTIONS], required: [], count: 2 } }),
-    turn: { prompted: { startWithinMs: 7000 } },
+    ...(args.liveReactionWindow ? {} : { turn: { prompted: { startWithinMs: 7000 } } }),
   };
   if (!args.challenges) notes.push('no --challenges: two of blink/turn_left/turn_right drawn per session (seeded)');
   let reference: Uint8Array;

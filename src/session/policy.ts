@@ -44,12 +44,14 @@ export const policySchema = z.strictObject({
     /** eyes count as open above this; the gap to closedBelow is the hysteresis that rejects partial blinks/noise */
     openAbove: unit.default(0.6),
     /**
-     * an eye whose measured lid opening is at least this fraction of its own recent open level (FaceSignals
-     * leftLidOpen/rightLidOpen, the iris model) is not closed, whatever the eye-state model says: half-lidded and
-     * downcast eyes read as closed by the eye-state model. Set a margin above the lowest reading any annotated
-     * blink reaches, so the veto never blocks a real blink (docs/session.md)
+     * a closure is not a blink when BOTH eyes' measured lid openings (FaceSignals leftLidOpen/rightLidOpen, the iris
+     * model, relative to each eye's own open level) stay at or above this on every frame the eye-state model calls
+     * them closed: half-lidded glances and downcast or rolled-up eyes read as closed by the eye-state model. One lid
+     * measured below it confirms the pair (a blink closes both lids; a hooded eye's lid can read open while shut).
+     * Set in the gap between real blinks and half-lidded glances in the annotated clips (docs/blinks.md). Also the
+     * level at which a lid counts an eye open for the bilateral test.
      */
-    lidOpenAbove: z.number().positive().default(0.8),
+    lidOpenAbove: z.number().positive().default(0.7),
     /**
      * eyes must stay open this long before a blink and after it (3 frames at 30 fps): an eye-state model that flips
      * frame to frame in a drowsy flutter gives one long closure instead of many blinks

@@ -23,10 +23,13 @@ type BlinkState = 'unknown' | 'open' | 'closing';
  *   open (> openAbove) within bilateralMs before the closure began, and each must dip below closedBelow during it
  *   (not necessarily on the same frame: the eye-state model reads the two eyes independently, one frame apart on a
  *   fast blink). A closure that begins while one eye is already shut is a wink or a squint ending, not a blink.
- * - The lids have a veto: an eye whose measured lid opening (iris model, relative to its own open level) is at least
- *   lidOpenAbove on a frame does not count as closed on that frame, whatever its open probability, and counts as
- *   open for the bilateral test (downcast eyes the eye-state model reads as shut are open). The state machine's
- *   open/closing phases stay the eye-state model's call, so the lids never split or end a closure.
+ * - The lids have a veto over the pair: a closure is not a blink when, for BOTH eyes, every frame on which the
+ *   eye-state model reads that eye closed has a measured lid opening (iris model, relative to the eye's own open
+ *   level) of at least lidOpenAbove (a half-lidded glance, eyes cast down or rolled up). One eye closed by both cues
+ *   on one frame confirms the pair: a blink closes both lids together, and the lid of a hooded or narrow eye can
+ *   read open while it is shut. A lid at or above lidOpenAbove also counts its eye as open for the bilateral test
+ *   (downcast eyes the eye-state model reads as shut are open). The state machine's open/closing phases stay the
+ *   eye-state model's call, so the lids never split or end a closure.
  * - "Open" means open for at least minOpenMs, before and after: an eye-state model flipping frame to frame during a
  *   drowsy flutter (closed / slit / closed ...) is one long closure, not a string of blinks. The blink is reported
  *   when the reopening has lasted minOpenMs; its end is the first open sample.
@@ -38,6 +41,10 @@ export class BlinkDetector {
   private startMs = 0;
   /** both eyes were open within bilateralMs before the current closure began */
   private bilateral = false;
+  /** the eye-state model read each eye closed during the current closure */
+  private leftShut = false;
+  private rightShut = false;
+  /** ...on a frame where that eye's lids did not read open (no lid measurement, or below lidOpenAbove) */
   private leftClosed = false;
   private rightClosed = false;
   /** first sample of the current run of open samples */
@@ -73,6 +80,8 @@ export class BlinkDetector {
           this.state = 'closing';
           this.startMs = tsMs;
           this.bilateral = this.recentlyOpen(this.leftOpenMs, tsMs) && this.recentlyOpen(this.rightOpenMs, tsMs);
+          this.leftShut = false;
+          this.rightShut = false;
           this.leftClosed = false;
           this.rightClosed = false;
         }
@@ -81,13 +90,16 @@ export class BlinkDetector {
         if (!steadyOpen || this.openSince === undefined) break;
         this.state = 'open';
         const short = this.openSince - this.startMs <= this.cfg.maxDurationMs;
-        if (this.bilateral && this.leftClosed && this.rightClosed && short) {
+        const lidsAgree = this.leftClosed || this.rightClosed;
+        if (this.bilateral && this.leftShut && this.rightShut && lidsAgree && short) {
           event = { type: 'blink', startMs: this.startMs, endMs: this.openSince };
         }
         break;
       }
     }
     if (this.state === 'closing') {
+      this.leftShut ||= left < this.cfg.closedBelow;
+      this.rightShut ||= right < this.cfg.closedBelow;
       this.leftClosed ||= left < this.cfg.closedBelow && !this.lidOpen(face.leftLidOpen);
       this.rightClosed ||= right < this.cfg.closedBelow && !this.lidOpen(face.rightLidOpen);
     }

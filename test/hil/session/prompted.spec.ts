@@ -1,7 +1,7 @@
 /**
  * HIL: `regterm eval events` on real clips (evalEvents, what the command prints with --json): the prompted turn
  * challenge (policy.turn.prompted, docs/turns.md) answers real turns of both directions that the clip scan's 20 deg
- * rule misses, and random prompts on a talking head are never passed. The clips are read in place from the face data
+ * rule misses, and random prompts on a talking head are never passed; blinks of hooded eyes are found (docs/blinks.md). The clips are read in place from the face data
  * (a tmp folder of symlinks holds the two of them, so the folder walk is the command's own); ~510 frames.
  */
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -62,6 +62,13 @@ describeWithFaceData('eval events: the prompted turn challenge on real clips', [
       expect(head.prompted[type].incidentalPasses).toBe(0);
       expect(head.scan[type].fp).toBe(0);
     }
+  });
+
+  it('PC-AVS 00473, hooded narrow eyes: every blink is found by the scan and answers its prompt, no false blink', () => {
+    // one blink closes both eyes while the iris model reads one of the lids as open: the other lid confirms it
+    const head = clip('00473');
+    expect(head.scan.blink).toMatchObject({ tp: 5, fn: 0, fp: 0 });
+    expect(head.prompted.blink).toMatchObject({ answered: 5, prompts: 5 });
   });
 
   it('reports totals in the documented JSON shape', () => {

@@ -40,7 +40,7 @@ describeWithFaceData('iris lid cue (d18)', ['liveportrait_driving_videos/d18.mp4
       const v = open.map(({ f }) => f.face?.[eye] ?? Number.NaN);
       expect(median(v)).toBeGreaterThan(0.9);
       expect(median(v)).toBeLessThan(1.1);
-      expect(Math.min(...v)).toBeGreaterThan(0.75); // no open frame would veto-fail: lidOpenAbove is 0.75
+      expect(Math.min(...v)).toBeGreaterThan(0.75); // no open frame reads below the blink veto's lidOpenAbove
     }
     for (const b of blinks) {
       const inside = frames.filter(({ tS }) => tS >= b.startMs / 1000 && tS <= b.endMs / 1000);

@@ -108,15 +108,20 @@ describe('BlinkDetector', () => {
     expect(run(frames)).toEqual([]);
   });
 
-  it('lid veto: an eye the iris model measures at >= lidOpenAbove of its open level is not closed, whatever fr_eye says', () => {
+  it('lid veto: a closure whose lids BOTH read >= lidOpenAbove of their open level is not a blink, whatever fr_eye says', () => {
     // half-lidded glance: the eye-state model reads both eyes closed for 100 ms, the lids stay at 80-90 % of open
     const lids = (l: number, r: number) => (f: FrameSignals): FrameSignals => (f.face ? { ...f, face: { ...f.face, leftLidOpen: l, rightLidOpen: r } } : f);
     const glance = blinks([[600, 100]]);
     const inside = (f: FrameSignals): boolean => f.tsMs >= 600 && f.tsMs < 700;
     expect(run(glance)).toHaveLength(1); // without lid readings: fr_eye alone decides, as before
     expect(run(glance.map((f) => (inside(f) ? lids(0.85, 0.8)(f) : f)))).toEqual([]);
-    // one eye vetoed is enough: a blink needs each eye closed
-    expect(run(glance.map((f) => (inside(f) ? lids(0.2, 0.9)(f) : f)))).toEqual([]);
+    // the edge: both lids exactly at lidOpenAbove read open; just below it on one eye they do not
+    const at = policy.blink.lidOpenAbove;
+    expect(run(glance.map((f) => (inside(f) ? lids(at, at)(f) : f)))).toEqual([]);
+    expect(run(glance.map((f) => (inside(f) ? lids(at - 0.01, 0.95)(f) : f)))).toHaveLength(1);
+    // one lid measured closed confirms the pair: the lids close together, and a hooded eye's lid can read open
+    expect(run(glance.map((f) => (inside(f) ? lids(0.2, 0.9)(f) : f)))).toHaveLength(1);
+    expect(run(glance.map((f) => (inside(f) ? lids(0.9, 0.2)(f) : f)))).toHaveLength(1);
     // a real blink: the lids close too, so nothing is vetoed
     expect(run(glance.map((f) => (inside(f) ? lids(0.2, 0.3)(f) : f)))).toHaveLength(1);
     // the veto applies per frame: an eye closed by both cues on one frame of the closure counts
