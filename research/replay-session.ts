@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { LoopingReplay } from '../src/camera/looping-replay.ts';
-import { createLogger } from '../src/device/logger.ts';
+import { createLogger } from '../src/lib/logger.ts';
 import { FaceEngine } from '../src/vision/engine.ts';
 import { REFERENCE_AT, recordingFrameAsPng, session } from '../src/cli/replay.ts';
 const clip = process.argv[2];
