@@ -28,7 +28,7 @@ export const configSchema = z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   }),
   models: section({
-    dir: z.string().optional().describe('Override the directory model files are loaded from (default: models/ and the source npm packages)'),
+    dir: z.string().optional().describe('Override the directory model files are loaded from (default: models/ beside the manifest)'),
     intraOpThreads: z.number().int().min(1).max(8).default(1).describe('onnxruntime threads per model session'),
   }),
   camera: section({
