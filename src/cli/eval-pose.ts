@@ -36,6 +36,7 @@ import { median } from '../vision/metrics.ts';
 import type { Pose } from '../vision/pose.ts';
 import { type PoseAccuracy, type PoseSample, poseAccuracy } from '../vision/pose-accuracy.ts';
 import type { Box } from '../vision/warp.ts';
+import type { Progress } from './progress.ts';
 
 export const POSE_ESTIMATORS = ['track', 'model', 'landmarks'] as const;
 export type PoseEstimator = (typeof POSE_ESTIMATORS)[number];
@@ -114,16 +115,20 @@ interface Reading {
   box: Box;
 }
 
+/** Progress steps of evalPose: one read per photo, and a second pass per photo unless the model is measured alone. */
+export function poseSteps(photos: number, estimator: PoseEstimator): number {
+  return estimator === 'model' ? photos : 2 * photos;
+}
+
 export async function evalPose(
-  engine: FaceEngine, labels: readonly PoseLabel[], root: string, estimator: PoseEstimator,
-  progress: (line: string) => void = () => {},
+  engine: FaceEngine, labels: readonly PoseLabel[], root: string, estimator: PoseEstimator, bar?: Progress,
 ): Promise<PoseEvalReport> {
   const readings: Reading[] = [];
-  for (const [i, label] of labels.entries()) {
-    const face = await readLabelledFace(engine, root, label, progress);
+  for (const label of labels) {
+    const face = await readLabelledFace(engine, root, label, (line) => (bar ? bar.note(line) : undefined));
     if (face) readings.push({ label, model: face.pose, landmarks: landmarkPose(face.landmarks68), box: face.box });
     face?.landmarks68.fill(0);
-    if ((i + 1) % 200 === 0) progress(`eval: ${i + 1} images`);
+    bar?.tick();
   }
   let samples: PoseSample[];
   let frontalOffset: Pose | undefined;
@@ -131,9 +136,11 @@ export async function evalPose(
   else {
     frontalOffset = facingOffset(readings);
     samples = [];
+    bar?.tick(labels.length - readings.length); // photos without a face have no second pass
     for (const r of readings) {
       const pose = await trackedPose(engine, root, r, frontalOffset, estimator === 'track');
       if (pose) samples.push(sample(r.label, pose));
+      bar?.tick();
     }
   }
   const { n, ...accuracy } = poseAccuracy(samples);

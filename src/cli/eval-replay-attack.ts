@@ -19,6 +19,7 @@ import { createLogger } from '../device/logger.ts';
 import { UsageError, errorMessage } from '../errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { type CommandContext, writeJson } from './command.ts';
+import { progress } from './progress.ts';
 import { RECORDING_ENDED, REFERENCE_AT, recordingFrameAsPng, session } from './replay.ts';
 
 /** passes of a clip per session: enough for a 3 s clip to outlast the session's default 60 s cap */
@@ -59,6 +60,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   await engine.start();
   const started = performance.now();
   const perClip: ClipReport[] = [];
+  const bar = progress(ctx.stderr, 'eval replay-attack', clips.length * seeds);
   try {
     for (const clip of clips) {
       const ownFrame = await recordingFrameAsPng(clip, REFERENCE_AT, logger);
@@ -77,12 +79,14 @@ export async function run(ctx: CommandContext): Promise<number> {
         }
         if (challenges.length > 0 && challenges.every((c) => c.passed)) r.challengesPassed++;
         if (out.notes.some((n) => n.startsWith(RECORDING_ENDED))) r.recordingEnded++;
+        bar.tick();
       }
       ownFrame.fill(0);
       perClip.push(r);
-      ctx.stderr.write(`eval replay-attack: ${clip}: ${r.match} of ${r.sessions} match\n`);
+      bar.note(`eval replay-attack: ${clip}: ${r.match} of ${r.sessions} match`);
     }
   } finally {
+    bar.done();
     await engine.stop();
   }
   const sessions = perClip.reduce((a, c) => a + c.sessions, 0);

@@ -29,8 +29,9 @@ import { readImageFile } from '../vision/image-file.ts';
 import type { FaceTemplate } from '../vision/matcher.ts';
 import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
 import { type CommandContext, writeJson } from './command.ts';
-import { POSE_ESTIMATORS, boxesCsvFor, evalPose, readPoseLabels } from './eval-pose.ts';
+import { POSE_ESTIMATORS, type PoseEstimator, boxesCsvFor, evalPose, poseSteps, readPoseLabels } from './eval-pose.ts';
 import { evalEvents, eventsTable } from './eval-events.ts';
+import { progress } from './progress.ts';
 
 export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]'
   + ` | eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--json]`
@@ -82,7 +83,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       sub === 'verify'
         ? await verify(engine, csv, root, ctx, { scoresOut: v['scores-out'], fitFusion: v['fit-fusion'] })
         : sub === 'pose'
-          ? await evalPose(engine, await readPoseLabels(csv, boxesCsvFor(csv, v.boxes)), root, estimator, (l) => ctx.stderr.write(`${l}\n`))
+          ? await pose(engine, csv, v.boxes, root, estimator, ctx)
           : await antispoof(engine, csv, root, ctx);
     if (v.json) writeJson(ctx.stdout, report);
     else ctx.stdout.write(`${JSON.stringify(report)}\n`);
@@ -107,7 +108,7 @@ async function events(
   try {
     const policy = resolvePolicy(input, deploymentPolicyBase(engine));
     const logger = createLogger({ level: ctx.env.LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
-    const report = await evalEvents(engine, dirs, policy, logger, { cacheDir: v.cache, progress: (l) => ctx.stderr.write(`${l}\n`) });
+    const report = await evalEvents(engine, dirs, policy, logger, { cacheDir: v.cache, stderr: ctx.stderr });
     if (v.json) writeJson(ctx.stdout, report);
     else ctx.stdout.write(eventsTable(report));
     return 0;
@@ -136,7 +137,6 @@ async function verify(
     const t = face ? await engine.embed(img, face) : null;
     embedMs.push(performance.now() - t0);
     cache.set(file, t);
-    if (cache.size % 250 === 0) ctx.stderr.write(`eval: ${cache.size} images\n`);
     return t;
   };
   const pos: number[] = [];
@@ -146,6 +146,7 @@ async function verify(
   const embedders = Object.keys(engine.fusion.weights);
   const lines = [['file_a', 'file_b', 'same', 'similarity', ...embedders].join(',')];
   const scored: ScoredPair[] = [];
+  const bar = progress(ctx.stderr, 'eval verify', rows.length);
   for (const row of rows) {
     const a = await template(row.file_a);
     const b = await template(row.file_b);
@@ -156,7 +157,9 @@ async function verify(
     (row.same === '1' ? pos : neg).push(m.similarity);
     scored.push({ same: row.same === '1', scores: a && b ? m.perEmbedder : undefined });
     lines.push([row.file_a, row.file_b, row.same, m.similarity, ...embedders.map((e) => m.perEmbedder[e] ?? -1)].join(','));
+    bar.tick();
   }
+  bar.done();
   if (opts.scoresOut) await writeFile(opts.scoresOut, `${lines.join('\n')}\n`);
   const totalMs = performance.now() - started;
   const best = bestAccuracy(pos, neg);
@@ -185,11 +188,24 @@ async function verify(
   };
 }
 
+async function pose(
+  engine: FaceEngine, csv: string, boxes: string | undefined, root: string, estimator: PoseEstimator, ctx: CommandContext,
+): Promise<object> {
+  const labels = await readPoseLabels(csv, boxesCsvFor(csv, boxes));
+  const bar = progress(ctx.stderr, 'eval pose', poseSteps(labels.length, estimator));
+  try {
+    return await evalPose(engine, labels, root, estimator, bar);
+  } finally {
+    bar.done();
+  }
+}
+
 async function antispoof(engine: FaceEngine, csv: string, root: string, ctx: CommandContext): Promise<object> {
   const rows = await readCsv(csv, ['file', 'label', 'attack_type']);
   const real: number[] = [];
   const attacks: Record<string, number[]> = {};
   let failedToDetect = 0;
+  const bar = progress(ctx.stderr, 'eval antispoof', rows.length);
   for (const [i, row] of rows.entries()) {
     if (row.label !== 'real' && row.label !== 'spoof') throw new UsageError(`${csv}: row ${i + 2}: label must be real|spoof`);
     let score = 0;
@@ -200,14 +216,15 @@ async function antispoof(engine: FaceEngine, csv: string, root: string, ctx: Com
       else failedToDetect++;
     } catch (e: unknown) {
       if (!isRegtermError(e)) throw e;
-      ctx.stderr.write(`eval: ${e.message}\n`);
+      bar.note(`eval: ${e.message}`);
       failedToDetect++;
     }
     // no face = treated as an attack (score 0): a rejected bona fide counts against BPCER, honestly
     if (row.label === 'real') real.push(score);
     else (attacks[row.attack_type || 'unknown'] ??= []).push(score);
-    if ((i + 1) % 100 === 0) ctx.stderr.write(`eval: ${i + 1} images\n`);
+    bar.tick();
   }
+  bar.done();
   const allAttacks = Object.values(attacks).flat();
   const { eer, threshold } = equalErrorRate(real, allAttacks);
   const at = pad(real, attacks, threshold);
