@@ -6,6 +6,9 @@ import { UsageError } from '../errors.ts';
  * (confidence, note, ...) kept as strings. Fields may be double-quoted ("" is a quote; csv-parse), as in
  * the face data sets' <set>/<clip>.events.csv. Intervals are [start, end) in seconds from the first frame.
  */
+/** The columns an events CSV must have. */
+export const EVENTS_COLUMNS = ['start_s', 'end_s', 'event'] as const;
+
 export interface GroundTruthEvent {
   startMs: number;
   endMs: number;
@@ -23,8 +26,8 @@ export function parseEventsCsv(text: string, label = 'events CSV'): GroundTruthE
   const [header, ...rows] = parsed;
   if (!header) throw new UsageError(`${label}: empty`);
   const col = (name: string): number => header.indexOf(name);
-  const [si, ei, ni] = [col('start_s'), col('end_s'), col('event')];
-  if (si < 0 || ei < 0 || ni < 0) throw new UsageError(`${label}: header must have start_s,end_s,event (got ${header.join(',')})`);
+  const [si, ei, ni] = EVENTS_COLUMNS.map(col);
+  if (si < 0 || ei < 0 || ni < 0) throw new UsageError(`${label}: header must have ${EVENTS_COLUMNS.join(',')} (got ${header.join(',')})`);
   return rows.map((r, k) => {
     const start = Number(r[si]);
     const end = Number(r[ei]);

@@ -40,6 +40,9 @@ import type { Progress } from './progress.ts';
 
 export const POSE_ESTIMATORS = ['track', 'model', 'landmarks'] as const;
 export type PoseEstimator = (typeof POSE_ESTIMATORS)[number];
+/** The columns of the labels CSV and of the boxes CSV beside it. */
+export const POSE_COLUMNS = ['file', 'yaw_deg', 'pitch_deg', 'roll_deg'] as const;
+export const BOXES_COLUMNS = ['file', 'x1', 'y1', 'x2', 'y2'] as const;
 
 /** A detected box overlapping the labelled box less than this is not the labelled face. */
 export const MIN_IOU = 0.1;
@@ -66,10 +69,10 @@ export interface PoseEvalReport extends Omit<PoseAccuracy, 'n'> {
 
 /** The labels CSV (and the boxes CSV, when given) as rows; a bad number is a UsageError naming the row. */
 export async function readPoseLabels(labelsCsv: string, boxesCsv?: string): Promise<PoseLabel[]> {
-  const rows = await readCsv(labelsCsv, ['file', 'yaw_deg', 'pitch_deg', 'roll_deg']);
+  const rows = await readCsv(labelsCsv, POSE_COLUMNS);
   const boxes = new Map<string, Box>();
   if (boxesCsv) {
-    for (const [i, r] of (await readCsv(boxesCsv, ['file', 'x1', 'y1', 'x2', 'y2'])).entries()) {
+    for (const [i, r] of (await readCsv(boxesCsv, BOXES_COLUMNS)).entries()) {
       const [x1, y1, x2, y2] = [r.x1, r.y1, r.x2, r.y2].map((v) => numberAt(v, boxesCsv, i));
       if (!(x2 > x1 && y2 > y1)) throw new UsageError(`${boxesCsv}: row ${i + 2}: the box is empty`);
       boxes.set(r.file, { x1, y1, x2, y2 });

@@ -24,18 +24,43 @@ import { resolvePolicy, type PolicyInput } from '../session/policy.ts';
 import { deploymentPolicyBase } from '../session/runner-support.ts';
 import { type ScoredPair, fitFusion } from '../vision/calibrate.ts';
 import { readCsv } from '../vision/csv.ts';
+import { EVENTS_COLUMNS } from '../camera/events-csv.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import type { FaceTemplate } from '../vision/matcher.ts';
 import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
 import { type CommandContext, writeJson } from './command.ts';
-import { POSE_ESTIMATORS, type PoseEstimator, boxesCsvFor, evalPose, poseSteps, readPoseLabels } from './eval-pose.ts';
+import { BOXES_COLUMNS, POSE_COLUMNS, POSE_ESTIMATORS, type PoseEstimator, boxesCsvFor, evalPose, poseSteps, readPoseLabels } from './eval-pose.ts';
 import { evalEvents, eventsTable } from './eval-events.ts';
 import { progress } from './progress.ts';
 
-export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]'
-  + ` | eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--json]`
-  + ' | eval events DIR... [--cache DIR] [--policy JSON] [--json]';
+/** The columns of the pairs CSV (verify) and of the labels CSV (antispoof); further columns are ignored. */
+export const PAIRS_COLUMNS = ['file_a', 'file_b', 'same'] as const;
+export const ANTISPOOF_COLUMNS = ['file', 'label', 'attack_type'] as const;
+
+export const USAGE = `usage: regterm eval verify --pairs CSV [--root DIR] [--scores-out CSV] [--fit-fusion] [--models-dir DIR] [--json]
+       regterm eval antispoof --labels CSV [--root DIR] [--antispoof-crop S] [--models-dir DIR] [--json]
+       regterm eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--models-dir DIR] [--json]
+       regterm eval events DIR... [--cache DIR] [--policy JSON] [--models-dir DIR] [--json]
+       regterm eval replay-attack DIR|VIDEO... [--seeds N] [--models-dir DIR] [--json]
+Threshold calibration and accuracy on a carrier's own data. CSVs have a header row (RFC 4180 quoting; further
+columns are ignored); their paths are relative to --root (default: the CSV's folder).
+  verify       --pairs CSV: ${PAIRS_COLUMNS.join(',')} (same: 1 or 0); 1:1 accuracy, EER, TAR and the threshold at FAR 1e-3
+  antispoof    --labels CSV: ${ANTISPOOF_COLUMNS.join(',')} (label: real or spoof); EER, APCER per attack type, BPCER
+  pose         --labels CSV: ${POSE_COLUMNS.join(',')}; --boxes CSV: ${BOXES_COLUMNS.join(',')}
+               (default: face_boxes.csv beside the labels): head-pose error of --estimator
+  events       every <clip>.mp4 with a <clip>.events.csv (${EVENTS_COLUMNS.join(',')}; seconds) under DIR: blinks and turns
+  replay-attack  each clip (or DIR's *.mp4) looped in front of the camera for --seeds sessions: how many match
+  --root DIR          where the CSV's paths are relative to
+  --scores-out CSV    verify: write per-pair scores (fused and per embedder; no embeddings)
+  --fit-fusion        verify: also fit the fusion weights and threshold (2-fold cross-validated)
+  --antispoof-crop S  antispoof: the face crop scale fed to the anti-spoof model
+  --cache DIR         events: keep each clip's per-frame signals here
+  --policy JSON       events: a session policy to score (default: the deployment's)
+  --seeds N           replay-attack: sessions per clip, each with its own challenges and pauses (default 5)
+  --models-dir DIR    load the model files from DIR
+  --json              the report as indented JSON
+On a terminal, progress with an ETA goes to stderr.`;
 
 export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.argv[0] === 'replay-attack') return (await import('./eval-replay-attack.ts')).run({ ...ctx, argv: ctx.argv.slice(1) });
@@ -124,7 +149,7 @@ async function verify(
   ctx: CommandContext,
   opts: { scoresOut?: string; fitFusion?: boolean },
 ): Promise<object> {
-  const rows = await readCsv(csv, ['file_a', 'file_b', 'same']);
+  const rows = await readCsv(csv, PAIRS_COLUMNS);
   const cache = new Map<string, FaceTemplate | null>();
   const embedMs: number[] = [];
   const started = performance.now();
@@ -201,7 +226,7 @@ async function pose(
 }
 
 async function antispoof(engine: FaceEngine, csv: string, root: string, ctx: CommandContext): Promise<object> {
-  const rows = await readCsv(csv, ['file', 'label', 'attack_type']);
+  const rows = await readCsv(csv, ANTISPOOF_COLUMNS);
   const real: number[] = [];
   const attacks: Record<string, number[]> = {};
   let failedToDetect = 0;
