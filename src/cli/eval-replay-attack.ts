@@ -66,7 +66,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       const ownFrame = await recordingFrameAsPng(clip, REFERENCE_AT, logger);
       const r: ClipReport = { clip, sessions: 0, match: 0, matchSeeds: [], decisions: {}, challengesPassed: 0, recordingEnded: 0 };
       for (let k = 0; k < seeds; k++) {
-        const camera = new LoopingReplay({ path: clip, logger: logger.child({ component: 'camera' }), maxPasses: MAX_PASSES });
+        const camera = new LoopingReplay({ path: clip, logger: logger.child({ component: 'camera' }), maxPasses: MAX_PASSES, pace: 'fast' });
         const args = { recording: clip, json: true, eventsOnly: false, seed: `replay-attack-${k}` };
         const out = await session(engine, args, logger, undefined, ownFrame.slice(), camera);
         const decision = String(out.json.decision);

@@ -41,7 +41,7 @@ export const configSchema = z.strictObject({
     recording: z.string().optional().describe('replay backend: recording directory or video file'),
     strideAlign: z.number().int().min(1).max(4096).default(64).describe('rpicam: row alignment of the ISP buffers in bytes (64 on Pi 4; check 128 on Pi 5)'),
     pace: z.enum(['recorded', 'fast']).default('recorded').describe('replay: play at the recorded pace or as fast as frames are consumed'),
-    loop: z.boolean().default(false).describe('ffmpeg with a video file: loop it'),
+    loop: z.boolean().default(false).describe('ffmpeg with a video file, or replay: play the recording over and over (a replayed agent then serves more than one session)'),
     stallMs: z.number().int().min(100).default(3000).describe('No frame for this long counts as a stall and restarts the camera'),
   }),
   panel: section({
