@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
+import { recordAttack } from '../../attacks/table.ts';
 
 const BIN = new URL('../../../bin/regterm.js', import.meta.url).pathname;
 let dir = '';
@@ -68,6 +69,8 @@ describe('regterm doctor reads the installed configuration', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ camera: { backend: 'webcam' } }));
     const d = doctor(['--config', bad, '--camera', 'none', '--panel', 'none', '--data-dir', dir]);
+    recordAttack({ area: 'configuration', attack: 'doctor on a config.json with an unknown camera backend',
+      expected: 'config row fail naming camera.backend', observed: `config row ${d.checks.config.status}${/camera\.backend/.test(d.checks.config.detail) ? ' naming camera.backend' : ''}` });
     expect(d.checks.config.status).toBe('fail');
     expect(d.checks.config.detail).toMatch(/camera\.backend/);
     expect(d.checks.clock).toBeDefined();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_REFERENCE } from '../../../src/compose/demo/asset.ts';
+import { recordAttack } from '../../attacks/table.ts';
 
 const BIN = new URL('../../../bin/regterm.js', import.meta.url).pathname;
 let dir = '';
@@ -31,7 +32,9 @@ describe('regterm eval verify (real process)', () => {
     const run = spawnSync(process.execPath, [BIN, 'eval', 'verify', '--pairs', pairs, '--json'], { encoding: 'utf8', timeout: 120_000 });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    const report = JSON.parse(run.stdout) as { pairs: number; failedToDetect: number; timing: { images: number } };
+    const report = JSON.parse(run.stdout || '{}') as { pairs: number; failedToDetect: number; timing: { images: number } };
+    recordAttack({ area: 'eval CSV', attack: 'pairs CSV with quoted file names holding a comma and a quote',
+      expected: 'exit 0, 2 images read', observed: `exit ${run.status}, ${report.timing?.images ?? 0} images read` });
     expect(report.pairs).toBe(2);
     expect(report.timing.images).toBe(2);
     expect(report.failedToDetect).toBe(0);
