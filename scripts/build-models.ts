@@ -280,8 +280,9 @@ async function main(): Promise<void> {
       tools: `onnx ${python('version')}, onnxruntime-node ${(JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version}`,
     };
     writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-    // model files the manifest no longer names (a choice changed) are removed, so models/ holds exactly the set
-    const named = new Set(Object.values(manifest.models).flatMap((e) => [e.deployed?.file, 'file' in e.source ? e.source.file : undefined]));
+    // model files the manifest no longer names (a choice changed) are removed, so models/ holds exactly the set;
+    // a package's source model sits there under its basename (scripts/model-packages.ts)
+    const named = new Set(Object.values(manifest.models).flatMap((e) => [e.deployed?.file, 'file' in e.source ? e.source.file : basename(e.source.path)]));
     for (const f of readdirSync(join(ROOT, 'models'))) if (f.endsWith('.onnx') && !named.has(f)) rmSync(join(ROOT, 'models', f));
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
