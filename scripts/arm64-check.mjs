@@ -18,8 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
@@ -60,10 +59,9 @@ function syntheticInput(spec, k) {
   return x;
 }
 
+/** A package's source model sits next to the manifest (scripts/model-packages.ts puts it there). */
 function sourcePath(entry) {
-  if ('file' in entry.source) return join(ROOT, 'models', entry.source.file);
-  const require = createRequire(join(ROOT, 'package.json'));
-  return join(dirname(require.resolve(`${entry.source.package}/package.json`)), entry.source.path);
+  return join(ROOT, 'models', 'file' in entry.source ? entry.source.file : basename(entry.source.path));
 }
 
 async function runFile(path, sha256, entry, inputs) {

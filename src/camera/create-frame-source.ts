@@ -2,6 +2,7 @@ import type { Logger } from '../lib/logger.ts';
 import { UsageError } from '../lib/errors.ts';
 import { createFfmpegSource } from './ffmpeg-source.ts';
 import type { FrameSource } from './frame-source.ts';
+import { LoopingReplay } from './looping-replay.ts';
 import { ReplaySource } from './replay-source.ts';
 import { DEFAULT_RPICAM_BIN, DEFAULT_STRIDE_ALIGN, createRpicamSource } from './rpicam-source.ts';
 
@@ -17,7 +18,7 @@ export interface CameraSpec {
   recording?: string;
   rpicamBin?: string;
   strideAlign?: number;
-  /** ffmpeg with a file: loop it */
+  /** ffmpeg with a file, replay: play it over and over */
   loop?: boolean;
   /** replay pace */
   pace?: 'recorded' | 'fast';
@@ -37,9 +38,11 @@ export function createFrameSource(spec: CameraSpec, logger: Logger): FrameSource
     case 'ffmpeg':
       if (!spec.device) throw new UsageError('the ffmpeg camera needs --device /dev/videoN or a video file');
       return createFfmpegSource({ input: spec.device, width: spec.width, height: spec.height, fps: spec.fps, loop: spec.loop, stallMs: spec.stallMs, logger });
-    case 'replay':
+    case 'replay': {
       if (!spec.recording) throw new UsageError('the replay camera needs a recording directory or video file');
-      return new ReplaySource({ path: spec.recording, pace: spec.pace ?? 'recorded', logger: logger.child({ component: 'camera', backend: 'replay' }) });
+      const replay = { path: spec.recording, pace: spec.pace ?? 'recorded', logger: logger.child({ component: 'camera', backend: 'replay' }) };
+      return spec.loop ? new LoopingReplay(replay) : new ReplaySource(replay);
+    }
   }
 }
 

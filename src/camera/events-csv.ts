@@ -1,10 +1,14 @@
+import { parse } from 'csv-parse/sync';
 import { UsageError } from '../lib/errors.ts';
 
 /**
  * Ground-truth event annotations as CSV: a header with at least `start_s,end_s,event`, any further columns
- * (confidence, note, ...) kept as strings. Fields may be double-quoted ("" is a quote), as in
+ * (confidence, note, ...) kept as strings. Fields may be double-quoted ("" is a quote; csv-parse), as in
  * the face data sets' <set>/<clip>.events.csv. Intervals are [start, end) in seconds from the first frame.
  */
+/** The columns an events CSV must have. */
+export const EVENTS_COLUMNS = ['start_s', 'end_s', 'event'] as const;
+
 export interface GroundTruthEvent {
   startMs: number;
   endMs: number;
@@ -12,44 +16,18 @@ export interface GroundTruthEvent {
   extra?: Record<string, string>;
 }
 
-/** Split CSV text into rows of fields (RFC 4180 quoting; newlines inside quotes are kept). */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      if (row.some((f) => f !== '')) rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  row.push(field);
-  if (row.some((f) => f !== '')) rows.push(row);
-  if (quoted) throw new UsageError('events CSV: unterminated quoted field');
-  return rows;
-}
-
 export function parseEventsCsv(text: string, label = 'events CSV'): GroundTruthEvent[] {
-  const [header, ...rows] = parseCsv(text);
+  let parsed: string[][];
+  try {
+    parsed = parse(text, { skip_empty_lines: true, relax_column_count: true });
+  } catch (e: unknown) {
+    throw new UsageError(`${label}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const [header, ...rows] = parsed;
   if (!header) throw new UsageError(`${label}: empty`);
   const col = (name: string): number => header.indexOf(name);
-  const [si, ei, ni] = [col('start_s'), col('end_s'), col('event')];
-  if (si < 0 || ei < 0 || ni < 0) throw new UsageError(`${label}: header must have start_s,end_s,event (got ${header.join(',')})`);
+  const [si, ei, ni] = EVENTS_COLUMNS.map(col);
+  if (si < 0 || ei < 0 || ni < 0) throw new UsageError(`${label}: header must have ${EVENTS_COLUMNS.join(',')} (got ${header.join(',')})`);
   return rows.map((r, k) => {
     const start = Number(r[si]);
     const end = Number(r[ei]);

@@ -3,10 +3,11 @@ import type { CameraHealth, Frame, FrameSource, FrameSourceStats } from './frame
 import { ReplaySource } from './replay-source.ts';
 
 /**
- * A recording played over and over ('fast' pace), as a replay attacker loops a clip in front of the camera
- * (`regterm eval replay-attack`): each pass is a fresh ReplaySource; frame numbers and timestamps continue across
- * passes (the next pass starts one frame interval after the previous pass's last frame), so the session clock never
- * runs backwards. Stops after `maxPasses`, or when a pass yields no frame.
+ * A recording played over and over: the replay camera with `camera.loop` (so `regterm run` on a recording serves
+ * session after session), and a replay attacker looping a clip in front of the camera (`regterm eval replay-attack`).
+ * Each pass is a fresh ReplaySource; frame numbers and timestamps continue across passes (the next pass starts one
+ * frame interval after the previous pass's last frame), so the session clock never runs backwards. Stops after
+ * `maxPasses` (default: never), or when a pass yields no frame.
  */
 export class LoopingReplay implements FrameSource {
   readonly kind = 'replay' as const;
@@ -14,7 +15,7 @@ export class LoopingReplay implements FrameSource {
   private produced = 0;
   private stopping = false;
 
-  constructor(private readonly o: { path: string; logger: Logger; maxPasses: number }) {}
+  constructor(private readonly o: { path: string; logger: Logger; maxPasses?: number; pace?: 'recorded' | 'fast' }) {}
 
   async start(): Promise<void> {
     this.current = this.pass();
@@ -23,7 +24,8 @@ export class LoopingReplay implements FrameSource {
 
   async *frames(signal?: AbortSignal): AsyncIterableIterator<Frame> {
     let offsetMs: number | undefined;
-    for (let pass = 0; pass < this.o.maxPasses && !this.stopping && !signal?.aborted; pass++) {
+    const passes = this.o.maxPasses ?? Infinity;
+    for (let pass = 0; pass < passes && !this.stopping && !signal?.aborted; pass++) {
       if (pass > 0) {
         await this.current?.stop();
         this.current = this.pass();
@@ -58,6 +60,6 @@ export class LoopingReplay implements FrameSource {
   }
 
   private pass(): ReplaySource {
-    return new ReplaySource({ path: this.o.path, pace: 'fast', logger: this.o.logger });
+    return new ReplaySource({ path: this.o.path, pace: this.o.pace ?? 'fast', logger: this.o.logger });
   }
 }

@@ -17,6 +17,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { parseEventsCsv } from '../camera/events-csv.ts';
 import type { Logger } from '../lib/logger.ts';
 import { UsageError } from '../lib/errors.ts';
@@ -26,6 +27,7 @@ import type { SessionPolicy } from '../session/policy.ts';
 import { eventsTrack, recordingSignals } from '../session/recording-signals.ts';
 import type { FrameSignals } from '../session/signals.ts';
 import type { FaceEngine } from '../vision/engine.ts';
+import { progress } from './progress.ts';
 
 /** Fixes the incidental prompts: the same clips give the same prompts on every run. */
 export const INCIDENTAL_SEED = 'regterm eval events';
@@ -72,20 +74,22 @@ async function clipSignals(
 
 export async function evalEvents(
   engine: FaceEngine, dirs: readonly string[], policy: SessionPolicy, logger: Logger,
-  opts: { cacheDir?: string; progress?: (line: string) => void } = {},
+  opts: { cacheDir?: string; stderr?: Writable } = {},
 ): Promise<EventsReport> {
   const clips = annotatedClips(dirs);
   if (clips.length === 0) throw new UsageError(`eval events: no <clip>.events.csv under ${dirs.join(', ')}`);
   if (opts.cacheDir) await mkdir(opts.cacheDir, { recursive: true });
   const evals: ClipEval[] = [];
+  const bar = opts.stderr ? progress(opts.stderr, 'eval events', clips.length) : undefined;
   for (const c of clips) {
     const { signals, t0Ms } = await clipSignals(engine, c, policy, logger, opts.cacheDir);
     const truth: TruthEvent[] = parseEventsCsv(await readFile(c.annotations, 'utf8'), c.annotations).map((e) => ({
       startS: e.startMs / 1000, endS: e.endMs / 1000, event: e.event, confidence: e.extra?.confidence,
     }));
     evals.push(evalClip({ folder: c.folder, clip: c.clip }, signals, t0Ms, truth, policy, INCIDENTAL_SEED));
-    opts.progress?.(`eval events: ${c.folder}/${c.clip} (${signals.length} frames)`);
+    bar?.tick();
   }
+  bar?.done();
   return { clips: evals, ...eventsTotals(evals) };
 }
 

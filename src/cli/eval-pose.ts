@@ -37,9 +37,13 @@ import { median } from '../vision/metrics.ts';
 import type { Pose } from '../vision/pose.ts';
 import { type PoseAccuracy, type PoseSample, poseAccuracy } from '../vision/pose-accuracy.ts';
 import type { Box } from '../vision/warp.ts';
+import type { Progress } from './progress.ts';
 
 export const POSE_ESTIMATORS = ['track', 'model', 'landmarks'] as const;
 export type PoseEstimator = (typeof POSE_ESTIMATORS)[number];
+/** The columns of the labels CSV and of the boxes CSV beside it. */
+export const POSE_COLUMNS = ['file', 'yaw_deg', 'pitch_deg', 'roll_deg'] as const;
+export const BOXES_COLUMNS = ['file', 'x1', 'y1', 'x2', 'y2'] as const;
 
 /** A detected box overlapping the labelled box less than this is not the labelled face. */
 export const MIN_IOU = 0.1;
@@ -66,10 +70,10 @@ export interface PoseEvalReport extends Omit<PoseAccuracy, 'n'> {
 
 /** The labels CSV (and the boxes CSV, when given) as rows; a bad number is a UsageError naming the row. */
 export async function readPoseLabels(labelsCsv: string, boxesCsv?: string): Promise<PoseLabel[]> {
-  const rows = await readCsv(labelsCsv, ['file', 'yaw_deg', 'pitch_deg', 'roll_deg']);
+  const rows = await readCsv(labelsCsv, POSE_COLUMNS);
   const boxes = new Map<string, Box>();
   if (boxesCsv) {
-    for (const [i, r] of (await readCsv(boxesCsv, ['file', 'x1', 'y1', 'x2', 'y2'])).entries()) {
+    for (const [i, r] of (await readCsv(boxesCsv, BOXES_COLUMNS)).entries()) {
       const [x1, y1, x2, y2] = [r.x1, r.y1, r.x2, r.y2].map((v) => numberAt(v, boxesCsv, i));
       if (!(x2 > x1 && y2 > y1)) throw new UsageError(`${boxesCsv}: row ${i + 2}: the box is empty`);
       boxes.set(r.file, { x1, y1, x2, y2 });
@@ -115,16 +119,20 @@ interface Reading {
   box: Box;
 }
 
+/** Progress steps of evalPose: one read per photo, and a second pass per photo unless the model is measured alone. */
+export function poseSteps(photos: number, estimator: PoseEstimator): number {
+  return estimator === 'model' ? photos : 2 * photos;
+}
+
 export async function evalPose(
-  engine: FaceEngine, labels: readonly PoseLabel[], root: string, estimator: PoseEstimator,
-  progress: (line: string) => void = () => {},
+  engine: FaceEngine, labels: readonly PoseLabel[], root: string, estimator: PoseEstimator, bar?: Progress,
 ): Promise<PoseEvalReport> {
   const readings: Reading[] = [];
-  for (const [i, label] of labels.entries()) {
-    const face = await readLabelledFace(engine, root, label, progress);
+  for (const label of labels) {
+    const face = await readLabelledFace(engine, root, label, (line) => (bar ? bar.note(line) : undefined));
     if (face) readings.push({ label, model: face.pose, landmarks: landmarkPose(face.landmarks68), box: face.box });
     face?.landmarks68.fill(0);
-    if ((i + 1) % 200 === 0) progress(`eval: ${i + 1} images`);
+    bar?.tick();
   }
   let samples: PoseSample[];
   let frontalOffset: Pose | undefined;
@@ -132,9 +140,11 @@ export async function evalPose(
   else {
     frontalOffset = facingOffset(readings);
     samples = [];
+    bar?.tick(labels.length - readings.length); // photos without a face have no second pass
     for (const r of readings) {
       const pose = await trackedPose(engine, root, r, frontalOffset, estimator === 'track');
       if (pose) samples.push(sample(r.label, pose));
+      bar?.tick();
     }
   }
   const { n, ...accuracy } = poseAccuracy(samples);

@@ -19,6 +19,7 @@ import { createLogger } from '../lib/logger.ts';
 import { UsageError, errorMessage } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
+import { progress } from './progress.ts';
 import { RECORDING_ENDED, REFERENCE_AT, recordingFrameAsPng, session } from './replay.ts';
 
 /** passes of a clip per session: enough for a 3 s clip to outlast the session's default 60 s cap */
@@ -54,12 +55,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   await engine.start();
   const started = performance.now();
   const perClip: ClipReport[] = [];
+  const bar = progress(ctx.stderr, 'eval replay-attack', clips.length * seeds);
   try {
     for (const clip of clips) {
       const ownFrame = await recordingFrameAsPng(clip, REFERENCE_AT, logger);
       const r: ClipReport = { clip, sessions: 0, match: 0, matchSeeds: [], decisions: {}, challengesPassed: 0, recordingEnded: 0 };
       for (let k = 0; k < seeds; k++) {
-        const camera = new LoopingReplay({ path: clip, logger: logger.child({ component: 'camera' }), maxPasses: MAX_PASSES });
+        const camera = new LoopingReplay({ path: clip, logger: logger.child({ component: 'camera' }), maxPasses: MAX_PASSES, pace: 'fast' });
         const args = { recording: clip, json: true, eventsOnly: false, seed: `replay-attack-${k}`, liveReactionWindow: true };
         const out = await session(engine, args, logger, undefined, ownFrame.slice(), camera);
         const decision = String(out.json.decision);
@@ -72,12 +74,14 @@ export async function run(ctx: CommandContext): Promise<number> {
         }
         if (challenges.length > 0 && challenges.every((c) => c.passed)) r.challengesPassed++;
         if (out.notes.some((n) => n.startsWith(RECORDING_ENDED))) r.recordingEnded++;
+        bar.tick();
       }
       ownFrame.fill(0);
       perClip.push(r);
-      ctx.stderr.write(`eval replay-attack: ${clip}: ${r.match} of ${r.sessions} match\n`);
+      bar.note(`eval replay-attack: ${clip}: ${r.match} of ${r.sessions} match`);
     }
   } finally {
+    bar.done();
     await engine.stop();
   }
   const sessions = perClip.reduce((a, c) => a + c.sessions, 0);

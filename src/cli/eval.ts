@@ -23,17 +23,43 @@ import { resolvePolicy, type PolicyInput } from '../session/policy.ts';
 import { deploymentPolicyBase } from '../session/deployment-policy.ts';
 import { type ScoredPair, fitFusion } from '../vision/calibrate.ts';
 import { readCsv } from '../vision/csv.ts';
+import { EVENTS_COLUMNS } from '../camera/events-csv.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import type { FaceTemplate } from '../vision/matcher.ts';
 import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
 import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
-import { POSE_ESTIMATORS, boxesCsvFor, evalPose, readPoseLabels } from './eval-pose.ts';
+import { BOXES_COLUMNS, POSE_COLUMNS, POSE_ESTIMATORS, type PoseEstimator, boxesCsvFor, evalPose, poseSteps, readPoseLabels } from './eval-pose.ts';
 import { evalEvents, eventsTable } from './eval-events.ts';
+import { progress } from './progress.ts';
 
-export const USAGE = 'usage: regterm eval verify --pairs CSV [--root DIR] [--json] | eval antispoof --labels CSV [--root DIR] [--json]'
-  + ` | eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--json]`
-  + ' | eval events DIR... [--cache DIR] [--policy JSON] [--json]';
+/** The columns of the pairs CSV (verify) and of the labels CSV (antispoof); further columns are ignored. */
+export const PAIRS_COLUMNS = ['file_a', 'file_b', 'same'] as const;
+export const ANTISPOOF_COLUMNS = ['file', 'label', 'attack_type'] as const;
+
+export const USAGE = `usage: regterm eval verify --pairs CSV [--root DIR] [--scores-out CSV] [--fit-fusion] [--models-dir DIR] [--json]
+       regterm eval antispoof --labels CSV [--root DIR] [--antispoof-crop S] [--models-dir DIR] [--json]
+       regterm eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--models-dir DIR] [--json]
+       regterm eval events DIR... [--cache DIR] [--policy JSON] [--models-dir DIR] [--json]
+       regterm eval replay-attack DIR|VIDEO... [--seeds N] [--models-dir DIR] [--json]
+Threshold calibration and accuracy on a carrier's own data. CSVs have a header row (RFC 4180 quoting; further
+columns are ignored); their paths are relative to --root (default: the CSV's folder).
+  verify       --pairs CSV: ${PAIRS_COLUMNS.join(',')} (same: 1 or 0); 1:1 accuracy, EER, TAR and the threshold at FAR 1e-3
+  antispoof    --labels CSV: ${ANTISPOOF_COLUMNS.join(',')} (label: real or spoof); EER, APCER per attack type, BPCER
+  pose         --labels CSV: ${POSE_COLUMNS.join(',')}; --boxes CSV: ${BOXES_COLUMNS.join(',')}
+               (default: face_boxes.csv beside the labels): head-pose error of --estimator
+  events       every <clip>.mp4 with a <clip>.events.csv (${EVENTS_COLUMNS.join(',')}; seconds) under DIR: blinks and turns
+  replay-attack  each clip (or DIR's *.mp4) looped in front of the camera for --seeds sessions: how many match
+  --root DIR          where the CSV's paths are relative to
+  --scores-out CSV    verify: write per-pair scores (fused and per embedder; no embeddings)
+  --fit-fusion        verify: also fit the fusion weights and threshold (2-fold cross-validated)
+  --antispoof-crop S  antispoof: the face crop scale fed to the anti-spoof model
+  --cache DIR         events: keep each clip's per-frame signals here
+  --policy JSON       events: a session policy to score (default: the deployment's)
+  --seeds N           replay-attack: sessions per clip, each with its own challenges and pauses (default 5)
+  --models-dir DIR    load the model files from DIR
+  --json              the report as indented JSON
+On a terminal, progress with an ETA goes to stderr.`;
 
 export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.argv[0] === 'replay-attack') return (await import('./eval-replay-attack.ts')).run({ ...ctx, argv: ctx.argv.slice(1) });
@@ -76,7 +102,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       sub === 'verify'
         ? await verify(engine, csv, root, ctx, { scoresOut: v['scores-out'], fitFusion: v['fit-fusion'] })
         : sub === 'pose'
-          ? await evalPose(engine, await readPoseLabels(csv, boxesCsvFor(csv, v.boxes)), root, estimator, (l) => ctx.stderr.write(`${l}\n`))
+          ? await pose(engine, csv, v.boxes, root, estimator, ctx)
           : await antispoof(engine, csv, root, ctx);
     if (v.json) writeJson(ctx.stdout, report);
     else ctx.stdout.write(`${JSON.stringify(report)}\n`);
@@ -101,7 +127,7 @@ async function events(
   try {
     const policy = resolvePolicy(input, deploymentPolicyBase(engine));
     const logger = createLogger({ level: ctx.env.LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
-    const report = await evalEvents(engine, dirs, policy, logger, { cacheDir: v.cache, progress: (l) => ctx.stderr.write(`${l}\n`) });
+    const report = await evalEvents(engine, dirs, policy, logger, { cacheDir: v.cache, stderr: ctx.stderr });
     if (v.json) writeJson(ctx.stdout, report);
     else ctx.stdout.write(eventsTable(report));
     return 0;
@@ -117,7 +143,7 @@ async function verify(
   ctx: CommandContext,
   opts: { scoresOut?: string; fitFusion?: boolean },
 ): Promise<object> {
-  const rows = await readCsv(csv, ['file_a', 'file_b', 'same']);
+  const rows = await readCsv(csv, PAIRS_COLUMNS);
   const cache = new Map<string, FaceTemplate | null>();
   const embedMs: number[] = [];
   const started = performance.now();
@@ -130,7 +156,6 @@ async function verify(
     const t = face ? await engine.embed(img, face) : null;
     embedMs.push(performance.now() - t0);
     cache.set(file, t);
-    if (cache.size % 250 === 0) ctx.stderr.write(`eval: ${cache.size} images\n`);
     return t;
   };
   const pos: number[] = [];
@@ -140,6 +165,7 @@ async function verify(
   const embedders = Object.keys(engine.fusion.weights);
   const lines = [['file_a', 'file_b', 'same', 'similarity', ...embedders].join(',')];
   const scored: ScoredPair[] = [];
+  const bar = progress(ctx.stderr, 'eval verify', rows.length);
   for (const row of rows) {
     const a = await template(row.file_a);
     const b = await template(row.file_b);
@@ -150,7 +176,9 @@ async function verify(
     (row.same === '1' ? pos : neg).push(m.similarity);
     scored.push({ same: row.same === '1', scores: a && b ? m.perEmbedder : undefined });
     lines.push([row.file_a, row.file_b, row.same, m.similarity, ...embedders.map((e) => m.perEmbedder[e] ?? -1)].join(','));
+    bar.tick();
   }
+  bar.done();
   if (opts.scoresOut) await writeFile(opts.scoresOut, `${lines.join('\n')}\n`);
   const totalMs = performance.now() - started;
   const best = bestAccuracy(pos, neg);
@@ -179,11 +207,24 @@ async function verify(
   };
 }
 
+async function pose(
+  engine: FaceEngine, csv: string, boxes: string | undefined, root: string, estimator: PoseEstimator, ctx: CommandContext,
+): Promise<object> {
+  const labels = await readPoseLabels(csv, boxesCsvFor(csv, boxes));
+  const bar = progress(ctx.stderr, 'eval pose', poseSteps(labels.length, estimator));
+  try {
+    return await evalPose(engine, labels, root, estimator, bar);
+  } finally {
+    bar.done();
+  }
+}
+
 async function antispoof(engine: FaceEngine, csv: string, root: string, ctx: CommandContext): Promise<object> {
-  const rows = await readCsv(csv, ['file', 'label', 'attack_type']);
+  const rows = await readCsv(csv, ANTISPOOF_COLUMNS);
   const real: number[] = [];
   const attacks: Record<string, number[]> = {};
   let failedToDetect = 0;
+  const bar = progress(ctx.stderr, 'eval antispoof', rows.length);
   for (const [i, row] of rows.entries()) {
     if (row.label !== 'real' && row.label !== 'spoof') throw new UsageError(`${csv}: row ${i + 2}: label must be real|spoof`);
     let score = 0;
@@ -194,14 +235,15 @@ async function antispoof(engine: FaceEngine, csv: string, root: string, ctx: Com
       else failedToDetect++;
     } catch (e: unknown) {
       if (!isRegtermError(e)) throw e;
-      ctx.stderr.write(`eval: ${e.message}\n`);
+      bar.note(`eval: ${e.message}`);
       failedToDetect++;
     }
     // no face = treated as an attack (score 0): a rejected bona fide counts against BPCER, honestly
     if (row.label === 'real') real.push(score);
     else (attacks[row.attack_type || 'unknown'] ??= []).push(score);
-    if ((i + 1) % 100 === 0) ctx.stderr.write(`eval: ${i + 1} images\n`);
+    bar.tick();
   }
+  bar.done();
   const allAttacks = Object.values(attacks).flat();
   const { eer, threshold } = equalErrorRate(real, allAttacks);
   const at = pad(real, attacks, threshold);

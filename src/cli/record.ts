@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CAMERA_FLAGS, cameraSpecFromFlags, createFrameSource } from '../camera/create-frame-source.ts';
 import { SYSTEM_CLOCK } from '../lib/clock.ts';
+import { EVENTS_COLUMNS } from '../camera/events-csv.ts';
 import { importRecording } from '../camera/recording-import.ts';
 import { RecordingWriter } from '../camera/recording.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -18,7 +19,8 @@ const USAGE = `usage: regterm record --out DIR [--seconds N] [--camera rpicam|ff
                       [--prompts look_at_camera@0,blink@3,turn_left@6]
        regterm record --import VIDEO [--events CSV] --out DIR
 Records camera frames (tight I420, frames.i420), the LED prompts shown and button events into DIR/recording.json.
---import builds a recording that references an existing video in place (no copy) with its events CSV as ground truth.
+--import builds a recording that references an existing video in place (no copy) with its events CSV as ground truth:
+columns ${EVENTS_COLUMNS.join(',')} (seconds from the first frame; further columns are kept), RFC 4180 quoting.
 A recording holds faces: keep it on the terminal or in the test data store.
 `;
 

@@ -29,7 +29,7 @@ export const configSchema = z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   }),
   models: section({
-    dir: z.string().optional().describe('Override the directory model files are loaded from (default: models/ and the source npm packages)'),
+    dir: z.string().optional().describe('Override the directory model files are loaded from (default: models/ beside the manifest)'),
     intraOpThreads: z.number().int().min(1).max(8).default(1).describe('onnxruntime threads per model session'),
   }),
   camera: section({
@@ -42,7 +42,7 @@ export const configSchema = z.strictObject({
     recording: z.string().optional().describe('replay backend: recording directory or video file'),
     strideAlign: z.number().int().min(1).max(4096).default(64).describe('rpicam: row alignment of the ISP buffers in bytes (64 on Pi 4; check 128 on Pi 5)'),
     pace: z.enum(['recorded', 'fast']).default('recorded').describe('replay: play at the recorded pace or as fast as frames are consumed'),
-    loop: z.boolean().default(false).describe('ffmpeg with a video file: loop it'),
+    loop: z.boolean().default(false).describe('ffmpeg with a video file, or replay: play the recording over and over (a replayed agent then serves more than one session)'),
     stallMs: z.number().int().min(100).default(3000).describe('No frame for this long counts as a stall and restarts the camera'),
   }),
   panel: section({

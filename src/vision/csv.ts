@@ -1,6 +1,22 @@
-/** The data CSVs (header row, comma-separated, no quoted commas in the columns we read). */
+/** The data CSVs: a header row, then one record per line (RFC 4180: quoted fields may hold commas, quotes, newlines). */
 import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
 import { UsageError } from '../lib/errors.ts';
+
+/** Header-keyed rows, every cell trimmed; a missing cell is ''. */
+export function parseCsv(text: string, label: string, required: readonly string[]): Record<string, string>[] {
+  let rows: string[][];
+  try {
+    rows = parse(text, { skip_empty_lines: true, relax_column_count: true, trim: true });
+  } catch (e: unknown) {
+    throw new UsageError(`${label}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const [header, ...records] = rows;
+  if (!header) throw new UsageError(`${label}: empty CSV`);
+  const missing = required.filter((r) => !header.includes(r));
+  if (missing.length) throw new UsageError(`${label}: missing column(s) ${missing.join(', ')}`);
+  return records.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i] ?? ''])));
+}
 
 export async function readCsv(path: string, required: readonly string[]): Promise<Record<string, string>[]> {
   let text: string;
@@ -9,17 +25,5 @@ export async function readCsv(path: string, required: readonly string[]): Promis
   } catch (e: unknown) {
     throw new UsageError(`${path}: cannot be read`, { cause: e });
   }
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new UsageError(`${path}: empty CSV`);
-  const header = lines[0].split(',').map((h) => h.trim());
-  const missing = required.filter((r) => !header.includes(r));
-  if (missing.length) throw new UsageError(`${path}: missing column(s) ${missing.join(', ')}`);
-  return lines.slice(1).map((line) => {
-    const cells = line.split(',');
-    const row: Record<string, string> = {};
-    header.forEach((h, i) => {
-      row[h] = (cells[i] ?? '').trim();
-    });
-    return row;
-  });
+  return parseCsv(text, path, required);
 }

@@ -32,9 +32,12 @@ const Deployed = z.object({
 });
 
 const ModelEntry = z.object({
-  /** Either a file inside an npm package (resolved by Node) or a path relative to the manifest's directory. */
+  /**
+   * Either a file taken from an npm package at model-build time (scripts/model-packages.ts; read from the manifest's
+   * directory under its basename) or a path relative to the manifest's directory.
+   */
   source: z.union([
-    z.object({ package: z.string(), path: z.string(), licence: z.string() }),
+    z.object({ package: z.string(), version: z.string(), path: z.string(), licence: z.string() }),
     z.object({ file: z.string(), licence: z.string() }),
   ]),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),

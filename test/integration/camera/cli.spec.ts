@@ -142,10 +142,12 @@ describe('regterm doctor', () => {
     }
   });
 
-  it('checks: clock before 2025 fails; a missing data dir or manifest fails; the table names the verdict', async () => {
+  it('checks: clock before 2025 fails; a missing manifest fails; a state dir not made yet is measured where it would be; the table names the verdict', async () => {
     expect((await checkClock(0))[0]).toMatchObject({ status: 'fail' });
     expect((await checkClock())[0].status).not.toBe('fail');
-    expect((await checkDisk(join(tmp, 'missing')))[0].status).toBe('fail');
+    const missing = (await checkDisk(join(tmp, 'missing', 'state')))[0];
+    expect(missing.status).not.toBe('fail');
+    expect(missing.detail).toMatch(new RegExp(`free in ${tmp} \\(${join(tmp, 'missing', 'state')} does not exist yet\\)$`));
     expect((await checkDisk(tmp))[0].status).not.toBe('fail');
     expect((await checkModels(join(tmp, 'no-manifest.json')))[0]).toMatchObject({ check: 'models', status: 'fail' });
     expect(formatTable([{ check: 'x', status: 'warn', detail: 'd' }])).toMatch(/doctor: PASS \(1 warnings\)/);

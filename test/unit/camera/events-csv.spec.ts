@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseCsv, parseEventsCsv } from '../../../src/camera/events-csv.ts';
+import { parseEventsCsv } from '../../../src/camera/events-csv.ts';
 import { isUsageError } from '../../../src/lib/errors.ts';
 
 describe('events CSV', () => {
-  it('parses quoted fields with commas and doubled quotes', () => {
-    expect(parseCsv('a,b\r\n1,"x, ""y"""\n\n')).toEqual([['a', 'b'], ['1', 'x, "y"']]);
+  it('parses quoted fields with commas, doubled quotes and CRLF line ends', () => {
+    const ev = parseEventsCsv('start_s,end_s,event,note\r\n1,2,"turn, left","a ""b"""\r\n\r\n');
+    expect(ev).toEqual([{ startMs: 1000, endMs: 2000, event: 'turn, left', extra: { note: 'a "b"' } }]);
   });
 
   it('turns rows into ms intervals and keeps extra columns', () => {
@@ -16,7 +17,7 @@ describe('events CSV', () => {
     ['start,end,event\n1,2,blink\n', /header/],
     ['start_s,end_s,event\n3,2,blink\n', /line 2/],
     ['start_s,end_s,event\nx,2,blink\n', /line 2/],
-    ['start_s,end_s,event\n1,2,"blink\n', /unterminated/],
+    ['start_s,end_s,event\n1,2,"blink\n', /Quote Not Closed/],
   ])('rejects bad input %#', (text, msg) => {
     let err: unknown;
     try {

