@@ -3,29 +3,17 @@
  * build tools), and the registry loads what the manifest says: the deployed build, or the source on request.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ModelIntegrityError } from '../../../src/lib/errors.ts';
 import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../../src/vision/manifest.ts';
-import { ModelRegistry } from '../../../src/vision/model-registry.ts';
+import { manifestRegistry, suiteTempDir } from '../vision/manifest-registry.ts';
 
 const MODELS_DIR = dirname(DEFAULT_MANIFEST_PATH);
 
 describe('deployed models', () => {
-  let tmp: string;
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'regterm-deployed-'));
-  });
-  afterAll(async () => {
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  async function registry(modelsDir?: string): Promise<ModelRegistry> {
-    const { manifest } = await loadManifest();
-    return new ModelRegistry({ manifest, manifestDir: MODELS_DIR, modelsDir });
-  }
+  const tmp = suiteTempDir('regterm-deployed-');
 
   it('every committed deployed file has the manifest sha256 and size', async () => {
     const { manifest } = await loadManifest();
@@ -46,7 +34,7 @@ describe('deployed models', () => {
   });
 
   it('load() opens the deployed build with the source model input and outputs; loadSource() the source', async () => {
-    const reg = await registry();
+    const reg = await manifestRegistry();
     const { manifest } = await loadManifest();
     for (const name of Object.keys(manifest.models).filter((n) => manifest.models[n].deployed)) {
       expect(reg.pathOf(name)).toBe(join(MODELS_DIR, manifest.models[name].deployed!.file));
@@ -62,14 +50,14 @@ describe('deployed models', () => {
   it('a deployed file with one altered byte is refused; the models-dir override reads its basename', async () => {
     const { manifest } = await loadManifest();
     const name = Object.keys(manifest.models).find((n) => manifest.models[n].deployed) as string;
-    const good = await registry();
+    const good = await manifestRegistry();
     const path = good.pathOf(name);
-    await copyFile(path, join(tmp, basename(path)));
-    const reg = await registry(tmp);
-    expect(reg.pathOf(name)).toBe(join(tmp, basename(path)));
-    const bytes = await readFile(join(tmp, basename(path)));
+    await copyFile(path, join(tmp.path, basename(path)));
+    const reg = await manifestRegistry(tmp.path);
+    expect(reg.pathOf(name)).toBe(join(tmp.path, basename(path)));
+    const bytes = await readFile(join(tmp.path, basename(path)));
     bytes[bytes.length - 10] ^= 0xff;
-    await writeFile(join(tmp, basename(path)), bytes);
+    await writeFile(join(tmp.path, basename(path)), bytes);
     await expect(reg.load(name)).rejects.toBeInstanceOf(ModelIntegrityError);
     await expect(reg.load(name)).rejects.toThrow(/manifest expects/);
   });
