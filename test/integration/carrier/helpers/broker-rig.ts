@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { CarrierClient } from './carrier-client.ts';
 import { Mosquitto, freePort, type MosquittoOptions } from './mosquitto.ts';
 import { createPki, type TestPki } from './pki.ts';
@@ -64,4 +65,24 @@ export async function startBrokerRig(options: BrokerRigOptions): Promise<BrokerR
     await close();
     throw e;
   }
+}
+
+/** A broker rig for the enclosing suite: started before its tests, closed after them (read its fields in tests). */
+export function useBrokerRig(options: BrokerRigOptions): BrokerRig {
+  let rig: BrokerRig | undefined;
+  beforeAll(async () => {
+    rig = await startBrokerRig(options);
+  });
+  afterAll(() => rig?.close());
+  const started = (): BrokerRig => {
+    if (!rig) throw new Error('the broker rig starts before the suite\'s tests');
+    return rig;
+  };
+  return {
+    get root() { return started().root; },
+    get pki() { return started().pki; },
+    get broker() { return started().broker; },
+    get carrier() { return started().carrier; },
+    close: () => started().close(),
+  };
 }
