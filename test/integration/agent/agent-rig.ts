@@ -18,7 +18,7 @@ import { AgentProcess, NotifySocket, until } from './agent-process.ts';
  * One provisioned terminal for tests of the real agent: mosquitto with TLS client certificates and the per-device
  * ACL, a device identity, a carrier key pair, a config (replay camera on a real clip at fast pace, sim panel) and
  * the carrier stand-in subscribed to the device's topics. `stateDir` may point elsewhere (a small file system).
- * Every agent and notify socket it made is ended by `stop()`.
+ * Every agent and notify socket it made is ended by `close()`.
  */
 export const CLIP = join(faceDataRoot(), 'liveportrait_driving_videos', 'd3.mp4');
 /** an rpicam-vid that finds no camera: for tests about everything but the session */
@@ -101,7 +101,7 @@ export class AgentRig {
   }
 
   /** Kills every agent it started and waits for them, so nothing holds the state directory afterwards. */
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     for (const a of this.agents) a.killGroup();
     await Promise.all(this.agents.map((a) => a.exited));
     for (const s of this.sockets) s.close();

@@ -54,7 +54,7 @@ beforeAll(async () => {
   other = createPki(join(dir, 'other'), 'not-the-device-ca');
 });
 
-afterAll(() => rig.stop());
+afterAll(() => rig.close());
 
 const messagesOn = (topic: string) => carrier.messages.filter((m) => m.topic === topic);
 const lastJson = <T>(topic: string): T | undefined => {

@@ -23,7 +23,7 @@ const rig = new AgentRig({ deviceId: DEVICE, carrierListener: true, config: () =
 const { topics } = rig;
 
 beforeAll(() => rig.start());
-afterAll(() => rig.stop());
+afterAll(() => rig.close());
 
 function startAgent(name: string, env: NodeJS.ProcessEnv = {}): { agent: AgentProcess; notify: NotifySocket } {
   const notify = rig.notifySocket(name);

@@ -31,7 +31,7 @@ beforeAll(async () => {
   notify = rig.notifySocket('notify');
 });
 
-afterAll(() => rig.stop());
+afterAll(() => rig.close());
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64url');
 

@@ -81,7 +81,7 @@ describeWithFaceData('hostile reference photos through the agent', ['face_recogn
     devicePub = readPublicKey(rig.devicePublicKeyFile);
   }, 60_000);
 
-  afterAll(() => rig.stop());
+  afterAll(() => rig.close());
 
   /** A fresh agent process (its replay camera at the clip's first frame), once it is subscribed. */
   async function startAgent(): Promise<AgentProcess> {

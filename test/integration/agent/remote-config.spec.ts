@@ -41,7 +41,7 @@ beforeAll(async () => {
   kid2 = await keyId(key2.publicKey);
 });
 
-afterAll(() => rig.stop());
+afterAll(() => rig.close());
 
 async function startAgent(): Promise<AgentProcess> {
   const a = rig.spawnAgent();

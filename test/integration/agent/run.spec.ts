@@ -43,7 +43,7 @@ beforeAll(async () => {
   notify = rig.notifySocket('notify');
 });
 
-afterAll(() => rig.stop());
+afterAll(() => rig.close());
 
 describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', () => {
   it('runs a carrier-requested session, delivers a verifiable signed result, and stops cleanly on SIGTERM', async () => {

@@ -50,7 +50,7 @@ beforeAll(async () => {
   received = JSON.parse(stdout) as Received;
 }, 300_000);
 
-afterAll(() => rig.stop());
+afterAll(() => rig.close());
 
 describe('a carrier written from docs/protocol.md (Python, paho-mqtt + PyJWT) against the real agent', () => {
   it('gets its first request accepted and a result it verifies, whose kid it computed the way the page says', async () => {
