@@ -1,7 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +11,7 @@ import { Topics } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
 import { PATHS } from '../../../src/device/provision/layout.ts';
 import { provision } from '../../../src/device/provision/provision.ts';
-import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
-import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
-import { createPki, type TestPki } from '../carrier/helpers/pki.ts';
+import { startBrokerRig, type BrokerRig } from '../carrier/helpers/broker-rig.ts';
 import { makeRoot } from '../provision/fixture-root.ts';
 import { AgentProcess, NotifySocket, until } from './agent-process.ts';
 import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
@@ -33,21 +30,17 @@ const CLIP = DEMO_CLIP;
 const DEVICE = 'term-0077';
 const run = promisify(execFile);
 
+let rig: BrokerRig | undefined;
 let tmp = '';
 let root = '';
-let pki: TestPki;
-let mosquitto: Mosquitto;
-let carrier: CarrierClient;
 let notify: NotifySocket;
 let agent: AgentProcess | undefined;
 const carrierKey = generateKeyPairSync('ed25519');
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'regterm-bundle-'));
-  mkdirSync(join(tmp, 'pki'));
-  pki = createPki(join(tmp, 'pki'));
-  mosquitto = new Mosquitto(tmp, await freePort(), pki);
-  await mosquitto.start();
+  rig = await startBrokerRig({ name: 'bundle', carrier: { autoAck: true }, carrierFilter: `regterm/v1/${DEVICE}/#` });
+  const { pki, broker: mosquitto } = rig;
+  tmp = rig.root;
   root = makeRoot(join(tmp, 'root'));
   const release = join(tmp, 'release');
   await buildRelease(release);
@@ -61,21 +54,18 @@ beforeAll(async () => {
   // what the carrier records at enrollment: the device's public signing key
   writeFileSync(join(tmp, 'device.pub.pem'), enrolled.signingKey.publicKeyPem);
   symlinkSync(join(REPO, 'node_modules'), join(root, PATHS.current, 'node_modules'));
-  carrier = new CarrierClient(mosquitto.url, pki.ca, pki.client('carrier'), { autoAck: true });
-  await carrier.start(`regterm/v1/${DEVICE}/#`);
   notify = new NotifySocket(join(tmp, 'notify.sock'));
 }, 180_000);
 
 afterAll(async () => {
   agent?.killGroup();
-  await carrier?.stop();
   notify?.close();
-  await mosquitto?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await rig?.close();
 });
 
 describe('the provisioned release bundle (regterm run)', () => {
   it('runs a session from the installed bundle and stops cleanly on SIGTERM', async () => {
+    const { carrier, broker: mosquitto } = rig!;
     const config = JSON.parse(readFileSync(join(root, PATHS.config), 'utf8')) as { deviceId: string; mqtt: { url: string } };
     expect(config).toMatchObject({ deviceId: DEVICE, mqtt: { url: mosquitto.url } });
     const inRoot = (p: string) => join(root, p);

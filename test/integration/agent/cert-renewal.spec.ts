@@ -1,16 +1,15 @@
-import { X509Certificate, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topics, certificateRequestSchema, type CertificateRequest } from '../../../src/carrier/protocol.ts';
-import { createIdentity, PRIVATE_KEY_FILE } from '../../../src/carrier/device-key.ts';
+import { certificateRequestSchema, type CertificateRequest } from '../../../src/carrier/protocol.ts';
 import { recordAttack } from '../../attacks/table.ts';
-import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
-import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
+import type { CarrierClient } from '../carrier/helpers/carrier-client.ts';
+import type { Mosquitto } from '../carrier/helpers/mosquitto.ts';
 import { createPki, type ClientCert, type TestPki } from '../carrier/helpers/pki.ts';
-import { AgentProcess, until } from './agent-process.ts';
+import { until, type AgentProcess } from './agent-process.ts';
+import { AgentRig, NO_CAMERA } from './agent-rig.ts';
 
 /**
  * Certificate renewal end to end: the agent as a real process on mosquitto requiring client certificates (with the
@@ -20,8 +19,24 @@ import { AgentProcess, until } from './agent-process.ts';
  * The broker then revokes the old certificate: the agent still connects, so it presents the new one.
  */
 const DEVICE = 'term-renew';
-const NO_CAMERA = join(import.meta.dirname, '..', '..', 'fixtures', 'rpicam', 'no-camera-rpicam-vid');
-const topics = new Topics(DEVICE);
+let provisioned: ClientCert;
+let provisionedBytes = { cert: '', key: '' };
+const rig = new AgentRig({ deviceId: DEVICE,
+  mosquitto: (devicePki) => {
+    // the terminals' listener checks the device CA's revocation list (read when mosquitto starts)
+    const crl = devicePki.crl();
+    return { editConfig: (conf) => conf.replace('require_certificate true', `require_certificate true\ncrlfile ${crl}`) };
+  },
+  config: (r) => {
+    // provisioned as under /etc/regterm/tls: read-only for the agent
+    provisioned = r.pki.clientFor('device', DEVICE, 2);
+    provisionedBytes = { cert: readFileSync(provisioned.cert, 'utf8'), key: readFileSync(provisioned.key, 'utf8') };
+    chmodSync(provisioned.cert, 0o400);
+    chmodSync(provisioned.key, 0o400);
+    return { camera: NO_CAMERA, carrier: { drainBudgetMs: 1000 },
+      mqtt: { certFile: provisioned.cert, keyFile: provisioned.key, reconnectMinMs: 200, reconnectMaxMs: 2000, certRenewBeforeDays: 30 } };
+  } });
+const { topics } = rig;
 
 let dir = '';
 let pki: TestPki;
@@ -29,54 +44,17 @@ let other: TestPki;
 let mosquitto: Mosquitto;
 let carrier: CarrierClient;
 let configPath = '';
-let provisioned: ClientCert;
-let provisionedBytes = { cert: '', key: '' };
 let agent: AgentProcess | undefined;
 let stateDir = '';
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'regterm-renew-'));
-  mkdirSync(join(dir, 'pki'));
+  await rig.start();
+  ({ dir, pki, mosquitto, carrier, configPath, stateDir } = rig);
   mkdirSync(join(dir, 'other'));
-  pki = createPki(join(dir, 'pki'));
   other = createPki(join(dir, 'other'), 'not-the-device-ca');
-  const crl = pki.crl();
-  mosquitto = new Mosquitto(dir, await freePort(), pki, {
-    // the terminals' listener checks the device CA's revocation list (read when mosquitto starts)
-    editConfig: (conf) => conf.replace('require_certificate true', `require_certificate true\ncrlfile ${crl}`),
-  });
-  await mosquitto.start();
-  await createIdentity(join(dir, 'identity'));
-  // provisioned as under /etc/regterm/tls: read-only for the agent
-  mkdirSync(join(dir, 'etc-tls'));
-  provisioned = pki.clientFor('device', DEVICE, 2);
-  provisionedBytes = { cert: readFileSync(provisioned.cert, 'utf8'), key: readFileSync(provisioned.key, 'utf8') };
-  chmodSync(provisioned.cert, 0o400);
-  chmodSync(provisioned.key, 0o400);
-  stateDir = join(dir, 'state');
-  configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({
-    deviceId: DEVICE, stateDir, log: { level: 'info' },
-    camera: { backend: 'rpicam', rpicamBin: NO_CAMERA }, panel: { backend: 'sim' },
-    mqtt: { url: mosquitto.url, caFile: pki.ca, certFile: provisioned.cert, keyFile: provisioned.key, reconnectMinMs: 200,
-      reconnectMaxMs: 2000, certRenewBeforeDays: 30 },
-    carrier: { keysDir: join(dir, 'carrier-keys'), drainBudgetMs: 1000 },
-    identity: { signingKeyFile: join(dir, 'identity', PRIVATE_KEY_FILE) },
-    telemetry: { intervalS: 5 },
-  }));
-  mkdirSync(join(dir, 'carrier-keys'));
-  writeFileSync(join(dir, 'carrier-keys', 'carrier.pem'),
-    generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }) as string);
-  carrier = new CarrierClient(mosquitto.url, pki.ca, pki.client('carrier'), { autoAck: true });
-  await carrier.start(`regterm/v1/${DEVICE}/#`);
 });
 
-afterAll(async () => {
-  agent?.killGroup();
-  await carrier?.stop();
-  await mosquitto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rig.close());
 
 const messagesOn = (topic: string) => carrier.messages.filter((m) => m.topic === topic);
 const lastJson = <T>(topic: string): T | undefined => {
@@ -108,7 +86,7 @@ describe('device certificate renewal', () => {
   let request: CertificateRequest;
 
   it('publishes a CSR when inside the margin and reports the expiring certificate', async () => {
-    agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH });
+    agent = rig.spawnAgent();
     await until(() => agent!.hasLog('agent running'), 30_000, 'agent running');
     await carrier.until(() => lastJson(topics.certCsr) !== undefined, 15_000, 'the CSR');
     request = certificateRequestSchema.parse(lastJson(topics.certCsr));
@@ -177,7 +155,7 @@ describe('device certificate renewal', () => {
     agent!.child.kill('SIGTERM');
     expect((await agent!.exited).code).toBe(0);
     const before = messagesOn(topics.certCsr).length;
-    agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH });
+    agent = rig.spawnAgent();
     await until(() => agent!.hasLog('connected'), 30_000, 'connected');
     expect(agent.lines.find((l) => l.msg === 'connected')!.certificate).toBe('current');
     await until(() => agent!.hasLog('agent running'), 30_000, 'agent running');
@@ -193,7 +171,7 @@ describe('device certificate renewal', () => {
     agent!.child.kill('SIGTERM');
     await agent!.exited;
     const before = messagesOn(topics.certCsr).length;
-    agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH });
+    agent = rig.spawnAgent();
     await carrier.until(() => messagesOn(topics.certCsr).slice(before).some((m) => m.payload), 30_000, 'a second CSR');
     const second = certificateRequestSchema.parse(JSON.parse(messagesOn(topics.certCsr).slice(before).find((m) => m.payload)!.payload));
     // the CA issues it, the broker has already revoked it (the device does not check revocation; the broker does)

@@ -33,7 +33,7 @@ const carrier = () => rig.carrier;
 let agent: AgentProcess | undefined;
 
 beforeAll(() => rig.start());
-afterAll(() => rig.stop());
+afterAll(() => rig.close());
 
 /** Resolves when the session reached `step`, as seen from outside: the agent's log or the carrier's messages. */
 function reached(a: AgentProcess, sessionId: string, step: Step): Promise<void> {

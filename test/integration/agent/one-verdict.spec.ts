@@ -1,20 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { verifyResult } from '../../../src/carrier/jws.ts';
 import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
-import { INVALID_SESSION, Topics, type ResultPayload } from '../../../src/carrier/protocol.ts';
+import { INVALID_SESSION, type ResultPayload } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
-import { describeWithFaceData, faceDataRoot } from '../../face-data.ts';
+import { describeWithFaceData } from '../../face-data.ts';
 import { recordAttack } from '../../attacks/table.ts';
-import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
-import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
-import { createPki } from '../carrier/helpers/pki.ts';
-import { AgentProcess, NotifySocket, until } from './agent-process.ts';
+import { until, type AgentProcess, type NotifySocket } from './agent-process.ts';
+import { AgentRig, CLIP } from './agent-rig.ts';
 
 /**
  * One verdict per session id (issue 16, item 4), with the agent as a real process against mosquitto (TLS, client
@@ -23,56 +17,28 @@ import { AgentProcess, NotifySocket, until } from './agent-process.ts';
  * reuses the id with a new nonce. The carrier must receive exactly one message on the session's result topic (the real
  * verdict); every other request is answered on `_invalid`, and every log line stays bounded.
  */
-const CLIP = join(faceDataRoot(), 'liveportrait_driving_videos', 'd3.mp4');
 const DEVICE = 'term-verdict';
 const LOG_LINE_BOUND = 2048;
 
-let dir = '';
-let mosquitto: Mosquitto;
-let carrier: CarrierClient;
+const rig = new AgentRig({ deviceId: DEVICE,
+  config: () => ({ log: { level: 'trace' }, mqtt: { reconnectMinMs: 200, reconnectMaxMs: 2000 }, telemetry: undefined }) });
 let notify: NotifySocket;
 let agent: AgentProcess | undefined;
-let configPath = '';
-const carrierKey = generateKeyPairSync('ed25519');
 const stranger = generateKeyPairSync('ed25519');
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'regterm-verdict-'));
-  mkdirSync(join(dir, 'pki'));
-  const pki = createPki(join(dir, 'pki'));
-  mosquitto = new Mosquitto(dir, await freePort(), pki);
-  await mosquitto.start();
-  await createIdentity(join(dir, 'identity'));
-  mkdirSync(join(dir, 'carrier-keys'));
-  writeFileSync(join(dir, 'carrier-keys', 'carrier.pem'), carrierKey.publicKey.export({ format: 'pem', type: 'spki' }));
-  const cert = pki.client(DEVICE);
-  configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({
-    deviceId: DEVICE, stateDir: join(dir, 'state'), log: { level: 'trace' },
-    camera: { backend: 'replay', recording: CLIP, pace: 'fast' }, panel: { backend: 'sim' },
-    mqtt: { url: mosquitto.url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key, reconnectMinMs: 200, reconnectMaxMs: 2000 },
-    carrier: { keysDir: join(dir, 'carrier-keys'), drainBudgetMs: 3000 },
-    identity: { signingKeyFile: join(dir, 'identity', PRIVATE_KEY_FILE) },
-  }));
-  carrier = new CarrierClient(mosquitto.url, pki.ca, pki.client('carrier'), { autoAck: true });
-  await carrier.start(`regterm/v1/${DEVICE}/#`);
-  notify = new NotifySocket(join(dir, 'notify.sock'));
+  await rig.start();
+  notify = rig.notifySocket('notify');
 });
 
-afterAll(async () => {
-  agent?.killGroup();
-  await carrier?.stop();
-  notify?.close();
-  await mosquitto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rig.close());
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64url');
 
 describeWithFaceData('one verdict per session id (real agent, mosquitto TLS, replay camera)', ['liveportrait_driving_videos/d3.mp4'], () => {
   it('a replayed genuine request, unsigned requests naming the live session and a reused session id never reach its result topic', async () => {
-    const topics = new Topics(DEVICE);
-    agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH, HOME: process.env.HOME, NOTIFY_SOCKET: notify.path });
+    const { topics, carrier, carrierKey } = rig;
+    agent = rig.spawnAgent({ HOME: process.env.HOME, NOTIFY_SOCKET: notify.path });
     await until(() => notify.states.includes('READY=1'), 120_000, `READY=1 (stderr: ${agent.stderr})`);
     const kid = await keyId(carrierKey.publicKey);
     const reference = { format: 'jpeg' as const, data: await extractJpegFrame(CLIP, 10.5) };
@@ -99,7 +65,7 @@ describeWithFaceData('one verdict per session id (real agent, mosquitto TLS, rep
     attacks.push(['genuine request republished after its verdict', genuineJws, 'replayed']);
     await carrier.publish(topics.request, genuineJws);
 
-    const devicePub = readPublicKey(join(dir, 'identity', PUBLIC_KEY_FILE));
+    const devicePub = readPublicKey(rig.devicePublicKeyFile);
     const decode = async (jws: string): Promise<ResultPayload> => (await verifyResult(jws, devicePub)).payload;
     await carrier.until(() => (carrier.results.get(INVALID_SESSION)?.length ?? 0) >= attacks.length, 20_000, 'every attack answered')
       .catch(() => undefined);

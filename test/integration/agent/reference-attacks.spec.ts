@@ -1,25 +1,20 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { verifyResult } from '../../../src/carrier/jws.ts';
-import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
-import { Topics, type ResultPayload } from '../../../src/carrier/protocol.ts';
+import { readPublicKey } from '../../../src/carrier/keys.ts';
+import type { ResultPayload } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { describeWithFaceData, faceDataRoot } from '../../face-data.ts';
 import { SESSION_REASONS } from '../../../src/session/decision.ts';
 import { REFERENCE_PHOTO } from '../../../src/session/reference-intake.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { CORRUPT_JPEG, gradientPng } from '../../fixtures/vision/generated.ts';
 import { bombPng, otherFormat, svgPhoto } from '../../fixtures/vision/hostile-photos.ts';
-import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
-import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
-import { createPki } from '../carrier/helpers/pki.ts';
-import { AgentProcess, NotifySocket, until } from './agent-process.ts';
+import { until, type AgentProcess } from './agent-process.ts';
+import { AgentRig, CLIP } from './agent-rig.ts';
 
 /**
  * Hostile reference photos (issue 16) through the real agent process: mosquitto with TLS client certificates, the
@@ -30,7 +25,6 @@ import { AgentProcess, NotifySocket, until } from './agent-process.ts';
  */
 const DATA = faceDataRoot();
 const LEGIT = join(DATA, 'face_recognition_examples', 'images', 'barack_obama', 'obama.jpg');
-const CLIP = join(DATA, 'liveportrait_driving_videos', 'd3.mp4');
 const DEVICE = 'term-photo';
 const HEADROOM_MB = 64;
 const POLICY = { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } };
@@ -74,55 +68,26 @@ function resetPeak(pid: number): void {
 }
 
 describeWithFaceData('hostile reference photos through the agent', ['face_recognition_examples/images/barack_obama/obama.jpg', 'liveportrait_driving_videos/d3.mp4'], () => {
-  let dir = '';
-  let configPath = '';
-  let mosquitto: Mosquitto;
-  let carrier: CarrierClient;
-  let carrierKey: ReturnType<typeof generateKeyPairSync>;
+  const rig = new AgentRig({ deviceId: DEVICE,
+    config: () => ({ log: undefined, mqtt: { reconnectMinMs: 200, reconnectMaxMs: 2000 }, telemetry: undefined }) });
+  const { topics } = rig;
+  let carrier: AgentRig['carrier'];
   let devicePub: ReturnType<typeof readPublicKey>;
-  const agents: AgentProcess[] = [];
-  const sockets: NotifySocket[] = [];
-  const topics = new Topics(DEVICE);
+  let agentCount = 0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'regterm-photo-'));
-    mkdirSync(join(dir, 'pki'));
-    const pki = createPki(join(dir, 'pki'));
-    mosquitto = new Mosquitto(dir, await freePort(), pki);
-    await mosquitto.start();
-    await createIdentity(join(dir, 'identity'));
-    devicePub = readPublicKey(join(dir, 'identity', PUBLIC_KEY_FILE));
-    carrierKey = generateKeyPairSync('ed25519');
-    mkdirSync(join(dir, 'carrier-keys'));
-    writeFileSync(join(dir, 'carrier-keys', 'carrier.pem'), carrierKey.publicKey.export({ format: 'pem', type: 'spki' }));
-    const cert = pki.client(DEVICE);
-    configPath = join(dir, 'config.json');
-    writeFileSync(configPath, JSON.stringify({
-      deviceId: DEVICE, stateDir: join(dir, 'state'),
-      camera: { backend: 'replay', recording: CLIP, pace: 'fast' }, panel: { backend: 'sim' },
-      mqtt: { url: mosquitto.url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key, reconnectMinMs: 200, reconnectMaxMs: 2000 },
-      carrier: { keysDir: join(dir, 'carrier-keys'), drainBudgetMs: 3000 },
-      identity: { signingKeyFile: join(dir, 'identity', PRIVATE_KEY_FILE) },
-    }));
-    carrier = new CarrierClient(mosquitto.url, pki.ca, pki.client('carrier'), { autoAck: true });
-    await carrier.start(`regterm/v1/${DEVICE}/#`);
+    await rig.start();
+    carrier = rig.carrier;
+    devicePub = readPublicKey(rig.devicePublicKeyFile);
   }, 60_000);
 
-  afterAll(async () => {
-    for (const a of agents) a.killGroup();
-    for (const s of sockets) s.close();
-    await carrier?.stop();
-    await mosquitto?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rig.close());
 
   /** A fresh agent process (its replay camera at the clip's first frame), once it is subscribed. */
   async function startAgent(): Promise<AgentProcess> {
     const onlineBefore = carrier.messages.filter((m) => m.topic === topics.status && m.payload.includes('"online"')).length;
-    const notify = new NotifySocket(join(dir, `notify-${agents.length}.sock`));
-    sockets.push(notify);
-    const agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH, NOTIFY_SOCKET: notify.path });
-    agents.push(agent);
+    const notify = rig.notifySocket(`notify-${agentCount++}`);
+    const agent = rig.spawnAgent({ NOTIFY_SOCKET: notify.path });
     await until(() => notify.states.includes('READY=1'), 90_000, `READY=1 (stderr: ${agent.stderr})`);
     // the link publishes `online` after its subscriptions: from then on a request reaches it
     await carrier.until(() => carrier.messages.filter((m) => m.topic === topics.status && m.payload.includes('"online"')).length > onlineBefore,
@@ -133,7 +98,7 @@ describeWithFaceData('hostile reference photos through the agent', ['face_recogn
   /** Send one signed request; resolve with its verified results (read later too) and the agent's peak RSS meanwhile. */
   async function session(agent: AgentProcess, reference: Uint8Array, format: 'jpeg' | 'png', timeoutMs: number) {
     const request = buildSessionRequest({ deviceId: DEVICE, reference: { format, data: reference }, ttlS: 300, policy: POLICY });
-    const jws = await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey));
+    const jws = await rig.sign(request);
     resetPeak(agent.pid);
     await carrier.publish(topics.request, jws);
     await carrier.until(() => carrier.results.has(request.sessionId), timeoutMs, `the result of ${request.sessionId}`);

@@ -1,21 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { compactVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { CONFIG_TYP, signJson } from '../../../src/carrier/jws.ts';
 import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
-import { INVALID_SESSION, Topics, configReportSchema, type ConfigReport } from '../../../src/carrier/protocol.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
+import { INVALID_SESSION, configReportSchema, type ConfigReport } from '../../../src/carrier/protocol.ts';
 import { EXIT } from '../../../src/lib/errors.ts';
 import { REFERENCE } from '../../unit/carrier/helpers.ts';
-import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
-import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
-import { createPki } from '../carrier/helpers/pki.ts';
-import { AgentProcess, REGTERM, until } from './agent-process.ts';
+import { REGTERM, until, type AgentProcess } from './agent-process.ts';
+import { AgentRig, NO_CAMERA } from './agent-rig.ts';
 
 /**
  * Remote configuration end to end: the agent as a real process on mosquitto (TLS, client certificates), the carrier
@@ -24,16 +18,15 @@ import { AgentProcess, REGTERM, until } from './agent-process.ts';
  * change that takes a restart, and one that never reaches READY and is rolled back by the agent itself.
  */
 const DEVICE = 'term-remote';
-const NO_CAMERA = join(import.meta.dirname, '..', '..', 'fixtures', 'rpicam', 'no-camera-rpicam-vid');
-const topics = new Topics(DEVICE);
 const key1 = generateKeyPairSync('ed25519');
 const key2 = generateKeyPairSync('ed25519');
 const stranger = generateKeyPairSync('ed25519');
 const pem = (k: KeyObject) => k.export({ format: 'pem', type: 'spki' }) as string;
+const rig = new AgentRig({ deviceId: DEVICE, carrierKey: key1, config: () => ({ camera: NO_CAMERA,
+  mqtt: { reconnectMinMs: 200, reconnectMaxMs: 2000 }, carrier: { drainBudgetMs: 1000 }, telemetry: undefined }) });
+const { topics } = rig;
 
-let dir = '';
-let mosquitto: Mosquitto;
-let carrier: CarrierClient;
+let carrier: AgentRig['carrier'];
 let configPath = '';
 let devicePub: KeyObject;
 let agent: AgentProcess | undefined;
@@ -41,39 +34,17 @@ let kid1 = '';
 let kid2 = '';
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'regterm-remote-'));
-  mkdirSync(join(dir, 'pki'));
-  const pki = createPki(join(dir, 'pki'));
-  mosquitto = new Mosquitto(dir, await freePort(), pki);
-  await mosquitto.start();
-  await createIdentity(join(dir, 'identity'));
-  devicePub = readPublicKey(join(dir, 'identity', PUBLIC_KEY_FILE));
-  mkdirSync(join(dir, 'carrier-keys'));
-  writeFileSync(join(dir, 'carrier-keys', 'carrier.pem'), pem(key1.publicKey));
+  await rig.start();
+  ({ carrier, configPath } = rig);
+  devicePub = readPublicKey(rig.devicePublicKeyFile);
   kid1 = await keyId(key1.publicKey);
   kid2 = await keyId(key2.publicKey);
-  const cert = pki.client(DEVICE);
-  configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({
-    deviceId: DEVICE, stateDir: join(dir, 'state'), log: { level: 'info' },
-    camera: { backend: 'rpicam', rpicamBin: NO_CAMERA }, panel: { backend: 'sim' },
-    mqtt: { url: mosquitto.url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key, reconnectMinMs: 200, reconnectMaxMs: 2000 },
-    carrier: { keysDir: join(dir, 'carrier-keys'), drainBudgetMs: 1000 },
-    identity: { signingKeyFile: join(dir, 'identity', PRIVATE_KEY_FILE) },
-  }));
-  carrier = new CarrierClient(mosquitto.url, pki.ca, pki.client('carrier'), { autoAck: true });
-  await carrier.start(`regterm/v1/${DEVICE}/#`);
 });
 
-afterAll(async () => {
-  agent?.killGroup();
-  await carrier?.stop();
-  await mosquitto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rig.close());
 
 async function startAgent(): Promise<AgentProcess> {
-  const a = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH });
+  const a = rig.spawnAgent();
   agent = a;
   return a;
 }

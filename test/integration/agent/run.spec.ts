@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,15 +8,11 @@ import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/ca
 import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { TRACE_REQUEST_TYP, signJson } from '../../../src/carrier/jws.ts';
 import { compactVerify } from 'jose';
-import { Topics } from '../../../src/carrier/protocol.ts';
 import { extractJpegFrame } from '../../../src/compose/demo/reference-frame.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { referenceTemplate } from '../../../src/session/reference-intake.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
-import { CarrierClient } from '../carrier/helpers/carrier-client.ts';
-import { Mosquitto, freePort } from '../carrier/helpers/mosquitto.ts';
-import { createPki } from '../carrier/helpers/pki.ts';
-import { AgentProcess, NotifySocket, REGTERM, until } from './agent-process.ts';
+import { REGTERM, until, type AgentProcess, type NotifySocket } from './agent-process.ts';
+import { AgentRig } from './agent-rig.ts';
 import { findBiometricLeaks } from './log-scan.ts';
 import { DEMO_CLIP } from '../../../src/compose/demo/asset.ts';
 
@@ -33,55 +28,28 @@ const CLIP = DEMO_CLIP;
 const DEVICE = 'term-e2e';
 const run = promisify(execFile);
 
+const rig = new AgentRig({ deviceId: DEVICE, config: () => ({ log: { level: 'trace' },
+  camera: { backend: 'replay', recording: CLIP, pace: 'fast' }, mqtt: { reconnectMinMs: 200, reconnectMaxMs: 2000 } }) });
 let dir = '';
-let mosquitto: Mosquitto;
-let carrier: CarrierClient;
+let carrier: AgentRig['carrier'];
 let notify: NotifySocket;
 let agent: AgentProcess;
 let devicePub = '';
-let configPath = '';
-let carrierKey: ReturnType<typeof generateKeyPairSync>;
+let carrierKey: AgentRig['carrierKey'];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'regterm-agent-'));
-  mkdirSync(join(dir, 'pki'));
-  const pki = createPki(join(dir, 'pki'));
-  mosquitto = new Mosquitto(dir, await freePort(), pki);
-  await mosquitto.start();
-  await createIdentity(join(dir, 'identity'));
-  devicePub = join(dir, 'identity', PUBLIC_KEY_FILE);
-  carrierKey = generateKeyPairSync('ed25519');
-  mkdirSync(join(dir, 'carrier-keys'));
-  writeFileSync(join(dir, 'carrier-keys', 'carrier.pem'), carrierKey.publicKey.export({ format: 'pem', type: 'spki' }));
-  const cert = pki.client(DEVICE);
-  configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({
-    deviceId: DEVICE, stateDir: join(dir, 'state'), log: { level: 'trace' },
-    camera: { backend: 'replay', recording: CLIP, pace: 'fast' }, panel: { backend: 'sim' },
-    mqtt: { url: mosquitto.url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key, reconnectMinMs: 200, reconnectMaxMs: 2000 },
-    carrier: { keysDir: join(dir, 'carrier-keys'), drainBudgetMs: 3000 },
-    identity: { signingKeyFile: join(dir, 'identity', PRIVATE_KEY_FILE) },
-    telemetry: { intervalS: 5 },
-  }));
-  carrier = new CarrierClient(mosquitto.url, pki.ca, pki.client('carrier'), { autoAck: true });
-  await carrier.start(`regterm/v1/${DEVICE}/#`);
-  notify = new NotifySocket(join(dir, 'notify.sock'));
+  await rig.start();
+  ({ dir, carrier, carrierKey, devicePublicKeyFile: devicePub } = rig);
+  notify = rig.notifySocket('notify');
 });
 
-afterAll(async () => {
-  agent?.killGroup();
-  await carrier?.stop();
-  notify?.close();
-  await mosquitto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rig.close());
 
 describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', () => {
   it('runs a carrier-requested session, delivers a verifiable signed result, and stops cleanly on SIGTERM', async () => {
     expect(existsSync(CLIP)).toBe(true);
-    const topics = new Topics(DEVICE);
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '2000000' };
-    agent = new AgentProcess(['run', '--config', configPath], env);
+    const { topics } = rig;
+    agent = rig.spawnAgent({ HOME: process.env.HOME, NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '2000000' });
 
     await until(() => notify.states.includes('READY=1'), 60_000, `READY=1 (stderr: ${agent.stderr})`);
     await carrier.until(() => carrier.messages.some((m) => m.topic === topics.status && m.payload.includes('"online"')), 10_000, 'online');
@@ -166,31 +134,27 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
   }, 240_000);
 
   it('SIGTERM during a session: the cancelled result is signed, delivered and acknowledged within the drain budget', async () => {
-    const topics = new Topics(DEVICE);
-    const notify2 = new NotifySocket(join(dir, 'notify2.sock'));
-    try {
-      agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH, NOTIFY_SOCKET: notify2.path });
-      await until(() => notify2.states.includes('READY=1'), 60_000, `READY=1 (stderr: ${agent.stderr})`);
-      const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: await extractJpegFrame(CLIP, -1) },
-        ttlS: 300, policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
-      await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));
-      await carrier.until(() => carrier.messages.some((m) => m.topic === topics.progress(request.sessionId)), 30_000, 'the session to start');
-      agent.child.kill('SIGTERM');
-      expect(await agent.exited).toEqual({ code: 0, signal: null });
+    const { topics } = rig;
+    const notify2 = rig.notifySocket('notify2');
+    agent = rig.spawnAgent({ NOTIFY_SOCKET: notify2.path });
+    await until(() => notify2.states.includes('READY=1'), 60_000, `READY=1 (stderr: ${agent.stderr})`);
+    const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: await extractJpegFrame(CLIP, -1) },
+      ttlS: 300, policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
+    await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));
+    await carrier.until(() => carrier.messages.some((m) => m.topic === topics.progress(request.sessionId)), 30_000, 'the session to start');
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toEqual({ code: 0, signal: null });
 
-      expect(carrier.results.has(request.sessionId)).toBe(true);
-      const jwsFile = join(dir, 'cancelled.jws');
-      writeFileSync(jwsFile, carrier.results.get(request.sessionId)![0]!);
-      const verified = await run(process.execPath, [REGTERM, 'verify-result', '--key', devicePub, jwsFile], { encoding: 'utf8' });
-      expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, payload: { sessionId: request.sessionId, decision: 'cancelled', decidedBy: 'agent' } });
-      // a restart skips the rest of the previous run's reserved seq block (src/carrier/seq-floor.ts)
-      expect(JSON.parse(verified.stdout).payload.seq).toBeGreaterThan(1);
-      const order = agent.lines.map((l) => (l.msg === 'stopped' ? `stopped ${String(l.component)}` : String(l.msg)));
-      expect(order.indexOf('result acknowledged')).toBeGreaterThan(order.indexOf('stopped session'));
-      expect(order.indexOf('result acknowledged')).toBeLessThan(order.indexOf('stopped carrier'));
-      expect(agent.leftovers().filter((p) => !p.includes('<defunct>'))).toEqual([]);
-    } finally {
-      notify2.close();
-    }
+    expect(carrier.results.has(request.sessionId)).toBe(true);
+    const jwsFile = join(dir, 'cancelled.jws');
+    writeFileSync(jwsFile, carrier.results.get(request.sessionId)![0]!);
+    const verified = await run(process.execPath, [REGTERM, 'verify-result', '--key', devicePub, jwsFile], { encoding: 'utf8' });
+    expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, payload: { sessionId: request.sessionId, decision: 'cancelled', decidedBy: 'agent' } });
+    // a restart skips the rest of the previous run's reserved seq block (src/carrier/seq-floor.ts)
+    expect(JSON.parse(verified.stdout).payload.seq).toBeGreaterThan(1);
+    const order = agent.lines.map((l) => (l.msg === 'stopped' ? `stopped ${String(l.component)}` : String(l.msg)));
+    expect(order.indexOf('result acknowledged')).toBeGreaterThan(order.indexOf('stopped session'));
+    expect(order.indexOf('result acknowledged')).toBeLessThan(order.indexOf('stopped carrier'));
+    expect(agent.leftovers().filter((p) => !p.includes('<defunct>'))).toEqual([]);
   }, 120_000);
 });

@@ -37,7 +37,7 @@ afterEach((ctx) => {
 
 afterAll(async () => {
   try {
-    await rig.stop();
+    await rig.close();
   } finally {
     execFileSync('umount', ['--lazy', MNT]);
     rmSync(MNT, { recursive: true, force: true });

@@ -1,8 +1,7 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { verifyResult } from '../../../src/carrier/jws.ts';
 import { readPublicKey } from '../../../src/carrier/keys.ts';
@@ -11,10 +10,8 @@ import { INVALID_SESSION, Topics, type ResultPayload } from '../../../src/carrie
 import { createLogger } from '../../../src/lib/logger.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { LogSink, REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
-import { CarrierClient } from './helpers/carrier-client.ts';
 import { deviceConfig } from './helpers/device.ts';
-import { Mosquitto, freePort } from './helpers/mosquitto.ts';
-import { createPki, type TestPki } from './helpers/pki.ts';
+import { useBrokerRig } from './helpers/broker-rig.ts';
 
 /**
  * A corrupt state database over the real broker: the file holds a claimed nonce (a request an attacker captured),
@@ -24,25 +21,7 @@ import { createPki, type TestPki } from './helpers/pki.ts';
  * (both read back from the moved-aside file).
  */
 const carrierKeys = await testKeys();
-let root = '';
-let pki: TestPki;
-let broker: Mosquitto;
-let carrier: CarrierClient;
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'regterm-corrupt-'));
-  pki = createPki(root);
-  broker = new Mosquitto(root, await freePort(), pki);
-  await broker.start();
-  carrier = new CarrierClient(broker.url, pki.ca, pki.client('carrier'), { autoAck: true, noAckPrefix: 'noack-' });
-  await carrier.start();
-});
-
-afterAll(async () => {
-  await carrier?.stop();
-  await broker?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const rig = useBrokerRig({ name: 'corrupt', carrier: { autoAck: true, noAckPrefix: 'noack-' } });
 
 /** Overwrites whole pages of the database file with garbage. */
 function garblePages(path: string, pages: number[]): void {
@@ -61,29 +40,29 @@ describe('corrupt state database', () => {
   it('keeps the nonce memory, delivers the undelivered result and answers the accepted session', async () => {
     const deviceId = 'dev-corrupt';
     const topics = new Topics(deviceId);
-    const config = deviceConfig(root, deviceId, pki, broker.url, carrierKeys.publicKey);
+    const config = deviceConfig(rig.root, deviceId, rig.pki, rig.broker.url, carrierKeys.publicKey);
     const open = async (sink: LogSink) => {
       const c = await openCarrier(config, { logger: createLogger({ destination: sink }), version: '0.1.0', modelsHash: 'm1' });
       await c.link.start(new AbortController().signal);
-      await carrier.until(() => c.link.health().connected, 10_000, 'connected');
+      await rig.carrier.until(() => c.link.health().connected, 10_000, 'connected');
       return c;
     };
-    const answer = async (sessionId: string, copy: number) => (await verifyResult(carrier.results.get(sessionId)![copy]!,
-      readPublicKey(join(root, deviceId, 'identity', 'device.pub.pem')))).payload as ResultPayload;
+    const answer = async (sessionId: string, copy: number) => (await verifyResult(rig.carrier.results.get(sessionId)![copy]!,
+      readPublicKey(join(rig.root, deviceId, 'identity', 'device.pub.pem')))).payload as ResultPayload;
 
     const first = await open(new LogSink());
     const request = buildSessionRequest({ deviceId, reference: REFERENCE, ttlS: 300, sessionId: 'captured-1' });
     const captured = await signSessionRequest(request, carrierKeys.privateKey, carrierKeys.kid);
-    await carrier.publish(topics.request, captured);
+    await rig.carrier.publish(topics.request, captured);
     // no session engine listens here, so it is refused as busy, but its nonce is spent
-    await carrier.until(() => carrier.results.has('captured-1'), 10_000, 'the first answer');
+    await rig.carrier.until(() => rig.carrier.results.has('captured-1'), 10_000, 'the first answer');
     expect(await answer('captured-1', 0)).toMatchObject({ decision: 'rejected', reason: 'busy' });
     await first.link.submitResult(decision('noack-1'));
     await first.outbox.accept('acc-1', 'nonce-acc-1-0123456789');
-    await carrier.until(() => carrier.results.has('noack-1'), 10_000, 'the undelivered result, once');
+    await rig.carrier.until(() => rig.carrier.results.has('noack-1'), 10_000, 'the undelivered result, once');
     await first.close();
 
-    const path = join(root, deviceId, 'state', 'state.db');
+    const path = join(rig.root, deviceId, 'state', 'state.db');
     const probe = new Database(path, { readonly: true });
     const roots = probe.prepare(`SELECT rootpage FROM sqlite_master WHERE tbl_name = 'nonces'`).pluck().all() as number[];
     probe.close();
@@ -93,29 +72,29 @@ describe('corrupt state database', () => {
     const second = await open(sink);
     expect(sink.lines.find((l) => l.msg === 'state database was corrupt: moved aside, readable rows recovered'))
       .toMatchObject({ outbox: 1, accepted: 1, nonces: 0 }); // the nonce table is lost: the nonce file answers
-    expect(readdirSync(join(root, deviceId, 'state')).some((f) => f.startsWith('state.db.corrupt-'))).toBe(true);
+    expect(readdirSync(join(rig.root, deviceId, 'state')).some((f) => f.startsWith('state.db.corrupt-'))).toBe(true);
 
-    await carrier.until(() => (carrier.results.get('noack-1')?.length ?? 0) >= 2, 10_000, 'the undelivered result again');
-    const resent = carrier.results.get('noack-1')!;
+    await rig.carrier.until(() => (rig.carrier.results.get('noack-1')?.length ?? 0) >= 2, 10_000, 'the undelivered result again');
+    const resent = rig.carrier.results.get('noack-1')!;
     recordAttack({ area: 'durability', attack: 'undelivered result in a corrupted state.db', expected: 'delivered, same bytes',
       observed: resent[1] === resent[0] ? 'delivered, same bytes' : 'delivered, different bytes' });
     expect(resent[1]).toBe(resent[0]);
 
-    await carrier.until(() => carrier.results.has('acc-1'), 10_000, 'the accepted session answered');
+    await rig.carrier.until(() => rig.carrier.results.has('acc-1'), 10_000, 'the accepted session answered');
     const interrupted = await answer('acc-1', 0);
     recordAttack({ area: 'durability', attack: 'accepted session in a corrupted state.db', expected: 'signed interrupted',
       observed: `signed ${interrupted.decision}` });
     expect(interrupted).toMatchObject({ decision: 'interrupted', decidedBy: 'restart', nonce: 'nonce-acc-1-0123456789' });
 
     // A replay is no session's verdict: answered on _invalid (docs/reliability.md, Requests), echoing the signed nonce.
-    const invalidBefore = carrier.results.get(INVALID_SESSION)?.length ?? 0;
-    await carrier.publish(topics.request, captured);
-    await carrier.until(() => (carrier.results.get(INVALID_SESSION)?.length ?? 0) > invalidBefore, 10_000, 'the replay answer');
+    const invalidBefore = rig.carrier.results.get(INVALID_SESSION)?.length ?? 0;
+    await rig.carrier.publish(topics.request, captured);
+    await rig.carrier.until(() => (rig.carrier.results.get(INVALID_SESSION)?.length ?? 0) > invalidBefore, 10_000, 'the replay answer');
     const replay = await answer(INVALID_SESSION, invalidBefore);
     recordAttack({ area: 'durability', attack: 'captured request replayed after state.db corruption',
       expected: 'signed rejected/replayed', observed: `signed ${replay.decision}/${replay.reason}` });
     expect(replay).toMatchObject({ decision: 'rejected', reason: 'replayed', nonce: request.nonce });
-    expect(carrier.results.get('captured-1')).toHaveLength(1);
+    expect(rig.carrier.results.get('captured-1')).toHaveLength(1);
     await second.close();
   }, 60_000);
 });

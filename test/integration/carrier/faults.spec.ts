@@ -1,55 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyResult } from '../../../src/carrier/jws.ts';
 import { readPublicKey } from '../../../src/carrier/keys.ts';
 import { openCarrier } from '../../../src/carrier/open.ts';
 import { createLogger } from '../../../src/lib/logger.ts';
 import { decision, testKeys } from '../../unit/carrier/helpers.ts';
-import { CarrierClient } from './helpers/carrier-client.ts';
 import { deviceConfig } from './helpers/device.ts';
 import { LogSink } from '../../unit/carrier/helpers.ts';
-import { Mosquitto, freePort } from './helpers/mosquitto.ts';
-import { createPki, type TestPki } from './helpers/pki.ts';
+import { useBrokerRig } from './helpers/broker-rig.ts';
 
 /**
  * Nothing lost: broker restarts during a burst, and the agent process killed with SIGKILL at random points.
  * Delivery is at-least-once with byte-identical re-deliveries; every committed result must arrive.
  */
 const carrierKeys = await testKeys();
-let root = '';
-let pki: TestPki;
-let broker: Mosquitto;
-let carrier: CarrierClient;
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'regterm-faults-'));
-  pki = createPki(root);
-  broker = new Mosquitto(root, await freePort(), pki);
-  await broker.start();
-  carrier = new CarrierClient(broker.url, pki.ca, pki.client('carrier'), {
+const rig = useBrokerRig({ name: 'faults', carrier: {
     autoAck: true, ackDelayMs: 150,
     // a carrier backend that loses the first ack of every third session: the device must resend the same bytes
     shouldAck: (sessionId, copies) => copies > 1 || Number(sessionId.split('-').at(-1)) % 3 !== 0,
-  });
-  await carrier.start();
-});
+  } });
 
-afterAll(async () => {
-  await carrier?.stop();
-  await broker?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
-
-const redeliveries = (ids: string[]) => ids.reduce((n, id) => n + (carrier.results.get(id)?.length ?? 1) - 1, 0);
+const redeliveries = (ids: string[]) => ids.reduce((n, id) => n + (rig.carrier.results.get(id)?.length ?? 1) - 1, 0);
 
 async function expectDelivered(deviceId: string, sessionIds: string[]): Promise<void> {
-  const key = readPublicKey(join(root, deviceId, 'identity', 'device.pub.pem'));
+  const key = readPublicKey(join(rig.root, deviceId, 'identity', 'device.pub.pem'));
   const seqs: number[] = [];
   for (const id of sessionIds) {
-    const copies = new Set(carrier.results.get(id));
+    const copies = new Set(rig.carrier.results.get(id));
     expect(copies.size, `${id} delivered byte-identically`).toBe(1);
     const { payload } = await verifyResult([...copies][0]!, key);
     expect(payload.sessionId).toBe(id);
@@ -60,7 +39,7 @@ async function expectDelivered(deviceId: string, sessionIds: string[]): Promise<
 
 describe('fault tolerance against a real broker', () => {
   it('broker restarted 20 times during a burst of 200 results: every result arrives, byte-identical', async () => {
-    const d = await openCarrier(deviceConfig(root, 'dev-burst', pki, broker.url, carrierKeys.publicKey), {
+    const d = await openCarrier(deviceConfig(rig.root, 'dev-burst', rig.pki, rig.broker.url, carrierKeys.publicKey), {
       logger: createLogger({ destination: new LogSink(), level: 'warn' }), version: '0.1.0', modelsHash: 'm1',
     });
     await d.link.start(new AbortController().signal);
@@ -73,11 +52,11 @@ describe('fault tolerance against a real broker', () => {
     })();
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 80 + Math.random() * 120));
-      await broker.restart();
+      await rig.broker.restart();
     }
     await producing;
-    await carrier.until(() => ids.every((id) => carrier.results.has(id)), 60_000, 'all 200 results');
-    await carrier.until(() => d.link.health().outboxDepth === 0, 30_000, 'outbox drained');
+    await rig.carrier.until(() => ids.every((id) => rig.carrier.results.has(id)), 60_000, 'all 200 results');
+    await rig.carrier.until(() => d.link.health().outboxDepth === 0, 30_000, 'outbox drained');
     await expectDelivered('dev-burst', ids);
     expect(redeliveries(ids), 're-deliveries happened, so byte-identity was exercised').toBeGreaterThan(10);
     expect(d.link.health().reconnects).toBeGreaterThanOrEqual(20);
@@ -85,14 +64,14 @@ describe('fault tolerance against a real broker', () => {
   }, 120_000);
 
   it('agent killed with SIGKILL 20 times during a burst: every committed result is delivered as signed', async () => {
-    const config = deviceConfig(root, 'dev-kill', pki, broker.url, carrierKeys.publicKey);
-    const configPath = join(root, 'dev-kill', 'config.json');
+    const config = deviceConfig(rig.root, 'dev-kill', rig.pki, rig.broker.url, carrierKeys.publicKey);
+    const configPath = join(rig.root, 'dev-kill', 'config.json');
     writeFileSync(configPath, JSON.stringify(config));
     const total = 200;
     const committed = new Map<string, number>();
     const index = (id: string) => Number(id.slice('kill-'.length));
     const nextFrom = () => {
-      const seen = [...committed.keys(), ...[...carrier.results.keys()].filter((k) => k.startsWith('kill-'))];
+      const seen = [...committed.keys(), ...[...rig.carrier.results.keys()].filter((k) => k.startsWith('kill-'))];
       return seen.length ? Math.max(...seen.map(index)) + 1 : 0;
     };
     const startChild = (from: number): { child: ChildProcess; ready: Promise<void>; done: Promise<void> } => {
@@ -137,21 +116,21 @@ describe('fault tolerance against a real broker', () => {
     const last = startChild(nextFrom());
     await last.done;
     const ids = Array.from({ length: total }, (_, i) => `kill-${i}`);
-    await carrier.until(() => [...committed.keys()].every((id) => carrier.results.has(id)), 60_000, 'committed results');
-    await carrier.until(() => ids.every((id) => carrier.results.has(id)), 60_000, 'every session decided and delivered');
+    await rig.carrier.until(() => [...committed.keys()].every((id) => rig.carrier.results.has(id)), 60_000, 'committed results');
+    await rig.carrier.until(() => ids.every((id) => rig.carrier.results.has(id)), 60_000, 'every session decided and delivered');
     await new Promise<void>((resolve) => {
       last.child.once('exit', () => resolve());
       last.child.kill('SIGTERM');
     });
     for (const [id, seq] of committed) {
-      const { payload } = await verifyResult(carrier.results.get(id)![0]!,
-        readPublicKey(join(root, 'dev-kill', 'identity', 'device.pub.pem')));
+      const { payload } = await verifyResult(rig.carrier.results.get(id)![0]!,
+        readPublicKey(join(rig.root, 'dev-kill', 'identity', 'device.pub.pem')));
       expect(payload.seq, `${id} arrives exactly as committed`).toBe(seq);
     }
     await expectDelivered('dev-kill', ids);
     expect(redeliveries(ids), 're-deliveries happened, so byte-identity was exercised').toBeGreaterThan(5);
     // abrupt deaths leave the retained last will
-    expect(carrier.messages.some((m) => m.topic === 'regterm/v1/dev-kill/status' && JSON.parse(m.payload).state === 'offline'))
+    expect(rig.carrier.messages.some((m) => m.topic === 'regterm/v1/dev-kill/status' && JSON.parse(m.payload).state === 'offline'))
       .toBe(true);
   }, 150_000);
 });

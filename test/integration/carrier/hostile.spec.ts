@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildSessionRequest, signSessionRequest } from '../../../src/carrier/carrier-side.ts';
 import { CompactSign } from 'jose';
 import { signJson, verifyResult } from '../../../src/carrier/jws.ts';
@@ -12,10 +10,8 @@ import { INVALID_SESSION, type ResultPayload, type SessionRequest } from '../../
 import { carrierConfigSchema } from '../../../src/carrier/config.ts';
 import { createLogger } from '../../../src/lib/logger.ts';
 import { LogSink, REFERENCE, decision, testKeys } from '../../unit/carrier/helpers.ts';
-import { CarrierClient } from './helpers/carrier-client.ts';
 import { deviceConfig } from './helpers/device.ts';
-import { Mosquitto, freePort } from './helpers/mosquitto.ts';
-import { createPki, type TestPki } from './helpers/pki.ts';
+import { useBrokerRig } from './helpers/broker-rig.ts';
 import { recordAttack } from '../../attacks/table.ts';
 
 /**
@@ -27,38 +23,20 @@ import { recordAttack } from '../../attacks/table.ts';
  */
 const carrierKeys = await testKeys();
 const stranger = await testKeys();
-let root = '';
-let pki: TestPki;
-let broker: Mosquitto;
-let carrier: CarrierClient;
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'regterm-hostile-'));
-  pki = createPki(root);
-  broker = new Mosquitto(root, await freePort(), pki);
-  await broker.start();
-  carrier = new CarrierClient(broker.url, pki.ca, pki.client('carrier'));
-  await carrier.start();
-});
-
-afterAll(async () => {
-  await carrier?.stop();
-  await broker?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const rig = useBrokerRig({ name: 'hostile' });
 
 async function device(deviceId: string, maxEntries?: number, maxBytes = 64 * 1024) {
-  const config = deviceConfig(root, deviceId, pki, broker.url, carrierKeys.publicKey);
+  const config = deviceConfig(rig.root, deviceId, rig.pki, rig.broker.url, carrierKeys.publicKey);
   const sink = new LogSink();
   const c: OpenCarrier = await openCarrier(carrierConfigSchema.parse({ ...config, requests: { ...config.requests, maxBytes },
     outbox: { maxEntries: maxEntries ?? 1000 } }), { logger: createLogger({ destination: sink }), version: '0.1.0', modelsHash: 'm1' });
   const requests: SessionRequest[] = [];
   c.link.onSessionRequest((r) => requests.push(r));
   await c.link.start(new AbortController().signal);
-  await carrier.until(() => c.link.health().connected, 10_000, 'connected');
-  const key = readPublicKey(join(root, deviceId, 'identity', 'device.pub.pem'));
+  await rig.carrier.until(() => c.link.health().connected, 10_000, 'connected');
+  const key = readPublicKey(join(rig.root, deviceId, 'identity', 'device.pub.pem'));
   const answers = async (sessionId: string): Promise<ResultPayload[]> =>
-    Promise.all((carrier.results.get(sessionId) ?? []).map(async (j) => (await verifyResult(j, key)).payload));
+    Promise.all((rig.carrier.results.get(sessionId) ?? []).map(async (j) => (await verifyResult(j, key)).payload));
   return { ...c, sink, requests, answers };
 }
 
@@ -72,8 +50,8 @@ describe('hostile session requests over mosquitto', () => {
       buildSessionRequest({ deviceId: 'dev-hostile', reference: REFERENCE, ttlS: 60, sessionId: `h-${i}`, ...over });
     const sign = (r: unknown) => signSessionRequest(r, carrierKeys.privateKey, carrierKeys.kid);
     const replayed = req(0, { sessionId: 'h-orig' });
-    await carrier.publish(topic, await sign(replayed));
-    await carrier.until(() => d.requests.length === 1, 5000, 'original request');
+    await rig.carrier.publish(topic, await sign(replayed));
+    await rig.carrier.until(() => d.requests.length === 1, 5000, 'original request');
     const cases: Case[] = [
       { name: 'oversized', expected: 'too_large', sessionId: INVALID_SESSION, make: async () => Buffer.alloc(70 * 1024, 0x41) },
       { name: 'garbage', expected: 'malformed', sessionId: INVALID_SESSION, make: async (i) => Buffer.from(fc.sample(fc.string(), { seed: i, numRuns: 1 })[0] + '\u0000') },
@@ -90,14 +68,14 @@ describe('hostile session requests over mosquitto', () => {
     for (let k = 0; k < perCase; k++) {
       for (const [ci, c] of cases.entries()) {
         const i = 1000 + k * cases.length + ci;
-        await carrier.publish(topic, await c.make(i));
+        await rig.carrier.publish(topic, await c.make(i));
         sent.push({ i, c });
       }
     }
     const perSession = sent.filter((s) => s.c.sessionId === 'h-');
-    await carrier.until(() => perSession.every((s) => carrier.results.has(`h-${s.i}`)), 60_000, 'every addressed rejection');
+    await rig.carrier.until(() => perSession.every((s) => rig.carrier.results.has(`h-${s.i}`)), 60_000, 'every addressed rejection');
     const invalidCount = sent.length - perSession.length;
-    await carrier.until(() => (carrier.results.get(INVALID_SESSION)?.length ?? 0) >= invalidCount, 30_000, 'unaddressed rejections');
+    await rig.carrier.until(() => (rig.carrier.results.get(INVALID_SESSION)?.length ?? 0) >= invalidCount, 30_000, 'unaddressed rejections');
     for (const s of perSession) {
       const [answer, ...more] = await d.answers(`h-${s.i}`);
       expect(more, s.c.name).toEqual([]);
@@ -110,10 +88,10 @@ describe('hostile session requests over mosquitto', () => {
     expect(d.sink.lines.filter((l) => l.msg === 'session request rejected')).toHaveLength(sent.length);
 
     // far beyond the limit: the broker drops it (MQTT 5 maximumPacketSize), the link never buffers it
-    await carrier.publish(topic, Buffer.alloc(2 * 1024 * 1024, 0x41));
+    await rig.carrier.publish(topic, Buffer.alloc(2 * 1024 * 1024, 0x41));
     const good = req(9999, { sessionId: 'h-good' });
-    await carrier.publish(topic, await sign(good));
-    await carrier.until(() => d.requests.length === 2, 5000, 'valid request after the storm');
+    await rig.carrier.publish(topic, await sign(good));
+    await rig.carrier.until(() => d.requests.length === 2, 5000, 'valid request after the storm');
     expect(d.requests[1]).toEqual(good);
     expect(d.link.health().connected).toBe(true);
     // requests are handled in order: had the 2 MB one reached the link, it would have been rejected before `good`
@@ -125,16 +103,16 @@ describe('hostile session requests over mosquitto', () => {
     const d = await device('dev-full', 2);
     for (const id of ['noack-1', 'noack-2']) await d.link.submitResult(decision(id));
     const req = buildSessionRequest({ deviceId: 'dev-full', reference: REFERENCE, ttlS: 60, sessionId: 'full-req' });
-    await carrier.publish('regterm/v1/dev-full/session/request', await signSessionRequest(req, carrierKeys.privateKey, carrierKeys.kid));
-    await carrier.until(() => carrier.results.has('full-req'), 5000, 'outbox_full rejection');
+    await rig.carrier.publish('regterm/v1/dev-full/session/request', await signSessionRequest(req, carrierKeys.privateKey, carrierKeys.kid));
+    await rig.carrier.until(() => rig.carrier.results.has('full-req'), 5000, 'outbox_full rejection');
     expect((await d.answers('full-req'))[0]).toMatchObject({ decision: 'rejected', reason: 'outbox_full' });
     expect(d.requests).toHaveLength(0);
     expect(await d.outbox.depth()).toBe(2);
-    await carrier.publish('regterm/v1/dev-full/session/noack-1/ack', '');
-    await carrier.until(() => d.link.health().outboxDepth === 1, 5000, 'manual ack');
+    await rig.carrier.publish('regterm/v1/dev-full/session/noack-1/ack', '');
+    await rig.carrier.until(() => d.link.health().outboxDepth === 1, 5000, 'manual ack');
     const again = buildSessionRequest({ deviceId: 'dev-full', reference: REFERENCE, ttlS: 60, sessionId: 'full-req-2' });
-    await carrier.publish('regterm/v1/dev-full/session/request', await signSessionRequest(again, carrierKeys.privateKey, carrierKeys.kid));
-    await carrier.until(() => d.requests.length === 1, 5000, 'accepted once there is room');
+    await rig.carrier.publish('regterm/v1/dev-full/session/request', await signSessionRequest(again, carrierKeys.privateKey, carrierKeys.kid));
+    await rig.carrier.until(() => d.requests.length === 1, 5000, 'accepted once there is room');
     await d.close();
   });
 });
@@ -163,12 +141,12 @@ describe('requests that once got no answer, over mosquitto', () => {
         raws: [unsigned(`{"alg":"EdDSA","kid":"${carrierKeys.kid}","x":${nested(10_000)}}`)] },
       { attack: 'carrier-signed, policy nested 10,000 deep', expected: 'malformed', raws: [deepPolicy] },
     ];
-    for (const c of cases) for (const raw of c.raws) await carrier.publish(topic, raw);
+    for (const c of cases) for (const raw of c.raws) await rig.carrier.publish(topic, raw);
     const total = cases.reduce((n, c) => n + c.raws.length, 0);
     const invalidTopic = `regterm/v1/${deviceId}/session/${INVALID_SESSION}/result`;
-    const key = readPublicKey(join(root, deviceId, 'identity', 'device.pub.pem'));
-    const answered = () => carrier.messages.filter((m) => m.topic === invalidTopic);
-    await carrier.until(() => answered().length >= total, 15_000, `${total} answers on ${INVALID_SESSION}`).catch(() => undefined);
+    const key = readPublicKey(join(rig.root, deviceId, 'identity', 'device.pub.pem'));
+    const answered = () => rig.carrier.messages.filter((m) => m.topic === invalidTopic);
+    await rig.carrier.until(() => answered().length >= total, 15_000, `${total} answers on ${INVALID_SESSION}`).catch(() => undefined);
     const reasons = await Promise.all(answered().map(async (m) => (await verifyResult(m.payload, key)).payload.reason));
     let at = 0;
     for (const c of cases) {
@@ -178,7 +156,7 @@ describe('requests that once got no answer, over mosquitto', () => {
         ? `${c.expected} on ${INVALID_SESSION}` : `answers: ${got.join(', ') || 'none'} of ${c.raws.length}`;
       recordAttack({ area: 'request', attack: `${c.attack} (over MQTT)`, expected: `${c.expected} on ${INVALID_SESSION}`, observed });
     }
-    const onNamed = carrier.messages.filter((m) => m.topic.includes(`/session/${named}/`));
+    const onNamed = rig.carrier.messages.filter((m) => m.topic.includes(`/session/${named}/`));
     recordAttack({ area: 'request', attack: `these ${total} requests name a session id in their payload (over MQTT)`,
       expected: 'no message on its topics', observed: onNamed.length === 0 ? 'no message on its topics' : `${onNamed.length} messages on its topics` });
     expect(reasons).toEqual(cases.flatMap((c) => c.raws.map(() => c.expected)));
@@ -191,8 +169,8 @@ describe('requests that once got no answer, over mosquitto', () => {
     expect(longest).toBeLessThanOrEqual(2048);
 
     const good = buildSessionRequest({ deviceId, reference: REFERENCE, ttlS: 60, sessionId: 'edge-good' });
-    await carrier.publish(topic, await signSessionRequest(good, carrierKeys.privateKey, carrierKeys.kid));
-    await carrier.until(() => d.requests.length === 1, 5000, 'a valid request afterwards');
+    await rig.carrier.publish(topic, await signSessionRequest(good, carrierKeys.privateKey, carrierKeys.kid));
+    await rig.carrier.until(() => d.requests.length === 1, 5000, 'a valid request afterwards');
     await d.close();
   }, 60_000);
 });

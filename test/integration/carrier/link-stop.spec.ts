@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openCarrier } from '../../../src/carrier/open.ts';
 import { createLogger } from '../../../src/lib/logger.ts';
 import { recordAttack } from '../../attacks/table.ts';
 import { LogSink, decision, testKeys } from '../../unit/carrier/helpers.ts';
 import { deviceConfig } from './helpers/device.ts';
-import { Mosquitto, freePort } from './helpers/mosquitto.ts';
-import { createPki, type TestPki } from './helpers/pki.ts';
+import { useBrokerRig } from './helpers/broker-rig.ts';
 
 /**
  * stop() must not wait on a broker that no longer answers. mqtt.js ends a connection gracefully only once every QoS 1
@@ -16,31 +12,16 @@ import { createPki, type TestPki } from './helpers/pki.ts';
  * half-open connection or a session taken over while the link stops would hold the agent's shutdown forever.
  */
 const carrierKeys = await testKeys();
-let root = '';
-let pki: TestPki;
-let broker: Mosquitto;
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'regterm-link-stop-'));
-  pki = createPki(root);
-  broker = new Mosquitto(root, await freePort(), pki);
-  await broker.start();
-});
-
-afterAll(async () => {
-  broker.thaw();
-  await broker.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const rig = useBrokerRig({ name: 'link-stop', carrier: false });
 
 describe('CarrierLink.stop()', () => {
   it('returns promptly when the broker stops answering with results unacknowledged', async () => {
-    const c = await openCarrier(deviceConfig(root, 'dev-hung', pki, broker.url, carrierKeys.publicKey),
+    const c = await openCarrier(deviceConfig(rig.root, 'dev-hung', rig.pki, rig.broker.url, carrierKeys.publicKey),
       { logger: createLogger({ destination: new LogSink() }), version: '0.1.0', modelsHash: 'm1' });
     await c.link.start(new AbortController().signal);
     for (let i = 0; i < 100 && !c.link.health().connected; i++) await new Promise((r) => setTimeout(r, 50));
     expect(c.link.health().connected).toBe(true);
-    broker.freeze();
+    rig.broker.freeze();
     try {
       await c.link.submitResult(decision('hung-1')); // durable; its publish is never acknowledged
       const started = Date.now();
@@ -51,7 +32,7 @@ describe('CarrierLink.stop()', () => {
       expect(stopped).toBe('stopped');
       expect(ms).toBeLessThan(5000);
     } finally {
-      broker.thaw();
+      rig.broker.thaw();
     }
   }, 30_000);
 });

@@ -1,18 +1,14 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId, readPublicKey } from '../../../src/carrier/keys.ts';
 import { progressEventSchema, resultPayloadSchema, statusPayloadSchema } from '../../../src/carrier/protocol.ts';
 import { DEMO_CLIP, DEMO_REFERENCE } from '../../../src/compose/demo/asset.ts';
-import { createIdentity, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../src/carrier/device-key.ts';
 import { recordAttack } from '../../attacks/table.ts';
-import { AgentProcess, until } from '../agent/agent-process.ts';
-import { Mosquitto, freePort } from './helpers/mosquitto.ts';
-import { createPki } from './helpers/pki.ts';
+import { until, type AgentProcess } from '../agent/agent-process.ts';
+import { AgentRig } from '../agent/agent-rig.ts';
 
 /**
  * A carrier written from docs/protocol.md alone (python-carrier.py: Debian's python3-paho-mqtt, python3-jwt and
@@ -35,55 +31,33 @@ interface Received {
   progress: unknown[];
 }
 
-let dir = '';
-let mosquitto: Mosquitto;
+const rig = new AgentRig({ deviceId: DEVICE, carrier: false, config: () => ({ log: undefined,
+  camera: { backend: 'replay', recording: DEMO_CLIP, pace: 'fast' }, mqtt: { reconnectMinMs: 200, reconnectMaxMs: 2000 }, telemetry: undefined }) });
 let agent: AgentProcess | undefined;
 let received: Received;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'regterm-pycarrier-'));
-  mkdirSync(join(dir, 'pki'));
-  const pki = createPki(join(dir, 'pki'));
-  mosquitto = new Mosquitto(dir, await freePort(), pki);
-  await mosquitto.start();
-  await createIdentity(join(dir, 'identity'));
-  const carrierKey = generateKeyPairSync('ed25519');
-  mkdirSync(join(dir, 'carrier-keys'));
-  writeFileSync(join(dir, 'carrier-keys', 'carrier.pem'), carrierKey.publicKey.export({ format: 'pem', type: 'spki' }));
-  const carrierKeyFile = join(dir, 'carrier.key.pem');
-  writeFileSync(carrierKeyFile, carrierKey.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-  const cert = pki.client(DEVICE);
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({
-    deviceId: DEVICE, stateDir: join(dir, 'state'),
-    camera: { backend: 'replay', recording: DEMO_CLIP, pace: 'fast' }, panel: { backend: 'sim' },
-    mqtt: { url: mosquitto.url, caFile: pki.ca, certFile: cert.cert, keyFile: cert.key, reconnectMinMs: 200, reconnectMaxMs: 2000 },
-    carrier: { keysDir: join(dir, 'carrier-keys'), drainBudgetMs: 3000 },
-    identity: { signingKeyFile: join(dir, 'identity', PRIVATE_KEY_FILE) },
-  }));
-  agent = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH });
-  await until(() => agent!.hasLog('connected') || agent!.child.exitCode !== null, 60_000, `the agent to connect (${agent.stderr})`);
+  await rig.start();
+  const carrierKeyFile = join(rig.dir, 'carrier.key.pem');
+  writeFileSync(carrierKeyFile, rig.carrierKey.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  agent = await rig.startAgent();
 
+  const { pki, mosquitto } = rig;
   const carrierCert = pki.client('carrier');
   const { stdout } = await run(PYTHON, [CARRIER, '--host', '127.0.0.1', '--port', String(mosquitto.carrierListenerPort),
     '--ca', pki.ca, '--cert', carrierCert.cert, '--key', carrierCert.key, '--device', DEVICE, '--carrier-key', carrierKeyFile,
-    '--device-public-key', join(dir, 'identity', PUBLIC_KEY_FILE), '--reference', DEMO_REFERENCE], { timeout: 200_000 });
+    '--device-public-key', rig.devicePublicKeyFile, '--reference', DEMO_REFERENCE], { timeout: 200_000 });
   received = JSON.parse(stdout) as Received;
 }, 300_000);
 
-afterAll(async () => {
-  agent?.killGroup();
-  await agent?.exited;
-  await mosquitto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rig.close());
 
 describe('a carrier written from docs/protocol.md (Python, paho-mqtt + PyJWT) against the real agent', () => {
   it('gets its first request accepted and a result it verifies, whose kid it computed the way the page says', async () => {
     const { first } = received;
     expect(first.topic).toBe(`regterm/v1/${DEVICE}/session/${first.sessionId}/result`);
     expect(first.header).toMatchObject({ alg: 'EdDSA', typ: 'regterm-result+jws', kid: received.deviceKid });
-    expect(received.deviceKid).toBe(await keyId(readPublicKey(join(dir, 'identity', PUBLIC_KEY_FILE))));
+    expect(received.deviceKid).toBe(await keyId(readPublicKey(rig.devicePublicKeyFile)));
     expect(resultPayloadSchema.parse(first.payload)).toMatchObject({ deviceId: DEVICE, sessionId: first.sessionId });
     expect(first.payload.decision).not.toBe('rejected');
     expect(first.payload.decision).toBe('match');

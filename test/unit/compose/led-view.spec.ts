@@ -3,21 +3,22 @@ import { describe, expect, it } from 'vitest';
 import { LedView, WatchedLeds } from '../../../src/compose/demo/led-view.ts';
 import { SimLeds } from '../../../src/panel/sim-panel.ts';
 
-function capture(isTTY: boolean) {
+/** A LED view writing to a captured stream (a TTY or not), watching started sim LEDs; its clock reads `clock.t`. */
+async function watchedView(isTTY: boolean) {
   let text = '';
   const out = Object.assign(new Writable({ write(c: Buffer, _e, cb) { text += c.toString(); cb(); } }), { isTTY });
-  return { out, text: () => text };
+  const clock = { t: 0 };
+  const view = new LedView(out, ['look', 'pass'], () => clock.t);
+  const leds = new WatchedLeds(new SimLeds(['look', 'pass']), (lit) => view.leds(lit));
+  await leds.start();
+  return { view, leds, clock, text: () => text };
 }
 
 describe('demo LED view', () => {
   it('rewrites one row in place on a TTY, prompts go above it', async () => {
-    const { out, text } = capture(true);
-    let t = 0;
-    const view = new LedView(out, ['look', 'pass'], () => t);
-    const leds = new WatchedLeds(new SimLeds(['look', 'pass']), (lit) => view.leds(lit));
-    await leds.start();
+    const { view, leds, clock, text } = await watchedView(true);
     leds.set('look', true);
-    t = 1500;
+    clock.t = 1500;
     view.line('prompt: turn_left');
     leds.set('look', true); // no change, no redraw
     view.close();
@@ -29,13 +30,9 @@ describe('demo LED view', () => {
   });
 
   it('writes plain timestamped lines when not a TTY', async () => {
-    const { out, text } = capture(false);
-    let t = 0;
-    const view = new LedView(out, ['look', 'pass'], () => t);
-    const leds = new WatchedLeds(new SimLeds(['look', 'pass']), (lit) => view.leds(lit));
-    await leds.start();
+    const { leds, clock, text } = await watchedView(false);
     leds.set('pass', true);
-    t = 250;
+    clock.t = 250;
     leds.set('pass', false);
     expect(text()).toBe('+  0.00s LEDs pass\n+  0.25s LEDs (all off)\n');
     expect(text()).not.toContain('\x1b');

