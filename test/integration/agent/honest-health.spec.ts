@@ -79,13 +79,15 @@ describe('honest health: degraded, not a restart loop', () => {
   }, 150_000);
 
   it('a hung event loop stops the watchdog feeding, so systemd restarts the agent', async () => {
-    // a real hang inside the agent process: after 6 s a timer spins forever on the event loop
+    // a real hang inside the agent process, started once it is READY and feeding the watchdog (a timer from process
+    // start would race the start-up on a loaded machine): on SIGUSR2 a handler spins forever on the event loop
     const hang = join(rig.dir, 'hang.mjs');
-    writeFileSync(hang, 'setTimeout(() => { for (;;) { /* hung */ } }, 6000).unref();\n');
+    writeFileSync(hang, "process.on('SIGUSR2', () => { for (;;) { /* hung */ } });\n");
     const { agent, notify } = startAgent('hung', { NODE_OPTIONS: `--import ${hang}` });
     await until(() => notify.states.includes('READY=1'), 60_000, `READY=1 (${agent.stderr})`);
     await until(() => fed(notify) >= 4, 10_000, 'the watchdog fed');
-    await new Promise((r) => setTimeout(r, 8000)); // past the hang
+    agent.child.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 2000)); // the hang has begun
     const after = fed(notify);
     await new Promise((r) => setTimeout(r, 2000)); // four watchdog periods
     expect(fed(notify)).toBe(after);

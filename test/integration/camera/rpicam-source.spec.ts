@@ -106,7 +106,10 @@ describe('rpicam backend with the fake rpicam-vid', () => {
     expect(src.health()).toMatchObject({ status: 'camera_unavailable', reason: 'no frame for 600 ms' });
     await take(src, 1);
     expect(isAlive(current)).toBe(false);
-    expect(childPids(lines())).toHaveLength(before.length + 1);
+    // a new child delivers (on a loaded machine its own slow start may cost one more restart, so not exactly one)
+    const after = childPids(lines());
+    expect(after.length).toBeGreaterThan(before.length);
+    expect(after.at(-1)).not.toBe(current);
   });
 
   it('a slow consumer sees the newest frame and a drop count', async () => {

@@ -12,7 +12,7 @@ import { REGTERM } from '../agent/agent-process.ts';
  * (N = 0..7) is filed at priority N with the prefix stripped, any other line at the default (info). The child's
  * stdout is a real file whose device:inode is given in JOURNAL_STREAM, as systemd does for a journal stream.
  */
-const LOGGER = join(import.meta.dirname, '..', '..', '..', 'src', 'device', 'logger.ts');
+const LOGGER = join(import.meta.dirname, '..', '..', '..', 'src', 'lib', 'logger.ts');
 const NO_CAMERA = join(import.meta.dirname, '..', '..', 'fixtures', 'rpicam', 'no-camera-rpicam-vid');
 
 interface JournalEntry { priority: number; record: Record<string, unknown> }
