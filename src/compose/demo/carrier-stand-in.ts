@@ -38,9 +38,14 @@ export class CarrierStandIn {
     this.topics = new Topics(options.deviceId);
   }
 
+  /**
+   * The stand-in keeps its broker session (clean: false) and reconnects, as a carrier's backend does: a link dropped
+   * while the agent analyses (a stalled event loop misses keepalives, e.g. under CPU emulation) loses no result, the
+   * broker queues it for the subscription.
+   */
   async start(): Promise<void> {
     const client = mqtt.connect(this.options.url, {
-      clientId: 'demo-carrier', protocolVersion: this.options.protocolVersion, clean: true, reconnectPeriod: 0, connectTimeout: 5000,
+      clientId: 'demo-carrier', protocolVersion: this.options.protocolVersion, clean: false, reconnectPeriod: 1000, connectTimeout: 5000,
     });
     this.client = client;
     client.on('message', (topic, payload) => { this.onMessage(topic, payload.toString()); });
@@ -48,6 +53,7 @@ export class CarrierStandIn {
       client.once('connect', () => resolve());
       client.once('error', reject);
     });
+    client.on('error', () => undefined); // after the first connect, an error only precedes a reconnect
     await client.subscribeAsync(`${this.topics.prefix}/#`, { qos: 1 });
   }
 
