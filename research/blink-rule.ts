@@ -10,27 +10,16 @@
  * 2. Clip-scan and prompted blink scores of veto variants through the session's own code (evalClip), with d14 on its
  *    own line, and a leave-one-clip-out choice of the threshold.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { annotatedClips, INCIDENTAL_SEED } from '../src/cli/eval-events.ts';
-import { parseEventsCsv } from '../src/camera/events-csv.ts';
+import { INCIDENTAL_SEED } from '../src/cli/eval-events.ts';
+import { cachedClips, type CachedClip } from './cached-clips.ts';
 import { evalClip } from '../src/session/event-eval.ts';
 import type { TruthEvent } from '../src/session/detectors/event-score.ts';
 import { detectClipEvents } from '../src/session/detectors/events-only.ts';
 import { resolvePolicy, type PolicyInput } from '../src/session/policy.ts';
-import type { FrameSignals } from '../src/session/signals.ts';
 
 const [cacheDir, ...dirs] = process.argv.slice(2);
-interface Clip { name: string; signals: FrameSignals[]; t0Ms: number; truth: TruthEvent[] }
-const clips: Clip[] = annotatedClips(dirs).flatMap((c) => {
-  const file = join(cacheDir, `${c.folder}--${c.clip}.json`);
-  if (!existsSync(file)) return [];
-  const { signals, t0Ms } = JSON.parse(readFileSync(file, 'utf8')) as { signals: FrameSignals[]; t0Ms: number };
-  const truth = parseEventsCsv(readFileSync(c.annotations, 'utf8')).map((e) => ({
-    startS: e.startMs / 1000, endS: e.endMs / 1000, event: e.event, confidence: e.extra?.confidence,
-  }));
-  return [{ name: `${c.folder}/${c.clip}`, signals, t0Ms, truth }];
-});
+type Clip = CachedClip;
+const clips: Clip[] = cachedClips(cacheDir, dirs);
 const short = (name: string): string => name.split('/')[1];
 const noVeto = resolvePolicy({ blink: { lidOpenAbove: 1e9 } });
 const f2 = (x: number | undefined): string => (x === undefined ? '–' : x.toFixed(2));

@@ -9,30 +9,20 @@
  *    session's own challenge (runPrompt); and a leave-one-clip-out check of choosing from that grid (the variant with
  *    the most answered turns at incidental <= 5 % on the other clips, scored on the held-out clip).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { annotatedClips, INCIDENTAL_SEED } from '../src/cli/eval-events.ts';
-import { parseEventsCsv } from '../src/camera/events-csv.ts';
-import type { TruthEvent } from '../src/session/detectors/event-score.ts';
+import { INCIDENTAL_SEED } from '../src/cli/eval-events.ts';
+import { cachedClips, type CachedClip } from './cached-clips.ts';
 import { clipFrontalYaw } from '../src/session/detectors/events-only.ts';
 import { promptBaselineYaw } from '../src/session/detectors/turn.ts';
 import { resolvePolicy, type PolicyInput, type SessionPolicy } from '../src/session/policy.ts';
 import { incidentalPrompts, promptsForEvents, runPrompt, type Prompt } from '../src/session/prompted.ts';
-import { subjectYawDeg, type FrameSignals } from '../src/session/signals.ts';
+import { subjectYawDeg } from '../src/session/signals.ts';
 
 const [cacheDir, ...dirs] = process.argv.slice(2);
-interface Clip { name: string; signals: FrameSignals[]; t0Ms: number; truth: TruthEvent[]; frontal: number; ms: number }
+interface Clip extends CachedClip { frontal: number; ms: number }
 const base = resolvePolicy();
-const clips: Clip[] = annotatedClips(dirs).flatMap((c) => {
-  const file = join(cacheDir, `${c.folder}--${c.clip}.json`);
-  if (!existsSync(file)) return [];
-  const { signals, t0Ms } = JSON.parse(readFileSync(file, 'utf8')) as { signals: FrameSignals[]; t0Ms: number };
-  const truth = parseEventsCsv(readFileSync(c.annotations, 'utf8')).map((e) => ({
-    startS: e.startMs / 1000, endS: e.endMs / 1000, event: e.event, confidence: e.extra?.confidence,
-  }));
-  const ms = signals.at(-1)!.tsMs - signals[0].tsMs;
-  return [{ name: `${c.folder}/${c.clip}`, signals, t0Ms, truth, frontal: clipFrontalYaw(signals, base), ms }];
-});
+const clips: Clip[] = cachedClips(cacheDir, dirs).map((c) => ({
+  ...c, frontal: clipFrontalYaw(c.signals, base), ms: c.signals.at(-1)!.tsMs - c.signals[0].tsMs,
+}));
 const isTurn = (p: Prompt): boolean => p.type !== 'blink';
 const positives = (c: Clip): Prompt[] => promptsForEvents(c.truth, base).prompts.filter(isTurn);
 const negatives = (c: Clip, p: SessionPolicy): Prompt[] => (['turn_left', 'turn_right'] as const)
