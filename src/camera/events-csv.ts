@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { csvRows } from '../lib/csv-rows.ts';
 import { UsageError } from '../lib/errors.ts';
 
 /**
@@ -19,7 +19,7 @@ export interface GroundTruthEvent {
 export function parseEventsCsv(text: string, label = 'events CSV'): GroundTruthEvent[] {
   let parsed: string[][];
   try {
-    parsed = parse(text, { skip_empty_lines: true, relax_column_count: true });
+    parsed = csvRows(text);
   } catch (e: unknown) {
     throw new UsageError(`${label}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }

@@ -1,13 +1,13 @@
 /** The data CSVs: a header row, then one record per line (RFC 4180: quoted fields may hold commas, quotes, newlines). */
 import { readFile } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
+import { csvRows } from '../lib/csv-rows.ts';
 import { UsageError } from '../lib/errors.ts';
 
 /** Header-keyed rows, every cell trimmed; a missing cell is ''. */
 export function parseCsv(text: string, label: string, required: readonly string[]): Record<string, string>[] {
   let rows: string[][];
   try {
-    rows = parse(text, { skip_empty_lines: true, relax_column_count: true, trim: true });
+    rows = csvRows(text, { trim: true });
   } catch (e: unknown) {
     throw new UsageError(`${label}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
