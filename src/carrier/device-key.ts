@@ -1,9 +1,8 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegtermError, errorMessage } from '../lib/errors.ts';
-import { keyId } from './keys.ts';
-import { writeFileAtomic } from '../lib/atomic-write.ts';
+import { keyId, writeKeyPair } from './keys.ts';
 
 /**
  * The device signing identity: an Ed25519 key pair generated once at provisioning. The private key file is 0600
@@ -24,10 +23,7 @@ export async function createIdentity(dir: string): Promise<DeviceIdentity> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keyPath = join(dir, PRIVATE_KEY_FILE);
   if (existsSync(keyPath)) throw new RegtermError(`refusing to overwrite existing device key ${keyPath}`);
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  writeFileAtomic(keyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
-  writeFileAtomic(join(dir, PUBLIC_KEY_FILE), publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
-  return { privateKey, publicKey, kid: await keyId(publicKey) };
+  return writeKeyPair(keyPath, join(dir, PUBLIC_KEY_FILE));
 }
 
 /** The signing key at `path` (a provisioned terminal: /etc/regterm/device-key.pem), with the 0600 check. */

@@ -1,6 +1,7 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
 import { UsageError, errorMessage } from '../lib/errors.ts';
 
 /**
@@ -34,4 +35,12 @@ export async function pinKeys(keys: KeyObject[]): Promise<Map<string, KeyObject>
   const pinned = new Map<string, KeyObject>();
   for (const key of keys) pinned.set(await keyId(key), key);
   return pinned;
+}
+
+/** A new Ed25519 key pair written as PEM: the private key 0600, the public key 0644 (both atomically). */
+export async function writeKeyPair(privatePath: string, publicPath: string): Promise<{ privateKey: KeyObject; publicKey: KeyObject; kid: string }> {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  writeFileAtomic(privatePath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  writeFileAtomic(publicPath, publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
+  return { privateKey, publicKey, kid: await keyId(publicKey) };
 }

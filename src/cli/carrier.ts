@@ -1,11 +1,10 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSessionRequest, signSessionRequest, signUpdateCommand } from '../carrier/carrier-side.ts';
-import { keyId } from '../carrier/keys.ts';
+import { keyId, writeKeyPair } from '../carrier/keys.ts';
 import { ID_PATTERN, sessionRequestSchema, type SessionRequest } from '../carrier/protocol.ts';
-import { writeFileAtomic } from '../lib/atomic-write.ts';
 import { parseSignature } from '../device/update/release-signature.ts';
 import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import type { CommandContext } from './command.ts';
@@ -44,10 +43,8 @@ async function keygen(ctx: CommandContext, args: string[]): Promise<number> {
   const keyPath = join(out, 'carrier.key.pem');
   if (existsSync(keyPath)) throw new UsageError(`refusing to overwrite ${keyPath}`);
   mkdirSync(out, { recursive: true });
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  writeFileAtomic(keyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
-  writeFileAtomic(join(out, 'carrier.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
-  ctx.stdout.write(`${await keyId(publicKey)}\n`);
+  const { kid } = await writeKeyPair(keyPath, join(out, 'carrier.pub.pem'));
+  ctx.stdout.write(`${kid}\n`);
   return EXIT.ok;
 }
 

@@ -1,8 +1,8 @@
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { keyId, readPublicKey } from '../carrier/keys.ts';
+import { keyId, readPublicKey, writeKeyPair } from '../carrier/keys.ts';
 import { writeFileAtomic } from '../lib/atomic-write.ts';
 import { parseSignature, signRelease, verifyRelease } from '../device/update/release-signature.ts';
 import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
@@ -41,10 +41,8 @@ async function keygen(ctx: CommandContext, args: string[]): Promise<number> {
   const keyPath = join(out, 'release.key.pem');
   if (existsSync(keyPath)) throw new UsageError(`refusing to overwrite ${keyPath}`);
   mkdirSync(out, { recursive: true });
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  writeFileAtomic(keyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
-  writeFileAtomic(join(out, 'release.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
-  ctx.stdout.write(`${await keyId(publicKey)}\n`);
+  const { kid } = await writeKeyPair(keyPath, join(out, 'release.pub.pem'));
+  ctx.stdout.write(`${kid}\n`);
   return EXIT.ok;
 }
 
