@@ -13,6 +13,7 @@ import { EXIT, UsageError, errorMessage } from '../lib/errors.ts';
 import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { seededRandom } from '../session/random.ts';
+import { RECORDING_ANSWER_WINDOWS } from '../session/policy.ts';
 import { writeJson, type CommandContext } from './command.ts';
 
 const HELP = `usage: regterm demo [--clip VIDEO] [--challenge TYPE] [--reference-at SECONDS] [--seed TEXT] [--timeout S] [--json] [--verbose]
@@ -46,11 +47,10 @@ const VERDICT_SHOW_MS = 2000;
 
 /**
  * The light challenge needs a live face answering the LEDs; a recording cannot, so the demo leaves it out. Nor does a
- * recording react to the prompt: its turn may start any time before the challenge's deadline (7 s), not within
- * turn.prompted.startWithinMs of the prompt as a customer's does.
+ * recording react to the prompt: its blink or turn may start any time before the challenge's deadline.
  */
 function demoPolicy(challenge: Motion): SessionRequest['policy'] {
-  return { challenges: { set: [challenge], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } };
+  return { ...RECORDING_ANSWER_WINDOWS, challenges: { set: [challenge], required: [], count: 1 } };
 }
 
 export async function run(ctx: CommandContext): Promise<number> {

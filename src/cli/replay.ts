@@ -24,7 +24,7 @@ import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { antispoofWindows } from '../session/antispoof-windows.ts';
 import { detectClipEvents, type ClipEvent } from '../session/detectors/events-only.ts';
-import { resolvePolicy, type ChallengeType, type PolicyInput } from '../session/policy.ts';
+import { RECORDING_ANSWER_WINDOWS, resolvePolicy, type ChallengeType, type PolicyInput } from '../session/policy.ts';
 import { seededRandom } from '../session/random.ts';
 import { eventsTrack, recordingSignals } from '../session/recording-signals.ts';
 import { ReportCollector } from '../session/report-html.ts';
@@ -36,7 +36,7 @@ import { type CommandContext, writeJson } from './command.ts';
 
 const MOTIONS: readonly ChallengeType[] = ['blink', 'turn_left', 'turn_right'];
 const LIGHT_NOTE = 'a replayed recording cannot follow the LED light challenge: it is not part of this session';
-const REACTION_NOTE = 'a replayed recording does not react to the prompts: a turn may start any time before the deadline';
+const REACTION_NOTE = 'a replayed recording does not react to the prompts: a blink or turn may start any time before the deadline';
 const USAGE = `usage: regterm replay RECORDING [--reference IMG] [--challenges blink,turn_left,turn_right] [--seed TEXT]
                       [--models-dir DIR] [--json] [--report FILE.html]
        regterm replay RECORDING --events-only [--json] [--report FILE.html]
@@ -142,7 +142,7 @@ export async function session(
     ...(args.challenges
       ? { challenges: { set: args.challenges, required: [], ordered: true, count: args.challenges.length } }
       : { challenges: { set: [...MOTIONS], required: [], count: 2 } }),
-    ...(args.liveReactionWindow ? {} : { turn: { prompted: { startWithinMs: 7000 } } }),
+    ...(args.liveReactionWindow ? {} : RECORDING_ANSWER_WINDOWS),
   };
   if (!args.challenges) notes.push('no --challenges: two of blink/turn_left/turn_right drawn per session (seeded)');
   let reference: Uint8Array;

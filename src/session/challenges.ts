@@ -45,10 +45,11 @@ export type ChallengeStatus =
 
 /**
  * One running challenge, fed frames and clock ticks. Motion challenges only accept evidence that STARTED at least
- * minReactionMs after the prompt (a blink or turn already under way does not count); turns must start from a
- * frontal pose within `turn.prompted.startWithinMs` of the prompt, run on the prompted rule (`policy.turn.prompted`)
- * and are measured from `baselineYawDeg`, the yaw the customer held just before the prompt (`promptBaselineYaw`;
- * 0 = absolute yaw).
+ * minReactionMs after the prompt (a blink or turn already under way does not count) and no later than a reaction
+ * window after it (`blink.startWithinMs`, `turn.prompted.startWithinMs`: a recording blinks and moves at any time, a
+ * customer answers within a reaction time); turns must start from a frontal pose, run on the prompted rule
+ * (`policy.turn.prompted`) and are measured from `baselineYawDeg`, the yaw the customer held just before the prompt
+ * (`promptBaselineYaw`; 0 = absolute yaw).
  * The light challenge records face luminance while its sequence plays and decides once the sequence plus the
  * maximum camera lag is over; it never fails on its own deadline before that.
  */
@@ -89,7 +90,8 @@ export class ActiveChallenge {
     const face = f.faceCount > 0 ? f.face : undefined;
     if (this.blink) {
       const b = this.blink.push(f.tsMs, face);
-      if (b && b.startMs >= this.earliestMs) return { status: 'passed' };
+      const answering = b !== undefined && b.startMs >= this.earliestMs && b.startMs <= this.promptMs + this.p.blink.startWithinMs;
+      if (answering) return { status: 'passed' };
     }
     if (this.turn) {
       const want = this.type === 'turn_left' ? 'left' : 'right';

@@ -67,6 +67,12 @@ export const policySchema = z.strictObject({
     maxDurationMs: ms.default(700),
     /** a hole in the timestamps longer than this aborts a blink in progress: we did not see it happen */
     maxGapMs: ms.default(250),
+    /**
+     * the blink CHALLENGE's answer must START (both eyes closing) within this long of the prompt: a customer blinks
+     * after a choice reaction time, while a recording blinks at its own rate at any time in the challenge's timeout,
+     * so this cuts the chance that a replayed recording answers in proportion (docs/blinks.md)
+     */
+    startWithinMs: ms.default(1500),
   }).prefault({}),
   turn: z.strictObject({
     /**
@@ -198,6 +204,17 @@ export const policySchema = z.strictObject({
 
 export type SessionPolicy = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
+
+/**
+ * For a recording played to the session (`regterm replay`, `regterm demo`): it does not react to the prompts, so its
+ * blink or turn may start any time before the challenge's deadline, not only within a customer's reaction window
+ * (`blink.startWithinMs`, `turn.prompted.startWithinMs`). Never for live customers, nor for `eval replay-attack`,
+ * which measures what a recording gets from the live policy.
+ */
+export const RECORDING_ANSWER_WINDOWS = {
+  blink: { startWithinMs: 7000 },
+  turn: { prompted: { startWithinMs: 7000 } },
+} as const satisfies PolicyInput;
 
 /**
  * The effective policy: schema defaults, overridden by the deployment `base` (e.g. thresholds calibrated in the model

@@ -74,7 +74,25 @@ function unitChecks(root: string): ServiceCheck[] {
   rows.push(target === PATHS.unit || target === `../${PATHS.unit.split('/').pop()}`
     ? pass('service enabled', `multi-user.target.wants -> ${target}`)
     : fail('service enabled', target ? `${PATHS.unitWants} points to ${target}` : 'not enabled (no multi-user.target.wants link)'));
+  rows.push(updateInstallerCheck(root, unit));
   return rows;
+}
+
+/**
+ * The carrier's update command needs the privileged installer: the path unit that watches the staging directory,
+ * the service it starts, and the agent's unit pulling the path unit in (`Wants=`). Without them a staged release
+ * waits forever and the agent reports `install_timeout`.
+ */
+function updateInstallerCheck(root: string, agentUnit: string): ServiceCheck {
+  const name = 'update installer';
+  const pathUnit = readOr(under(root, PATHS.updatePathUnit));
+  const pathName = PATHS.updatePathUnit.split('/').pop() ?? '';
+  if (pathUnit === undefined) return fail(name, `${PATHS.updatePathUnit} is not installed: carrier update commands cannot be installed`);
+  if (readOr(under(root, PATHS.updateServiceUnit)) === undefined) return fail(name, `${PATHS.updateServiceUnit} is not installed`);
+  const watched = /^PathExists=(\S+)/m.exec(pathUnit)?.[1];
+  if (!watched?.startsWith(`${PATHS.updateDir}/`)) return fail(name, `${pathName} watches ${watched ?? 'nothing'}, not the agent's staging directory under ${PATHS.updateDir}`);
+  if (!new RegExp(`^Wants=.*\\b${pathName.replace('.', '\\.')}`, 'm').test(agentUnit)) return fail(name, `${PATHS.unit} does not start ${pathName} (no Wants=)`);
+  return pass(name, `${pathName} watches ${watched}, started with the agent`);
 }
 
 function userCheck(root: string): { row: ServiceCheck; account?: ServiceAccount } {

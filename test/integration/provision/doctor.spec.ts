@@ -57,7 +57,7 @@ describe('regterm doctor --root (installed service)', () => {
     const d = doctor([]);
     expect(d.ok).toBe(true);
     expect(d.status).toBe(0);
-    for (const name of ['service unit', 'service enabled', 'service user', 'permissions', 'signing key', 'tls key', 'config']) {
+    for (const name of ['service unit', 'service enabled', 'update installer', 'service user', 'permissions', 'signing key', 'tls key', 'config']) {
       expect(d.row(name), name).toMatchObject({ status: 'pass' });
     }
     expect(d.row('service enabled').detail).toContain(PATHS.unit);
@@ -94,6 +94,22 @@ describe('regterm doctor --root (installed service)', () => {
     expect(d.row('device certificate').detail).toContain(`renewed (${PATHS.stateDir}/tls/current.pem), valid until ${new X509Certificate(readFileSync(renewed.cert)).validTo}`);
     expect(d.row('broker'), d.row('broker').detail).toMatchObject({ status: 'pass' });
     rmSync(tls, { recursive: true });
+  });
+
+  it('fails when the update installer is missing or not started with the agent', () => {
+    const unitPath = join(root, PATHS.unit);
+    const unit = readFileSync(unitPath, 'utf8');
+    writeFileSync(unitPath, unit.replace(/^Wants=regterm-update\.path\n/m, ''));
+    expect(doctor().row('update installer')).toMatchObject({ status: 'fail', detail: `${PATHS.unit} does not start regterm-update.path (no Wants=)` });
+    writeFileSync(unitPath, unit);
+    const pathUnit = readFileSync(join(root, PATHS.updatePathUnit), 'utf8');
+    unlinkSync(join(root, PATHS.updatePathUnit));
+    const d = doctor();
+    expect(d.ok).toBe(false);
+    expect(d.row('update installer').status).toBe('fail');
+    expect(d.row('update installer').detail).toContain('is not installed');
+    writeFileSync(join(root, PATHS.updatePathUnit), pathUnit);
+    expect(doctor().row('update installer')).toMatchObject({ status: 'pass', detail: `regterm-update.path watches ${PATHS.updateDir}/staged, started with the agent` });
   });
 
   it('fails when a key is readable by others or the unit is not enabled', () => {

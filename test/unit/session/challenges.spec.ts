@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ActiveChallenge } from '../../../src/session/challenges.ts';
-import { resolvePolicy } from '../../../src/session/policy.ts';
+import { RECORDING_ANSWER_WINDOWS, resolvePolicy } from '../../../src/session/policy.ts';
 import type { FrameSignals } from '../../../src/session/signals.ts';
 import { blinkEyes, clip, turnYaw, withEyes } from './synth.ts';
 
@@ -24,6 +24,14 @@ describe('ActiveChallenge', () => {
     expect(outcome('blink', 1000, blinkAt(1400))).toMatch(/^passed@/);
     expect(outcome('blink', 1000, blinkAt(1050))).toMatch(/^failed@8000/);
     expect(outcome('blink', 1000, blinkAt(900))).toMatch(/^failed@8000/);
+  });
+
+  it('a blink must start within blink.startWithinMs (1500) of the prompt: a later blink is not an answer', () => {
+    expect(outcome('blink', 1000, blinkAt(2400))).toMatch(/^passed@/);
+    expect(outcome('blink', 1000, blinkAt(2700))).toMatch(/^failed@8000/);
+    // a recording's window (RECORDING_ANSWER_WINDOWS) takes any blink before the deadline
+    const c = ActiveChallenge.start('blink', 1000, resolvePolicy(RECORDING_ANSWER_WINDOWS), 'n', salt);
+    expect(blinkAt(6000).map((f) => c.frame(f).status)).toContain('passed');
   });
 
   it('a turn passes only in the asked direction, from frontal, after the prompt', () => {
