@@ -5,43 +5,28 @@
  * For each start window W, through the session's own challenge (runPrompt):
  * - answered: prompted recall over the high/medium annotated blinks (prompt placed as in prompted mode), and when the
  *   answers start after their prompt;
- * - a recording's chance: prompts on a 100 ms grid over one pass of every clip, played twice in a row as an attacker's
- *   player loops it (so each prompt has the full timeout after it), annotations ignored (a recording does not know
- *   where its blinks are): the share a recording answers;
+ * - a recording's chance: the share of replay prompts (every 100 ms over the looped clip, annotations ignored:
+ *   src/session/prompted.ts replayPrompts) that the recording answers, as `regterm eval events` reports it;
  * and the same recording's chance for the turn prompts at the shipped rule, for the pairs a session draws.
  */
 import { cachedClips } from './cached-clips.ts';
 import { clipFrontalYaw } from '../src/session/detectors/events-only.ts';
 import { resolvePolicy, type SessionPolicy } from '../src/session/policy.ts';
-import { promptsForEvents, runPrompt, type Prompt } from '../src/session/prompted.ts';
+import { loopedTwice, promptsForEvents, replayPrompts, runPrompt } from '../src/session/prompted.ts';
 import type { ClipEventType } from '../src/session/detectors/events-only.ts';
 
 const [cacheDir, ...dirs] = process.argv.slice(2);
 const base = resolvePolicy();
-const clips = cachedClips(cacheDir, dirs).map((c) => {
-  const step = c.signals[1].tsMs - c.signals[0].tsMs;
-  const ms = c.signals.at(-1)!.tsMs - c.signals[0].tsMs + step;
-  const looped = [...c.signals, ...c.signals.map((f) => ({ ...f, tsMs: f.tsMs + ms }))];
-  return { ...c, frontal: clipFrontalYaw(c.signals, base), ms, looped };
-});
-type Clip = (typeof clips)[number];
-const GRID_MS = 100;
+const clips = cachedClips(cacheDir, dirs).map((c) => ({ ...c, frontal: clipFrontalYaw(c.signals, base), looped: loopedTwice(c.signals) }));
 
-/** Prompts of `type` every GRID_MS over one pass of the clip, from the turn baseline window on. */
-function gridPrompts(c: Clip, type: ClipEventType, p: SessionPolicy): Prompt[] {
-  const out: Prompt[] = [];
-  for (let t = p.turn.prompted.baselineMs; t < c.ms + p.turn.prompted.baselineMs; t += GRID_MS) out.push({ type, promptMs: t });
-  return out;
-}
-
-/** Share of a recording's grid prompts of `type` that pass under `p`, over all clips (and per clip for the table). */
+/** Share of a looped recording's replay prompts (prompted.ts replayPrompts) of `type` that pass under `p`, in total and per clip. */
 function recordingRate(type: ClipEventType, p: SessionPolicy): { passed: number; prompts: number; perClip: Map<string, number> } {
   let passed = 0;
   let prompts = 0;
   const perClip = new Map<string, number>();
   for (const c of clips) {
-    const grid = gridPrompts(c, type, p);
-    const k = grid.filter((g) => runPrompt(c.looped, c.t0Ms, g, p, c.frontal).passed).length;
+    const grid = replayPrompts(type, c.looped.clipMs, p);
+    const k = grid.filter((g) => runPrompt(c.looped.frames, c.t0Ms, g, p, c.frontal).passed).length;
     passed += k;
     prompts += grid.length;
     if (grid.length > 0) perClip.set(c.name, k / grid.length);
@@ -52,7 +37,7 @@ function recordingRate(type: ClipEventType, p: SessionPolicy): { passed: number;
 const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(1)} %`;
 const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
-process.stdout.write(`${clips.length} clips, ${(clips.reduce((s, c) => s + c.ms, 0) / 60000).toFixed(2)} min\n\n`);
+process.stdout.write(`${clips.length} clips, ${(clips.reduce((s, c) => s + c.looped.clipMs, 0) / 60000).toFixed(2)} min\n\n`);
 process.stdout.write('| blink start window (ms) | answered (annotated blinks) | answer after prompt p50 / max (ms) | missed (clip at prompt s) | a recording answers |\n| --- | --- | --- | --- | --- |\n');
 const rows: Array<{ w: number; rate: number }> = [];
 for (const w of [1000, 1500, 2000, 3000, 7000]) {

@@ -110,10 +110,12 @@ export function eventsTable(r: EventsReport): string {
     const x = r.total[t];
     lines.push(`| ${t} | ${x.tp} | ${x.fn} | ${x.fp} | ${x.recall.toFixed(2)} | ${x.falsePerMin.toFixed(2)} | ${x.meanDelayS?.toFixed(2) ?? '–'} |`);
   }
-  lines.push('', 'prompted:', '', '| event | answered / prompts | recall | unpromptable | mean answer s | incidental passes / prompts | rate |', '| --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('', 'prompted:', '', '| event | answered / prompts | recall | unpromptable | mean answer s | incidental passes / prompts | rate | looped replay answers / prompts | rate |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
   for (const t of EVENT_TYPES) {
     const x = r.prompted[t];
-    lines.push(`| ${t} | ${x.answered}/${x.prompts} | ${x.recall.toFixed(2)} | ${x.unpromptable} | ${x.meanAnswerS?.toFixed(2) ?? '–'} | ${x.incidentalPasses}/${x.incidentalPrompts} | ${(x.incidentalPassRate * 100).toFixed(1)} % |`);
+    lines.push(`| ${t} | ${x.answered}/${x.prompts} | ${x.recall.toFixed(2)} | ${x.unpromptable} | ${x.meanAnswerS?.toFixed(2) ?? '–'} | ${x.incidentalPasses}/${x.incidentalPrompts} | ${pct(x.incidentalPassRate)} | ${x.replayAnswers}/${x.replayPrompts} | ${pct(x.replayAnswerRate)} |`);
   }
   lines.push('', `anti-spoof on live clips: ${r.antispoof.spoofWindows} of ${r.antispoof.windows} five-second windows below the threshold`);
   return `${lines.join('\n')}\n`;

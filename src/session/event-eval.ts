@@ -2,7 +2,7 @@ import { antispoofWindows } from './antispoof-windows.ts';
 import { scoreEvents, type TruthEvent } from './detectors/event-score.ts';
 import { clipFrontalYaw, detectClipEvents, type ClipEventType } from './detectors/events-only.ts';
 import type { SessionPolicy } from './policy.ts';
-import { incidentalPrompts, promptsForEvents, runPrompt } from './prompted.ts';
+import { incidentalPrompts, loopedTwice, promptsForEvents, replayPrompts, runPrompt } from './prompted.ts';
 import type { FrameSignals } from './signals.ts';
 
 /**
@@ -12,7 +12,8 @@ import type { FrameSignals } from './signals.ts';
  *   matched to the high/medium annotations (`scoreEvents`); a detection overlapping a low-confidence annotation of
  *   any type is neither a hit nor false.
  * - prompted: each high/medium event answered to a prompt placed before it, and prompts at random times where no such
- *   event is annotated, through the session's challenge logic (prompted.ts).
+ *   event is annotated, through the session's challenge logic (prompted.ts); and how often the clip, replayed in a
+ *   loop without seeing the prompts, answers prompts every 100 ms anyway (what a replay attack gets per challenge).
  * Plus the anti-spoof windows a session would aggregate on these live clips (antispoof-windows.ts).
  */
 export const EVENT_TYPES: readonly ClipEventType[] = ['blink', 'turn_left', 'turn_right'];
@@ -39,6 +40,9 @@ export interface PromptedCell {
   incidentalPrompts: number;
   /** prompt times (s) of the incidental prompts that passed */
   incidentalPassAtS: number[];
+  /** prompts every 100 ms over the looped clip, annotations ignored (prompted.ts replayPrompts), and how many passed */
+  replayAnswers: number;
+  replayPrompts: number;
 }
 
 export interface ClipEval {
@@ -58,6 +62,7 @@ export interface EventsTotals {
   prompted: Record<ClipEventType, {
     answered: number; prompts: number; recall: number; unpromptable: number; meanAnswerS: number | null;
     incidentalPasses: number; incidentalPrompts: number; incidentalPassRate: number;
+    replayAnswers: number; replayPrompts: number; replayAnswerRate: number;
   }>;
   antispoof: { windows: number; spoofWindows: number };
 }
@@ -85,10 +90,12 @@ export function evalClip(
     return { tp: s?.truePositives ?? 0, fn: s?.falseNegatives ?? 0, fp: s?.falsePositives ?? 0, meanDelayS: mean(s?.delaysS ?? []) };
   });
   const { prompts, unpromptable } = promptsForEvents(truth, policy);
+  const looped = loopedTwice(signals);
   const prompted = byType((type): PromptedCell => {
     const answers = prompts.filter((p) => p.type === type).map((p) => runPrompt(signals, t0Ms, p, policy, frontal));
     const incidental = incidentalPrompts(truth, type, seconds * 1000, policy, `${seed}:${name.folder}/${name.clip}`)
       .map((p) => runPrompt(signals, t0Ms, p, policy, frontal));
+    const replay = replayPrompts(type, looped.clipMs, policy).map((p) => runPrompt(looped.frames, t0Ms, p, policy, frontal));
     const passed = answers.filter((a) => a.passed);
     const incidentalPassed = incidental.filter((a) => a.passed);
     return {
@@ -100,6 +107,8 @@ export function evalClip(
       incidentalPasses: incidentalPassed.length,
       incidentalPrompts: incidental.length,
       incidentalPassAtS: incidentalPassed.map((a) => a.promptMs / 1000),
+      replayAnswers: replay.filter((a) => a.passed).length,
+      replayPrompts: replay.length,
     };
   });
   const spoof = antispoofWindows(signals, policy);
@@ -126,10 +135,12 @@ export function eventsTotals(clips: readonly ClipEval[]): EventsTotals {
     const incidentalPasses = sum(cells, 'incidentalPasses');
     const incidentalPrompts = sum(cells, 'incidentalPrompts');
     const answers = cells.flatMap((c) => (c.meanAnswerS === null ? [] : Array(c.answered).fill(c.meanAnswerS)));
+    const [replayAnswers, replayPrompts] = [sum(cells, 'replayAnswers'), sum(cells, 'replayPrompts')];
     return {
       answered, prompts, recall: prompts > 0 ? round3(answered / prompts) : 1, unpromptable: sum(cells, 'unpromptable'),
       meanAnswerS: mean(answers), incidentalPasses, incidentalPrompts,
       incidentalPassRate: incidentalPrompts > 0 ? round3(incidentalPasses / incidentalPrompts) : 0,
+      replayAnswers, replayPrompts, replayAnswerRate: replayPrompts > 0 ? round3(replayAnswers / replayPrompts) : 0,
     };
   });
   const antispoof = {

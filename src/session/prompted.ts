@@ -82,6 +82,28 @@ export function incidentalPrompts(
   return out.sort((a, b) => a.promptMs - b.promptMs);
 }
 
+/** replay prompts per type per second of clip */
+const REPLAY_PER_S = 10;
+
+/**
+ * A replayed recording's chance: prompts of `type` every 100 ms over one pass of the clip (from the baseline window
+ * on), annotations ignored, since a recording does not know where its own blinks and turns are. Run them on
+ * `loopedTwice(frames)`, as an attacker's player loops the clip, so every prompt has its full timeout after it.
+ */
+export function replayPrompts(type: ClipEventType, clipMs: number, policy: Pick<SessionPolicy, 'turn'>): Prompt[] {
+  const out: Prompt[] = [];
+  const first = policy.turn.prompted.baselineMs;
+  for (let promptMs = first; promptMs < clipMs + first; promptMs += 1000 / REPLAY_PER_S) out.push({ type, promptMs });
+  return out;
+}
+
+/** The clip played twice in a row, the second pass's times continuing one frame after the first pass's last. */
+export function loopedTwice(frames: readonly FrameSignals[]): { frames: FrameSignals[]; clipMs: number } {
+  if (frames.length < 2) return { frames: [...frames], clipMs: 0 };
+  const clipMs = frames[frames.length - 1].tsMs - frames[0].tsMs + (frames[1].tsMs - frames[0].tsMs);
+  return { frames: [...frames, ...frames.map((f) => ({ ...f, tsMs: f.tsMs + clipMs }))], clipMs };
+}
+
 /**
  * Run one prompt through the session's challenge logic on a clip's frames (`t0Ms`: the first frame's time).
  * `gateFrontalYawDeg` stands for the quality gate's frontal (a clip's frontal, `clipFrontalYaw`): the session's

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../../../src/session/detectors/event-score.ts';
 import { evalClip, eventsTotals } from '../../../src/session/event-eval.ts';
 import { resolvePolicy } from '../../../src/session/policy.ts';
-import { INCIDENTAL_MIN_WINDOW_MS, PROMPT_LEAD_MS, incidentalPrompts, promptsForEvents, runPrompt } from '../../../src/session/prompted.ts';
+import { INCIDENTAL_MIN_WINDOW_MS, PROMPT_LEAD_MS, incidentalPrompts, loopedTwice, promptsForEvents, replayPrompts, runPrompt } from '../../../src/session/prompted.ts';
 import { clip, turnYaw } from './synth.ts';
 
 const policy = resolvePolicy();
@@ -59,6 +59,34 @@ describe('prompted mode: runPrompt through the session challenge', () => {
     const shifted = frames.map((f) => ({ ...f, tsMs: f.tsMs + 50_000 }));
     expect(runPrompt(shifted, 50_000, { type: 'turn_left', promptMs: 3400 }, policy, 0).passed).toBe(true);
     expect(runPrompt(shifted.slice(0, 120), 50_000, { type: 'turn_left', promptMs: 3400 }, policy, 0).passed).toBe(false);
+  });
+});
+
+describe('replay prompts: what a looped recording answers without seeing the prompts', () => {
+  it('loops the clip once, one frame after its end, and prompts every 100 ms over one pass', () => {
+    const looped = loopedTwice(frames);
+    const step = frames[1].tsMs - frames[0].tsMs;
+    expect(looped.clipMs).toBe(frames.at(-1)!.tsMs - frames[0].tsMs + step);
+    expect(looped.frames).toHaveLength(2 * frames.length);
+    expect(looped.frames[frames.length].tsMs).toBe(frames[0].tsMs + looped.clipMs);
+    const prompts = replayPrompts('turn_left', looped.clipMs, policy);
+    expect(prompts).toHaveLength(Math.ceil(looped.clipMs / 100));
+    expect(prompts[0].promptMs).toBe(policy.turn.prompted.baselineMs);
+  });
+
+  it('the one turn answers the prompts whose start window it falls in, and no others', () => {
+    const looped = loopedTwice(frames);
+    const answered = replayPrompts('turn_left', looped.clipMs, policy)
+      .filter((p) => runPrompt(looped.frames, 0, p, policy, 0).passed).map((p) => p.promptMs);
+    // the turn leaves the 5 deg band ~4.1 s: answered by prompts from 1.5 s before that to the reaction floor before it
+    expect(answered.length).toBeGreaterThanOrEqual(12);
+    expect(answered.length).toBeLessThanOrEqual(14);
+    for (const at of answered) expect(at).toBeGreaterThan(4000 - policy.turn.prompted.startWithinMs - 200);
+    for (const at of answered) expect(at).toBeLessThan(4000);
+    const e = evalClip({ folder: 'f', clip: 'c' }, frames, 0, [], policy, 'seed');
+    expect(e.prompted.turn_left).toMatchObject({ replayAnswers: answered.length, replayPrompts: 120 });
+    expect(e.prompted.turn_right.replayAnswers).toBe(0);
+    expect(eventsTotals([e]).prompted.turn_left.replayAnswerRate).toBe(Math.round((answered.length / 120) * 1000) / 1000);
   });
 });
 
