@@ -6,8 +6,9 @@
  * `regterm replay --events-only` (recordingSignals with the events track: fr_pose on every frame), scored in two modes
  * by src/session/event-eval.ts: the clip scan (per clip and in total, per event type: detected/annotated, false
  * events per minute, mean detection delay) and the prompted mode (prompts before each high/medium event and at random
- * times through the session's challenge logic; src/session/prompted.ts), plus the anti-spoof windows a session would
- * aggregate on these live clips.
+ * times through the session's challenge logic; src/session/prompted.ts; and what the clip, looped without seeing the
+ * prompts, answers of prompts every 100 ms: a replay attack's chance per challenge), plus the anti-spoof windows a
+ * session would aggregate on these live clips.
  *
  * --cache DIR keeps each clip's per-frame signals (pose, eye state, box, luminance, anti-spoof score; no pixels, no
  * landmarks, no embeddings) as `<folder name>--<clip>.json` in DIR, so a policy change re-scores in seconds. Use a tmp

@@ -49,6 +49,7 @@ columns are ignored); their paths are relative to --root (default: the CSV's fol
   pose         --labels CSV: ${POSE_COLUMNS.join(',')}; --boxes CSV: ${BOXES_COLUMNS.join(',')}
                (default: face_boxes.csv beside the labels): head-pose error of --estimator
   events       every <clip>.mp4 with a <clip>.events.csv (${EVENTS_COLUMNS.join(',')}; seconds) under DIR: blinks and turns
+               found (clip scan) and answered (prompted), prompts answered anyway (incidental, and by the clip looped)
   replay-attack  each clip (or DIR's *.mp4) looped in front of the camera for --seeds sessions: how many match
   --root DIR          where the CSV's paths are relative to
   --scores-out CSV    verify: write per-pair scores (fused and per embedder; no embeddings)
