@@ -39,13 +39,11 @@ const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a -
 
 process.stdout.write(`${clips.length} clips, ${(clips.reduce((s, c) => s + c.looped.clipMs, 0) / 60000).toFixed(2)} min\n\n`);
 process.stdout.write('| blink start window (ms) | answered (annotated blinks) | answer after prompt p50 / max (ms) | missed (clip at prompt s) | a recording answers |\n| --- | --- | --- | --- | --- |\n');
-const rows: Array<{ w: number; rate: number }> = [];
 for (const w of [1000, 1500, 2000, 3000, 7000]) {
   const p = resolvePolicy({ blink: { startWithinMs: w } });
   const outcomes = clips.flatMap((c) => promptsForEvents(c.truth, p).prompts.filter((x) => x.type === 'blink').map((x) => ({ clip: c.name, ...runPrompt(c.signals, c.t0Ms, x, p, c.frontal) })));
   const answers = outcomes.filter((o) => o.passed).map((o) => o.answerMs!);
   const rec = recordingRate('blink', p);
-  rows.push({ w, rate: rec.passed / rec.prompts });
   process.stdout.write(`| ${w} | ${answers.length}/${outcomes.length} | ${quantile(answers, 0.5)} / ${Math.max(...answers)} | ${outcomes.filter((o) => !o.passed).map((o) => `${o.clip.split('/')[1]} ${(o.promptMs / 1000).toFixed(2)}`).join(', ')} | ${rec.passed}/${rec.prompts} (${pct(rec.passed, rec.prompts)}) |\n`);
 }
 

@@ -40,11 +40,11 @@ try {
   for (const c of annotatedClips(dirs)) {
     const file = join(out, `${c.folder}--${c.clip}.json`);
     if (existsSync(file)) continue;
-    const cues: Array<{ lmYaw: number; lmRoll: number; nose: number } | null> = [];
+    const cues: Array<{ lmYaw: number; nose: number } | null> = [];
     const r = await recordingSignals(engine, c.recording, createLogger({ level: 'warn' }), (f) => {
       const lm = f.faces[0]?.landmarks68;
       const p = lm ? landmarkPose(lm) : null;
-      cues.push(lm && p ? { lmYaw: p.yaw, lmRoll: p.roll, nose: noseOffset(lm) } : null);
+      cues.push(lm && p ? { lmYaw: p.yaw, nose: noseOffset(lm) } : null);
     }, eventsTrack(policy));
     writeFileSync(file, JSON.stringify({ t0Ms: r.t0Ms, frames: r.signals.map((s, i) => ({ tsMs: s.tsMs, yaw: s.face?.yawDeg, ...cues[i] })) }));
   }
