@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../lib/atomic-write.ts';
+import { fsyncPath, writeFileAtomic } from '../lib/atomic-write.ts';
 
 /**
  * The seen-nonce memory's second copy: an append-only file next to the state database (`<db>.nonces`), one
@@ -40,7 +40,7 @@ export class NonceFile {
     } finally {
       closeSync(fd);
     }
-    if (created) fsyncDir(dirname(this.path));
+    if (created) fsyncPath(dirname(this.path));
     this.appended++;
   }
 

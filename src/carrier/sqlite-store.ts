@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, stat
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { RegtermError, errorMessage } from '../lib/errors.ts';
-import { fsyncDir } from '../lib/atomic-write.ts';
+import { fsyncPath } from '../lib/atomic-write.ts';
 import { NonceFile } from './nonce-file.ts';
 import { SeqCounter } from './seq-floor.ts';
 import { StoreClosedError, type AcceptedSession, type OutboxEntry, type OutboxStore, type StateStore } from './store.ts';
@@ -148,7 +148,7 @@ export class SqliteState {
       db = openChecked(path);
       this.recovery = { aside, cause: errorMessage(e), ...copyReadable(aside, db) };
     }
-    if (!existed || this.recovery) fsyncDir(dirname(path));
+    if (!existed || this.recovery) fsyncPath(dirname(path));
     try {
       this.loadNonceFile(db);
     } catch (e: unknown) {
@@ -164,7 +164,7 @@ export class SqliteState {
     for (const suffix of ['', '-wal', '-shm']) {
       if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
     }
-    fsyncDir(dirname(path));
+    fsyncPath(dirname(path));
     return aside;
   }
 

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../lib/logger.ts';
 import { untrustedText } from '../lib/untrusted-text.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { withoutUndefined } from '../lib/without-undefined.ts';
 
 /**
  * Remote configuration (DESIGN.md §5 `config/desired` / `config/reported`): the carrier publishes a signed desired
@@ -133,8 +134,4 @@ export class RemoteConfigService implements Component {
     };
     this.o.link.publishRetained(this.o.link.topics.configReported, await this.o.sign(report));
   }
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

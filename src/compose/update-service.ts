@@ -12,6 +12,7 @@ import { type UpdateOutcome, acknowledgeOutcome, readOutcome, readPending, settl
 import { digestFile, parseSignature, readReleaseKeys, verifyRelease } from '../device/update/release-signature.ts';
 import { removeStagingLeftovers, stageRelease, stagedPath } from '../device/update/staged.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { withoutUndefined } from '../lib/without-undefined.ts';
 
 /**
  * The carrier's update command (docs/release.md "The update command"): a carrier-signed `update/request` naming a
@@ -248,9 +249,6 @@ function outcomeReport(outcome: UpdateOutcome): Report {
   return { status: 'rolled_back', reason, ...base };
 }
 
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../lib/atomic-write.ts';
+import { fsyncPath, writeFileAtomic } from '../lib/atomic-write.ts';
 import { ConfigError, REMOTE_LAYER_FILE, configLeaves, loadConfigLayers, valueAt, type LoadConfigOptions, type LoadedConfig } from './load.ts';
 
 /**
@@ -202,6 +202,6 @@ function restoreLastGood(stateDir: string): RemoteLayer | undefined {
     return good;
   }
   rmSync(join(stateDir, REMOTE_LAYER_FILE), { force: true });
-  fsyncDir(stateDir);
+  fsyncPath(stateDir);
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { ActiveChallenge } from './challenges.ts';
 import type { TruthEvent } from './detectors/event-score.ts';
 import type { ClipEventType } from './detectors/events-only.ts';
-import { promptBaselineYaw } from './detectors/turn.ts';
+import { promptBaselineYaw, type YawReading } from './detectors/turn.ts';
 import type { SessionPolicy } from './policy.ts';
 import { randomInt, seededRandom } from './random.ts';
 import type { FrameSignals } from './signals.ts';
@@ -113,9 +113,8 @@ export function runPrompt(
   frames: readonly FrameSignals[], t0Ms: number, prompt: Prompt, policy: SessionPolicy, gateFrontalYawDeg: number,
 ): PromptOutcome {
   const at = t0Ms + prompt.promptMs;
-  const readings = frames.filter((f) => f.tsMs < at && f.faceCount > 0 && f.face).map((f) => ({ tsMs: f.tsMs, yawDeg: f.face?.yawDeg ?? 0 }));
   const turn = prompt.type !== 'blink';
-  const baseline = turn ? promptBaselineYaw(readings, at, policy.turn, gateFrontalYawDeg) : 0;
+  const baseline = turn ? promptBaselineYaw(yawsBefore(frames, at), at, policy.turn, gateFrontalYawDeg) : 0;
   const challenge = ActiveChallenge.start(prompt.type, at, policy, 'eval', new Uint8Array(16), baseline);
   const result = (passed: boolean, answerMs?: number): PromptOutcome => ({
     ...prompt, passed, ...(answerMs === undefined ? {} : { answerMs }), ...(turn ? { baselineYawDeg: baseline } : {}),
@@ -127,4 +126,9 @@ export function runPrompt(
     if (s.status === 'failed') return result(false);
   }
   return result(false);
+}
+
+/** The yaw readings of the frames with a face before `atMs`: what a session has seen when it prompts. */
+function yawsBefore(frames: readonly FrameSignals[], atMs: number): YawReading[] {
+  return frames.filter((f) => f.tsMs < atMs && f.faceCount > 0 && f.face).map((f) => ({ tsMs: f.tsMs, yawDeg: f.face?.yawDeg ?? 0 }));
 }

@@ -3,7 +3,7 @@ import {
   readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fsyncDir } from '../../lib/atomic-write.ts';
+import { fsyncPath } from '../../lib/atomic-write.ts';
 import { under } from './layout.ts';
 
 export interface Owner {
@@ -93,7 +93,7 @@ export class TreeWriter {
     const p = this.host(path);
     if (!lstatOrUndefined(p)) return;
     rmSync(p, { force: true });
-    fsyncDir(dirname(p));
+    fsyncPath(dirname(p));
     this.changes.push({ path, action: 'removed' });
   }
 
@@ -107,7 +107,7 @@ export class TreeWriter {
     rmSync(tmp, { force: true });
     symlinkSync(target, tmp);
     renameSync(tmp, p);
-    fsyncDir(dirname(p));
+    fsyncPath(dirname(p));
     this.changes.push({ path, action: st ? 'updated' : 'created' });
   }
 
@@ -136,7 +136,7 @@ export class TreeWriter {
       else copied = this.copy(from, to, st.mode & 0o111 ? 0o755 : 0o644, owner) || copied;
     }
     // one directory fsync for all the renames in it (a release holds ~1200 files; per file it doubles the syncs)
-    if (copied) fsyncDir(this.host(dest));
+    if (copied) fsyncPath(this.host(dest));
   }
 
   /** One file of a mirror; returns whether it was replaced (then its directory still needs an fsync). */
@@ -170,7 +170,7 @@ export class TreeWriter {
       closeSync(fd);
     }
     renameSync(tmp, p);
-    if (syncDir) fsyncDir(dirname(p));
+    if (syncDir) fsyncPath(dirname(p));
   }
 
   /** Sets mode and owner where they differ; `quiet` for an entry just created (already reported as created). */

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/logger.ts';
 import { errorMessage } from '../../lib/errors.ts';
-import { fsyncDir, writeFileAtomic } from '../../lib/atomic-write.ts';
+import { fsyncPath, writeFileAtomic } from '../../lib/atomic-write.ts';
 import { certificatesIn, matchesKey, notAfterMs, privateKeyIn } from './certificate.ts';
 
 /**
@@ -79,7 +79,7 @@ export class TlsCredentials {
       if (!x509) return; // removed while connecting: the next attempt takes what is there
       try {
         renameSync(this.pendingFile, this.currentFile);
-        fsyncDir(this.dir);
+        fsyncPath(this.dir);
       } catch (e: unknown) {
         this.log.error({ err: errorMessage(e) }, 'could not keep the renewed certificate pair');
         return;
@@ -94,7 +94,7 @@ export class TlsCredentials {
     if (this.pendingFailed && this.stored('pending', this.pendingFile)) {
       this.log.error('the broker refused the renewed certificate that the previous one still connects with: discarded');
       rmSync(this.pendingFile, { force: true });
-      fsyncDir(this.dir);
+      fsyncPath(this.dir);
       this.pendingFailed = false;
       this.o.onNewPairRefused?.();
     }

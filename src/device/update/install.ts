@@ -6,7 +6,7 @@ import {
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { RegtermError, errorMessage } from '../../lib/errors.ts';
-import { fsyncDir } from '../../lib/atomic-write.ts';
+import { fsyncPath } from '../../lib/atomic-write.ts';
 import { PATHS, UNIT_NAME, under } from '../provision/layout.ts';
 import { DEFAULT_DEADLINE_S, DEFAULT_MAX_ATTEMPTS, type UpdateOutcome, readPending, settleTrial, writePending } from './pending.ts';
 import { type ReleaseSignature, type VerifiedRelease, readReleaseKeys, verifyRelease } from './release-signature.ts';
@@ -121,7 +121,7 @@ function fsyncTree(dir: string): void {
       }
     }
   }
-  fsyncDir(dir);
+  fsyncPath(dir);
 }
 
 /** The version `current` links to (releases/<version>), or undefined. */
@@ -141,14 +141,14 @@ export function switchCurrent(root: string, version: string): void {
   rmSync(tmp, { force: true });
   symlinkSync(`releases/${version}`, tmp);
   renameSync(tmp, link);
-  fsyncDir(under(root, PATHS.release));
+  fsyncPath(under(root, PATHS.release));
 }
 
 /** Removes a directory by renaming it to .trash-* first (a kill mid-delete leaves a .trash-*, never a half release). */
 function discard(releases: string, name: string): void {
   const trash = join(releases, `.trash-${name}-${process.pid}-${Date.now()}`);
   renameSync(join(releases, name), trash);
-  fsyncDir(releases);
+  fsyncPath(releases);
   rmSync(trash, { recursive: true, force: true });
 }
 
@@ -173,7 +173,7 @@ function unpack(releases: string, tarball: string, v: VerifiedRelease): void {
     verifyReleaseTree(unpacked, v);
     fsyncTree(unpacked);
     renameSync(unpacked, dest);
-    fsyncDir(releases);
+    fsyncPath(releases);
   } catch (e: unknown) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
     throw e instanceof UpdateError ? e : new UpdateError(`unpacking ${v.version} failed: ${stderr || errorMessage(e)}`, undefined, { cause: e });

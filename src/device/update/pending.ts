@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../../lib/atomic-write.ts';
+import { fsyncPath, writeFileAtomic } from '../../lib/atomic-write.ts';
 
 /**
  * The update's trial state in /var/lib/regterm/update/ (docs/release.md), shared with scripts/update-guard (POSIX sh,
@@ -78,7 +78,7 @@ export function finishTrial(updateDir: string, p: PendingUpdate, result: UpdateO
   const outcome: UpdateOutcome = { result, version: p.version, previous: p.previous, reason, at: nowS };
   writeOutcome(updateDir, outcome);
   rmSync(pendingPath(updateDir), { force: true });
-  fsyncDir(updateDir);
+  fsyncPath(updateDir);
   return outcome;
 }
 
@@ -97,5 +97,5 @@ export function acknowledgeOutcome(updateDir: string): void {
   if (!existsSync(outcomePath(updateDir))) return;
   renameSync(outcomePath(updateDir), `${outcomePath(updateDir)}.acked`);
   rmSync(`${outcomePath(updateDir)}.acked`, { force: true });
-  fsyncDir(updateDir);
+  fsyncPath(updateDir);
 }

@@ -1,11 +1,11 @@
 import {
-  closeSync, constants, createReadStream, createWriteStream, existsSync, fstatSync, fsyncSync, mkdirSync, mkdtempSync, openSync,
+  closeSync, constants, createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync,
   readFileSync, readdirSync, renameSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../../lib/errors.ts';
-import { fsyncDir } from '../../lib/atomic-write.ts';
+import { fsyncPath } from '../../lib/atomic-write.ts';
 import { PATHS, under } from '../provision/layout.ts';
 import { type ApplyResult, UpdateError, applyRelease, currentVersion } from './install.ts';
 import { writeOutcome } from './pending.ts';
@@ -45,10 +45,10 @@ export function stageRelease(updateDir: string, tarball: string, signatureText: 
     renameSync(tarball, join(dir, TARBALL));
     writeFileSync(join(dir, SIGNATURE), signatureText, { mode: 0o644 });
     writeFileSync(join(dir, REQUEST), `${JSON.stringify(request)}\n`, { mode: 0o644 });
-    for (const name of [TARBALL, SIGNATURE, REQUEST]) fsyncFile(join(dir, name));
-    fsyncDir(dir);
+    for (const name of [TARBALL, SIGNATURE, REQUEST]) fsyncPath(join(dir, name));
+    fsyncPath(dir);
     renameSync(dir, stagedPath(updateDir));
-    fsyncDir(updateDir);
+    fsyncPath(updateDir);
   } catch (e: unknown) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -127,16 +127,7 @@ async function copyRegularFile(from: string, to: string): Promise<void> {
     throw new UpdateError(`${from} is not a regular file`);
   }
   await pipeline(createReadStream('', { fd }), createWriteStream(to, { flags: 'wx', mode: 0o600 }));
-  fsyncFile(to);
-}
-
-function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncPath(to);
 }
 
 const oneLine = (text: string) => text.replace(/[\r\n]+/g, ' ').slice(0, 280);

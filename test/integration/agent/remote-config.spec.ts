@@ -59,12 +59,7 @@ async function desire(version: number, config: Record<string, unknown>, signer =
 
 /** Every report so far, each verified with the device key. */
 async function reports(): Promise<ConfigReport[]> {
-  const out: ConfigReport[] = [];
-  for (const m of carrier.messages.filter((x) => x.topic === topics.configReported && x.payload)) {
-    const { payload } = await compactVerify(m.payload, devicePub);
-    out.push(configReportSchema.parse(JSON.parse(new TextDecoder().decode(payload))));
-  }
-  return out;
+  return (await carrier.verifiedJson(topics.configReported, devicePub)).map((j) => configReportSchema.parse(j));
 }
 
 /** The first report after the first `after` ones that is about `version` (reports of a retained message re-sent on

@@ -143,12 +143,7 @@ async function command(fields: Partial<Record<string, unknown>>, signer = carrie
 
 /** Every update report so far, each verified with the device key (an unverifiable one fails the test). */
 async function reports(): Promise<UpdateReport[]> {
-  const out: UpdateReport[] = [];
-  for (const m of carrier.messages.filter((x) => x.topic === topics.updateReported && x.payload)) {
-    const { payload } = await compactVerify(m.payload, devicePub);
-    out.push(updateReportSchema.parse(JSON.parse(new TextDecoder().decode(payload))));
-  }
-  return out;
+  return (await carrier.verifiedJson(topics.updateReported, devicePub)).map((j) => updateReportSchema.parse(j));
 }
 
 const reportCount = () => carrier.messages.filter((x) => x.topic === topics.updateReported).length;

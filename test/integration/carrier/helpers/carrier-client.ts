@@ -1,4 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { compactVerify } from 'jose';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { ClientCert } from './pki.ts';
 
@@ -50,6 +52,16 @@ export class CarrierClient {
       setTimeout(() => reject(new Error('carrier client did not connect')), 5000);
     });
     await new Promise((r) => setTimeout(r, 100));
+  }
+
+  /** Every payload received on `topic` so far (cleared retained messages skipped), each verified with `deviceKey`: an unverifiable one throws. */
+  async verifiedJson(topic: string, deviceKey: KeyObject): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (const m of this.messages.filter((x) => x.topic === topic && x.payload)) {
+      const { payload } = await compactVerify(m.payload, deviceKey);
+      out.push(JSON.parse(new TextDecoder().decode(payload)));
+    }
+    return out;
   }
 
   publish(topic: string, payload: string | Buffer): Promise<void> {
