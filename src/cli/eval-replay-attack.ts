@@ -1,10 +1,11 @@
 /**
- * regterm eval replay-attack DIR|VIDEO... [--seeds N] [--models-dir DIR] [--json]
+ * regterm eval replay-attack DIR|VIDEO... [--seeds N] [--first-seed K] [--models-dir DIR] [--json]
  *
  * How often a played-back recording, made without seeing the prompts, is decided `match`. Every clip (a video file,
  * or every *.mp4 in a directory) runs N full sessions exactly as `regterm replay` runs one (replay.ts `session`: the
  * same SessionRunner, frame clock, the clip's own frame at 80 % as the ID photo), each with its own fixed seed
- * `replay-attack-<k>`, so each draws its own challenge plan and pauses. The clip loops (LoopingReplay), as an
+ * `replay-attack-<k>` (k from --first-seed, default 0: a long measurement splits into runs that add up), so each
+ * draws its own challenge plan and pauses. The clip loops (LoopingReplay), as an
  * attacker's player would, so a short clip is tested for the whole session rather than ending before it decides.
  * The light challenge is off (a recording cannot follow it): the session asks the default policy's motion
  * challenges, two of blink/turn_left/turn_right, with the live customer's turn reaction window (a recording that is
@@ -25,7 +26,7 @@ import { RECORDING_ENDED, REFERENCE_AT, recordingFrameAsPng, session } from './r
 /** passes of a clip per session: enough for a 3 s clip to outlast the session's default 60 s cap */
 const MAX_PASSES = 30;
 
-export const USAGE = 'usage: regterm eval replay-attack DIR|VIDEO... [--seeds N] [--models-dir DIR] [--json]';
+export const USAGE = 'usage: regterm eval replay-attack DIR|VIDEO... [--seeds N] [--first-seed K] [--models-dir DIR] [--json]';
 
 interface ClipReport {
   clip: string;
@@ -43,10 +44,15 @@ interface ClipReport {
 export async function run(ctx: CommandContext): Promise<number> {
   const p = parseCommandArgs('eval replay-attack', {
     args: ctx.argv, allowPositionals: true,
-    options: { seeds: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, 'models-dir': { type: 'string' } },
+    options: {
+      seeds: { type: 'string', default: '5' }, 'first-seed': { type: 'string', default: '0' },
+      json: { type: 'boolean', default: false }, 'models-dir': { type: 'string' },
+    },
   });
   const seeds = Number(p.values.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError('--seeds must be a positive integer');
+  const firstSeed = Number(p.values['first-seed']);
+  if (!Number.isInteger(firstSeed) || firstSeed < 0) throw new UsageError('--first-seed must be a non-negative integer');
   if (p.positionals.length === 0) throw new UsageError(USAGE);
   const clips = (await Promise.all(p.positionals.map(videosIn))).flat();
   if (clips.length === 0) throw new UsageError(`eval replay-attack: no *.mp4 in ${p.positionals.join(' ')}`);
@@ -60,7 +66,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     for (const clip of clips) {
       const ownFrame = await recordingFrameAsPng(clip, REFERENCE_AT, logger);
       const r: ClipReport = { clip, sessions: 0, match: 0, matchSeeds: [], decisions: {}, challengesPassed: 0, recordingEnded: 0 };
-      for (let k = 0; k < seeds; k++) {
+      for (let k = firstSeed; k < firstSeed + seeds; k++) {
         const camera = new LoopingReplay({ path: clip, logger: logger.child({ component: 'camera' }), maxPasses: MAX_PASSES, pace: 'fast' });
         const args = { recording: clip, json: true, eventsOnly: false, seed: `replay-attack-${k}`, liveReactionWindow: true };
         const out = await session(engine, args, logger, undefined, ownFrame.slice(), camera);
@@ -90,7 +96,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   for (const c of perClip) for (const [d, n] of Object.entries(c.decisions)) decisions[d] = (decisions[d] ?? 0) + n;
   const totalMs = performance.now() - started;
   const report = {
-    seeds, clips: perClip.length,
+    seeds, firstSeed, clips: perClip.length,
     policy: 'default, light challenge off: two of blink/turn_left/turn_right per session, random order and pauses; clip looped',
     total: {
       sessions, match, matchRate: match / sessions, challengesPassed: perClip.reduce((a, c) => a + c.challengesPassed, 0),

@@ -5,7 +5,7 @@
  *                                                          (file,yaw_deg,pitch_deg,roll_deg: eval-pose.ts)
  * regterm eval events DIR... [--cache DIR] [--policy JSON] [--json]   (annotated clips: blinks and turns, clip scan and prompted;
  *                                                          eval-events.ts)
- * regterm eval replay-attack DIR|VIDEO... [--seeds N] [--json] (eval-replay-attack.ts)
+ * regterm eval replay-attack DIR|VIDEO... [--seeds N] [--first-seed K] [--json] (eval-replay-attack.ts)
  *
  * Threshold calibration on a carrier's own data. Paths in the CSV are relative to --root (default: the CSV's folder).
  * verify: every distinct image is embedded once (largest face; cached in memory by path). A pair with an image where
@@ -41,7 +41,7 @@ export const USAGE = `usage: regterm eval verify --pairs CSV [--root DIR] [--sco
        regterm eval antispoof --labels CSV [--root DIR] [--antispoof-crop S] [--models-dir DIR] [--json]
        regterm eval pose --labels CSV [--root DIR] [--boxes CSV] [--estimator ${POSE_ESTIMATORS.join('|')}] [--models-dir DIR] [--json]
        regterm eval events DIR... [--cache DIR] [--policy JSON] [--models-dir DIR] [--json]
-       regterm eval replay-attack DIR|VIDEO... [--seeds N] [--models-dir DIR] [--json]
+       regterm eval replay-attack DIR|VIDEO... [--seeds N] [--first-seed K] [--models-dir DIR] [--json]
 Threshold calibration and accuracy on a carrier's own data. CSVs have a header row (RFC 4180 quoting; further
 columns are ignored); their paths are relative to --root (default: the CSV's folder).
   verify       --pairs CSV: ${PAIRS_COLUMNS.join(',')} (same: 1 or 0); 1:1 accuracy, EER, TAR and the threshold at FAR 1e-3
@@ -58,6 +58,7 @@ columns are ignored); their paths are relative to --root (default: the CSV's fol
   --cache DIR         events: keep each clip's per-frame signals here
   --policy JSON       events: a session policy to score (default: the deployment's)
   --seeds N           replay-attack: sessions per clip, each with its own challenges and pauses (default 5)
+  --first-seed K      replay-attack: number the seeds from K (default 0), to add a run to an earlier one
   --models-dir DIR    load the model files from DIR
   --json              the report as indented JSON
 On a terminal, progress with an ETA goes to stderr.`;

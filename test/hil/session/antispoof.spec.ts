@@ -81,15 +81,15 @@ describeWithFaceData('passive anti-spoof as a session decides it', ['nuaa_impost
     expect(r.antispoof.lowest).toBeGreaterThan(0.5);
   }, 600_000);
 
-  it('eval replay-attack --json on a short clip: sessions, decisions and the match rate per clip and in total', async () => {
+  it('eval replay-attack --json on a short clip (seeds 3 and 4): sessions, decisions and the match rate per clip and in total', async () => {
     const clip = join(DATA, 'liveportrait_driving_videos', 'd0.mp4');
-    const { stdout } = await exec('node', ['bin/regterm.js', 'eval', 'replay-attack', clip, '--seeds', '2', '--json'], { maxBuffer: 16 << 20 });
+    const { stdout } = await exec('node', ['bin/regterm.js', 'eval', 'replay-attack', clip, '--seeds', '2', '--first-seed', '3', '--json'], { maxBuffer: 16 << 20 });
     const r = JSON.parse(stdout) as {
-      seeds: number; clips: number;
+      seeds: number; firstSeed: number; clips: number;
       total: { sessions: number; match: number; matchRate: number; decisions: Record<string, number>; recordingEnded: number };
       perClip: Array<{ clip: string; sessions: number; match: number; decisions: Record<string, number> }>;
     };
-    expect(r).toMatchObject({ seeds: 2, clips: 1, total: { sessions: 2 } });
+    expect(r).toMatchObject({ seeds: 2, firstSeed: 3, clips: 1, total: { sessions: 2 } });
     expect(r.perClip).toEqual([expect.objectContaining({ clip, sessions: 2 })]);
     expect(Object.values(r.total.decisions).reduce((a, n) => a + n, 0)).toBe(2);
     expect(r.total.matchRate).toBe(r.total.match / 2);

@@ -49,3 +49,14 @@ describe('regterm eval verify (real process)', () => {
     expect(run.stdout).toMatch(/eval verify {2}2\/2 in \d+:\d\d\r?\n/);
   });
 });
+
+describe('regterm eval replay-attack arguments (real process)', () => {
+  it.each([
+    ['--seeds', '0', '--seeds must be a positive integer'],
+    ['--first-seed', '1.5', '--first-seed must be a non-negative integer'],
+  ])('%s %s exits 2 with the reason, before any model loads', (flag, value, reason) => {
+    const run = spawnSync(process.execPath, [BIN, 'eval', 'replay-attack', dir, `${flag}=${value}`], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(reason);
+  });
+});
