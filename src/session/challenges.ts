@@ -38,10 +38,15 @@ export function planChallenges(p: SessionPolicy, random: RandomSource): Challeng
   return { challenges, lightSalt: random.bytes(16) };
 }
 
+/**
+ * A motion challenge's timing, in ms after its prompt, for a field trial of the reaction windows: when the answer
+ * started, or, for a failed challenge, when the first motion of the asked kind started outside the window (before
+ * minReactionMs, negative if already under way at the prompt, or after the start window).
+ */
 export type ChallengeStatus =
   | { status: 'pending' }
-  | { status: 'passed'; light?: LightResult }
-  | { status: 'failed'; light?: LightResult };
+  | { status: 'passed'; light?: LightResult; answerStartMs?: number }
+  | { status: 'failed'; light?: LightResult; outsideWindowStartMs?: number };
 
 /**
  * One running challenge, fed frames and clock ticks. Motion challenges only accept evidence that STARTED at least
@@ -58,6 +63,8 @@ export class ActiveChallenge {
   private readonly blink: BlinkDetector | undefined;
   private readonly turn: TurnDetector | undefined;
   private readonly luma: LumaSample[] = [];
+  /** the first blink or asked-direction turn that started outside the reaction window (absolute ms) */
+  private outsideWindowMs: number | undefined;
 
   constructor(
     readonly type: ChallengeType,
@@ -90,26 +97,38 @@ export class ActiveChallenge {
     const face = f.faceCount > 0 ? f.face : undefined;
     if (this.blink) {
       const b = this.blink.push(f.tsMs, face);
-      const answering = b !== undefined && b.startMs >= this.earliestMs && b.startMs <= this.promptMs + this.p.blink.startWithinMs;
-      if (answering) return { status: 'passed' };
+      if (b !== undefined) {
+        const answered = this.answerOrNote(b.startMs, this.p.blink.startWithinMs);
+        if (answered) return answered;
+      }
     }
     if (this.turn) {
       const want = this.type === 'turn_left' ? 'left' : 'right';
       for (const t of this.turn.push(f.tsMs, face)) {
-        const answering = t.startMs >= this.earliestMs && t.startMs <= this.promptMs + this.p.turn.prompted.startWithinMs;
-        if (t.type === 'turn_onset' && t.direction === want && t.fromFrontal && answering) {
-          return { status: 'passed' };
-        }
+        if (t.type !== 'turn_onset' || t.direction !== want || !t.fromFrontal) continue;
+        const answered = this.answerOrNote(t.startMs, this.p.turn.prompted.startWithinMs);
+        if (answered) return answered;
       }
     }
     if (this.light && face && f.tsMs >= this.light.startMs) this.luma.push({ tsMs: f.tsMs, luma: face.faceLuma });
     return this.tick(f.tsMs);
   }
 
+  /** A motion of the asked kind that started at `startMs`: the answer if inside the reaction window, else noted. */
+  private answerOrNote(startMs: number, startWithinMs: number): ChallengeStatus | undefined {
+    if (startMs >= this.earliestMs && startMs <= this.promptMs + startWithinMs) {
+      return { status: 'passed', answerStartMs: startMs - this.promptMs };
+    }
+    this.outsideWindowMs ??= startMs;
+    return undefined;
+  }
+
   /** Decide on time alone: the light challenge evaluates at its deadline, the others fail at theirs. */
   tick(nowMs: number): ChallengeStatus {
     if (nowMs < this.deadlineMs) return { status: 'pending' };
-    if (!this.light) return { status: 'failed' };
+    if (!this.light) {
+      return this.outsideWindowMs === undefined ? { status: 'failed' } : { status: 'failed', outsideWindowStartMs: this.outsideWindowMs - this.promptMs };
+    }
     const light = evaluateLight(this.light, this.luma, this.p.light);
     this.luma.length = 0;
     return light.passed ? { status: 'passed', light } : { status: 'failed', light };

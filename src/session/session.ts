@@ -214,7 +214,7 @@ export class RegistrationSession {
     }
     const passed = status.status === 'passed';
     this.outcomes.push({ type: a.type, passed, ms: now - a.promptMs });
-    this.emitProgress(passed ? 'challenge_passed' : 'challenge_failed', { challenge: a.type });
+    this.emitProgress(passed ? 'challenge_passed' : 'challenge_failed', { challenge: a.type, ...answerTiming(status) });
     this.active = undefined;
     if (!passed) {
       this.decide('liveness_failed', `challenge:${a.type}`);
@@ -323,4 +323,11 @@ export class RegistrationSession {
     };
     this.out.push({ type: 'decided', result: this.res });
   }
+}
+
+/** A motion challenge's answer timing for its progress event, whole ms after the prompt (challenges.ts ChallengeStatus). */
+function answerTiming(status: ChallengeStatus): Record<string, number> {
+  if (status.status === 'passed' && status.answerStartMs !== undefined) return { answerStartMs: Math.round(status.answerStartMs) };
+  if (status.status === 'failed' && status.outsideWindowStartMs !== undefined) return { outsideWindowStartMs: Math.round(status.outsideWindowStartMs) };
+  return {};
 }

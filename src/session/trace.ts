@@ -24,7 +24,12 @@ export interface TracePoint {
   luma?: number;
 }
 
-export type TraceMarkKind = 'prompt' | 'state' | 'challenge_started' | 'challenge_passed' | 'challenge_failed' | 'other';
+/**
+ * `answer_started`: when the blink or turn that passed a challenge started; `answer_outside_window`: when the first
+ * one of the asked kind started outside the reaction window of a failed challenge (too soon or too late).
+ */
+export type TraceMarkKind =
+  | 'prompt' | 'state' | 'challenge_started' | 'challenge_passed' | 'challenge_failed' | 'answer_started' | 'answer_outside_window' | 'other';
 
 export interface TraceMark {
   tS: number;
@@ -70,6 +75,8 @@ export class TraceCollector {
   private readonly points: TracePoint[] = [];
   private readonly marks: TraceMark[] = [];
   private light?: TraceLight;
+  /** the open challenge's prompt time: answer marks are placed from it */
+  private promptS = 0;
 
   constructor(private readonly thresholds: TraceThresholds = {}, private readonly meta: { sessionId?: string; startedAt?: string } = {}) {}
 
@@ -105,7 +112,13 @@ export class TraceCollector {
     if (e.event === 'prompt' && e.prompt) this.marks.push({ tS, kind: 'prompt', label: e.prompt });
     else if (e.event === 'state') this.marks.push({ tS, kind: 'state', label: e.state });
     else if (e.event === 'challenge_started' || e.event === 'challenge_passed' || e.event === 'challenge_failed') {
-      this.marks.push({ tS, kind: e.event, label: String(e.detail?.challenge ?? '') });
+      const label = String(e.detail?.challenge ?? '');
+      if (e.event === 'challenge_started') this.promptS = tS;
+      const answer = e.event === 'challenge_passed' ? d?.answerStartMs : d?.outsideWindowStartMs;
+      if (typeof answer === 'number') {
+        this.marks.push({ tS: round(this.promptS + answer / 1000, 3), kind: e.event === 'challenge_passed' ? 'answer_started' : 'answer_outside_window', label });
+      }
+      this.marks.push({ tS, kind: e.event, label });
     } else this.marks.push({ tS, kind: 'other', label: e.event });
   }
 

@@ -130,6 +130,10 @@ describe('regterm run (real mosquitto, TLS + ACL, replay camera, sim panel)', ()
     // on the session's time axis: the turn's frames lie between its challenge's start and its pass
     const started = trace.marks.find((m) => m.kind === 'challenge_started')!;
     expect(trace.points.some((p) => p.tS >= (started as unknown as { tS: number }).tS)).toBe(true);
+    // when the answering turn started (what `regterm trace --reactions` reads): after the prompt, before the pass
+    const at = (kind: string): number => (trace.marks.find((m) => m.kind === kind && m.label === 'turn_left') as unknown as { tS: number }).tS;
+    expect(at('answer_started')).toBeGreaterThan(at('challenge_started'));
+    expect(at('answer_started')).toBeLessThan(at('challenge_passed'));
     expect(findBiometricLeaks(readFileSync(traceFile, 'utf8'), { reference, requestJws, templateValues: values, allowed: [] })).toEqual([]);
   }, 240_000);
 

@@ -33,6 +33,19 @@ describe('regterm trace', () => {
     expect(statSync(report).mode & 0o777).toBe(0o600);
   });
 
+  it('--reactions: how soon after each prompt the kept sessions answered, and the motions outside the window', () => {
+    const json = regterm('trace', '--reactions', '--json');
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ sessions: 1, challenges: {
+      blink: { answered: 1, answerStartMs: { p50: 560, p90: 560, max: 560 }, failed: 0, outsideWindowStartMs: [] },
+      turn_left: { answered: 0, failed: 1, outsideWindowStartMs: [1700] },
+    } });
+    const text = regterm('trace', '--reactions');
+    expect(text.stdout).toBe('1 session traces\nblink: 1 answered, answer started p50 560 / p90 560 / max 560 ms after the prompt; 0 failed\n'
+      + 'turn_left: 0 answered; 1 failed; outside the window: 1700 ms\n');
+    expect(regterm('trace', '--reactions', '--list').status).toBe(2);
+  });
+
   it('lists the kept sessions, and says plainly when a session has no trace', () => {
     const list = regterm('trace', '--list', '--json');
     expect(list.status, list.stderr).toBe(0);

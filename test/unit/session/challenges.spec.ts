@@ -93,6 +93,28 @@ describe('ActiveChallenge', () => {
     });
   });
 
+  it('says when the answer started, or when a blink outside the reaction window started (a field trial reads them)', () => {
+    const status = (frames: FrameSignals[]) => {
+      const c = ActiveChallenge.start('blink', 1000, policy, 'n', salt);
+      for (const f of frames) {
+        const s = c.frame(f);
+        if (s.status !== 'pending') return s;
+      }
+      return c.tick(Infinity);
+    };
+    const answered = status(blinkAt(1600));
+    expect(answered.status).toBe('passed');
+    // the detector dates a blink from its first closed frame: within a frame or two of where the synthetic closure begins
+    expect(answered.status === 'passed' && answered.answerStartMs).toBeGreaterThanOrEqual(550);
+    expect(answered.status === 'passed' && answered.answerStartMs).toBeLessThan(700);
+    const late = status(blinkAt(2800));
+    expect(late.status).toBe('failed');
+    expect(late.status === 'failed' && late.outsideWindowStartMs).toBeGreaterThan(1500);
+    const early = status(blinkAt(900));
+    expect(early.status === 'failed' && early.outsideWindowStartMs).toBeLessThan(150);
+    expect(status(clip({ durationMs: 9000 }))).toEqual({ status: 'failed' });
+  });
+
   it('fails at its deadline on time alone (tick) when no frames arrive', () => {
     const c = ActiveChallenge.start('blink', 1000, policy, 'n', salt);
     expect(c.tick(7999).status).toBe('pending');

@@ -11,8 +11,11 @@ describe('session trace: numbers only', () => {
     expect(trace.points[1]).toMatchObject({ tS: 0.04, antispoof: 0.9 });
     expect(trace.points[50]).toEqual({ tS: 2, faces: 0 });
     expect(trace.marks.map((m) => `${m.kind}:${m.label}`)).toEqual(['state:quality', 'prompt:look', 'state:challenges',
-      'challenge_started:blink', 'prompt:blink', 'challenge_passed:blink', 'challenge_started:turn_left', 'prompt:turn_left',
-      'challenge_failed:turn_left']);
+      'challenge_started:blink', 'prompt:blink', 'answer_started:blink', 'challenge_passed:blink', 'challenge_started:turn_left',
+      'prompt:turn_left', 'answer_outside_window:turn_left', 'challenge_failed:turn_left']);
+    // answer marks sit where the motion started: the challenge's start plus the progress event's ms
+    expect(trace.marks.find((m) => m.kind === 'answer_started')?.tS).toBe(1.36);
+    expect(trace.marks.find((m) => m.kind === 'answer_outside_window')?.tS).toBe(3.7);
     // Only known scalar keys: no image, landmark or embedding can reach a trace.
     const keys = new Set(trace.points.flatMap((p) => Object.keys(p)));
     expect([...keys].sort()).toEqual(['antispoof', 'eyes', 'faces', 'luma', 'tS', 'yaw']);
