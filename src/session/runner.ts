@@ -291,7 +291,7 @@ class ActiveRun {
     let embedding: FaceTemplate | undefined;
     try {
       const tsMs = frame.tsMs + this.tsOffset;
-      const faces = await this.tracker.next(image, { maxFaces: 2, signal: this.ac.signal, tsMs, poseEveryFrame: this.session.turnOpen });
+      const faces = await this.tracker.next(image, { maxFaces: 2, signal: this.ac.signal, tsMs, poseEveryFrame: this.session.turnYawNeeded });
       if (this.frameMode) this.virtualMs = Math.max(this.virtualMs, tsMs);
       const plain = frameSignals(faces, { tsMs, width, height, seq: frame.seq });
       const quality = assessQuality(plain, this.policy.quality);

@@ -74,11 +74,15 @@ export class RegistrationSession {
   }
 
   /**
-   * A turn challenge is open: its detector reads every frame's yaw, and needs it over the full range (the shell then
-   * has the face track run fr_pose on every frame: vision/face-track.ts, docs/pose.md).
+   * The frames need the full-range yaw (the shell then has the face track run fr_pose on every frame:
+   * vision/face-track.ts, docs/pose.md): while a turn challenge is open, its detector reads every frame's yaw; and
+   * before a turn's prompt, since the turn is measured from the median yaw of the frames just before it and from the
+   * gate's frontal. The landmark yaw of the other frames is compressed and lags a moving head.
    */
-  get turnOpen(): boolean {
-    return this.active?.type === 'turn_left' || this.active?.type === 'turn_right';
+  get turnYawNeeded(): boolean {
+    if (this.st !== 'quality' && this.st !== 'challenges') return false;
+    const type = this.active?.type ?? this.plan?.challenges[this.next]?.type;
+    return type === 'turn_left' || type === 'turn_right';
   }
 
   handle(input: SessionInput): SessionOutput[] {

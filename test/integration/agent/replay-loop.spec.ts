@@ -1,8 +1,10 @@
 /**
  * `camera.loop` on the replay camera: `regterm run` on a recording serves one session after another, the recording
  * starting over when it ends. The agent as a real process against the real mosquitto (TLS client certificates), the
- * bundled clip as its camera; two carrier requests in a row both decide `match`. Without the loop the second session
- * has only the clip's tail left, which ends before it can decide.
+ * bundled clip as its camera; two carrier requests in a row both decide `match`. Without the loop a later session has
+ * only the clip's tail left, which ends before it can decide. How much of the clip a session uses depends on the
+ * machine's speed (the session's phases run on the wall clock, the clip in lockstep with the frames analysed), so on
+ * a loaded machine the second session may still find a turn in the tail: the test allows up to three.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,15 +68,15 @@ function writeConfig(loop: boolean): string {
   return path;
 }
 
-/** One carrier request after the other; the decision of each signed result. */
-async function twoSessions(loop: boolean): Promise<string[]> {
+/** Carrier requests one after the other, up to `count`, stopping after the first that does not match; their decisions. */
+async function sessions(loop: boolean, count: number): Promise<string[]> {
   const topics = new Topics(DEVICE);
   agent = new AgentProcess(['run', '--config', writeConfig(loop)], { PATH: process.env.PATH, HOME: process.env.HOME, NOTIFY_SOCKET: notify.path });
   const readyBefore = notify.states.filter((s) => s === 'READY=1').length;
   await until(() => notify.states.filter((s) => s === 'READY=1').length > readyBefore, 60_000, `READY=1 (stderr: ${agent?.stderr})`);
   const reference = await extractJpegFrame(DEMO_CLIP, -1);
   const decisions: string[] = [];
-  for (let k = 0; k < 2; k++) {
+  for (let k = 0; k < count && !decisions.some((d) => d !== 'match'); k++) {
     const request = buildSessionRequest({ deviceId: DEVICE, reference: { format: 'jpeg', data: reference }, ttlS: 300,
       policy: { challenges: { set: ['turn_left'], required: [], count: 1 }, turn: { prompted: { startWithinMs: 7000 } } } });
     await carrier.publish(topics.request, await signSessionRequest(request, carrierKey.privateKey, await keyId(carrierKey.publicKey)));
@@ -90,12 +92,12 @@ async function twoSessions(loop: boolean): Promise<string[]> {
 
 describe('regterm run on a looped recording (camera.loop)', () => {
   it('serves two sessions in a row on one recording, each deciding match', async () => {
-    expect(await twoSessions(true)).toEqual(['match', 'match']);
+    expect(await sessions(true, 2)).toEqual(['match', 'match']);
   }, 300_000);
 
-  it('without the loop, the second session runs out of recording', async () => {
-    const [first, second] = await twoSessions(false);
-    expect(first).toBe('match');
-    expect(second).not.toBe('match');
+  it('without the loop, a later session runs out of recording', async () => {
+    const decisions = await sessions(false, 3);
+    expect(decisions[0]).toBe('match');
+    expect(decisions.slice(1)).toContainEqual(expect.not.stringMatching(/^match$/));
   }, 300_000);
 });

@@ -58,6 +58,8 @@ export interface RunOptions {
   referenceUnusable?: boolean;
   /** keep every embedding handed to the session, to check zeroing */
   keep?: FaceTemplate[];
+  /** called before each frame with the prompt showing: what the session asks of the shell at that moment */
+  beforeFrame?: (session: RegistrationSession, prompt: PromptId) => void;
 }
 
 export interface RunResult {
@@ -110,6 +112,7 @@ export function runSession(c: CustomerOptions = {}, o: RunOptions = {}): RunResu
       if (t % 330 < 33) feed({ type: 'tick' });
       continue;
     }
+    o.beforeFrame?.(session, current.prompt);
     const now = clock.now();
     const since = now - current.atMs - reaction;
     const obeys = !(c.ignores ?? []).includes(current.prompt);

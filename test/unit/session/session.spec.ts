@@ -76,6 +76,24 @@ describe('RegistrationSession: a cooperative customer', () => {
     expect(short?.decidedBy).toMatch(/^challenge:turn_/);
   });
 
+  it('asks for the full-range yaw during a turn challenge and before its prompt, not around other challenges', () => {
+    const policy = { challenges: { set: ['blink' as const, 'turn_left' as const, 'light' as const], ordered: true } };
+    const seen: string[] = [];
+    const r = runSession({}, { policy, beforeFrame: (session, prompt) => {
+      const entry = `${prompt}:${session.turnYawNeeded}`;
+      if (seen.at(-1) !== entry) seen.push(entry);
+    } });
+    expect(decided(r)?.decision).toBe('match');
+    // the look prompt between blink and turn is the pause before the turn's prompt: its frames give the baseline
+    expect(seen).toEqual(['look_at_camera:false', 'blink:false', 'look_at_camera:true', 'turn_left:true', 'look_at_camera:false',
+      'watch_light:false']);
+    const turnFirst = { challenges: { set: ['turn_right' as const, 'blink' as const, 'light' as const], ordered: true } };
+    const gate: boolean[] = [];
+    runSession({}, { policy: turnFirst, beforeFrame: (session, prompt) => { if (prompt === 'look_at_camera') gate.push(session.turnYawNeeded); } });
+    // a turn first: the quality gate's frames (the gate's frontal, then the baseline) need it too
+    expect(gate[0]).toBe(true);
+  });
+
   it('a turn is measured from the face before its prompt, not from the gate, when the head settled elsewhere since', () => {
     const policy = { challenges: { set: ['blink' as const, 'turn_left' as const, 'light' as const], ordered: true } };
     // frontal 0 at the gate, then 7 deg to the right after the blink; a 10 deg left turn peaks at +3 absolute
