@@ -40,8 +40,8 @@ export function planChallenges(p: SessionPolicy, random: RandomSource): Challeng
 
 /**
  * A motion challenge's timing, in ms after its prompt, for a field trial of the reaction windows: when the answer
- * started, or, for a failed challenge, when the first motion of the asked kind started outside the window (before
- * minReactionMs, negative if already under way at the prompt, or after the start window).
+ * started, or, for a failed challenge, when the first motion of the asked kind started outside the window (sooner
+ * than minReactionMs, or after the start window).
  */
 export type ChallengeStatus =
   | { status: 'pending' }
