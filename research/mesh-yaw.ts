@@ -7,8 +7,8 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { buildHumanModel, DEFAULT_CACHE } from '../scripts/build-human-models.ts';
+import ort, { type InferenceSession } from '../src/vision/onnxruntime.ts';
 import type { RgbImage } from '../src/vision/image.ts';
 import { squareAround } from '../src/vision/landmarks.ts';
 import { type Box, cropMap, warpToTensor } from '../src/vision/warp.ts';
@@ -19,7 +19,7 @@ const PIXELS_0_TO_1 = { colour: 'rgb', mean: [0, 0, 0], std: [255, 255, 255] } a
 
 export class MeshYaw {
   private readonly planar = new Float32Array(3 * SIZE * SIZE);
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(private readonly session: InferenceSession) {}
 
   static async load(cacheDir = DEFAULT_CACHE): Promise<MeshYaw> {
     const file = join(cacheDir, 'facemesh.onnx');
