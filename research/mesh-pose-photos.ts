@@ -1,13 +1,12 @@
 /**
  * Study (issue 13): is the face mesh's yaw (research/mesh-yaw.ts) calibrated, so that it can stand as an independent
- * check of fr_pose on clips? Per labelled photo (file,yaw_deg,pitch_deg,roll_deg + face_boxes.csv), the face whose
- * detector box best overlaps the labelled box: the mesh's yaw at crop scales 1.2–1.7 and fr_pose's, each scored as
+ * check of fr_pose on clips? Per labelled photo (file,yaw_deg,pitch_deg,roll_deg + face_boxes.csv), the labelled
+ * face as `regterm eval pose` picks it: the mesh's yaw at crop scales 1.2–1.7 and fr_pose's, each scored as
  * `regterm eval pose` scores an estimator (|yaw| ≤ 60°: MAE, slope of est = a·true + b, per-side slopes).
  *   npx tsx research/mesh-pose-photos.ts ../shared/data/aflw2000_pose/labels.csv
  */
-import { dirname, join, resolve } from 'node:path';
-import { readCsv } from '../src/vision/csv.ts';
-import { boxIou } from '../src/vision/detector.ts';
+import { dirname, resolve } from 'node:path';
+import { boxesCsvFor, labelledFace, readPoseLabels } from '../src/cli/eval-pose.ts';
 import { FaceEngine } from '../src/vision/engine.ts';
 import { readImageFile } from '../src/vision/image-file.ts';
 import { poseAccuracy, type PoseSample } from '../src/vision/pose-accuracy.ts';
@@ -17,8 +16,7 @@ const SCALES = [1.2, 1.3, 1.5, 1.7];
 const labels = process.argv[2];
 if (!labels) throw new Error('usage: npx tsx research/mesh-pose-photos.ts LABELS_CSV');
 const root = dirname(resolve(labels));
-const rows = await readCsv(labels, ['file', 'yaw_deg', 'pitch_deg', 'roll_deg']);
-const boxes = new Map((await readCsv(join(root, 'face_boxes.csv'), ['file', 'x1', 'y1', 'x2', 'y2'])).map((r) => [r.file, { x1: +r.x1, y1: +r.y1, x2: +r.x2, y2: +r.y2 }]));
+const rows = await readPoseLabels(labels, boxesCsvFor(labels));
 const engine = new FaceEngine();
 await engine.start();
 const mesh = await MeshYaw.load();
@@ -26,13 +24,13 @@ const samples: Record<string, PoseSample[]> = Object.fromEntries(['fr_pose', ...
 try {
   for (const row of rows) {
     const img = await readImageFile(resolve(root, row.file));
-    const label = boxes.get(row.file);
-    const best = (await engine.analyzeFrame(img)).map((f) => ({ f, iou: label ? boxIou(f.box, label) : 0 })).sort((a, b) => b.iou - a.iou)[0];
-    if (!best || best.iou < 0.3) continue;
-    const truth = { trueYaw: +row.yaw_deg, truePitch: +row.pitch_deg, trueRoll: +row.roll_deg };
-    samples.fr_pose.push({ ...truth, ...best.f.pose });
+    // the labelled face as `regterm eval pose` picks it
+    const face = labelledFace(await engine.analyzeFrame(img), row.box);
+    if (!face) continue;
+    const truth = { trueYaw: row.yaw, truePitch: row.pitch, trueRoll: row.roll };
+    samples.fr_pose.push({ ...truth, ...face.pose });
     // the mesh gives yaw only: pitch and roll are fr_pose's so that only the yaw columns compare
-    for (const s of SCALES) samples[`mesh ${s}`].push({ ...truth, ...best.f.pose, yaw: await mesh.yaw(mesh.crop(img, best.f.box, s)) });
+    for (const s of SCALES) samples[`mesh ${s}`].push({ ...truth, ...face.pose, yaw: await mesh.yaw(mesh.crop(img, face.box, s)) });
     img.data.fill(0);
   }
 } finally {

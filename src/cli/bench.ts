@@ -33,6 +33,7 @@ import { UsageError } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { coverResize, type RgbImage } from '../vision/image.ts';
 import { readImageFile } from '../vision/image-file.ts';
+import { quantile } from '../vision/metrics.ts';
 import { runModel } from '../vision/run-model.ts';
 import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 
@@ -258,9 +259,7 @@ async function timeTurns(n: number, a: () => Promise<unknown>, b: () => Promise<
 }
 
 function stats(ms: number[]): { medianMs: number; p90Ms: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  const q = (p: number): number => round2(s[Math.min(s.length - 1, Math.floor(p * s.length))]);
-  return { medianMs: q(0.5), p90Ms: q(0.9) };
+  return { medianMs: round2(quantile(ms, 0.5)), p90Ms: round2(quantile(ms, 0.9)) };
 }
 
 function round2(x: number): number {

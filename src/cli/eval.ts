@@ -27,7 +27,7 @@ import { EVENTS_COLUMNS } from '../camera/events-csv.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { readImageFile } from '../vision/image-file.ts';
 import type { FaceTemplate } from '../vision/matcher.ts';
-import { accuracyAt, bestAccuracy, equalErrorRate, pad, tarAtFar } from '../vision/metrics.ts';
+import { accuracyAt, bestAccuracy, equalErrorRate, pad, quantile, tarAtFar } from '../vision/metrics.ts';
 import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 import { BOXES_COLUMNS, POSE_COLUMNS, POSE_ESTIMATORS, type PoseEstimator, boxesCsvFor, evalPose, poseSteps, readPoseLabels } from './eval-pose.ts';
 import { evalEvents, eventsTable } from './eval-events.ts';
@@ -260,8 +260,3 @@ async function antispoof(engine: FaceEngine, csv: string, root: string, ctx: Com
   };
 }
 
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}

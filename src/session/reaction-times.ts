@@ -1,3 +1,4 @@
+import { quantile } from '../vision/metrics.ts';
 import type { SessionTrace } from './trace.ts';
 
 /**
@@ -45,18 +46,13 @@ export function reactionTimes(traces: readonly SessionTrace[]): ReactionTimes {
   }
   const challenges: Record<string, ChallengeReactions> = {};
   for (const [type, c] of seen) {
-    const starts = c.starts.sort((a, b) => a - b);
+    const starts = c.starts;
     challenges[type] = {
       answered: c.answered,
-      ...(starts.length > 0 ? { answerStartMs: { p50: quantile(starts, 0.5), p90: quantile(starts, 0.9), max: starts[starts.length - 1] } } : {}),
+      ...(starts.length > 0 ? { answerStartMs: { p50: quantile(starts, 0.5), p90: quantile(starts, 0.9), max: Math.max(...starts) } } : {}),
       failed: c.failed,
       outsideWindowStartMs: c.outside.sort((a, b) => a - b),
     };
   }
   return { sessions: traces.length, challenges };
-}
-
-/** Nearest-rank quantile of an ascending, non-empty list. */
-function quantile(ascending: readonly number[], q: number): number {
-  return ascending[Math.min(ascending.length - 1, Math.max(0, Math.ceil(q * ascending.length) - 1))];
 }

@@ -11,6 +11,13 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The q-quantile (0–1) by rank: the value at index ⌊q·n⌋ of the sorted list (the last for q = 1); 0 for none. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
 export interface RateAt {
   threshold: number;
   /** fraction of negatives accepted */
