@@ -5,12 +5,12 @@
  * or every *.mp4 in a directory) runs N full sessions exactly as `regterm replay` runs one (replay.ts `session`: the
  * same SessionRunner, frame clock, the clip's own frame at 80 % as the ID photo), each with its own fixed seed
  * `replay-attack-<k>` (k from --first-seed, default 0: a long measurement splits into runs that add up), so each
- * draws its own challenge plan and pauses. The clip loops (LoopingReplay), as an
- * attacker's player would, so a short clip is tested for the whole session rather than ending before it decides.
- * The light challenge is off (a recording cannot follow it): the session asks the default policy's motion
- * challenges, two of blink/turn_left/turn_right, with the live customer's turn reaction window (a recording that is
- * the attack gets no more time than a customer; a plain `regterm replay` widens it to the deadline). Reports per
- * clip and in total how many sessions ended in each decision, and the `match` rate.
+ * draws its own challenge plan and pauses. The clip loops (LoopingReplay), as an attacker's player would, so a short
+ * clip is tested for the whole session rather than ending before it decides. The light challenge is off (a recording
+ * cannot follow it): the session asks the default policy's motion challenges (blink, turn_left and turn_right, in
+ * seeded order), with the live customer's reaction windows (a recording that is the attack gets no more time than a
+ * customer; a plain `regterm replay` widens them to the deadline). Reports per clip and in total how many sessions
+ * ended in each decision, and the `match` rate.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { UsageError, errorMessage } from '../lib/errors.ts';
 import { FaceEngine } from '../vision/engine.ts';
 import { type CommandContext, parseCommandArgs, writeJson } from './command.ts';
 import { progress } from './progress.ts';
-import { RECORDING_ENDED, REFERENCE_AT, recordingFrameAsPng, session } from './replay.ts';
+import { DEFAULT_MOTION_PLAN, RECORDING_ENDED, REFERENCE_AT, recordingFrameAsPng, session } from './replay.ts';
 
 /** passes of a clip per session: enough for a 3 s clip to outlast the session's default 60 s cap */
 const MAX_PASSES = 30;
@@ -97,7 +97,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const totalMs = performance.now() - started;
   const report = {
     seeds, firstSeed, clips: perClip.length,
-    policy: 'default, light challenge off: two of blink/turn_left/turn_right per session, random order and pauses; clip looped',
+    policy: `default, light challenge off: ${DEFAULT_MOTION_PLAN.count} of ${DEFAULT_MOTION_PLAN.set.join('/')} per session, random order and pauses; clip looped`,
     total: {
       sessions, match, matchRate: match / sessions, challengesPassed: perClip.reduce((a, c) => a + c.challengesPassed, 0),
       recordingEnded: perClip.reduce((a, c) => a + c.recordingEnded, 0), decisions,

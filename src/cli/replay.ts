@@ -24,7 +24,7 @@ import { DEFAULT_BUTTON_PINS, DEFAULT_LED_PINS } from '../panel/panel.ts';
 import { SimButtons, SimLeds } from '../panel/sim-panel.ts';
 import { antispoofWindows } from '../session/antispoof-windows.ts';
 import { detectClipEvents, type ClipEvent } from '../session/detectors/events-only.ts';
-import { RECORDING_ANSWER_WINDOWS, resolvePolicy, type ChallengeType, type PolicyInput } from '../session/policy.ts';
+import { RECORDING_ANSWER_WINDOWS, resolvePolicy, type ChallengeType, type PolicyInput, type SessionPolicy } from '../session/policy.ts';
 import { seededRandom } from '../session/random.ts';
 import { eventsTrack, recordingSignals } from '../session/recording-signals.ts';
 import { ReportCollector } from '../session/report-html.ts';
@@ -35,6 +35,8 @@ import { FaceEngine } from '../vision/engine.ts';
 import { type CommandContext, writeJson } from './command.ts';
 
 const MOTIONS: readonly ChallengeType[] = ['blink', 'turn_left', 'turn_right'];
+/** The default policy's plan without the light challenge: what a live customer is asked besides the LEDs. */
+export const DEFAULT_MOTION_PLAN = motionPlan(resolvePolicy().challenges);
 const LIGHT_NOTE = 'a replayed recording cannot follow the LED light challenge: it is not part of this session';
 const REACTION_NOTE = 'a replayed recording does not react to the prompts: a blink or turn may start any time before the deadline';
 const USAGE = `usage: regterm replay RECORDING [--reference IMG] [--challenges blink,turn_left,turn_right] [--seed TEXT]
@@ -141,10 +143,10 @@ export async function session(
   const policy: PolicyInput = {
     ...(args.challenges
       ? { challenges: { set: args.challenges, required: [], ordered: true, count: args.challenges.length } }
-      : { challenges: { set: [...MOTIONS], required: [], count: 2 } }),
+      : { challenges: DEFAULT_MOTION_PLAN }),
     ...(args.liveReactionWindow ? {} : RECORDING_ANSWER_WINDOWS),
   };
-  if (!args.challenges) notes.push('no --challenges: two of blink/turn_left/turn_right drawn per session (seeded)');
+  if (!args.challenges) notes.push(`no --challenges: the default policy's motion challenges, ${DEFAULT_MOTION_PLAN.count} of ${DEFAULT_MOTION_PLAN.set.join('/')} in seeded order`);
   let reference: Uint8Array;
   if (args.reference) {
     reference = new Uint8Array(await readFile(args.reference).catch((e: unknown) => {
@@ -218,4 +220,11 @@ export async function recordingFrameAsPng(path: string, at: number, logger: Logg
     await source.stop();
   }
   throw new UsageError(`${path}: the recording has no frames`);
+}
+
+/** A plan's challenges without light (a recording cannot follow it): its motion types, and its count less the light. */
+function motionPlan(c: SessionPolicy['challenges']): { set: ChallengeType[]; required: ChallengeType[]; count: number } {
+  const motions = (types: readonly ChallengeType[]): ChallengeType[] => types.filter((t) => t !== 'light');
+  const lightAsked = c.required.includes('light') ? 1 : 0;
+  return { set: motions(c.set), required: motions(c.required), count: Math.max(1, c.count - lightAsked) };
 }

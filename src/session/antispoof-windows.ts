@@ -9,7 +9,7 @@ import type { FrameSignals } from './signals.ts';
  * would have aggregated (quality-passing frames that carry their own score) with the session's own
  * AntispoofAggregator. A window with fewer than `minFrames` scored frames is not counted (the session would decide
  * quality_failed there, not spoof); a counted window that is not `live` is one where a session would decide `spoof`.
- * Five seconds is shorter than any session (quality hold + three challenges + match), so a window holds less
+ * Five seconds is shorter than any session (quality hold + four challenges + match), so a window holds less
  * evidence than a session and errs towards refusing.
  */
 export const ANTISPOOF_WINDOW_MS = 5000;

@@ -25,8 +25,13 @@ export const policySchema = z.strictObject({
      * --challenges`, HIL tests). Never for live customers: a predictable order is what the shuffle defeats.
      */
     ordered: z.boolean().default(false),
-    /** how many challenges per session: 3 = light + two motions, ~15 s for a cooperative customer */
-    count: z.number().int().min(1).max(8).default(3),
+    /**
+     * how many challenges per session: 4 = light + blink + both turns, in CSPRNG order. Each motion alone is
+     * answered by chance by a recording that blinks or moves a lot; a session needs all of them, so asking all three
+     * motions rather than two cuts a recording's chance several-fold, for ~1.5 s more of a cooperative customer's
+     * time (docs/antispoof.md "Replay attacks")
+     */
+    count: z.number().int().min(1).max(8).default(4),
     /** per motion challenge; blinks and turns take 1-2 s when prompted, 7 s leaves room for a slow customer */
     timeoutMs: ms.default(7000),
     /**

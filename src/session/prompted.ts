@@ -99,9 +99,14 @@ export function replayPrompts(type: ClipEventType, clipMs: number, policy: Pick<
 
 /** The clip played twice in a row, the second pass's times continuing one frame after the first pass's last. */
 export function loopedTwice(frames: readonly FrameSignals[]): { frames: FrameSignals[]; clipMs: number } {
+  return looped(frames, 2);
+}
+
+/** The clip played `passes` times in a row, each pass's times continuing one frame after the previous pass's last. */
+export function looped(frames: readonly FrameSignals[], passes: number): { frames: FrameSignals[]; clipMs: number } {
   if (frames.length < 2) return { frames: [...frames], clipMs: 0 };
   const clipMs = frames[frames.length - 1].tsMs - frames[0].tsMs + (frames[1].tsMs - frames[0].tsMs);
-  return { frames: [...frames, ...frames.map((f) => ({ ...f, tsMs: f.tsMs + clipMs }))], clipMs };
+  return { frames: Array.from({ length: passes }, (_, k) => frames.map((f) => ({ ...f, tsMs: f.tsMs + k * clipMs }))).flat(), clipMs };
 }
 
 /**

@@ -85,11 +85,13 @@ describeWithFaceData('passive anti-spoof as a session decides it', ['nuaa_impost
     const clip = join(DATA, 'liveportrait_driving_videos', 'd0.mp4');
     const { stdout } = await exec('node', ['bin/regterm.js', 'eval', 'replay-attack', clip, '--seeds', '2', '--first-seed', '3', '--json'], { maxBuffer: 16 << 20 });
     const r = JSON.parse(stdout) as {
-      seeds: number; firstSeed: number; clips: number;
+      seeds: number; firstSeed: number; clips: number; policy: string;
       total: { sessions: number; match: number; matchRate: number; decisions: Record<string, number>; recordingEnded: number };
       perClip: Array<{ clip: string; sessions: number; match: number; decisions: Record<string, number> }>;
     };
     expect(r).toMatchObject({ seeds: 2, firstSeed: 3, clips: 1, total: { sessions: 2 } });
+    // the default policy's motions, the light left out
+    expect(r.policy).toContain('3 of blink/turn_left/turn_right');
     expect(r.perClip).toEqual([expect.objectContaining({ clip, sessions: 2 })]);
     expect(Object.values(r.total.decisions).reduce((a, n) => a + n, 0)).toBe(2);
     expect(r.total.matchRate).toBe(r.total.match / 2);

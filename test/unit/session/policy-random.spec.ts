@@ -38,9 +38,12 @@ describe('random source and challenge plan', () => {
   it('plans count challenges including the required ones, with pauses in range', () => {
     const p = resolvePolicy();
     const plan = planChallenges(p, seededRandom('plan'));
-    expect(plan.challenges).toHaveLength(3);
-    expect(plan.challenges.map((c) => c.type)).toContain('light');
-    expect(new Set(plan.challenges.map((c) => c.type)).size).toBe(3);
+    // the default asks every type once: light, blink and both turns
+    expect(plan.challenges.map((c) => c.type).sort()).toEqual(['blink', 'light', 'turn_left', 'turn_right']);
+    const three = planChallenges(resolvePolicy({ challenges: { count: 3 } }), seededRandom('plan'));
+    expect(three.challenges).toHaveLength(3);
+    expect(three.challenges.map((c) => c.type)).toContain('light');
+    expect(new Set(three.challenges.map((c) => c.type)).size).toBe(3);
     for (const c of plan.challenges) {
       expect(c.pauseMs).toBeGreaterThanOrEqual(p.challenges.pauseMinMs);
       expect(c.pauseMs).toBeLessThanOrEqual(p.challenges.pauseMaxMs);
