@@ -28,7 +28,7 @@ const CHAIN_SPAN_MS = 40_000;
 const [cacheDir, ...dirs] = process.argv.slice(2);
 const policy = resolvePolicy();
 const clips = cachedClips(cacheDir, dirs).filter((c) => c.signals.length > 1).map((c) => {
-  const clipMs = looped(c.signals, 1).clipMs;
+  const { clipMs } = looped(c.signals, 1);
   const loop = looped(c.signals, Math.ceil((clipMs + CHAIN_SPAN_MS) / clipMs));
   return { name: c.name, t0Ms: c.t0Ms, frontal: clipFrontalYaw(c.signals, policy), gateMs: gatePassMs(loop.frames, c.t0Ms), ...loop };
 }).filter((c) => c.gateMs !== undefined);

@@ -46,10 +46,9 @@ export function reactionTimes(traces: readonly SessionTrace[]): ReactionTimes {
   }
   const challenges: Record<string, ChallengeReactions> = {};
   for (const [type, c] of seen) {
-    const starts = c.starts;
     challenges[type] = {
       answered: c.answered,
-      ...(starts.length > 0 ? { answerStartMs: { p50: quantile(starts, 0.5), p90: quantile(starts, 0.9), max: Math.max(...starts) } } : {}),
+      ...(c.starts.length > 0 ? { answerStartMs: { p50: quantile(c.starts, 0.5), p90: quantile(c.starts, 0.9), max: Math.max(...c.starts) } } : {}),
       failed: c.failed,
       outsideWindowStartMs: c.outside.sort((a, b) => a - b),
     };
