@@ -71,6 +71,11 @@ export class AgentProcess {
     return this.lines.some((l) => l.msg === msg);
   }
 
+  /** How many times the broker has taken the agent's subscription to `topic` (a message sent before is lost). */
+  subscriptions(topic: string): number {
+    return this.lines.filter((l) => l.msg === 'subscribed' && Array.isArray(l.topics) && l.topics.includes(topic)).length;
+  }
+
   /** Processes still in the agent's process group (its children), as "pid command" lines. */
   leftovers(): string[] {
     const out = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });

@@ -121,7 +121,7 @@ async function startAgent(connected = true): Promise<AgentProcess> {
   const a = new AgentProcess(['run', '--config', configPath], { PATH: process.env.PATH });
   agent = a;
   const ready = () => a.lines.some((l) => l.msg === 'started' && l.component === 'updates');
-  await until(() => (connected ? a.hasLog('connected') && ready() : ready()) || a.child.exitCode !== null, 90_000, `the agent (stderr: ${a.stderr})`);
+  await until(() => (connected ? a.subscriptions(topics.updateRequest) > 0 && ready() : ready()) || a.child.exitCode !== null, 90_000, `the agent (stderr: ${a.stderr})`);
   if (a.child.exitCode !== null) throw new Error(`the agent exited ${a.child.exitCode}: ${a.stderr}`);
   return a;
 }
