@@ -122,11 +122,11 @@ export class AgentRig {
     return a;
   }
 
-  /** Starts `regterm run` and resolves once it is connected to the broker (subscribed right after). */
+  /** Starts `regterm run` and resolves once the broker took its subscription to session requests. */
   async startAgent(): Promise<AgentProcess> {
     const a = this.spawnAgent();
-    await until(() => a.lines.some((l) => l.msg === 'connected') || a.child.exitCode !== null, 60_000,
-      `the agent to connect (stderr: ${a.stderr})`);
+    await until(() => a.subscriptions(this.topics.request) > 0 || a.child.exitCode !== null, 60_000,
+      `the agent to subscribe (stderr: ${a.stderr})`);
     if (a.child.exitCode !== null) throw new Error(`the agent exited ${a.child.exitCode}: ${a.stderr}`);
     return a;
   }
