@@ -8,15 +8,18 @@
 #   DATA_DIR: the annotated folders of ../shared/data (read only); the clips are built once into OUT_DIR.
 #   --flip: fr_pose averaged with its reading of the mirrored face (research/flip-pose.ts); its own caches.
 #   --policy: passed to eval events (the caches make a rerun take seconds).
+#   --reseed K: other random (incidental) prompt times. eval events seeds them by folder and clip name, so the
+#     folders are linked under the name sK-<folder>, and the caches' files likewise (run once without it first).
 # Prints each set's prompted turns and both sets together.
 set -euo pipefail
 out=$1; shift
 root=$(cd "$(dirname "$0")/.." && pwd)
-eval_cmd=(node "$root/bin/regterm.js"); tag=plain; policy=()
+eval_cmd=(node "$root/bin/regterm.js"); tag=plain; policy=(); reseed=''
 while [[ $1 == --* ]]; do
   case $1 in
     --flip) eval_cmd=(npx tsx "$root/research/flip-pose.ts"); tag=flip; shift ;;
     --policy) policy=(--policy "$2"); shift 2 ;;
+    --reseed) reseed=s$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +39,14 @@ for kind in control mirrored; do
       fi
     done
   done
-  "${eval_cmd[@]}" eval events "$out/$kind"/* --cache "$out/$kind-$tag-cache" --json "${policy[@]}" > "$out/$kind-$tag.json"
+  folders=("$out/$kind"/*); cache="$out/$kind-$tag-cache"; report="$out/$kind-$tag.json"
+  if [ -n "$reseed" ]; then
+    mkdir -p "$out/$reseed/$kind" "$out/$reseed/$kind-$tag-cache"
+    for f in "${folders[@]}"; do ln -sfn "$f" "$out/$reseed/$kind/$reseed-$(basename "$f")"; done
+    for c in "$cache"/*.json; do ln -sf "$c" "$out/$reseed/$kind-$tag-cache/$reseed-$(basename "$c")"; done
+    folders=("$out/$reseed/$kind"/*); cache="$out/$reseed/$kind-$tag-cache"; report="$out/$reseed/$kind-$tag.json"
+  fi
+  "${eval_cmd[@]}" eval events "${folders[@]}" --cache "$cache" --json "${policy[@]}" > "$report"
 done
 node -e '
   const fs = require("fs");
@@ -46,4 +56,4 @@ node -e '
     ` (incidental ${count(ps, t, "incidentalPasses")}/${count(ps, t, "incidentalPrompts")})`).join(", ");
   for (const [k, p] of sets) console.log(line(k, [p]));
   console.log(line("both", sets.map(([, p]) => p)));
-' "$out" "$tag"
+' "$out${reseed:+/$reseed}" "$tag"
