@@ -379,7 +379,7 @@ export class CarrierLink {
 
   private subscribe(client: MqttClient, topics: string[]): void {
     client.subscribe(topics, { qos: 1 }, (e: unknown) => {
-      // a carrier message published before the broker took the subscription is lost (none is retained): say when it has
+      // a command published before the broker took the subscription is lost (commands are not retained): say when it has
       if (e) this.log.warn({ err: errorMessage(e), topics }, 'subscribe failed');
       else this.log.info({ topics }, 'subscribed');
     });
