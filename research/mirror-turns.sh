@@ -4,7 +4,7 @@
 # in its events.csv) and, as the control, re-encoded the same way without the flip (so the encoder's changes are in
 # both). `regterm eval events` runs on each set; a rule without a side bias gives the mirrored set's turn_left the
 # control's turn_right and the other way round. docs/turns.md has the answer.
-# Run: research/mirror-turns.sh OUT_DIR [--flip] [--policy JSON] DATA_DIR...
+# Run: research/mirror-turns.sh OUT_DIR [--flip] [--policy JSON] [--reseed K] DATA_DIR...
 #   DATA_DIR: the annotated folders of ../shared/data (read only); the clips are built once into OUT_DIR.
 #   --flip: fr_pose averaged with its reading of the mirrored face (research/flip-pose.ts); its own caches.
 #   --policy: passed to eval events (the caches make a rerun take seconds).
