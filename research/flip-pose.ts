@@ -6,30 +6,15 @@
  *   npx tsx research/flip-pose.ts eval events DIR... --cache CACHE_DIR --json   (a cache of its own: the signals differ)
  * research/mirror-turns.sh runs the clips mirrored; docs/turns.md has both answers.
  */
-import type { RgbImage } from '../src/vision/image.ts';
+import { mirror, type RgbImage } from '../src/vision/image.ts';
 import { PoseModel } from '../src/vision/pose.ts';
 import type { Box } from '../src/vision/warp.ts';
-
-function mirrored(img: RgbImage): RgbImage {
-  const data = new Uint8Array(img.data.length);
-  const row = img.width * 3;
-  for (let y = 0; y < img.height; y++) {
-    for (let x = 0; x < img.width; x++) {
-      const from = y * row + x * 3;
-      const to = y * row + (img.width - 1 - x) * 3;
-      data[to] = img.data[from]!;
-      data[to + 1] = img.data[from + 1]!;
-      data[to + 2] = img.data[from + 2]!;
-    }
-  }
-  return { width: img.width, height: img.height, data };
-}
 
 const predict = PoseModel.prototype.predict;
 PoseModel.prototype.predict = async function flipAveraged(img: RgbImage, box: Box) {
   const face = await predict.call(this, img, box);
-  const mirror = await predict.call(this, mirrored(img), { x1: img.width - box.x2, y1: box.y1, x2: img.width - box.x1, y2: box.y2 });
-  return { yaw: (face.yaw - mirror.yaw) / 2, pitch: (face.pitch + mirror.pitch) / 2, roll: (face.roll - mirror.roll) / 2 };
+  const mirrored = await predict.call(this, mirror(img), { x1: img.width - box.x2, y1: box.y1, x2: img.width - box.x1, y2: box.y2 });
+  return { yaw: (face.yaw - mirrored.yaw) / 2, pitch: (face.pitch + mirrored.pitch) / 2, roll: (face.roll - mirrored.roll) / 2 };
 };
 
 // src/main.ts reads the command line after the script's name
