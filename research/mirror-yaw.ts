@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameSignals } from '../src/session/signals.ts';
+import { quantile } from '../src/vision/metrics.ts';
 
 const [controlDir, mirroredDir] = process.argv.slice(2);
 if (!controlDir || !mirroredDir) throw new Error('usage: mirror-yaw.ts CONTROL_CACHE MIRRORED_CACHE');
@@ -33,7 +34,6 @@ const clips = readdirSync(controlDir).filter((f) => f.endsWith('.json')).map((fi
 const differences = clips.flat().filter((d) => !Number.isNaN(d));
 const overall = mean(differences);
 const sd = Math.sqrt(mean(differences.map((d) => (d - overall) ** 2)));
-const deviations = differences.map((d) => Math.abs(d - overall)).sort((x, y) => x - y);
 
 const remainders = clips.map((c) => {
   const m = mean(c.filter((d) => !Number.isNaN(d)));
@@ -49,7 +49,7 @@ console.log(JSON.stringify({
   frames: differences.length,
   meanDeg: round(overall),
   sdDeg: round(sd),
-  p95DeviationDeg: round(deviations[Math.floor(0.95 * (deviations.length - 1))]),
+  p95DeviationDeg: round(quantile(differences.map((d) => Math.abs(d - overall)), 0.95)),
   withinClipSdDeg: round(withinSd),
   lagCorrelation: Object.fromEntries([1, 3, 10, 30].map((lag) => [lag, lagCorrelation(lag)])),
 }));

@@ -8,24 +8,14 @@
 import type { RgbImage } from '../src/vision/image.ts';
 import { squareAround } from '../src/vision/landmarks.ts';
 import type { LoadedModel } from '../src/vision/model-registry.ts';
-import { PoseModel } from '../src/vision/pose.ts';
+import { binExpectation, PoseModel } from '../src/vision/pose.ts';
 import { runModel } from '../src/vision/run-model.ts';
 import { type Box, cropMap, warpToTensor } from '../src/vision/warp.ts';
 
 const temperature = Number(process.env.POSE_T ?? '1');
 
-function decode(logits: ArrayLike<number>): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
-  let sum = 0;
-  let e = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const p = Math.exp((logits[i] - max) / temperature);
-    sum += p;
-    e += p * i;
-  }
-  return (e / sum) * 3 - 99;
-}
+/** fr_pose's own decoding (binExpectation) of the logits divided by the temperature. */
+const decode = (logits: ArrayLike<number>) => binExpectation(Float32Array.from(logits, (l) => l / temperature));
 
 interface PoseInternals { model: LoadedModel; input: Float32Array; size: number; cropScale: number; signs: { yaw: number; pitch: number; roll: number } }
 

@@ -1,6 +1,6 @@
 /**
- * Question: fr_pose's yaw carries a per-frame error of ~2–3° that does not follow the head (research/mirror-yaw.ts);
- * does the turn detector do better on a yaw smoothed over the last N frames (median or mean) before its rule? Runs
+ * Question: fr_pose's yaw carries an error of ~2–3° that does not follow the head (research/mirror-yaw.ts); does the
+ * turn detector do better on a yaw smoothed over the last N frames (median or mean) before its rule? Runs
  * any regterm command with every TurnDetector fed the smoothed yaw (YAW_SMOOTH=median3|mean3|median5|mean2):
  *   YAW_SMOOTH=median3 npx tsx research/yaw-smoothing.ts eval events DIR... --cache CACHE --json
  * (the session's logic reruns on the cached signals, so the cache of the plain run serves). docs/turns.md has the answer.
